@@ -1,0 +1,405 @@
+//! Commands: the spec type, `Ctx` (what a handler may touch) and `dispatch`,
+//! the one place that looks up, checks arity/auth, times, commits and replies.
+//!
+//! A handler writes its reply into `ctx.out` and returns `Ok(())`, or returns
+//! `Err` having written nothing that counts: the dispatcher truncates the
+//! output back to where the command started and writes the error instead. The
+//! command's storage writes are committed only after `Ok`.
+
+pub mod connection;
+pub mod keys;
+pub mod server;
+pub mod state;
+pub mod string;
+pub mod table;
+
+use crate::error::{CmdError, CmdResult};
+use crate::resp::args::Args;
+use crate::resp::reply::ReplyBuf;
+use crate::storage::{now_ms, Store, Tx};
+use state::{Client, ServerState, SlowEntry};
+use std::time::Instant;
+
+bitflags::bitflags! {
+    /// Command properties, as Redis's command flags.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Flags: u32 {
+        /// May modify data.
+        const WRITE = 1;
+        /// Never modifies data.
+        const READONLY = 1 << 1;
+        /// O(1) or O(log N).
+        const FAST = 1 << 2;
+        /// Administrative.
+        const ADMIN = 1 << 3;
+        /// Allowed before AUTH.
+        const NO_AUTH = 1 << 4;
+        /// May block the client.
+        const BLOCKING = 1 << 5;
+        /// Reply order is unspecified (the differential tests sort it).
+        const UNORDERED = 1 << 6;
+        /// May grow memory use (Redis `denyoom`).
+        const DENYOOM = 1 << 7;
+        /// Not allowed from scripts.
+        const NOSCRIPT = 1 << 8;
+        /// Allowed while loading.
+        const LOADING = 1 << 9;
+        /// Allowed on a stale replica.
+        const STALE = 1 << 10;
+        /// Pub/Sub related.
+        const PUBSUB = 1 << 11;
+        /// Not shown in MONITOR.
+        const SKIP_MONITOR = 1 << 12;
+        /// Not logged in the slow log.
+        const SKIP_SLOWLOG = 1 << 13;
+        /// Does not count as activity for key timestamps.
+        const NO_TOUCH = 1 << 14;
+        /// Allowed in subscriber mode / with a dirty MULTI... (Redis `allow_busy`).
+        const ALLOW_BUSY = 1 << 15;
+    }
+}
+
+impl Flags {
+    /// Redis's names for the flags set, in COMMAND INFO order.
+    pub fn names(self) -> Vec<&'static str> {
+        let table: [(Flags, &str); 14] = [
+            (Flags::WRITE, "write"),
+            (Flags::READONLY, "readonly"),
+            (Flags::DENYOOM, "denyoom"),
+            (Flags::ADMIN, "admin"),
+            (Flags::PUBSUB, "pubsub"),
+            (Flags::NOSCRIPT, "noscript"),
+            (Flags::BLOCKING, "blocking"),
+            (Flags::LOADING, "loading"),
+            (Flags::STALE, "stale"),
+            (Flags::SKIP_MONITOR, "skip_monitor"),
+            (Flags::SKIP_SLOWLOG, "skip_slowlog"),
+            (Flags::FAST, "fast"),
+            (Flags::NO_AUTH, "no_auth"),
+            (Flags::ALLOW_BUSY, "allow_busy"),
+        ];
+        table.iter().filter(|(f, _)| self.contains(*f)).map(|(_, n)| *n).collect()
+    }
+}
+
+/// Where a command's keys are, for COMMAND GETKEYS, ACLs and cluster routing.
+#[derive(Debug, Clone, Copy)]
+pub enum KeySpec {
+    /// No keys.
+    None,
+    /// Keys at `first..=last` every `step` (a negative `last` counts from the end).
+    Range {
+        /// First key index.
+        first: i32,
+        /// Last key index (-1 = last argument).
+        last: i32,
+        /// Distance between keys.
+        step: i32,
+    },
+}
+
+impl KeySpec {
+    /// The single key at index 1.
+    pub const ONE: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
+    /// Every argument from 1 on.
+    pub const ALL: KeySpec = KeySpec::Range { first: 1, last: -1, step: 1 };
+    /// Keys at 1 and 2 (RENAME, COPY, SMOVE, ...).
+    pub const TWO: KeySpec = KeySpec::Range { first: 1, last: 2, step: 1 };
+    /// Key/value pairs from 1 (MSET).
+    pub const PAIRS: KeySpec = KeySpec::Range { first: 1, last: -1, step: 2 };
+
+    /// `(first, last, step)` as COMMAND reports them.
+    pub fn triple(self) -> (i32, i32, i32) {
+        match self {
+            KeySpec::None => (0, 0, 0),
+            KeySpec::Range { first, last, step } => (first, last, step),
+        }
+    }
+
+    /// Indexes of the keys in `args`.
+    pub fn positions(self, argc: usize) -> Vec<usize> {
+        match self {
+            KeySpec::None => Vec::new(),
+            KeySpec::Range { first, last, step } => {
+                let last = if last < 0 { argc as i32 + last } else { last };
+                (first..=last.min(argc as i32 - 1)).step_by(step.max(1) as usize).map(|i| i as usize).collect()
+            }
+        }
+    }
+}
+
+/// Command group (COMMAND DOCS, ACL categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Strings.
+    String,
+    /// Generic key commands.
+    Generic,
+    /// Connection management.
+    Connection,
+    /// Server management.
+    Server,
+}
+
+impl Group {
+    /// Redis's name for the group.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::String => "string",
+            Group::Generic => "generic",
+            Group::Connection => "connection",
+            Group::Server => "server",
+        }
+    }
+}
+
+/// A command handler.
+pub type Handler = fn(&mut Ctx, &Args) -> CmdResult;
+
+/// One row of the command table.
+pub struct CommandSpec {
+    /// Lowercase name (`config|get` style for subcommands is built from the parent).
+    pub name: &'static str,
+    /// Redis arity: positive = exact, negative = at least; counts the name.
+    pub arity: i32,
+    /// Properties.
+    pub flags: Flags,
+    /// Key positions.
+    pub keys: KeySpec,
+    /// Group.
+    pub group: Group,
+    /// The handler (for a container, it dispatches to `subcommands`).
+    pub run: Handler,
+    /// Subcommands (CONFIG GET, CLIENT LIST, ...), sorted by name.
+    pub subcommands: &'static [CommandSpec],
+}
+
+/// Flag bits as plain `u32` constants, so table rows can `|` them in a static.
+pub mod flag_bits {
+    use super::Flags;
+    /// No flags.
+    pub const NONE: u32 = 0;
+    /// See [`Flags::WRITE`].
+    pub const WRITE: u32 = Flags::WRITE.bits();
+    /// See [`Flags::READONLY`].
+    pub const READONLY: u32 = Flags::READONLY.bits();
+    /// See [`Flags::FAST`].
+    pub const FAST: u32 = Flags::FAST.bits();
+    /// See [`Flags::ADMIN`].
+    pub const ADMIN: u32 = Flags::ADMIN.bits();
+    /// See [`Flags::NO_AUTH`].
+    pub const NO_AUTH: u32 = Flags::NO_AUTH.bits();
+    /// See [`Flags::BLOCKING`].
+    pub const BLOCKING: u32 = Flags::BLOCKING.bits();
+    /// See [`Flags::UNORDERED`].
+    pub const UNORDERED: u32 = Flags::UNORDERED.bits();
+    /// See [`Flags::DENYOOM`].
+    pub const DENYOOM: u32 = Flags::DENYOOM.bits();
+    /// See [`Flags::NOSCRIPT`].
+    pub const NOSCRIPT: u32 = Flags::NOSCRIPT.bits();
+    /// See [`Flags::LOADING`].
+    pub const LOADING: u32 = Flags::LOADING.bits();
+    /// See [`Flags::STALE`].
+    pub const STALE: u32 = Flags::STALE.bits();
+    /// See [`Flags::PUBSUB`].
+    pub const PUBSUB: u32 = Flags::PUBSUB.bits();
+    /// See [`Flags::ALLOW_BUSY`].
+    pub const ALLOW_BUSY: u32 = Flags::ALLOW_BUSY.bits();
+}
+
+/// Builds a table row (`flags` from [`flag_bits`]).
+pub const fn spec(name: &'static str, arity: i32, flags: u32, keys: KeySpec, group: Group, run: Handler) -> CommandSpec {
+    CommandSpec { name, arity, flags: Flags::from_bits_retain(flags), keys, group, run, subcommands: &[] }
+}
+
+/// Builds a container row whose handler is `run_subcommand`.
+pub const fn container(name: &'static str, arity: i32, flags: u32, group: Group, subs: &'static [CommandSpec]) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags: Flags::from_bits_retain(flags),
+        keys: KeySpec::None,
+        group,
+        run: run_subcommand,
+        subcommands: subs,
+    }
+}
+
+/// What a handler may touch: the command's transaction, its reply buffer, the
+/// server-wide state, and which client it runs for.
+pub struct Ctx<'a> {
+    /// Storage transaction of this command (committed after `Ok`).
+    pub tx: Tx<'a>,
+    /// The client's reply buffer.
+    pub out: &'a mut ReplyBuf,
+    /// Server-wide state.
+    pub state: &'a mut ServerState,
+    /// Key of the client in `state.clients`.
+    pub client: usize,
+    /// The spec being run (for subcommand error texts).
+    pub spec: &'static CommandSpec,
+}
+
+impl Ctx<'_> {
+    /// The calling client.
+    pub fn me(&mut self) -> &mut Client {
+        &mut self.state.clients[self.client]
+    }
+}
+
+/// Finds a command by name, case-insensitively, without allocating.
+pub fn lookup(table: &'static [CommandSpec], name: &[u8]) -> Option<&'static CommandSpec> {
+    if name.len() > 32 {
+        return None;
+    }
+    let mut lower = [0u8; 32];
+    let lower = &mut lower[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    table.binary_search_by(|c| c.name.as_bytes().cmp(lower)).ok().map(|i| &table[i])
+}
+
+fn arity_ok(arity: i32, argc: usize) -> bool {
+    if arity >= 0 {
+        argc == arity as usize
+    } else {
+        argc >= (-arity) as usize
+    }
+}
+
+/// Redis's text for an unknown command.
+fn unknown_command(args: &Args) -> CmdError {
+    let mut tail = String::new();
+    for a in args.iter_from(1) {
+        if tail.len() >= 128 {
+            break;
+        }
+        let room = 128 - tail.len();
+        let s = String::from_utf8_lossy(a);
+        let cut: String = s.chars().take(room).collect();
+        tail.push_str(&format!("'{cut}' "));
+    }
+    let name: String = String::from_utf8_lossy(args.get(0)).chars().take(128).collect();
+    CmdError::Raw(format!("ERR unknown command '{name}', with args beginning with: {tail}"))
+}
+
+/// Handler of container commands: finds the subcommand, checks its arity.
+pub fn run_subcommand(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let parent = ctx.spec;
+    let sub = args.get(1);
+    match lookup(parent.subcommands, sub) {
+        Some(s) => {
+            if !arity_ok(s.arity, args.len()) {
+                return Err(CmdError::WrongArity(format!("{}|{}", parent.name, s.name)));
+            }
+            (s.run)(ctx, args)
+        }
+        None => Err(CmdError::UnknownSubcommand(String::from_utf8_lossy(sub).into_owned(), parent.name.into())),
+    }
+}
+
+/// Runs one command for `client`, appending its reply (or error) to `out`.
+/// Returns the spec run (None for an unknown command).
+pub fn dispatch(
+    store: &mut Store,
+    state: &mut ServerState,
+    client: usize,
+    out: &mut ReplyBuf,
+    args: &Args,
+) -> Option<&'static CommandSpec> {
+    if args.is_empty() {
+        return None;
+    }
+    let mark = out.len();
+    let Some(spec) = lookup(table::COMMANDS, args.get(0)) else {
+        state.stats.errors += 1;
+        out.error(&unknown_command(args));
+        return None;
+    };
+    let started = Instant::now();
+    let result = run(store, state, client, out, args, spec);
+    let usec = started.elapsed().as_micros() as u64;
+    state.stats.commands += 1;
+    let st = state.stats.per_cmd.entry(spec.name).or_default();
+    st.calls += 1;
+    st.usec += usec;
+    let c = &mut state.clients[client];
+    c.commands += 1;
+    c.last_cmd = spec.name;
+    if let Err(e) = result {
+        st.failed += 1;
+        state.stats.errors += 1;
+        out.truncate(mark);
+        out.error(&e);
+    }
+    slowlog_push(state, client, args, spec, usec);
+    Some(spec)
+}
+
+fn run(
+    store: &mut Store,
+    state: &mut ServerState,
+    client: usize,
+    out: &mut ReplyBuf,
+    args: &Args,
+    spec: &'static CommandSpec,
+) -> CmdResult {
+    if !arity_ok(spec.arity, args.len()) {
+        return Err(CmdError::WrongArity(spec.name.into()));
+    }
+    let c = &mut state.clients[client];
+    c.last_ms = now_ms();
+    if !c.authed && !spec.flags.contains(Flags::NO_AUTH) {
+        return Err(CmdError::NoAuth);
+    }
+    let db = c.db;
+    let data = {
+        let mut ctx = Ctx { tx: Tx::new(store, db, now_ms()), out, state, client, spec };
+        (spec.run)(&mut ctx, args)?;
+        ctx.tx.finish()
+    };
+    if !data.is_empty() {
+        store.commit(data)?;
+        if spec.flags.contains(Flags::WRITE) {
+            state.dirty += 1;
+        }
+    }
+    Ok(())
+}
+
+fn slowlog_push(state: &mut ServerState, client: usize, args: &Args, spec: &CommandSpec, usec: u64) {
+    let threshold = state.config.server.slowlog_log_slower_than;
+    if threshold < 0 || (usec as i64) < threshold || spec.flags.contains(Flags::SKIP_SLOWLOG) {
+        return;
+    }
+    // Like Redis: at most 32 arguments, each cut to 128 bytes, with a note.
+    let argc = args.len();
+    let shown = argc.min(32);
+    let mut v = Vec::with_capacity(shown);
+    for i in 0..shown {
+        if i == 31 && argc > 32 {
+            v.push(format!("... ({} more arguments)", argc - 31).into_bytes());
+            break;
+        }
+        let a = args.get(i);
+        if a.len() > 128 {
+            let mut s = a[..128].to_vec();
+            s.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+            v.push(s);
+        } else {
+            v.push(a.to_vec());
+        }
+    }
+    let c = &state.clients[client];
+    let entry = SlowEntry {
+        id: state.slowlog.next_id,
+        time: now_ms() / 1000,
+        usec,
+        args: v,
+        addr: c.addr.clone(),
+        name: c.name.clone(),
+    };
+    state.slowlog.next_id += 1;
+    state.slowlog.entries.push_front(entry);
+    state.slowlog.entries.truncate(state.config.server.slowlog_max_len);
+}

@@ -1,0 +1,229 @@
+//! Server-wide state that commands read and change through `Ctx`: clients,
+//! statistics, the slow log, SCAN cursors, the shutdown request. The `server`
+//! layer owns the instance; the types live here so handlers need not import it.
+
+use crate::config::Config;
+use crate::storage::now_ms;
+use slab::Slab;
+use std::collections::{HashMap, VecDeque};
+
+/// One connected client as commands see it (its socket lives in `server`).
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Unique, increasing id (CLIENT ID).
+    pub id: u64,
+    /// Peer address `ip:port`.
+    pub addr: String,
+    /// Local address `ip:port`.
+    pub laddr: String,
+    /// CLIENT SETNAME name.
+    pub name: Vec<u8>,
+    /// Selected database.
+    pub db: u8,
+    /// Passed AUTH (or no password is set).
+    pub authed: bool,
+    /// Protocol version: 2 or 3.
+    pub resp: u8,
+    /// Connection time (ms).
+    pub created_ms: u64,
+    /// Last command time (ms).
+    pub last_ms: u64,
+    /// Last command name.
+    pub last_cmd: &'static str,
+    /// CLIENT SETINFO lib-name / lib-ver.
+    pub lib_name: Vec<u8>,
+    /// CLIENT SETINFO lib-ver.
+    pub lib_ver: Vec<u8>,
+    /// Close once the pending replies are written (QUIT, CLIENT KILL, protocol error).
+    pub close_after_reply: bool,
+    /// Input bytes buffered (refreshed by the server each tick).
+    pub qbuf: usize,
+    /// Output bytes buffered (refreshed by the server each tick).
+    pub obuf: usize,
+    /// Commands run by this client.
+    pub commands: u64,
+}
+
+impl Client {
+    /// A new client connected now.
+    pub fn new(id: u64, addr: String, laddr: String, authed: bool) -> Self {
+        let now = now_ms();
+        Client {
+            id,
+            addr,
+            laddr,
+            name: Vec::new(),
+            db: 0,
+            authed,
+            resp: 2,
+            created_ms: now,
+            last_ms: now,
+            last_cmd: "NULL",
+            lib_name: Vec::new(),
+            lib_ver: Vec::new(),
+            close_after_reply: false,
+            qbuf: 0,
+            obuf: 0,
+            commands: 0,
+        }
+    }
+}
+
+/// Counters reported by INFO stats.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    /// Connections accepted since start (or CONFIG RESETSTAT).
+    pub connections: u64,
+    /// Connections refused by maxclients.
+    pub rejected: u64,
+    /// Commands processed.
+    pub commands: u64,
+    /// Bytes read from clients.
+    pub net_in: u64,
+    /// Bytes written to clients.
+    pub net_out: u64,
+    /// Keys removed by expiry (lazy or active).
+    pub expired_keys: u64,
+    /// Lookups that found a key.
+    pub keyspace_hits: u64,
+    /// Lookups that did not.
+    pub keyspace_misses: u64,
+    /// Error replies sent.
+    pub errors: u64,
+    /// Per command (by table index): calls, microseconds, failed calls.
+    pub per_cmd: HashMap<&'static str, CmdStat>,
+}
+
+/// One command's counters.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CmdStat {
+    /// Calls.
+    pub calls: u64,
+    /// Total microseconds.
+    pub usec: u64,
+    /// Calls that replied with an error.
+    pub failed: u64,
+}
+
+/// One slow-log entry.
+#[derive(Debug, Clone)]
+pub struct SlowEntry {
+    /// Increasing id.
+    pub id: u64,
+    /// Unix time (s) when it ran.
+    pub time: u64,
+    /// Duration in microseconds.
+    pub usec: u64,
+    /// Arguments (at most 32; long ones cut like Redis).
+    pub args: Vec<Vec<u8>>,
+    /// Client address.
+    pub addr: String,
+    /// Client name.
+    pub name: Vec<u8>,
+}
+
+/// The slow log (newest first).
+#[derive(Debug, Default)]
+pub struct SlowLog {
+    /// Entries, newest at the front.
+    pub entries: VecDeque<SlowEntry>,
+    /// Next entry id.
+    pub next_id: u64,
+}
+
+/// How SHUTDOWN asked the server to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Flush and close cleanly.
+    Clean,
+}
+
+/// Server-wide state reached through `Ctx::state`.
+pub struct ServerState {
+    /// The running configuration (CONFIG SET changes it).
+    pub config: Config,
+    /// Clients, keyed like the server's connection slab.
+    pub clients: Slab<Client>,
+    /// INFO counters.
+    pub stats: Stats,
+    /// SLOWLOG.
+    pub slowlog: SlowLog,
+    /// Set by SHUTDOWN; the event loop stops after the tick.
+    pub shutdown: Option<Shutdown>,
+    /// Server start (ms).
+    pub start_ms: u64,
+    /// Next CLIENT ID.
+    pub next_client_id: u64,
+    /// SCAN cursor → key to resume after (see `keys::scan`).
+    pub scan_cursors: ScanCursors,
+    /// Last successful save (Unix seconds).
+    pub lastsave: u64,
+    /// Port actually bound (after port 0 resolution).
+    pub port: u16,
+    /// Run id reported by INFO.
+    pub run_id: String,
+    /// Path of the configuration file, if any.
+    pub config_file: String,
+    /// Writes since the last save (INFO rdb_changes_since_last_save).
+    pub dirty: u64,
+}
+
+impl ServerState {
+    /// Fresh state for `config`.
+    pub fn new(config: Config) -> Self {
+        let now = now_ms();
+        ServerState {
+            config,
+            clients: Slab::new(),
+            stats: Stats::default(),
+            slowlog: SlowLog::default(),
+            shutdown: None,
+            start_ms: now,
+            next_client_id: 1,
+            scan_cursors: ScanCursors::default(),
+            lastsave: now / 1000,
+            port: 0,
+            run_id: format!("{:040x}", (now as u128) * 0x9e37_79b9_7f4a_7c15 ^ std::process::id() as u128)
+                .chars()
+                .take(40)
+                .collect(),
+            config_file: String::new(),
+            dirty: 0,
+        }
+    }
+}
+
+/// SCAN cursors are numbers clients can parse; each one maps to the key where
+/// the scan resumes. Bounded: the oldest cursors are forgotten (a forgotten
+/// cursor restarts at the beginning, which SCAN's guarantees allow).
+#[derive(Debug, Default)]
+pub struct ScanCursors {
+    map: HashMap<u64, Vec<u8>>,
+    order: VecDeque<u64>,
+    next: u64,
+}
+
+/// Cursors remembered at once.
+const MAX_CURSORS: usize = 16 * 1024;
+
+impl ScanCursors {
+    /// Remembers `key` and returns its new cursor number (never 0).
+    pub fn store(&mut self, key: Vec<u8>) -> u64 {
+        self.next += 1;
+        // Spread numbers out so a client cannot walk into another's cursor by +1.
+        let id = self.next.wrapping_mul(0x9e37_79b9).max(1) & 0x7fff_ffff_ffff_ffff;
+        self.map.insert(id, key);
+        self.order.push_back(id);
+        if self.order.len() > MAX_CURSORS {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+        id
+    }
+
+    /// The key a cursor resumes after.
+    pub fn get(&self, id: u64) -> Option<&[u8]> {
+        self.map.get(&id).map(Vec::as_slice)
+    }
+}

@@ -1,0 +1,167 @@
+//! THE command table: one sorted row per command, the single source of truth
+//! for dispatch, arity, flags, key positions, COMMAND and its subcommands.
+//! Adding a command = one row here + one handler in its family's file.
+
+use super::flag_bits::*;
+use super::{connection, container, keys, server, spec, string, CommandSpec, Group, KeySpec};
+
+/// Every command, sorted by name (binary-searched by `lookup`).
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("append", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::append),
+    spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, KeySpec::None, Group::Connection, connection::auth),
+    container("client", -2, NONE, Group::Connection, CLIENT_SUBS),
+    CommandSpec { name: "command", arity: -1, flags: super::Flags::from_bits_retain(LOADING | STALE), keys: KeySpec::None, group: Group::Server, run: server::command, subcommands: COMMAND_SUBS },
+    container("config", -2, NONE, Group::Server, CONFIG_SUBS),
+    spec("copy", -3, WRITE | DENYOOM, KeySpec::TWO, Group::Generic, keys::copy),
+    spec("dbsize", 1, READONLY | FAST, KeySpec::None, Group::Server, server::dbsize),
+    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, KeySpec::None, Group::Server, server::debug),
+    spec("decr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::decr),
+    spec("decrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::decrby),
+    spec("del", -2, WRITE, KeySpec::ALL, Group::Generic, keys::del),
+    spec("echo", 2, LOADING | STALE | FAST, KeySpec::None, Group::Connection, connection::echo),
+    spec("exists", -2, READONLY | FAST, KeySpec::ALL, Group::Generic, keys::exists),
+    spec("expire", -3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::expire),
+    spec("expireat", -3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::expireat),
+    spec("expiretime", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::expiretime),
+    spec("flushall", -1, WRITE, KeySpec::None, Group::Server, server::flushall),
+    spec("flushdb", -1, WRITE, KeySpec::None, Group::Server, server::flushdb),
+    spec("get", 2, READONLY | FAST, KeySpec::ONE, Group::String, string::get),
+    spec("getdel", 2, WRITE | FAST, KeySpec::ONE, Group::String, string::getdel),
+    spec("getex", -2, WRITE | FAST, KeySpec::ONE, Group::String, string::getex),
+    spec("getrange", 4, READONLY, KeySpec::ONE, Group::String, string::getrange),
+    spec("getset", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::getset),
+    spec("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, KeySpec::None, Group::Connection, connection::hello),
+    spec("incr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::incr),
+    spec("incrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::incrby),
+    spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::incrbyfloat),
+    spec("info", -1, LOADING | STALE, KeySpec::None, Group::Server, server::info),
+    spec("keys", 2, READONLY | UNORDERED, KeySpec::None, Group::Generic, keys::keys),
+    spec("lastsave", 1, LOADING | STALE | FAST, KeySpec::None, Group::Server, server::lastsave),
+    spec("lcs", -3, READONLY, KeySpec::TWO, Group::String, string::lcs),
+    spec("mget", -2, READONLY | FAST, KeySpec::ALL, Group::String, string::mget),
+    spec("move", 3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::move_),
+    spec("mset", -3, WRITE | DENYOOM, KeySpec::PAIRS, Group::String, string::mset),
+    spec("msetnx", -3, WRITE | DENYOOM, KeySpec::PAIRS, Group::String, string::msetnx),
+    container("object", -2, NONE, Group::Generic, OBJECT_SUBS),
+    spec("persist", 2, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::persist),
+    spec("pexpire", -3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::pexpire),
+    spec("pexpireat", -3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::pexpireat),
+    spec("pexpiretime", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::pexpiretime),
+    spec("ping", -1, FAST, KeySpec::None, Group::Connection, connection::ping),
+    spec("psetex", 4, WRITE | DENYOOM, KeySpec::ONE, Group::String, string::psetex),
+    spec("pttl", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::pttl),
+    spec("quit", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, KeySpec::None, Group::Connection, connection::quit),
+    spec("randomkey", 1, READONLY, KeySpec::None, Group::Generic, keys::randomkey),
+    spec("rename", 3, WRITE, KeySpec::TWO, Group::Generic, keys::rename),
+    spec("renamenx", 3, WRITE | FAST, KeySpec::TWO, Group::Generic, keys::renamenx),
+    spec("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, KeySpec::None, Group::Connection, connection::reset),
+    spec("scan", -2, READONLY, KeySpec::None, Group::Generic, keys::scan),
+    spec("select", 2, LOADING | STALE | FAST, KeySpec::None, Group::Connection, connection::select),
+    spec("set", -3, WRITE | DENYOOM, KeySpec::ONE, Group::String, string::set),
+    spec("setex", 4, WRITE | DENYOOM, KeySpec::ONE, Group::String, string::setex),
+    spec("setnx", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::setnx),
+    spec("setrange", 4, WRITE | DENYOOM, KeySpec::ONE, Group::String, string::setrange),
+    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, KeySpec::None, Group::Server, server::shutdown),
+    container("slowlog", -2, NONE, Group::Server, SLOWLOG_SUBS),
+    spec("strlen", 2, READONLY | FAST, KeySpec::ONE, Group::String, string::strlen),
+    spec("substr", 4, READONLY, KeySpec::ONE, Group::String, string::getrange),
+    spec("time", 1, LOADING | STALE | FAST, KeySpec::None, Group::Server, server::time),
+    spec("touch", -2, READONLY | FAST, KeySpec::ALL, Group::Generic, keys::touch),
+    spec("ttl", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::ttl),
+    spec("type", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::type_),
+    spec("unlink", -2, WRITE | FAST, KeySpec::ALL, Group::Generic, keys::del),
+];
+
+/// CLIENT subcommands, sorted.
+pub static CLIENT_SUBS: &[CommandSpec] = &[
+    spec("getname", 2, CLIENT_PLAIN, KeySpec::None, Group::Connection, connection::client_getname),
+    spec("help", 2, LOADING_STALE, KeySpec::None, Group::Connection, connection::client_help),
+    spec("id", 2, CLIENT_PLAIN, KeySpec::None, Group::Connection, connection::client_id),
+    spec("info", 2, CLIENT_PLAIN, KeySpec::None, Group::Connection, connection::client_info),
+    spec("kill", -3, CLIENT_ADMIN, KeySpec::None, Group::Connection, connection::client_kill),
+    spec("list", -2, CLIENT_ADMIN, KeySpec::None, Group::Connection, connection::client_list),
+    spec("no-evict", 3, CLIENT_ADMIN, KeySpec::None, Group::Connection, connection::client_noop_flag),
+    spec("no-touch", 3, CLIENT_PLAIN, KeySpec::None, Group::Connection, connection::client_noop_flag),
+    spec("reply", 3, CLIENT_PLAIN, KeySpec::None, Group::Connection, connection::client_reply),
+    spec("setinfo", 4, CLIENT_PLAIN, KeySpec::None, Group::Connection, connection::client_setinfo),
+    spec("setname", 3, CLIENT_PLAIN, KeySpec::None, Group::Connection, connection::client_setname),
+];
+
+/// Flags of most CLIENT subcommands, as Redis 7.0 reports them.
+const CLIENT_PLAIN: u32 = NOSCRIPT | LOADING | STALE;
+/// Flags of the CLIENT subcommands that act on other clients.
+const CLIENT_ADMIN: u32 = CLIENT_PLAIN | ADMIN;
+/// Flags of the administrative CONFIG and SLOWLOG subcommands.
+const SERVER_ADMIN: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+/// Flags of the HELP subcommands and of COMMAND's.
+const LOADING_STALE: u32 = LOADING | STALE;
+
+/// COMMAND subcommands, sorted.
+pub static COMMAND_SUBS: &[CommandSpec] = &[
+    spec("count", 2, LOADING_STALE, KeySpec::None, Group::Server, server::command_count),
+    spec("docs", -2, LOADING_STALE | UNORDERED, KeySpec::None, Group::Server, server::command_docs),
+    spec("getkeys", -4, LOADING_STALE, KeySpec::None, Group::Server, server::command_getkeys),
+    spec("getkeysandflags", -4, LOADING_STALE, KeySpec::None, Group::Server, server::command_getkeysandflags),
+    spec("help", 2, LOADING_STALE, KeySpec::None, Group::Server, server::command_help),
+    spec("info", -2, LOADING_STALE | UNORDERED, KeySpec::None, Group::Server, server::command_info),
+    spec("list", -2, LOADING_STALE | UNORDERED, KeySpec::None, Group::Server, server::command_list),
+];
+
+/// CONFIG subcommands, sorted.
+pub static CONFIG_SUBS: &[CommandSpec] = &[
+    spec("get", -3, SERVER_ADMIN, KeySpec::None, Group::Server, server::config_get),
+    spec("help", 2, LOADING_STALE, KeySpec::None, Group::Server, server::config_help),
+    spec("resetstat", 2, SERVER_ADMIN, KeySpec::None, Group::Server, server::config_resetstat),
+    spec("rewrite", 2, SERVER_ADMIN, KeySpec::None, Group::Server, server::config_rewrite),
+    spec("set", -4, SERVER_ADMIN, KeySpec::None, Group::Server, server::config_set),
+];
+
+/// OBJECT subcommands, sorted.
+pub static OBJECT_SUBS: &[CommandSpec] = &[
+    spec("encoding", 3, READONLY, KeySpec::Range { first: 2, last: 2, step: 1 }, Group::Generic, keys::object_encoding),
+    spec("freq", 3, READONLY, KeySpec::Range { first: 2, last: 2, step: 1 }, Group::Generic, keys::object_freq),
+    spec("help", 2, NONE, KeySpec::None, Group::Generic, keys::object_help),
+    spec("idletime", 3, READONLY, KeySpec::Range { first: 2, last: 2, step: 1 }, Group::Generic, keys::object_idletime),
+    spec("refcount", 3, READONLY, KeySpec::Range { first: 2, last: 2, step: 1 }, Group::Generic, keys::object_refcount),
+];
+
+/// SLOWLOG subcommands, sorted.
+pub static SLOWLOG_SUBS: &[CommandSpec] = &[
+    spec("get", -2, SLOWLOG_ADMIN, KeySpec::None, Group::Server, server::slowlog_get),
+    spec("help", 2, LOADING_STALE, KeySpec::None, Group::Server, server::slowlog_help),
+    spec("len", 2, SLOWLOG_ADMIN, KeySpec::None, Group::Server, server::slowlog_len),
+    spec("reset", 2, SLOWLOG_ADMIN, KeySpec::None, Group::Server, server::slowlog_reset),
+];
+
+/// Flags of the SLOWLOG subcommands other than HELP.
+const SLOWLOG_ADMIN: u32 = ADMIN | LOADING | STALE;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(table: &[CommandSpec]) {
+        for w in table.windows(2) {
+            assert!(w[0].name < w[1].name, "not sorted/unique: {} {}", w[0].name, w[1].name);
+        }
+        for c in table {
+            assert_eq!(c.name, c.name.to_lowercase(), "{}", c.name);
+            assert_ne!(c.arity, 0, "{}", c.name);
+            if let KeySpec::Range { first, last, .. } = c.keys {
+                let min_args = c.arity.unsigned_abs() as i32;
+                assert!(first < min_args, "{}: first key beyond arity", c.name);
+                assert!(last < 0 || last < min_args, "{}: last key beyond arity", c.name);
+                let rw = c.flags.contains(super::super::Flags::WRITE) as u8 + c.flags.contains(super::super::Flags::READONLY) as u8;
+                assert_eq!(rw, 1, "{}: keyed command needs exactly one of WRITE/READONLY", c.name);
+            }
+            check(c.subcommands);
+        }
+    }
+
+    #[test]
+    fn table_is_sorted_unique_lowercase_and_consistent() {
+        check(COMMANDS);
+        assert!(super::super::lookup(COMMANDS, b"GeT").is_some());
+        assert!(super::super::lookup(COMMANDS, b"nope").is_none());
+    }
+}

@@ -1,0 +1,307 @@
+//! The event loop: poll → accept / read → parse → dispatch → (end of tick)
+//! WAL flush/sync → write replies. Timers (active expiry, WAL sync, idle
+//! clients) run between ticks; the poll timeout is the time to the next one.
+//!
+//! Ordering that durability depends on: every reply of a tick is written only
+//! after `Store::flush_wal` for that tick (and, with `sync = "always"`, after
+//! the fsync), so an acknowledged write survives a process crash (or, with
+//! `always`, a power loss).
+
+use super::conn::{Conn, ReadOutcome};
+use super::{Server, CONN_BASE, LISTENER, SIGNALS};
+use crate::cmd::dispatch;
+use crate::cmd::state::Client;
+use crate::config::SyncPolicy;
+use crate::error::Error;
+use crate::resp::args::Args;
+use crate::resp::parser::{Auth, Limits, Parsed};
+use crate::storage::now_ms;
+use crate::types::expire::active_expire_cycle;
+use mio::{Events, Interest, Token};
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+/// Largest inline request (Redis PROTO_INLINE_MAX_SIZE).
+const INLINE_MAX: usize = 64 * 1024;
+
+impl Server {
+    /// Runs until SHUTDOWN or SIGINT/SIGTERM, then closes the store cleanly.
+    pub fn run(&mut self) -> Result<(), Error> {
+        let mut events = Events::with_capacity(1024);
+        let mut last_cron = Instant::now();
+        let mut last_sync = Instant::now();
+        let mut last_idle_check = Instant::now();
+        log::info!("ready to accept connections on port {}", self.state.port);
+        loop {
+            let cron_every = Duration::from_millis(1000 / self.state.config.server.hz.max(1) as u64);
+            let timeout = cron_every.saturating_sub(last_cron.elapsed());
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e.into());
+                }
+            }
+            let mut stop = false;
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER => self.accept(),
+                    SIGNALS => {
+                        for sig in self.signals.pending() {
+                            log::warn!("received signal {sig}, shutting down");
+                            stop = true;
+                        }
+                    }
+                    Token(t) => {
+                        let key = t - CONN_BASE;
+                        if !self.conns.contains(key) || self.conns[key].closing {
+                            continue; // a stale event for a closed connection
+                        }
+                        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                            self.handle_readable(key);
+                        }
+                        if ev.is_writable() && !self.conns[key].closing {
+                            self.queue_write(key);
+                        }
+                    }
+                }
+            }
+            self.before_sleep();
+            if last_cron.elapsed() >= cron_every {
+                last_cron = Instant::now();
+                self.cron(cron_every);
+            }
+            if self.state.config.storage.sync == SyncPolicy::Everysec && last_sync.elapsed() >= Duration::from_secs(1) {
+                last_sync = Instant::now();
+                if let Err(e) = self.store.flush_wal(true) {
+                    log::error!("WAL sync failed: {e}");
+                }
+            }
+            if self.state.config.server.timeout > 0 && last_idle_check.elapsed() >= Duration::from_secs(1) {
+                last_idle_check = Instant::now();
+                self.close_idle();
+            }
+            if stop || self.state.shutdown.is_some() {
+                return self.shutdown();
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, peer)) => {
+                    if self.conns.len() >= self.state.config.server.maxclients {
+                        self.state.stats.rejected += 1;
+                        let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                        continue;
+                    }
+                    let _ = stream.set_nodelay(true);
+                    let entry = self.conns.vacant_entry();
+                    let key = entry.key();
+                    if let Err(e) = self.poll.registry().register(&mut stream, Token(key + CONN_BASE), Interest::READABLE) {
+                        log::warn!("cannot register client {peer}: {e}");
+                        continue;
+                    }
+                    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                    entry.insert(Conn::new(stream));
+                    let authed = self.state.config.server.requirepass.is_empty();
+                    let id = self.state.next_client_id;
+                    self.state.next_client_id += 1;
+                    let ck = self.state.clients.insert(Client::new(id, peer.to_string(), laddr, authed));
+                    debug_assert_eq!(ck, key, "invariant: client and connection slabs share keys");
+                    self.state.stats.connections += 1;
+                    log::debug!("accepted client {id} from {peer}");
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads until WouldBlock, running every complete command after each chunk.
+    fn handle_readable(&mut self, key: usize) {
+        loop {
+            let outcome = self.conns[key].read_chunk();
+            match outcome {
+                ReadOutcome::Data(n) => {
+                    self.state.stats.net_in += n as u64;
+                    self.process_input(key);
+                    let conn = &self.conns[key];
+                    if conn.closing || self.state.clients[key].close_after_reply {
+                        break;
+                    }
+                    if conn.pending_input() > self.state.config.server.client_query_buffer_limit {
+                        log::warn!("closing client {}: query buffer limit reached", self.state.clients[key].addr);
+                        self.close(key);
+                        return;
+                    }
+                }
+                ReadOutcome::WouldBlock => break,
+                ReadOutcome::Closed => {
+                    self.close(key);
+                    return;
+                }
+            }
+        }
+        self.queue_write(key);
+    }
+
+    /// Parses and runs every complete command in the connection's buffer.
+    fn process_input(&mut self, key: usize) {
+        let limits = Limits {
+            max_bulk_len: self.state.config.server.proto_max_bulk_len,
+            max_multibulk_len: 1024 * 1024,
+            max_inline_len: INLINE_MAX,
+        };
+        let conn = &mut self.conns[key];
+        loop {
+            if self.state.clients[key].close_after_reply {
+                return;
+            }
+            // Unauthenticated clients get Redis's tighter request limits.
+            conn.parser.set_auth(if self.state.clients[key].authed { Auth::NotRequired } else { Auth::Required });
+            let start = conn.start;
+            match conn.parser.parse(&mut conn.inbuf[start..], &limits) {
+                Parsed::Command { consumed } => {
+                    let buf = &conn.inbuf[start..start + consumed];
+                    let args = Args::new(buf, conn.parser.spans());
+                    if !args.is_empty() {
+                        dispatch(&mut self.store, &mut self.state, key, &mut conn.out, &args);
+                    }
+                    conn.start += consumed;
+                    conn.parser.reset();
+                }
+                Parsed::Incomplete => return,
+                Parsed::Error(msg) => {
+                    let text = format!("ERR Protocol error: {msg}");
+                    log::info!("protocol error from client {}: {msg}", self.state.clients[key].addr);
+                    conn.out.error_text(text.as_bytes());
+                    conn.start = conn.inbuf.len();
+                    self.state.clients[key].close_after_reply = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn queue_write(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        if !conn.queued && (conn.pending_output() > 0 || self.state.clients[key].close_after_reply) {
+            conn.queued = true;
+            self.pending_writes.push(key);
+        }
+    }
+
+    /// End of tick: make the tick's writes durable per policy, then write replies.
+    fn before_sleep(&mut self) {
+        let sync = self.state.config.storage.sync == SyncPolicy::Always;
+        if let Err(e) = self.store.flush_wal(sync) {
+            // Replies must not claim durability we do not have: drop the clients' output.
+            log::error!("WAL flush failed, closing clients of this tick: {e}");
+            for key in std::mem::take(&mut self.pending_writes) {
+                self.close(key);
+            }
+        }
+        let limit = self.state.config.server.client_output_buffer_limit;
+        for key in std::mem::take(&mut self.pending_writes) {
+            let Some(conn) = self.conns.get_mut(key) else { continue };
+            conn.queued = false;
+            if conn.closing {
+                continue;
+            }
+            match conn.flush() {
+                Ok((n, done)) => {
+                    self.state.stats.net_out += n as u64;
+                    let close_now = done && self.state.clients[key].close_after_reply;
+                    if close_now {
+                        self.close(key);
+                        continue;
+                    }
+                    let conn = &mut self.conns[key];
+                    if !done && limit > 0 && conn.pending_output() > limit {
+                        log::warn!("closing client {}: output buffer limit reached", self.state.clients[key].addr);
+                        self.close(key);
+                        continue;
+                    }
+                    let want = !done;
+                    if want != conn.want_write {
+                        conn.want_write = want;
+                        let interest = if want { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+                        let _ = self.poll.registry().reregister(&mut conn.stream, Token(key + CONN_BASE), interest);
+                    }
+                }
+                Err(_) => self.close(key),
+            }
+        }
+        for key in std::mem::take(&mut self.to_close) {
+            if let Some(mut conn) = self.conns.try_remove(key) {
+                let _ = self.poll.registry().deregister(&mut conn.stream);
+                self.state.clients.remove(key);
+            }
+        }
+        for (key, conn) in self.conns.iter() {
+            if let Some(c) = self.state.clients.get_mut(key) {
+                c.qbuf = conn.pending_input();
+                c.obuf = conn.pending_output();
+            }
+        }
+    }
+
+    fn close(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key) {
+            if !conn.closing {
+                conn.closing = true;
+                self.to_close.push(key);
+            }
+        }
+    }
+
+    fn cron(&mut self, budget_base: Duration) {
+        // Like Redis: spend at most a quarter of the timer period expiring keys.
+        let budget = budget_base / 4;
+        match active_expire_cycle(&mut self.store, &mut self.expire_cursor_ms, budget) {
+            Ok(n) => self.state.stats.expired_keys += n,
+            Err(e) => log::error!("active expiry failed: {e}"),
+        }
+        // Closing clients killed by CLIENT KILL / QUIT that have nothing left to write.
+        let done: Vec<usize> = self
+            .state
+            .clients
+            .iter()
+            .filter(|(k, c)| c.close_after_reply && self.conns.get(*k).is_some_and(|x| x.pending_output() == 0))
+            .map(|(k, _)| k)
+            .collect();
+        for k in done {
+            self.close(k);
+        }
+        self.before_sleep();
+    }
+
+    fn close_idle(&mut self) {
+        let limit_ms = self.state.config.server.timeout * 1000;
+        let now = now_ms();
+        let idle: Vec<usize> = self
+            .state
+            .clients
+            .iter()
+            .filter(|(_, c)| now.saturating_sub(c.last_ms) > limit_ms)
+            .map(|(k, _)| k)
+            .collect();
+        for k in idle {
+            log::info!("closing idle client {}", self.state.clients[k].addr);
+            self.close(k);
+        }
+        self.before_sleep();
+    }
+
+    fn shutdown(&mut self) -> Result<(), Error> {
+        log::warn!("shutting down: syncing the WAL and flushing memtables");
+        self.before_sleep();
+        self.store.persist_all()?;
+        log::warn!("DiskDB is now ready to exit, bye bye...");
+        Ok(())
+    }
+}

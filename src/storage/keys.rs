@@ -1,0 +1,173 @@
+//! Every key byte layout of the store, and the only place that builds them.
+//! DESIGN.md "Storage encoding" is the description; this file implements it.
+//!
+//! ```text
+//! meta    : | db u8 | user_key ...................................... |
+//! data    : | db u8 | key_len u32 BE | user_key | version u64 BE | sub |
+//! zscore  : | db u8 | key_len u32 BE | user_key | version u64 BE | score [8] | member |
+//! expire  : | expire_at_ms u64 BE | db u8 | user_key |
+//! ```
+//! The length prefix stops key `a` from being a prefix of key `ab`; big-endian
+//! integers and the order-preserving score make byte order numeric order. Every
+//! layout starts with the db byte (except `expire`, ordered by time), so one
+//! range delete `[db, db+1)` empties a database.
+
+/// Column families. `Default` holds server records (counts, versions, format).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cf {
+    /// RocksDB's default column family: server bookkeeping records.
+    Default,
+    /// One record per user key.
+    Meta,
+    /// Collection members.
+    Data,
+    /// Sorted-set score order.
+    Zscore,
+    /// Expiry time index.
+    Expire,
+}
+
+impl Cf {
+    /// Every column family, in open order.
+    pub const ALL: [Cf; 5] = [Cf::Default, Cf::Meta, Cf::Data, Cf::Zscore, Cf::Expire];
+
+    /// The RocksDB name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Default => "default",
+            Cf::Meta => "meta",
+            Cf::Data => "data",
+            Cf::Zscore => "zscore",
+            Cf::Expire => "expire",
+        }
+    }
+}
+
+/// Bookkeeping keys in the default column family.
+pub const FORMAT_KEY: &[u8] = b"diskdb:format";
+/// Persisted per-db key and expire counts.
+pub const COUNTS_KEY: &[u8] = b"diskdb:counts";
+/// High-water mark of allocated collection versions.
+pub const VERSION_KEY: &[u8] = b"diskdb:version";
+
+/// `db | user_key`: the meta record's key.
+pub fn meta(db: u8, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + key.len());
+    meta_into(&mut k, db, key);
+    k
+}
+
+/// Writes the meta key into a reused buffer (no allocation on the hot path).
+pub fn meta_into(out: &mut Vec<u8>, db: u8, key: &[u8]) {
+    out.clear();
+    out.push(db);
+    out.extend_from_slice(key);
+}
+
+/// Splits a meta key into `(db, user_key)`.
+pub fn split_meta(mkey: &[u8]) -> (u8, &[u8]) {
+    (mkey[0], &mkey[1..])
+}
+
+/// `db | key_len | user_key | version`: the prefix shared by a collection's sub-keys.
+pub fn data_prefix(db: u8, key: &[u8], version: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + 4 + key.len() + 8 + 16);
+    k.push(db);
+    k.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    k.extend_from_slice(key);
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+/// A collection member's key: the prefix followed by `sub`.
+pub fn data(db: u8, key: &[u8], version: u64, sub: &[u8]) -> Vec<u8> {
+    let mut k = data_prefix(db, key, version);
+    k.extend_from_slice(sub);
+    k
+}
+
+/// A sorted-set order record: prefix | encoded score | member.
+pub fn zscore(db: u8, key: &[u8], version: u64, score: f64, member: &[u8]) -> Vec<u8> {
+    let mut k = data_prefix(db, key, version);
+    k.extend_from_slice(&encode_score(score));
+    k.extend_from_slice(member);
+    k
+}
+
+/// Parses a data/zscore key back into `(db, user_key, version, sub)`.
+pub fn split_data(k: &[u8]) -> Option<(u8, &[u8], u64, &[u8])> {
+    if k.len() < 13 {
+        return None;
+    }
+    let len = u32::from_be_bytes(k[1..5].try_into().ok()?) as usize;
+    let end = 5 + len;
+    if k.len() < end + 8 {
+        return None;
+    }
+    let version = u64::from_be_bytes(k[end..end + 8].try_into().ok()?);
+    Some((k[0], &k[5..end], version, &k[end + 8..]))
+}
+
+/// `expire_at_ms | db | user_key`: the expiry index key.
+pub fn expire(at_ms: u64, db: u8, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + key.len());
+    k.extend_from_slice(&at_ms.to_be_bytes());
+    k.push(db);
+    k.extend_from_slice(key);
+    k
+}
+
+/// Parses an expiry index key into `(at_ms, db, user_key)`.
+pub fn split_expire(k: &[u8]) -> Option<(u64, u8, &[u8])> {
+    if k.len() < 9 {
+        return None;
+    }
+    Some((u64::from_be_bytes(k[..8].try_into().ok()?), k[8], &k[9..]))
+}
+
+/// Order-preserving encoding of an f64: flip the sign bit of positives, all
+/// bits of negatives, so that comparing bytes compares numbers.
+pub fn encode_score(score: f64) -> [u8; 8] {
+    let bits = score.to_bits();
+    let flipped = if bits >> 63 == 0 { bits | (1 << 63) } else { !bits };
+    flipped.to_be_bytes()
+}
+
+/// Inverse of [`encode_score`].
+pub fn decode_score(b: [u8; 8]) -> f64 {
+    let v = u64::from_be_bytes(b);
+    let bits = if v >> 63 == 1 { v & !(1 << 63) } else { !v };
+    f64::from_bits(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_order_is_numeric_order() {
+        let xs = [f64::NEG_INFINITY, -1e300, -2.5, -1.0, -0.0, 0.0, 1e-300, 1.0, 2.5, 1e300, f64::INFINITY];
+        for w in xs.windows(2) {
+            assert!(encode_score(w[0]) <= encode_score(w[1]), "{} vs {}", w[0], w[1]);
+        }
+        for x in xs {
+            assert_eq!(decode_score(encode_score(x)).to_bits(), x.to_bits());
+        }
+    }
+
+    #[test]
+    fn length_prefix_separates_prefix_keys() {
+        let a = data(0, b"a", 1, b"x");
+        let ab = data_prefix(0, b"ab", 1);
+        assert!(!ab.starts_with(&data_prefix(0, b"a", 1)));
+        assert!(!a.starts_with(&ab));
+        assert_eq!(split_data(&a), Some((0, &b"a"[..], 1, &b"x"[..])));
+    }
+
+    #[test]
+    fn expire_round_trip() {
+        let k = expire(1234, 3, b"key");
+        assert_eq!(split_expire(&k), Some((1234, 3, &b"key"[..])));
+        assert!(expire(1, 9, b"z") < expire(2, 0, b"a"));
+    }
+}

@@ -1,0 +1,572 @@
+//! The store: RocksDB with the column families of DESIGN.md, the read cache,
+//! per-db key counts and the per-command transaction (`Tx`).
+//!
+//! Invariants:
+//! - Only this module talks to RocksDB, and only `commit` writes user data: one
+//!   `WriteBatch` per command, so a command is applied whole or not at all.
+//! - The WAL is flushed by the event loop once per tick (`manual_wal_flush`), not
+//!   per write; `flush_wal` is called before any reply of the tick is sent.
+//! - Key counts live in memory and are persisted in the same batch as the change
+//!   that moved them, so DBSIZE is O(1) and exact after a crash.
+//! - The expiry index is maintained by `commit` from the before/after expiry of
+//!   every touched key; handlers never touch it.
+
+pub mod cache;
+pub mod keys;
+pub mod meta;
+
+use crate::config::{Compression, StorageConfig};
+use crate::error::Error;
+use cache::ReadCache;
+use keys::Cf;
+pub use meta::{Meta, Type};
+use rocksdb::{
+    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options, ReadOptions,
+    WriteBatch, WriteOptions, DB,
+};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// On-disk format version, written at creation and checked at open.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// Versions are reserved in blocks so that allocating one is not a write.
+const VERSION_BLOCK: u64 = 1 << 16;
+
+/// Current Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Number of keys and of keys with an expiry in one database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DbCounts {
+    /// Keys, including expired ones not reclaimed yet (like Redis).
+    pub keys: u64,
+    /// Keys with an expiry.
+    pub expires: u64,
+}
+
+/// The database handle.
+pub struct Store {
+    db: DB,
+    cache: RefCell<ReadCache>,
+    counts: Vec<DbCounts>,
+    next_version: Cell<u64>,
+    version_hwm: Cell<u64>,
+    /// Writes not yet handed to the OS by `flush_wal`.
+    unflushed: Cell<bool>,
+    /// Writes not yet fsynced.
+    unsynced: Cell<bool>,
+    /// Time of the last successful WAL sync (ms).
+    pub last_sync_ms: Cell<u64>,
+    write_opts: WriteOptions,
+}
+
+fn compression(c: Compression) -> DBCompressionType {
+    match c {
+        Compression::None => DBCompressionType::None,
+        Compression::Snappy => DBCompressionType::Snappy,
+        Compression::Lz4 => DBCompressionType::Lz4,
+        Compression::Zstd => DBCompressionType::Zstd,
+    }
+}
+
+fn storage_err(e: rocksdb::Error) -> Error {
+    Error::Storage(e.into_string())
+}
+
+impl Store {
+    /// Opens (creating if needed) the store under `cfg.dir`.
+    pub fn open(cfg: &StorageConfig, databases: usize) -> Result<Store, Error> {
+        let dir = Path::new(&cfg.dir);
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Config(format!("cannot create data dir '{}': {e}", dir.display())))?;
+        let cache = rocksdb::Cache::new_lru_cache(cfg.block_cache_size);
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_manual_wal_flush(true);
+        db_opts.set_max_background_jobs(cfg.max_background_jobs);
+        db_opts.set_max_open_files(cfg.max_open_files);
+        db_opts.set_keep_log_file_num(5);
+        let cf_opts = |cf: Cf| {
+            let mut o = Options::default();
+            let mut t = BlockBasedOptions::default();
+            t.set_block_cache(&cache);
+            if cfg.bloom_bits_per_key > 0.0 && matches!(cf, Cf::Meta | Cf::Data) {
+                t.set_bloom_filter(cfg.bloom_bits_per_key, false);
+            }
+            t.set_cache_index_and_filter_blocks(true);
+            t.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            o.set_block_based_table_factory(&t);
+            o.set_write_buffer_size(cfg.write_buffer_size);
+            o.set_max_write_buffer_number(cfg.max_write_buffer_number);
+            o.set_compression_type(compression(cfg.compression));
+            o.set_bottommost_compression_type(compression(cfg.bottommost_compression));
+            o.set_level_compaction_dynamic_level_bytes(true);
+            o
+        };
+        let descs = Cf::ALL.iter().map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_opts(cf)));
+        let db = DB::open_cf_descriptors(&db_opts, dir, descs).map_err(|e| {
+            let msg = e.into_string();
+            if msg.contains("LOCK") {
+                Error::Config(format!(
+                    "data dir '{}' is in use by another process (RocksDB LOCK held): {msg}",
+                    dir.display()
+                ))
+            } else {
+                Error::Storage(format!("cannot open data dir '{}': {msg}", dir.display()))
+            }
+        })?;
+        let mut store = Store {
+            db,
+            cache: RefCell::new(ReadCache::new(cfg.read_cache_size)),
+            counts: vec![DbCounts::default(); databases],
+            next_version: Cell::new(1),
+            version_hwm: Cell::new(0),
+            unflushed: Cell::new(false),
+            unsynced: Cell::new(false),
+            last_sync_ms: Cell::new(now_ms()),
+            write_opts: WriteOptions::default(),
+        };
+        store.load_bookkeeping()?;
+        Ok(store)
+    }
+
+    fn cf(&self, cf: Cf) -> &rocksdb::ColumnFamily {
+        self.db.cf_handle(cf.name()).expect("invariant: every column family is opened")
+    }
+
+    fn get_default(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        self.db.get_cf(self.cf(Cf::Default), key).map_err(storage_err)
+    }
+
+    fn load_bookkeeping(&mut self) -> Result<(), Error> {
+        match self.get_default(keys::FORMAT_KEY)? {
+            None => {
+                let has_keys = self.db.iterator_cf(self.cf(Cf::Meta), IteratorMode::Start).next().is_some();
+                if has_keys {
+                    return Err(Error::Storage("data dir holds keys but no format record: not a DiskDB dir?".into()));
+                }
+                self.db
+                    .put_cf(self.cf(Cf::Default), keys::FORMAT_KEY, FORMAT_VERSION.to_be_bytes())
+                    .map_err(storage_err)?;
+            }
+            Some(v) => {
+                let ver = v.as_slice().try_into().map(u64::from_be_bytes).unwrap_or(u64::MAX);
+                if ver != FORMAT_VERSION {
+                    return Err(Error::Storage(format!(
+                        "data dir has format version {ver}, this build reads {FORMAT_VERSION}"
+                    )));
+                }
+            }
+        }
+        if let Some(v) = self.get_default(keys::COUNTS_KEY)? {
+            for (i, c) in v.chunks_exact(16).enumerate() {
+                if let Some(slot) = self.counts.get_mut(i) {
+                    slot.keys = u64::from_be_bytes(c[..8].try_into().expect("invariant: 16-byte chunk"));
+                    slot.expires = u64::from_be_bytes(c[8..].try_into().expect("invariant: 16-byte chunk"));
+                }
+            }
+        }
+        if let Some(v) = self.get_default(keys::VERSION_KEY)? {
+            let hwm = v.as_slice().try_into().map(u64::from_be_bytes).unwrap_or(0);
+            self.next_version.set(hwm + 1);
+            self.version_hwm.set(hwm);
+        }
+        Ok(())
+    }
+
+    /// Key and expire counts of database `db`.
+    pub fn counts(&self, db: u8) -> DbCounts {
+        self.counts.get(db as usize).copied().unwrap_or_default()
+    }
+
+    /// Number of databases.
+    pub fn databases(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// A fresh collection version, never reused (reserved in persisted blocks).
+    pub fn new_version(&self) -> Result<u64, Error> {
+        let v = self.next_version.get();
+        if v > self.version_hwm.get() {
+            let hwm = v + VERSION_BLOCK;
+            self.db.put_cf(self.cf(Cf::Default), keys::VERSION_KEY, hwm.to_be_bytes()).map_err(storage_err)?;
+            self.version_hwm.set(hwm);
+            self.unflushed.set(true);
+        }
+        self.next_version.set(v + 1);
+        Ok(v)
+    }
+
+    /// The stored meta record of `mkey` (`db | user_key`), expired or not.
+    pub fn get_meta(&self, mkey: &[u8]) -> Result<Option<Meta>, Error> {
+        if let Some(hit) = self.cache.borrow_mut().get(mkey) {
+            return Ok(hit);
+        }
+        let m = match self.db.get_pinned_cf(self.cf(Cf::Meta), mkey).map_err(storage_err)? {
+            Some(raw) => Some(Meta::decode(&raw, mkey)?),
+            None => None,
+        };
+        self.cache.borrow_mut().put(mkey, m.clone());
+        Ok(m)
+    }
+
+    /// Point read of a sub-key (data / zscore).
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        self.db.get_cf(self.cf(cf), key).map_err(storage_err)
+    }
+
+    /// Up to `limit` meta records of `db` whose user key is > `after` (or from
+    /// the start when `after` is `None`), in key order.
+    pub fn scan_meta(&self, db: u8, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Meta)>, Error> {
+        let start = keys::meta(db, after.unwrap_or(b""));
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(vec![db + 1]);
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(Cf::Meta), ro);
+        it.seek(&start);
+        let mut out = Vec::new();
+        while it.valid() && out.len() < limit {
+            let (k, v) = (it.key().expect("valid"), it.value().expect("valid"));
+            if !(after.is_some() && k == start.as_slice()) {
+                out.push((k[1..].to_vec(), Meta::decode(v, k)?));
+            }
+            it.next();
+        }
+        it.status().map_err(storage_err)?;
+        Ok(out)
+    }
+
+    /// Iterates sub-keys of `cf` starting with `prefix`, from `start` (a full
+    /// key, `>= prefix`) in `dir`; `f` returns false to stop.
+    pub fn iter_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        reverse: bool,
+        mut f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(prefix.to_vec());
+        if let Some(up) = prefix_successor(prefix) {
+            ro.set_iterate_upper_bound(up);
+        }
+        let mode = match (start, reverse) {
+            (Some(s), false) => IteratorMode::From(s, Direction::Forward),
+            (Some(s), true) => IteratorMode::From(s, Direction::Reverse),
+            (None, false) => IteratorMode::Start,
+            (None, true) => IteratorMode::End,
+        };
+        for item in self.db.iterator_cf_opt(self.cf(cf), ro, mode) {
+            let (k, v) = item.map_err(storage_err)?;
+            if !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` expiry-index entries due at or before `now`, from `from_ms`.
+    pub fn due_expiries(&self, from_ms: u64, now: u64, limit: usize) -> Result<Vec<(u64, u8, Vec<u8>)>, Error> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(from_ms.to_be_bytes().to_vec());
+        ro.set_iterate_upper_bound((now + 1).to_be_bytes().to_vec());
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(Cf::Expire), ro);
+        it.seek_to_first();
+        let mut out = Vec::new();
+        while it.valid() && out.len() < limit {
+            if let Some((ms, db, key)) = keys::split_expire(it.key().expect("valid")) {
+                out.push((ms, db, key.to_vec()));
+            }
+            it.next();
+        }
+        it.status().map_err(storage_err)?;
+        Ok(out)
+    }
+
+    /// Applies a finished transaction as one atomic write.
+    pub fn commit(&mut self, tx: TxData) -> Result<(), Error> {
+        if tx.is_empty() {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::default();
+        let mut counts = self.counts.clone();
+        for &flush in &tx.flushes {
+            let dbs: Vec<u8> = match flush {
+                Some(d) => vec![d],
+                None => (0..self.counts.len() as u8).collect(),
+            };
+            for d in dbs {
+                for cf in [Cf::Meta, Cf::Data, Cf::Zscore] {
+                    batch.delete_range_cf(self.cf(cf), [d], [d + 1]);
+                }
+                counts[d as usize] = DbCounts::default();
+            }
+            if flush.is_none() {
+                batch.delete_range_cf(self.cf(Cf::Expire), &[0u8; 8][..], &[0xffu8; 9][..]);
+            }
+        }
+        for e in tx.entries.iter().filter(|e| e.dirty) {
+            let (db, user_key) = keys::split_meta(&e.mkey);
+            match &e.cur {
+                Some(m) => batch.put_cf(self.cf(Cf::Meta), &e.mkey, m.raw()),
+                None => batch.delete_cf(self.cf(Cf::Meta), &e.mkey),
+            }
+            let exp = |m: &Option<Meta>| m.as_ref().map_or(0, Meta::expire_ms);
+            let (old_exp, new_exp) = (exp(&e.orig), exp(&e.cur));
+            if old_exp != new_exp {
+                if old_exp != 0 {
+                    batch.delete_cf(self.cf(Cf::Expire), keys::expire(old_exp, db, user_key));
+                }
+                if new_exp != 0 {
+                    batch.put_cf(self.cf(Cf::Expire), keys::expire(new_exp, db, user_key), b"");
+                }
+            }
+            let c = &mut counts[db as usize];
+            c.keys = (c.keys + e.cur.is_some() as u64).saturating_sub(e.orig.is_some() as u64);
+            c.expires = (c.expires + (new_exp != 0) as u64).saturating_sub((old_exp != 0) as u64);
+        }
+        for op in &tx.ops {
+            match op {
+                SubOp::Put(cf, k, v) => batch.put_cf(self.cf(*cf), k, v),
+                SubOp::Delete(cf, k) => batch.delete_cf(self.cf(*cf), k),
+                SubOp::DeleteRange(cf, a, b) => batch.delete_range_cf(self.cf(*cf), a, b),
+            }
+        }
+        if counts != self.counts {
+            let mut v = Vec::with_capacity(counts.len() * 16);
+            for c in &counts {
+                v.extend_from_slice(&c.keys.to_be_bytes());
+                v.extend_from_slice(&c.expires.to_be_bytes());
+            }
+            batch.put_cf(self.cf(Cf::Default), keys::COUNTS_KEY, v);
+        }
+        self.db.write_opt(batch, &self.write_opts).map_err(storage_err)?;
+        self.unflushed.set(true);
+        self.counts = counts;
+        let mut cache = self.cache.borrow_mut();
+        for &flush in &tx.flushes {
+            cache.clear(flush);
+        }
+        for e in tx.entries.into_iter().filter(|e| e.dirty) {
+            cache.put(&e.mkey, e.cur);
+        }
+        Ok(())
+    }
+
+    /// Hands this tick's WAL to the OS, and fsyncs it if `sync`. Called by the
+    /// event loop before any reply of the tick is written.
+    pub fn flush_wal(&self, sync: bool) -> Result<(), Error> {
+        if self.unflushed.get() {
+            self.db.flush_wal(false).map_err(storage_err)?;
+            self.unflushed.set(false);
+            self.unsynced.set(true);
+        }
+        if sync && self.unsynced.get() {
+            self.db.flush_wal(true).map_err(storage_err)?;
+            self.unsynced.set(false);
+            self.last_sync_ms.set(now_ms());
+        }
+        Ok(())
+    }
+
+    /// A RocksDB integer property of a column family (e.g. `rocksdb.estimate-live-data-size`).
+    pub fn property(&self, cf: Cf, name: &str) -> u64 {
+        self.db.property_int_value_cf(self.cf(cf), name).ok().flatten().unwrap_or(0)
+    }
+
+    /// Bytes held by the read cache.
+    pub fn read_cache_bytes(&self) -> usize {
+        self.cache.borrow().bytes()
+    }
+
+    /// Syncs the WAL and flushes memtables: used at shutdown and by SAVE.
+    pub fn persist_all(&self) -> Result<(), Error> {
+        self.flush_wal(true)?;
+        let handles: Vec<_> = Cf::ALL.iter().map(|&c| self.cf(c)).collect();
+        self.db.flush_cfs_opt(&handles, &rocksdb::FlushOptions::default()).map_err(storage_err)
+    }
+}
+
+/// Smallest key greater than every key with this prefix (None if all 0xff).
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut p = prefix.to_vec();
+    while let Some(last) = p.pop() {
+        if last != 0xff {
+            p.push(last + 1);
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// A sub-key operation recorded by a transaction.
+enum SubOp {
+    Put(Cf, Vec<u8>, Vec<u8>),
+    Delete(Cf, Vec<u8>),
+    DeleteRange(Cf, Vec<u8>, Vec<u8>),
+}
+
+/// A meta key touched by a transaction: its state before and after.
+struct Entry {
+    mkey: Vec<u8>,
+    orig: Option<Meta>,
+    cur: Option<Meta>,
+    dirty: bool,
+}
+
+/// What a finished transaction hands to `Store::commit`.
+pub struct TxData {
+    entries: Vec<Entry>,
+    ops: Vec<SubOp>,
+    flushes: Vec<Option<u8>>,
+}
+
+impl TxData {
+    /// True if nothing is to be written.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty() && self.flushes.is_empty() && !self.entries.iter().any(|e| e.dirty)
+    }
+}
+
+/// Past this many touched keys, a hash index replaces the linear search.
+const INDEX_AFTER: usize = 8;
+
+/// One command's view of the store: reads see its own pending writes; writes
+/// are buffered and committed by the dispatcher after the handler succeeds.
+pub struct Tx<'a> {
+    store: &'a Store,
+    /// The client's selected database.
+    pub db: u8,
+    /// The command's clock (Unix ms): one value for the whole command, like Redis.
+    pub now_ms: u64,
+    entries: Vec<Entry>,
+    index: Option<HashMap<Vec<u8>, usize, ahash::RandomState>>,
+    ops: Vec<SubOp>,
+    flushes: Vec<Option<u8>>,
+    scratch: Vec<u8>,
+}
+
+impl<'a> Tx<'a> {
+    /// A transaction on `db` at time `now_ms`.
+    pub fn new(store: &'a Store, db: u8, now_ms: u64) -> Self {
+        Tx { store, db, now_ms, entries: Vec::new(), index: None, ops: Vec::new(), flushes: Vec::new(), scratch: Vec::new() }
+    }
+
+    /// The underlying store (read-only).
+    pub fn store(&self) -> &'a Store {
+        self.store
+    }
+
+    fn find(&self, mkey: &[u8]) -> Option<usize> {
+        match &self.index {
+            Some(ix) => ix.get(mkey).copied(),
+            None => self.entries.iter().position(|e| e.mkey == mkey),
+        }
+    }
+
+    /// Index of the entry for (db, key), loading it from the store on first touch.
+    fn entry(&mut self, db: u8, key: &[u8]) -> Result<usize, Error> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        keys::meta_into(&mut scratch, db, key);
+        let found = self.find(&scratch);
+        let r = match found {
+            Some(i) => Ok(i),
+            None => match self.store.get_meta(&scratch) {
+                Ok(orig) => {
+                    let i = self.entries.len();
+                    self.entries.push(Entry { mkey: scratch.clone(), orig: orig.clone(), cur: orig, dirty: false });
+                    if let Some(ix) = &mut self.index {
+                        ix.insert(scratch.clone(), i);
+                    } else if self.entries.len() > INDEX_AFTER {
+                        self.index = Some(self.entries.iter().enumerate().map(|(i, e)| (e.mkey.clone(), i)).collect());
+                    }
+                    Ok(i)
+                }
+                Err(e) => Err(e),
+            },
+        };
+        self.scratch = scratch;
+        r
+    }
+
+    /// The live record of `key` in the current db; an expired key is deleted
+    /// (lazy expiry, committed with the command) and reported absent.
+    pub fn meta(&mut self, key: &[u8]) -> Result<Option<Meta>, Error> {
+        self.meta_in(self.db, key)
+    }
+
+    /// [`Tx::meta`] in another database.
+    pub fn meta_in(&mut self, db: u8, key: &[u8]) -> Result<Option<Meta>, Error> {
+        let i = self.entry(db, key)?;
+        let e = &mut self.entries[i];
+        if e.cur.as_ref().is_some_and(|m| m.is_expired(self.now_ms)) {
+            e.cur = None;
+            e.dirty = true;
+        }
+        Ok(e.cur.clone())
+    }
+
+    /// The record as stored, without the expiry check (for the expiry cycle).
+    pub fn raw_meta_in(&mut self, db: u8, key: &[u8]) -> Result<Option<Meta>, Error> {
+        let i = self.entry(db, key)?;
+        Ok(self.entries[i].cur.clone())
+    }
+
+    /// Writes `key`'s record in the current db.
+    pub fn put_meta(&mut self, key: &[u8], m: Meta) -> Result<(), Error> {
+        self.set_meta_in(self.db, key, Some(m))
+    }
+
+    /// Deletes `key` in the current db (O(1): sub-keys are left to GC).
+    pub fn del_meta(&mut self, key: &[u8]) -> Result<(), Error> {
+        self.set_meta_in(self.db, key, None)
+    }
+
+    /// Writes or deletes (`None`) a record in any db.
+    pub fn set_meta_in(&mut self, db: u8, key: &[u8], m: Option<Meta>) -> Result<(), Error> {
+        let i = self.entry(db, key)?;
+        let e = &mut self.entries[i];
+        e.cur = m;
+        e.dirty = true;
+        Ok(())
+    }
+
+    /// A fresh collection version.
+    pub fn new_version(&self) -> Result<u64, Error> {
+        self.store.new_version()
+    }
+
+    /// Buffers a sub-key write.
+    pub fn put(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push(SubOp::Put(cf, key, value));
+    }
+
+    /// Buffers a sub-key delete.
+    pub fn delete(&mut self, cf: Cf, key: Vec<u8>) {
+        self.ops.push(SubOp::Delete(cf, key));
+    }
+
+    /// Buffers a range delete `[from, to)`.
+    pub fn delete_range(&mut self, cf: Cf, from: Vec<u8>, to: Vec<u8>) {
+        self.ops.push(SubOp::DeleteRange(cf, from, to));
+    }
+
+    /// Empties database `db` (or all with `None`) at commit.
+    pub fn flush(&mut self, db: Option<u8>) {
+        self.flushes.push(db);
+    }
+
+    /// Ends the transaction, releasing the store borrow.
+    pub fn finish(self) -> TxData {
+        TxData { entries: self.entries, ops: self.ops, flushes: self.flushes }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+//! Store and Tx tests against a temporary RocksDB directory.
+
+use super::*;
+use crate::config::StorageConfig;
+
+/// A store in a temp dir that is removed on drop.
+struct TempStore {
+    store: Option<Store>,
+    _dir: tempfile::TempDir,
+}
+
+impl TempStore {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&cfg(dir.path()), 16).expect("open");
+        TempStore { store: Some(store), _dir: dir }
+    }
+    fn reopen(&mut self) {
+        let path = self._dir.path().to_path_buf();
+        self.store = None;
+        self.store = Some(Store::open(&cfg(&path), 16).expect("reopen"));
+    }
+    fn s(&mut self) -> &mut Store {
+        self.store.as_mut().expect("open")
+    }
+}
+
+fn cfg(p: &std::path::Path) -> StorageConfig {
+    StorageConfig { dir: p.to_string_lossy().into(), read_cache_size: 1 << 20, ..StorageConfig::default() }
+}
+
+fn set(s: &mut Store, db: u8, k: &[u8], v: &[u8], exp: u64) {
+    let mut tx = Tx::new(s, db, 1000);
+    tx.put_meta(k, Meta::string(v, exp)).unwrap();
+    let d = tx.finish();
+    s.commit(d).unwrap();
+}
+
+#[test]
+fn put_get_counts_and_reopen() {
+    let mut t = TempStore::new();
+    set(t.s(), 0, b"a", b"1", 0);
+    set(t.s(), 0, b"b", b"2", 5000);
+    set(t.s(), 1, b"a", b"x", 0);
+    set(t.s(), 0, b"a", b"3", 0);
+    assert_eq!(t.s().counts(0), DbCounts { keys: 2, expires: 1 });
+    assert_eq!(t.s().counts(1), DbCounts { keys: 1, expires: 0 });
+    t.s().flush_wal(true).unwrap();
+    t.reopen();
+    assert_eq!(t.s().counts(0), DbCounts { keys: 2, expires: 1 });
+    let m = t.s().get_meta(&keys::meta(0, b"a")).unwrap().unwrap();
+    assert_eq!(m.value(), b"3");
+    assert_eq!(t.s().due_expiries(0, 5000, 10).unwrap(), vec![(5000, 0, b"b".to_vec())]);
+}
+
+#[test]
+fn lazy_expiry_and_delete_fix_index_and_counts() {
+    let mut t = TempStore::new();
+    set(t.s(), 0, b"k", b"v", 500);
+    let s = t.s();
+    let mut tx = Tx::new(s, 0, 1000);
+    assert_eq!(tx.meta(b"k").unwrap(), None);
+    let d = tx.finish();
+    s.commit(d).unwrap();
+    assert_eq!(s.counts(0), DbCounts::default());
+    assert!(s.due_expiries(0, 10_000, 10).unwrap().is_empty());
+    assert_eq!(s.get_meta(&keys::meta(0, b"k")).unwrap(), None);
+}
+
+#[test]
+fn pending_writes_are_visible_and_dropped_tx_writes_nothing() {
+    let mut t = TempStore::new();
+    let s = t.s();
+    let mut tx = Tx::new(s, 0, 1000);
+    for i in 0..20u8 {
+        tx.put_meta(&[i], Meta::string(&[i], 0)).unwrap();
+    }
+    assert_eq!(tx.meta(&[7]).unwrap().unwrap().value(), &[7]);
+    drop(tx);
+    assert_eq!(s.counts(0).keys, 0);
+    assert_eq!(s.get_meta(&keys::meta(0, &[7])).unwrap(), None);
+}
+
+#[test]
+fn flushdb_only_touches_one_db() {
+    let mut t = TempStore::new();
+    set(t.s(), 0, b"a", b"1", 0);
+    set(t.s(), 2, b"a", b"1", 0);
+    let s = t.s();
+    let mut tx = Tx::new(s, 0, 1000);
+    tx.flush(Some(0));
+    let d = tx.finish();
+    s.commit(d).unwrap();
+    assert_eq!(s.counts(0).keys, 0);
+    assert_eq!(s.counts(2).keys, 1);
+    assert_eq!(s.get_meta(&keys::meta(0, b"a")).unwrap(), None);
+    assert!(s.get_meta(&keys::meta(2, b"a")).unwrap().is_some());
+    assert_eq!(s.scan_meta(2, None, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn versions_never_repeat_across_reopen() {
+    let mut t = TempStore::new();
+    let a = t.s().new_version().unwrap();
+    let b = t.s().new_version().unwrap();
+    assert!(b > a);
+    t.s().flush_wal(true).unwrap();
+    t.reopen();
+    assert!(t.s().new_version().unwrap() > b);
+}

@@ -1,0 +1,499 @@
+//! Generic key operations over the store, for any type: existence, deletion,
+//! relocation (RENAME / COPY / MOVE), expiry, listing (KEYS / SCAN),
+//! random sampling and the encoding names OBJECT reports.
+//!
+//! Invariants:
+//! - Every point lookup goes through `Tx::meta*`, so an expired key is seen as
+//!   absent (and deleted with the command, lazy expiry).
+//! - Listing reads committed records with `Store::scan_meta` and skips expired
+//!   ones without deleting them: the active expiry cycle reclaims them, and a
+//!   read-only listing need not turn into a write.
+//! - An expiry is never stored in the past: setting one deletes the key instead
+//!   (the active cycle relies on this, see `types/expire.rs`).
+
+use crate::error::CmdError;
+use crate::storage::keys::{self as layout, Cf};
+use crate::storage::{Meta, Store, Tx, Type};
+use crate::util::{glob_match, parse_i64};
+
+/// What to do when the destination of a RENAME already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Replace it (RENAME, COPY ... REPLACE).
+    Replace,
+    /// Leave it and report failure (RENAMENX, plain COPY, MOVE).
+    Keep,
+}
+
+/// Outcome of RENAME / RENAMENX / COPY / MOVE on an existing source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relocated {
+    /// The value is now at the destination.
+    Done,
+    /// The destination exists and was kept.
+    DestinationExists,
+    /// The source does not exist (COPY and MOVE report 0; RENAME errors).
+    NoSource,
+}
+
+/// The condition of EXPIRE's NX / XX / GT / LT options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpireIf {
+    /// No option: always set.
+    Always,
+    /// NX: only if the key has no expiry.
+    NoExpiry,
+    /// XX: only if the key has an expiry.
+    HasExpiry,
+    /// GT: only if the new expiry is later (no expiry counts as infinite).
+    Later,
+    /// LT: only if the new expiry is earlier (no expiry counts as infinite).
+    Earlier,
+    /// XX LT: only if the key has an expiry and the new one is earlier.
+    /// (XX GT needs no variant of its own: GT already fails without an expiry.)
+    EarlierWithExpiry,
+}
+
+/// Expiry state of a key, as TTL and EXPIRETIME report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// No such key (-2).
+    Missing,
+    /// The key never expires (-1).
+    Never,
+    /// Absolute Unix time in milliseconds.
+    At(u64),
+}
+
+/// True if `key` exists (expired keys do not).
+pub fn exists(tx: &mut Tx, key: &[u8]) -> Result<bool, CmdError> {
+    Ok(tx.meta(key)?.is_some())
+}
+
+/// Deletes `key`; true if it existed. O(1) for any type: sub-keys are left to
+/// the compaction filter.
+pub fn delete(tx: &mut Tx, key: &[u8]) -> Result<bool, CmdError> {
+    if tx.meta(key)?.is_none() {
+        return Ok(false);
+    }
+    tx.del_meta(key)?;
+    Ok(true)
+}
+
+/// The type of `key`, or None if it does not exist.
+pub fn key_type(tx: &mut Tx, key: &[u8]) -> Result<Option<Type>, CmdError> {
+    Ok(tx.meta(key)?.map(|m| m.ty()))
+}
+
+/// The record to store at (`dst_db`, `dst_key`) for a copy of the value `meta`
+/// read at `src_key`. Strings live inline in `meta`, so the record itself is
+/// the copy, expiry included.
+// TODO(collections): a collection's sub-keys embed the user key, so renaming,
+// moving or copying one must rewrite its members under a fresh version (or the
+// new key). Until the collection types land, only strings can be relocated.
+fn relocated_record(meta: &Meta, _src_key: &[u8], _dst_db: u8, _dst_key: &[u8]) -> Result<Meta, CmdError> {
+    match meta.ty() {
+        Type::String => Ok(meta.clone()),
+        _ => Err(CmdError::Err("RENAME, COPY and MOVE of this type are not supported yet")),
+    }
+}
+
+/// RENAME / RENAMENX: moves `src` to `dst` in the current db, expiry included.
+/// Renaming a key to itself changes nothing but still requires the key.
+pub fn rename(tx: &mut Tx, src: &[u8], dst: &[u8], ow: Overwrite) -> Result<Relocated, CmdError> {
+    let Some(meta) = tx.meta(src)? else {
+        return Ok(Relocated::NoSource);
+    };
+    if src == dst {
+        return Ok(match ow {
+            Overwrite::Replace => Relocated::Done,
+            Overwrite::Keep => Relocated::DestinationExists,
+        });
+    }
+    if ow == Overwrite::Keep && tx.meta(dst)?.is_some() {
+        return Ok(Relocated::DestinationExists);
+    }
+    let moved = relocated_record(&meta, src, tx.db, dst)?;
+    tx.put_meta(dst, moved)?;
+    tx.del_meta(src)?;
+    Ok(Relocated::Done)
+}
+
+/// COPY: copies `src` (current db) to `dst` in `dst_db`, expiry included. The
+/// caller has rejected copying a key onto itself.
+pub fn copy(tx: &mut Tx, src: &[u8], dst_db: u8, dst: &[u8], ow: Overwrite) -> Result<Relocated, CmdError> {
+    let Some(meta) = tx.meta(src)? else {
+        return Ok(Relocated::NoSource);
+    };
+    if ow == Overwrite::Keep && tx.meta_in(dst_db, dst)?.is_some() {
+        return Ok(Relocated::DestinationExists);
+    }
+    let copied = relocated_record(&meta, src, dst_db, dst)?;
+    tx.set_meta_in(dst_db, dst, Some(copied))?;
+    Ok(Relocated::Done)
+}
+
+/// MOVE: moves `key` from the current db to `dst_db` unless it exists there.
+/// The caller has rejected `dst_db == tx.db`.
+pub fn move_to(tx: &mut Tx, key: &[u8], dst_db: u8) -> Result<Relocated, CmdError> {
+    let Some(meta) = tx.meta(key)? else {
+        return Ok(Relocated::NoSource);
+    };
+    if tx.meta_in(dst_db, key)?.is_some() {
+        return Ok(Relocated::DestinationExists);
+    }
+    let moved = relocated_record(&meta, key, dst_db, key)?;
+    tx.set_meta_in(dst_db, key, Some(moved))?;
+    tx.del_meta(key)?;
+    Ok(Relocated::Done)
+}
+
+/// Sets `key` to expire at `at_ms` (absolute Unix ms, possibly in the past or
+/// negative) if `cond` holds; true if it was applied. A time not after now
+/// deletes the key, as Redis does.
+pub fn set_expire(tx: &mut Tx, key: &[u8], at_ms: i64, cond: ExpireIf) -> Result<bool, CmdError> {
+    let Some(meta) = tx.meta(key)? else {
+        return Ok(false);
+    };
+    // Redis's -1 for "no expiry" compares as infinite for GT and LT.
+    let current = match meta.expire_ms() {
+        0 => None,
+        ms => Some(ms as i64),
+    };
+    let allowed = match (cond, current) {
+        (ExpireIf::Always, _) => true,
+        (ExpireIf::NoExpiry, c) => c.is_none(),
+        (ExpireIf::HasExpiry, c) => c.is_some(),
+        (ExpireIf::Later, None) => false,
+        (ExpireIf::Later, Some(c)) => at_ms > c,
+        (ExpireIf::Earlier, None) => true,
+        (ExpireIf::Earlier | ExpireIf::EarlierWithExpiry, Some(c)) => at_ms < c,
+        (ExpireIf::EarlierWithExpiry, None) => false,
+    };
+    if !allowed {
+        return Ok(false);
+    }
+    if at_ms <= tx.now_ms as i64 {
+        tx.del_meta(key)?;
+    } else {
+        tx.put_meta(key, meta.with_expire(at_ms as u64))?;
+    }
+    Ok(true)
+}
+
+/// The expiry of `key`.
+pub fn expiry(tx: &mut Tx, key: &[u8]) -> Result<Expiry, CmdError> {
+    Ok(match tx.meta(key)? {
+        None => Expiry::Missing,
+        Some(m) if m.expire_ms() == 0 => Expiry::Never,
+        Some(m) => Expiry::At(m.expire_ms()),
+    })
+}
+
+/// PERSIST: removes the expiry of `key`; true if it had one.
+pub fn persist(tx: &mut Tx, key: &[u8]) -> Result<bool, CmdError> {
+    match tx.meta(key)? {
+        Some(m) if m.expire_ms() != 0 => {
+            tx.put_meta(key, m.with_expire(0))?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The name OBJECT ENCODING reports for a value.
+pub fn encoding(meta: &Meta) -> &'static str {
+    match meta.ty() {
+        Type::String => string_encoding(meta.value()),
+        // TODO(collections): report listpack/intset for small collections once
+        // the collection types decide how they mirror Redis's thresholds.
+        Type::List => "quicklist",
+        Type::Hash | Type::Set => "hashtable",
+        Type::ZSet => "skiplist",
+        Type::Stream => "stream",
+        Type::Json => "raw",
+    }
+}
+
+/// Redis's `tryObjectEncoding` for strings: "int" for a canonical integer of
+/// at most 20 bytes (string2l rules: no sign '+', no leading zero, no spaces),
+/// "embstr" up to 44 bytes, "raw" beyond.
+fn string_encoding(v: &[u8]) -> &'static str {
+    if v.len() <= 20 && parse_i64(v).is_some() {
+        "int"
+    } else if v.len() <= 44 {
+        "embstr"
+    } else {
+        "raw"
+    }
+}
+
+/// Redis shares the integers 0..10000 as one object with an infinite
+/// reference count; OBJECT REFCOUNT reports it.
+pub fn refcount(meta: &Meta) -> i64 {
+    const OBJ_SHARED_REFCOUNT: i64 = i32::MAX as i64;
+    const OBJ_SHARED_INTEGERS: i64 = 10_000;
+    let shared = meta.ty() == Type::String
+        && meta.value().len() <= 20
+        && parse_i64(meta.value()).is_some_and(|n| (0..OBJ_SHARED_INTEGERS).contains(&n));
+    if shared {
+        OBJ_SHARED_REFCOUNT
+    } else {
+        1
+    }
+}
+
+/// A KEYS / SCAN filter: glob pattern and type name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    /// MATCH pattern (None: every key).
+    pub pattern: Option<&'a [u8]>,
+    /// TYPE name, compared case-insensitively (None: every type).
+    pub type_name: Option<&'a [u8]>,
+}
+
+impl Filter<'_> {
+    /// The bytes every matching key starts with: the pattern up to its first
+    /// special character. Listing seeks there and stops past it.
+    fn prefix(&self) -> &[u8] {
+        let p = self.pattern.unwrap_or(b"");
+        let end = p.iter().position(|c| matches!(c, b'*' | b'?' | b'[' | b'\\')).unwrap_or(p.len());
+        &p[..end]
+    }
+
+    fn accepts(&self, key: &[u8], meta: &Meta) -> bool {
+        self.pattern.map_or(true, |p| glob_match(p, key, false))
+            && self.type_name.map_or(true, |t| t.eq_ignore_ascii_case(meta.ty().name().as_bytes()))
+    }
+}
+
+/// Where a listing starts.
+#[derive(Debug, Clone, Copy)]
+enum Start<'a> {
+    /// At `key` itself, if it exists, then after it.
+    AtOrAfter(&'a [u8]),
+    /// Strictly after `key`.
+    After(&'a [u8]),
+}
+
+/// Up to `limit` records of `db` from `from`, in key order, expired ones included.
+fn page(store: &Store, db: u8, from: Start, limit: usize) -> Result<Vec<(Vec<u8>, Meta)>, CmdError> {
+    Ok(match from {
+        Start::After(k) => store.scan_meta(db, Some(k), limit)?,
+        Start::AtOrAfter(k) if k.is_empty() => store.scan_meta(db, None, limit)?,
+        Start::AtOrAfter(k) => {
+            let mut out = Vec::new();
+            if let Some(m) = store.get_meta(&layout::meta(db, k))? {
+                out.push((k.to_vec(), m));
+            }
+            out.extend(store.scan_meta(db, Some(k), limit.saturating_sub(out.len()))?);
+            out
+        }
+    })
+}
+
+/// Records fetched per storage call while listing.
+const LIST_BATCH: usize = 1024;
+
+/// KEYS: every live key of `db` matching `filter`, in key order. Reads only
+/// the range sharing the pattern's literal prefix.
+pub fn keys(store: &Store, db: u8, now_ms: u64, filter: Filter) -> Result<Vec<Vec<u8>>, CmdError> {
+    let prefix = filter.prefix();
+    let mut out = Vec::new();
+    let mut last: Option<Vec<u8>> = None;
+    loop {
+        let from = match &last {
+            None => Start::AtOrAfter(prefix),
+            Some(k) => Start::After(k),
+        };
+        let batch = page(store, db, from, LIST_BATCH)?;
+        let n = batch.len();
+        for (key, meta) in batch {
+            if !key.starts_with(prefix) {
+                return Ok(out);
+            }
+            if !meta.is_expired(now_ms) && filter.accepts(&key, &meta) {
+                out.push(key.clone());
+            }
+            last = Some(key);
+        }
+        if n < LIST_BATCH {
+            return Ok(out);
+        }
+    }
+}
+
+/// One SCAN step: the keys found and where the next step resumes.
+#[derive(Debug, Default)]
+pub struct ScanPage {
+    /// Live keys that passed the filter.
+    pub keys: Vec<Vec<u8>>,
+    /// The last key examined, if the scan is not complete.
+    pub resume_after: Option<Vec<u8>>,
+}
+
+/// One SCAN step: examines up to `count` records of `db` after `after` (from
+/// the start when None) and returns the live ones that pass `filter`.
+pub fn scan(
+    store: &Store,
+    db: u8,
+    now_ms: u64,
+    after: Option<&[u8]>,
+    count: usize,
+    filter: Filter,
+) -> Result<ScanPage, CmdError> {
+    let prefix = filter.prefix();
+    let from = match after {
+        Some(k) if k >= prefix => Start::After(k),
+        _ => Start::AtOrAfter(prefix),
+    };
+    let count = count.max(1);
+    // One record more than examined tells whether anything is left, so the
+    // last step already replies cursor 0.
+    let mut batch = page(store, db, from, count.saturating_add(1))?;
+    let more = batch.len() > count;
+    batch.truncate(count);
+    let mut out = ScanPage::default();
+    for (key, meta) in batch {
+        if !key.starts_with(prefix) {
+            out.resume_after = None;
+            return Ok(out);
+        }
+        if !meta.is_expired(now_ms) && filter.accepts(&key, &meta) {
+            out.keys.push(key.clone());
+        }
+        out.resume_after = Some(key);
+    }
+    if !more {
+        out.resume_after = None;
+    }
+    Ok(out)
+}
+
+/// Attempts at a random position before falling back to a walk from the start.
+const RANDOM_TRIES: usize = 8;
+/// Records read at each random position.
+const RANDOM_SAMPLE: usize = 16;
+
+/// RANDOMKEY: a random live key of `db`, or None if it has none. Seeks to a
+/// random point between the first and last keys and samples a few records
+/// there, so a big database is never read whole; only a database whose keys
+/// are almost all expired (and not yet reclaimed) falls back to a walk.
+pub fn random_key(store: &Store, db: u8, now_ms: u64) -> Result<Option<Vec<u8>>, CmdError> {
+    if store.counts(db).keys == 0 {
+        return Ok(None);
+    }
+    let Some((first, _)) = store.scan_meta(db, None, 1)?.pop() else {
+        return Ok(None);
+    };
+    let mut last = None;
+    store.iter_prefix(Cf::Meta, &[db], None, true, |k, _| {
+        last = Some(layout::split_meta(k).1.to_vec());
+        false
+    })?;
+    let last = last.unwrap_or_else(|| first.clone());
+    for _ in 0..RANDOM_TRIES {
+        let target = random_between(&first, &last);
+        let mut sample = page(store, db, Start::After(&target), RANDOM_SAMPLE)?;
+        if sample.is_empty() {
+            sample = page(store, db, Start::AtOrAfter(b""), RANDOM_SAMPLE)?;
+        }
+        sample.retain(|(_, m)| !m.is_expired(now_ms));
+        if !sample.is_empty() {
+            let i = (random_u64() % sample.len() as u64) as usize;
+            return Ok(Some(sample.swap_remove(i).0));
+        }
+    }
+    // Nearly everything sampled had expired: find any live key in order.
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let from = after.as_deref().map_or(Start::AtOrAfter(b""), Start::After);
+        let batch = page(store, db, from, LIST_BATCH)?;
+        let n = batch.len();
+        if let Some((k, _)) = batch.iter().find(|(_, m)| !m.is_expired(now_ms)) {
+            return Ok(Some(k.clone()));
+        }
+        if n < LIST_BATCH {
+            return Ok(None);
+        }
+        after = batch.into_iter().next_back().map(|(k, _)| k);
+    }
+}
+
+/// A key uniformly drawn between `lo` and `hi` over the 8 bytes that follow
+/// their common prefix: spreads the draw over the populated key range even
+/// when every key shares a long prefix (`user:...`).
+fn random_between(lo: &[u8], hi: &[u8]) -> Vec<u8> {
+    let common = lo.iter().zip(hi).take_while(|(a, b)| a == b).count();
+    let word = |k: &[u8]| {
+        let mut w = [0u8; 8];
+        let tail = &k[common.min(k.len())..];
+        let n = tail.len().min(8);
+        w[..n].copy_from_slice(&tail[..n]);
+        u64::from_be_bytes(w)
+    };
+    let (a, b) = (word(lo), word(hi));
+    let span = b.saturating_sub(a);
+    let r = a + if span == u64::MAX { random_u64() } else { random_u64() % (span + 1) };
+    let mut k = lo[..common].to_vec();
+    k.extend_from_slice(&r.to_be_bytes());
+    k
+}
+
+/// A random u64: std's `RandomState` is freshly keyed for each instance.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new().build_hasher().finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_encodings_follow_redis() {
+        for (v, e) in [
+            (&b"1"[..], "int"),
+            (b"-1", "int"),
+            (b"1234567890123456789", "int"),
+            (b"12345678901234567890", "embstr"),
+            (b"01", "embstr"),
+            (b"+1", "embstr"),
+            (b" 1", "embstr"),
+            (b"-0", "embstr"),
+            (b"", "embstr"),
+            (&[b'x'; 44], "embstr"),
+            (&[b'x'; 45], "raw"),
+        ] {
+            assert_eq!(string_encoding(v), e, "{:?}", String::from_utf8_lossy(v));
+        }
+    }
+
+    #[test]
+    fn refcount_of_shared_integers() {
+        assert_eq!(refcount(&Meta::string(b"9999", 0)), i32::MAX as i64);
+        assert_eq!(refcount(&Meta::string(b"10000", 0)), 1);
+        assert_eq!(refcount(&Meta::string(b"-1", 0)), 1);
+        assert_eq!(refcount(&Meta::string(b"x", 0)), 1);
+    }
+
+    #[test]
+    fn literal_prefix_stops_at_specials() {
+        let f = |p: &'static [u8]| Filter { pattern: Some(p), type_name: None }.prefix().to_vec();
+        assert_eq!(f(b"user:*"), b"user:");
+        assert_eq!(f(b"a?c"), b"a");
+        assert_eq!(f(b"[ab]"), b"");
+        assert_eq!(f(b"x\\*"), b"x");
+        assert_eq!(f(b"exact"), b"exact");
+    }
+
+    #[test]
+    fn random_between_stays_in_range() {
+        for _ in 0..1000 {
+            let k = random_between(b"user:1000", b"user:9999");
+            assert!(k.starts_with(b"user:"));
+            assert!(k.as_slice() >= &b"user:1000"[..] && k.as_slice() <= &b"user:9999\xff"[..]);
+        }
+        assert_eq!(random_between(b"same", b"same"), b"same\0\0\0\0\0\0\0\0");
+    }
+}

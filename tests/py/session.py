@@ -1,0 +1,71 @@
+"""A realistic redis-py session against DiskDB, with redis-py's default
+protocol (RESP3 since redis-py 8). Usage: session.py PORT [PASSWORD]
+Exits non-zero (with a traceback) on the first unexpected reply."""
+
+import sys
+
+import redis
+
+
+def main() -> None:
+    port = int(sys.argv[1])
+    password = sys.argv[2] if len(sys.argv) > 2 else None
+    r = redis.Redis(host="127.0.0.1", port=port, password=password, decode_responses=True)
+    assert r.ping() is True
+    hello = r.execute_command("HELLO")
+    assert hello["proto"] == r.connection_pool.connection_kwargs.get("protocol", 3) or hello["proto"] in (2, 3), hello
+    assert r.flushall() is True
+
+    # Strings, counters, expiry.
+    assert r.set("greeting", "hello") is True
+    assert r.get("greeting") == "hello"
+    assert r.set("greeting", "again", nx=True) is None
+    assert r.incr("counter") == 1
+    assert r.incrby("counter", 41) == 42
+    assert r.incrbyfloat("float", 1.5) == 1.5
+    assert r.mset({"a": "1", "b": "2"}) is True
+    assert r.mget("a", "b", "missing") == ["1", "2", None]
+    assert r.expire("a", 100) is True
+    assert 0 < r.ttl("a") <= 100
+    assert r.persist("a") is True
+    assert r.ttl("a") == -1
+    assert r.append("greeting", "!") == 6
+    assert r.getrange("greeting", 0, 2) == "aga"
+    assert r.exists("a", "b", "nope") == 2
+    assert r.type("a") == "string"
+    assert r.delete("b") == 1
+
+    # Errors surface as ResponseError.
+    try:
+        r.incr("greeting")
+        raise AssertionError("INCR on a non-integer must fail")
+    except redis.ResponseError as e:
+        assert "not an integer" in str(e), e
+
+    # Pipelines (transaction=False: MULTI comes with a later issue).
+    p = r.pipeline(transaction=False)
+    for i in range(100):
+        p.set(f"key:{i}", i)
+    p.get("key:7")
+    res = p.execute()
+    assert res[:100] == [True] * 100 and res[100] == "7", res[-3:]
+
+    # SCAN through every key.
+    seen = set(r.scan_iter(match="key:*", count=7))
+    assert seen == {f"key:{i}" for i in range(100)}, len(seen)
+    assert r.dbsize() == 104, r.dbsize()
+
+    # Databases.
+    r2 = redis.Redis(host="127.0.0.1", port=port, password=password, db=3, decode_responses=True)
+    assert r2.get("greeting") is None
+    r2.set("only-in-3", "x")
+    assert r.get("only-in-3") is None
+
+    info = r.info()
+    assert info["redis_version"].startswith("7."), info.get("redis_version")
+    assert r.config_get("maxclients")["maxclients"].isdigit()
+    print("redis-py session OK, protocol", hello["proto"])
+
+
+if __name__ == "__main__":
+    main()
