@@ -15,10 +15,7 @@ fn err(r: &Reply) -> &str {
 
 /// Parses `k=v k=v ...` (one CLIENT LIST line).
 fn fields(line: &str) -> Vec<(String, String)> {
-    line.split(' ')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    line.split(' ').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 fn field(line: &str, key: &str) -> String {
@@ -62,10 +59,7 @@ fn auth_gates_commands_until_the_password_is_given() {
     assert_eq!(err(&c.cmd(&["PING"])), "NOAUTH Authentication required.");
     assert_eq!(err(&c.cmd(&["GET", "k"])), "NOAUTH Authentication required.");
     assert_eq!(err(&c.cmd(&["CLIENT", "ID"])), "NOAUTH Authentication required.");
-    assert_eq!(
-        err(&c.cmd(&["AUTH", "wrong"])),
-        "WRONGPASS invalid username-password pair or user is disabled."
-    );
+    assert_eq!(err(&c.cmd(&["AUTH", "wrong"])), "WRONGPASS invalid username-password pair or user is disabled.");
     assert_eq!(
         err(&c.cmd(&["AUTH", "nobody", "sekret"])),
         "WRONGPASS invalid username-password pair or user is disabled."
@@ -239,9 +233,34 @@ fn client_setname_getname_id_info_list() {
     let line = info.trim_end();
     let keys: Vec<String> = fields(line).into_iter().map(|(k, _)| k).collect();
     let expected = [
-        "id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub", "ssub", "multi", "qbuf",
-        "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "tot-mem", "events", "cmd", "user",
-        "redir", "resp",
+        "id",
+        "addr",
+        "laddr",
+        "fd",
+        "name",
+        "age",
+        "idle",
+        "flags",
+        "db",
+        "sub",
+        "psub",
+        "ssub",
+        "multi",
+        "qbuf",
+        "qbuf-free",
+        "argv-mem",
+        "multi-mem",
+        "rbs",
+        "rbp",
+        "obl",
+        "oll",
+        "omem",
+        "tot-mem",
+        "events",
+        "cmd",
+        "user",
+        "redir",
+        "resp",
     ];
     assert_eq!(&keys[..expected.len()], expected);
     assert_eq!(field(line, "id"), ida.to_string());

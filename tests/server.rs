@@ -41,7 +41,9 @@ fn info_has_the_fields_tools_parse() {
     assert_eq!(c.cmd(&["SET", "a", "1"]), Reply::ok());
     assert_eq!(c.cmd(&["SET", "b", "2"]), Reply::ok());
     let text = c.cmd(&["INFO"]).str();
-    for section in ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# Keyspace", "# Storage"] {
+    for section in
+        ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# Keyspace", "# Storage"]
+    {
         assert!(text.contains(&format!("{section}\r\n")), "missing {section}:\n{text}");
     }
     assert!(!text.contains("# Commandstats"), "commandstats is not a default section");
@@ -148,12 +150,8 @@ fn config_get_set_round_trips() {
     );
 
     // Globs and several patterns, each parameter once.
-    let names: Vec<String> = c
-        .cmd(&["CONFIG", "GET", "slowlog-*", "*max-len", "timeout"])
-        .items()
-        .chunks(2)
-        .map(|kv| kv[0].str())
-        .collect();
+    let names: Vec<String> =
+        c.cmd(&["CONFIG", "GET", "slowlog-*", "*max-len", "timeout"]).items().chunks(2).map(|kv| kv[0].str()).collect();
     assert_eq!(names, ["slowlog-log-slower-than", "slowlog-max-len", "timeout"]);
 
     // All-or-nothing: a bad value leaves the good pair unapplied.
@@ -270,7 +268,11 @@ fn command_introspection_comes_from_the_table() {
     assert_eq!((g[3].clone(), g[4].clone(), g[5].clone()), (Reply::Int(1), Reply::Int(1), Reply::Int(1)));
     assert_eq!(
         g[6],
-        Reply::Array(Some(vec![Reply::Simple("@read".into()), Reply::Simple("@string".into()), Reply::Simple("@fast".into())]))
+        Reply::Array(Some(vec![
+            Reply::Simple("@read".into()),
+            Reply::Simple("@string".into()),
+            Reply::Simple("@fast".into())
+        ]))
     );
     assert_eq!(g[8].items().len(), 1, "one key spec");
 

@@ -130,8 +130,7 @@ fn set_protocol(ctx: &mut Ctx, proto: u8) {
 pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut proto = None;
     if args.len() >= 2 {
-        let v = parse_i64(args.get(1))
-            .ok_or_else(|| CmdError::Err("Protocol version is not an integer or out of range"))?;
+        let v = parse_i64(args.get(1)).ok_or(CmdError::Err("Protocol version is not an integer or out of range"))?;
         if !(2..=3).contains(&v) {
             return Err(CmdError::Raw("NOPROTO unsupported protocol version".into()));
         }
@@ -331,28 +330,27 @@ fn client_line(c: &Client, cmd: &str, now: u64) -> String {
     )
 }
 
-/// Appends the line of client `key` plus a newline.
-fn push_client_line(ctx: &Ctx, key: usize, text: &mut String) {
+/// Appends the line of client `key` plus a newline. The dispatcher records
+/// a command's name after it ran, so the caller's own line shows `running`
+/// (the CLIENT subcommand in progress), as Redis does.
+fn push_client_line(ctx: &Ctx, key: usize, running: &str, text: &mut String) {
     let c = &ctx.state.clients[key];
-    // The dispatcher records a command's name after it ran: for the caller,
-    // show the CLIENT subcommand running now, as Redis does.
-    let running;
-    let cmd = if key == ctx.client {
-        running = format!("client|{}", ctx.spec.name);
-        running.as_str()
-    } else {
-        c.last_cmd
-    };
+    let cmd = if key == ctx.client { running } else { c.last_cmd };
     text.push_str(&client_line(c, cmd, now_ms()));
     text.push('\n');
+}
+
+/// `client|list` style name of the CLIENT subcommand being run.
+fn running_name(args: &Args) -> String {
+    format!("client|{}", String::from_utf8_lossy(args.get(1)).to_ascii_lowercase())
 }
 
 /// CLIENT INFO
 ///
 /// O(1).
-pub fn client_info(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+pub fn client_info(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut text = String::new();
-    push_client_line(ctx, ctx.client, &mut text);
+    push_client_line(ctx, ctx.client, &running_name(args), &mut text);
     ctx.out.verbatim(text.as_bytes());
     Ok(())
 }
@@ -378,9 +376,10 @@ pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else {
         keys = ctx.state.clients.iter().map(|(k, _)| k).collect();
     }
+    let running = running_name(args);
     let mut text = String::new();
     for k in keys {
-        push_client_line(ctx, k, &mut text);
+        push_client_line(ctx, k, &running, &mut text);
     }
     ctx.out.verbatim(text.as_bytes());
     Ok(())
@@ -417,9 +416,7 @@ fn kill_filter<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
         }
         let value = args.get(i + 1);
         if args.is(i, "ID") {
-            let id = parse_i64(value)
-                .filter(|&n| n >= 1)
-                .ok_or(CmdError::Err("client-id should be greater than 0"))?;
+            let id = parse_i64(value).filter(|&n| n >= 1).ok_or(CmdError::Err("client-id should be greater than 0"))?;
             f.id = Some(id as u64);
         } else if args.is(i, "TYPE") {
             f.normal = Some(client_type(value)? == ClientType::Normal);
@@ -454,11 +451,8 @@ fn kill_filter<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
 /// client") and may kill the caller; the new form replies the number killed.
 pub fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let old_form = args.len() == 3;
-    let filter = if old_form {
-        KillFilter { addr: Some(args.get(2)), ..KillFilter::default() }
-    } else {
-        kill_filter(args)?
-    };
+    let filter =
+        if old_form { KillFilter { addr: Some(args.get(2)), ..KillFilter::default() } } else { kill_filter(args)? };
     let me = ctx.client;
     let mut killed = 0i64;
     for (key, c) in ctx.state.clients.iter_mut() {

@@ -347,14 +347,15 @@ fn run(
     if !arity_ok(spec.arity, args.len()) {
         return Err(CmdError::WrongArity(spec.name.into()));
     }
+    let now = now_ms();
     let c = &mut state.clients[client];
-    c.last_ms = now_ms();
+    c.last_ms = now;
     if !c.authed && !spec.flags.contains(Flags::NO_AUTH) {
         return Err(CmdError::NoAuth);
     }
     let db = c.db;
     let data = {
-        let mut ctx = Ctx { tx: Tx::new(store, db, now_ms()), out, state, client, spec };
+        let mut ctx = Ctx { tx: Tx::new(store, db, now), out, state, client, spec };
         (spec.run)(&mut ctx, args)?;
         ctx.tx.finish()
     };

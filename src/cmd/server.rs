@@ -181,11 +181,7 @@ pub fn slowlog_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
             Some(n) if n >= 0 => n as usize,
             _ => return Err(CmdError::Err("count should be greater than or equal to -1")),
         },
-        _ => {
-            return Err(CmdError::Err(
-                "unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.",
-            ))
-        }
+        _ => return Err(CmdError::Err("unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.")),
     };
     let entries = &ctx.state.slowlog.entries;
     let n = count.min(entries.len());
@@ -362,7 +358,8 @@ fn info_server(ctx: &Ctx, out: &mut String) {
     let st = &*ctx.state;
     let now = now_ms();
     let uptime = now.saturating_sub(st.start_ms) / 1000;
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let kernel = |f: &str| std::fs::read_to_string(format!("/proc/sys/kernel/{f}")).unwrap_or_default();
+    let usec = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros();
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
     field(out, "redis_version", REDIS_VERSION);
     field(out, "redis_git_sha1", "00000000");
@@ -370,14 +367,14 @@ fn info_server(ctx: &Ctx, out: &mut String) {
     field(out, "redis_build_id", "0");
     field(out, "redis_mode", "standalone");
     field(out, "diskdb_version", env!("CARGO_PKG_VERSION"));
-    field(out, "os", format!("{} {} {}", std::env::consts::OS, release.trim(), std::env::consts::ARCH));
+    field(out, "os", format!("{} {} {}", kernel("ostype").trim(), kernel("osrelease").trim(), std::env::consts::ARCH));
     field(out, "arch_bits", usize::BITS);
     field(out, "multiplexing_api", "epoll");
     field(out, "process_id", std::process::id());
     field(out, "process_supervised", "no");
     field(out, "run_id", &st.run_id);
     field(out, "tcp_port", st.port);
-    field(out, "server_time_usec", now * 1000);
+    field(out, "server_time_usec", usec);
     field(out, "uptime_in_seconds", uptime);
     field(out, "uptime_in_days", uptime / 86400);
     field(out, "hz", st.config.server.hz);
@@ -707,7 +704,13 @@ static PARAMS: &[Param] = &[
         // Redis clamps to its 1..500 working range instead of refusing.
         apply: |s, v| s.config.server.hz = int_of(v).clamp(1, 500) as u32,
     },
-    Param { name: "logfile", kind: Kind::Immutable, toml: None, get: |s| s.config.server.logfile.clone(), apply: no_apply },
+    Param {
+        name: "logfile",
+        kind: Kind::Immutable,
+        toml: None,
+        get: |s| s.config.server.logfile.clone(),
+        apply: no_apply,
+    },
     Param {
         name: "loglevel",
         kind: Kind::LogLevel,
@@ -729,7 +732,13 @@ static PARAMS: &[Param] = &[
         apply: |s, v| s.config.server.maxclients = int_of(v) as usize,
     },
     Param { name: "maxmemory", kind: Kind::Immutable, toml: None, get: |_| "0".into(), apply: no_apply },
-    Param { name: "maxmemory-policy", kind: Kind::Immutable, toml: None, get: |_| "noeviction".into(), apply: no_apply },
+    Param {
+        name: "maxmemory-policy",
+        kind: Kind::Immutable,
+        toml: None,
+        get: |_| "noeviction".into(),
+        apply: no_apply,
+    },
     Param { name: "port", kind: Kind::Immutable, toml: None, get: |s| s.port.to_string(), apply: no_apply },
     Param {
         name: "proto-max-bulk-len",
@@ -1013,7 +1022,8 @@ pub fn config_rewrite(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     }
     let io_err = |e: std::io::Error| CmdError::Raw(format!("ERR Rewriting config file: {e}"));
     let text = std::fs::read_to_string(&path).map_err(io_err)?;
-    let parsed: toml::Table = toml::from_str(&text).map_err(|e| CmdError::Raw(format!("ERR Rewriting config file: {e}")))?;
+    let parsed: toml::Table =
+        toml::from_str(&text).map_err(|e| CmdError::Raw(format!("ERR Rewriting config file: {e}")))?;
     let defaults = ServerState::new(Config::default());
     let updates: Vec<(&str, &str, String)> = PARAMS
         .iter()
@@ -1091,9 +1101,27 @@ impl Cmd {
     /// group and the flags; a container is only `slow`, like Redis's.
     fn categories(self) -> Vec<&'static str> {
         const ORDER: [&str; 21] = [
-            "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap", "hyperloglog",
-            "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous", "connection",
-            "transaction", "scripting",
+            "keyspace",
+            "read",
+            "write",
+            "set",
+            "sortedset",
+            "list",
+            "hash",
+            "string",
+            "bitmap",
+            "hyperloglog",
+            "geo",
+            "stream",
+            "pubsub",
+            "admin",
+            "fast",
+            "slow",
+            "blocking",
+            "dangerous",
+            "connection",
+            "transaction",
+            "scripting",
         ];
         const DANGEROUS: [&str; 9] =
             ["flushall", "flushdb", "info", "keys", "lastsave", "migrate", "restore", "sort", "swapdb"];
@@ -1482,12 +1510,16 @@ mod tests {
 
     #[test]
     fn config_values_check_like_redis() {
-        assert!(matches!(parse_value(Kind::Int(1, 10), b"abc"), Err(e) if e == "argument couldn't be parsed into an integer"));
-        assert!(matches!(parse_value(Kind::Int(1, 10), b"0"), Err(e) if e == "argument must be between 1 and 10 inclusive"));
+        assert!(
+            matches!(parse_value(Kind::Int(1, 10), b"abc"), Err(e) if e == "argument couldn't be parsed into an integer")
+        );
+        assert!(
+            matches!(parse_value(Kind::Int(1, 10), b"0"), Err(e) if e == "argument must be between 1 and 10 inclusive")
+        );
         assert!(matches!(parse_value(Kind::Int(1, 10), b"5"), Ok(Some(Value::Int(5)))));
         assert!(matches!(parse_value(Kind::LogLevel, b"WARNING"), Ok(Some(Value::Text(t))) if t == "warn"));
         assert!(matches!(parse_value(Kind::Ignored(check_save), b"900 1 300 10"), Ok(None)));
-        assert!(matches!(parse_value(Kind::Ignored(check_save), b"900"), Err(_)));
+        assert!(parse_value(Kind::Ignored(check_save), b"900").is_err());
     }
 
     #[test]

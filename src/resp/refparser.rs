@@ -97,8 +97,8 @@ fn multibulk(buf: &[u8], limits: &Limits, auth: Auth) -> RefParsed {
     // In Redis's order: not a number or above INT_MAX, then the
     // unauthenticated limit; then our own max_multibulk_len.
     let count = match redis_int(&buf[1..cr]) {
-        Some(n) if n > i64::from(i32::MAX) => return RefParsed::Error("invalid multibulk length"),
         None => return RefParsed::Error("invalid multibulk length"),
+        Some(n) if n > i64::from(i32::MAX) => return RefParsed::Error("invalid multibulk length"),
         Some(n) if n > 10 && auth == Auth::Required => {
             return RefParsed::Error("unauthenticated multibulk length")
         }

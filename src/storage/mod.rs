@@ -12,6 +12,7 @@
 //!   every touched key; handlers never touch it.
 
 pub mod cache;
+pub mod gc;
 pub mod keys;
 pub mod meta;
 
@@ -27,6 +28,7 @@ use rocksdb::{
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// On-disk format version, written at creation and checked at open.
@@ -51,7 +53,8 @@ pub struct DbCounts {
 
 /// The database handle.
 pub struct Store {
-    db: DB,
+    /// Shared with the GC compaction filters through a weak handle.
+    db: Arc<DB>,
     cache: RefCell<ReadCache>,
     counts: Vec<DbCounts>,
     next_version: Cell<u64>,
@@ -63,6 +66,8 @@ pub struct Store {
     /// Time of the last successful WAL sync (ms).
     pub last_sync_ms: Cell<u64>,
     write_opts: WriteOptions,
+    /// Reused buffer for building meta keys on the read path (no allocation per GET).
+    scratch: RefCell<Vec<u8>>,
 }
 
 fn compression(c: Compression) -> DBCompressionType {
@@ -92,8 +97,12 @@ impl Store {
         db_opts.set_max_background_jobs(cfg.max_background_jobs);
         db_opts.set_max_open_files(cfg.max_open_files);
         db_opts.set_keep_log_file_num(5);
+        let slot: gc::DbSlot = Arc::default();
         let cf_opts = |cf: Cf| {
             let mut o = Options::default();
+            if matches!(cf, Cf::Data | Cf::Zscore) {
+                o.set_compaction_filter_factory(gc::VersionFilterFactory::new(slot.clone(), cf));
+            }
             let mut t = BlockBasedOptions::default();
             t.set_block_cache(&cache);
             if cfg.bloom_bits_per_key > 0.0 && matches!(cf, Cf::Meta | Cf::Data) {
@@ -121,6 +130,8 @@ impl Store {
                 Error::Storage(format!("cannot open data dir '{}': {msg}", dir.display()))
             }
         })?;
+        let db = Arc::new(db);
+        let _ = slot.set(Arc::downgrade(&db));
         let mut store = Store {
             db,
             cache: RefCell::new(ReadCache::new(cfg.read_cache_size)),
@@ -131,6 +142,7 @@ impl Store {
             unsynced: Cell::new(false),
             last_sync_ms: Cell::new(now_ms()),
             write_opts: WriteOptions::default(),
+            scratch: RefCell::new(Vec::with_capacity(64)),
         };
         store.load_bookkeeping()?;
         Ok(store)
@@ -214,6 +226,13 @@ impl Store {
         };
         self.cache.borrow_mut().put(mkey, m.clone());
         Ok(m)
+    }
+
+    /// [`Store::get_meta`] by `(db, user_key)`, building the key in a reused buffer.
+    pub fn get_meta_in(&self, db: u8, key: &[u8]) -> Result<Option<Meta>, Error> {
+        let mut scratch = self.scratch.borrow_mut();
+        keys::meta_into(&mut scratch, db, key);
+        self.get_meta(&scratch)
     }
 
     /// Point read of a sub-key (data / zscore).
@@ -385,11 +404,26 @@ impl Store {
         self.cache.borrow().bytes()
     }
 
+    /// Compacts every column family fully (tests and DEBUG; runs the GC filter).
+    pub fn compact_all(&self) {
+        for cf in Cf::ALL {
+            self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
+        }
+    }
+
     /// Syncs the WAL and flushes memtables: used at shutdown and by SAVE.
     pub fn persist_all(&self) -> Result<(), Error> {
         self.flush_wal(true)?;
         let handles: Vec<_> = Cf::ALL.iter().map(|&c| self.cf(c)).collect();
         self.db.flush_cfs_opt(&handles, &rocksdb::FlushOptions::default()).map_err(storage_err)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Let running compactions (whose filters may hold a strong handle)
+        // finish before the DB is closed, so the close happens here.
+        self.db.cancel_all_background_work(true);
     }
 }
 
@@ -470,6 +504,18 @@ impl<'a> Tx<'a> {
         }
     }
 
+    /// Like `find` without building the meta key (the read fast path).
+    fn find_parts(&self, db: u8, key: &[u8]) -> Option<usize> {
+        match &self.index {
+            Some(_) => {
+                let mut scratch = self.store.scratch.borrow_mut();
+                keys::meta_into(&mut scratch, db, key);
+                self.find(&scratch)
+            }
+            None => self.entries.iter().position(|e| e.mkey[0] == db && &e.mkey[1..] == key),
+        }
+    }
+
     /// Index of the entry for (db, key), loading it from the store on first touch.
     fn entry(&mut self, db: u8, key: &[u8]) -> Result<usize, Error> {
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -503,7 +549,18 @@ impl<'a> Tx<'a> {
 
     /// [`Tx::meta`] in another database.
     pub fn meta_in(&mut self, db: u8, key: &[u8]) -> Result<Option<Meta>, Error> {
-        let i = self.entry(db, key)?;
+        // Fast path: a key this command has not touched and that is live needs
+        // no entry, so a hot GET allocates nothing here.
+        let i = match self.find_parts(db, key) {
+            Some(i) => i,
+            None => {
+                let m = self.store.get_meta_in(db, key)?;
+                if !m.as_ref().is_some_and(|m| m.is_expired(self.now_ms)) {
+                    return Ok(m);
+                }
+                self.entry(db, key)?
+            }
+        };
         let e = &mut self.entries[i];
         if e.cur.as_ref().is_some_and(|m| m.is_expired(self.now_ms)) {
             e.cur = None;

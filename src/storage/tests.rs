@@ -108,3 +108,25 @@ fn versions_never_repeat_across_reopen() {
     t.reopen();
     assert!(t.s().new_version().unwrap() > b);
 }
+
+#[test]
+fn compaction_drops_dead_versions_only() {
+    let mut t = TempStore::new();
+    let s = t.s();
+    let v_old = s.new_version().unwrap();
+    let v_live = s.new_version().unwrap();
+    let mut tx = Tx::new(s, 0, 1000);
+    tx.put_meta(b"h", Meta::collection(Type::Hash, v_live, 1, 0, b"")).unwrap();
+    tx.put(Cf::Data, keys::data(0, b"h", v_live, b"f"), b"live".to_vec());
+    tx.put(Cf::Data, keys::data(0, b"h", v_old, b"f"), b"stale".to_vec());
+    tx.put(Cf::Data, keys::data(0, b"gone", v_live, b"f"), b"orphan".to_vec());
+    tx.put(Cf::Zscore, keys::zscore(0, b"h", v_old, 1.0, b"m"), Vec::new());
+    let d = tx.finish();
+    s.commit(d).unwrap();
+    s.persist_all().unwrap();
+    s.compact_all();
+    assert_eq!(s.get(Cf::Data, &keys::data(0, b"h", v_live, b"f")).unwrap(), Some(b"live".to_vec()));
+    assert_eq!(s.get(Cf::Data, &keys::data(0, b"h", v_old, b"f")).unwrap(), None);
+    assert_eq!(s.get(Cf::Data, &keys::data(0, b"gone", v_live, b"f")).unwrap(), None);
+    assert_eq!(s.get(Cf::Zscore, &keys::zscore(0, b"h", v_old, 1.0, b"m")).unwrap(), None);
+}

@@ -370,41 +370,29 @@ pub fn scan(
     Ok(out)
 }
 
-/// Attempts at a random position before falling back to a walk from the start.
+/// Random draws before falling back to a walk from the start.
 const RANDOM_TRIES: usize = 8;
-/// Records read at each random position.
+/// Levels of the random descent before sampling the remaining range.
+const RANDOM_DEPTH: usize = 24;
+/// Records read when the descent stops in a range of keys with long shared prefixes.
 const RANDOM_SAMPLE: usize = 16;
 
-/// RANDOMKEY: a random live key of `db`, or None if it has none. Seeks to a
-/// random point between the first and last keys and samples a few records
-/// there, so a big database is never read whole; only a database whose keys
-/// are almost all expired (and not yet reclaimed) falls back to a walk.
+/// RANDOMKEY: a random live key of `db`, or None if it has none. A big
+/// database is never read whole: each draw is a descent of a few seeks (see
+/// [`random_descent`]); only a database whose keys are almost all expired
+/// (and not yet reclaimed) falls back to a walk.
 pub fn random_key(store: &Store, db: u8, now_ms: u64) -> Result<Option<Vec<u8>>, CmdError> {
     if store.counts(db).keys == 0 {
         return Ok(None);
     }
-    let Some((first, _)) = store.scan_meta(db, None, 1)?.pop() else {
-        return Ok(None);
-    };
-    let mut last = None;
-    store.iter_prefix(Cf::Meta, &[db], None, true, |k, _| {
-        last = Some(layout::split_meta(k).1.to_vec());
-        false
-    })?;
-    let last = last.unwrap_or_else(|| first.clone());
     for _ in 0..RANDOM_TRIES {
-        let target = random_between(&first, &last);
-        let mut sample = page(store, db, Start::After(&target), RANDOM_SAMPLE)?;
-        if sample.is_empty() {
-            sample = page(store, db, Start::AtOrAfter(b""), RANDOM_SAMPLE)?;
-        }
-        sample.retain(|(_, m)| !m.is_expired(now_ms));
-        if !sample.is_empty() {
-            let i = (random_u64() % sample.len() as u64) as usize;
-            return Ok(Some(sample.swap_remove(i).0));
+        match random_descent(store, db)? {
+            None => return Ok(None),
+            Some((k, m)) if !m.is_expired(now_ms) => return Ok(Some(k)),
+            Some(_) => {}
         }
     }
-    // Nearly everything sampled had expired: find any live key in order.
+    // Nearly everything drawn had expired: find any live key in order.
     let mut after: Option<Vec<u8>> = None;
     loop {
         let from = after.as_deref().map_or(Start::AtOrAfter(b""), Start::After);
@@ -420,24 +408,73 @@ pub fn random_key(store: &Store, db: u8, now_ms: u64) -> Result<Option<Vec<u8>>,
     }
 }
 
-/// A key uniformly drawn between `lo` and `hi` over the 8 bytes that follow
-/// their common prefix: spreads the draw over the populated key range even
-/// when every key shares a long prefix (`user:...`).
-fn random_between(lo: &[u8], hi: &[u8]) -> Vec<u8> {
-    let common = lo.iter().zip(hi).take_while(|(a, b)| a == b).count();
-    let word = |k: &[u8]| {
-        let mut w = [0u8; 8];
-        let tail = &k[common.min(k.len())..];
-        let n = tail.len().min(8);
-        w[..n].copy_from_slice(&tail[..n]);
-        u64::from_be_bytes(w)
+/// One random record of `db` (expired or not), drawn by descending the key
+/// space byte by byte: the keys of the current range `[lo, hi]` share a
+/// prefix; the next byte is drawn uniformly among the values between the
+/// smallest and largest present (an absent value falls to the next present
+/// one), and the range narrows to the keys with that byte. Each level costs
+/// two or three seeks, and the draw follows where keys actually are, so
+/// `user:1..user:N` spreads over all of them instead of piling up after the
+/// gaps between prefixes.
+fn random_descent(store: &Store, db: u8) -> Result<Option<(Vec<u8>, Meta)>, CmdError> {
+    let Some(mut lo) = page(store, db, Start::AtOrAfter(b""), 1)?.pop() else {
+        return Ok(None);
     };
-    let (a, b) = (word(lo), word(hi));
-    let span = b.saturating_sub(a);
-    let r = a + if span == u64::MAX { random_u64() } else { random_u64() % (span + 1) };
-    let mut k = lo[..common].to_vec();
-    k.extend_from_slice(&r.to_be_bytes());
-    k
+    let Some(mut hi) = last_with_prefix(store, db, b"")? else {
+        return Ok(None);
+    };
+    for _ in 0..RANDOM_DEPTH {
+        if lo.0 == hi {
+            return Ok(Some(lo));
+        }
+        // lo < hi: they differ at `c`, or lo is a proper prefix of hi.
+        let c = lo.0.iter().zip(&hi).take_while(|(a, b)| a == b).count();
+        let lo_is_prefix = lo.0.len() == c;
+        let low_byte = if lo_is_prefix {
+            match page(store, db, Start::After(&lo.0), 1)?.pop() {
+                Some((k, _)) if k.len() > c => k[c],
+                _ => return Ok(Some(lo)),
+            }
+        } else {
+            lo.0[c]
+        };
+        let high_byte = hi[c];
+        // One choice per byte value, plus `lo` itself when it ends here.
+        let choices = u64::from(high_byte - low_byte) + 1 + u64::from(lo_is_prefix);
+        let r = random_u64() % choices;
+        if lo_is_prefix && r == choices - 1 {
+            return Ok(Some(lo));
+        }
+        let mut bucket = hi[..c].to_vec();
+        bucket.push(low_byte + r as u8);
+        let Some(next) = page(store, db, Start::AtOrAfter(&bucket), 1)?.pop() else {
+            return Ok(Some(lo));
+        };
+        // `bucket <= next <= hi`, so `next` extends the shared prefix by a byte.
+        let Some(next_hi) = last_with_prefix(store, db, &next.0[..(c + 1).min(next.0.len())])? else {
+            return Ok(Some(next));
+        };
+        lo = next;
+        hi = next_hi;
+    }
+    // Keys sharing very long prefixes: pick among a few at the range start.
+    let mut sample = page(store, db, Start::AtOrAfter(&lo.0), RANDOM_SAMPLE)?;
+    sample.retain(|(k, _)| *k <= hi);
+    if sample.is_empty() {
+        return Ok(Some(lo));
+    }
+    let i = (random_u64() % sample.len() as u64) as usize;
+    Ok(Some(sample.swap_remove(i)))
+}
+
+/// The greatest key of `db` starting with `prefix`.
+fn last_with_prefix(store: &Store, db: u8, prefix: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
+    let mut last = None;
+    store.iter_prefix(Cf::Meta, &layout::meta(db, prefix), None, true, |k, _| {
+        last = Some(layout::split_meta(k).1.to_vec());
+        false
+    })?;
+    Ok(last)
 }
 
 /// A random u64: std's `RandomState` is freshly keyed for each instance.
@@ -485,15 +522,5 @@ mod tests {
         assert_eq!(f(b"[ab]"), b"");
         assert_eq!(f(b"x\\*"), b"x");
         assert_eq!(f(b"exact"), b"exact");
-    }
-
-    #[test]
-    fn random_between_stays_in_range() {
-        for _ in 0..1000 {
-            let k = random_between(b"user:1000", b"user:9999");
-            assert!(k.starts_with(b"user:"));
-            assert!(k.as_slice() >= &b"user:1000"[..] && k.as_slice() <= &b"user:9999\xff"[..]);
-        }
-        assert_eq!(random_between(b"same", b"same"), b"same\0\0\0\0\0\0\0\0");
     }
 }

@@ -428,17 +428,12 @@ pub mod long_double {
         }
     }
 
-    /// `string2ld`: length 1..5119, no leading space, all of it consumed by
-    /// `strtold` (which stops at a NUL byte), no NaN, no overflow, no
+    /// `string2ld`: length 1..5119, no leading space, every byte consumed by
+    /// `strtold` (so a NUL byte is refused), no NaN, no overflow, no
     /// underflow to zero.
     fn parse(s: &[u8]) -> Option<Num> {
         if s.is_empty() || s.len() >= MAX_CHARS || s[0].is_ascii_whitespace() || s[0] == 0x0b {
             return None;
-        }
-        let s = &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())];
-        if s.is_empty() {
-            // strtold("") converts nothing and leaves the end pointer on the NUL.
-            return Some(Num::Finite(Ext::ZERO));
         }
         let (neg, body) = match s[0] {
             b'-' => (true, &s[1..]),
@@ -497,18 +492,8 @@ pub mod long_double {
 
     fn parse_dec(neg: bool, s: &[u8]) -> Option<Rounded> {
         let (int, frac, exp) = split_number(s, 10, b'e')?;
-        let mut d = Big::zero();
-        let mut nd: i64 = 0;
-        for chunk in [int, frac] {
-            for &c in chunk {
-                if d.is_zero() && c == b'0' {
-                    continue;
-                }
-                d.mul_small(10);
-                d.add_small((c - b'0') as u32);
-                nd += 1;
-            }
-        }
+        let (mut d, nd) = Big::from_digits(int, frac, 10);
+        let nd = nd as i64;
         if d.is_zero() {
             return Some(Rounded::Value(Ext { neg, ..Ext::ZERO }));
         }
@@ -532,14 +517,7 @@ pub mod long_double {
 
     fn parse_hex(neg: bool, s: &[u8]) -> Option<Rounded> {
         let (int, frac, exp) = split_number(s, 16, b'p')?;
-        let mut h = Big::zero();
-        for &c in int.iter().chain(frac) {
-            if h.is_zero() && c == b'0' {
-                continue;
-            }
-            h.mul_small(16);
-            h.add_small((c as char).to_digit(16).expect("invariant: hex digit checked"));
-        }
+        let (h, _) = Big::from_digits(int, frac, 16);
         let e = exp - 4 * frac.len() as i64;
         Some(round(neg, &h, e, false))
     }
@@ -693,6 +671,29 @@ pub mod long_double {
                 v >>= 32;
             }
             Big(l)
+        }
+
+        /// The integer spelled by the digits of `int` then `frac` (already
+        /// checked to be digits of `radix`, 10 or 16), and how many
+        /// significant digits it has. Digits are fed 7 at a time, so a long
+        /// number costs one limb multiply per chunk, not per digit.
+        fn from_digits(int: &[u8], frac: &[u8], radix: u32) -> (Big, usize) {
+            const CHUNK: u32 = 7;
+            let mut n = Big::zero();
+            let (mut chunk, mut chunk_len, mut count) = (0u32, 0u32, 0usize);
+            for &c in int.iter().chain(frac).skip_while(|&&c| c == b'0') {
+                chunk = chunk * radix + (c as char).to_digit(radix).expect("invariant: digits checked");
+                chunk_len += 1;
+                count += 1;
+                if chunk_len == CHUNK {
+                    n.mul_small(radix.pow(CHUNK));
+                    n.add_small(chunk);
+                    (chunk, chunk_len) = (0, 0);
+                }
+            }
+            n.mul_small(radix.pow(chunk_len));
+            n.add_small(chunk);
+            (n, count)
         }
 
         fn trim(&mut self) {
@@ -882,7 +883,8 @@ pub mod long_double {
             assert_eq!(add_str("0", "inf"), Err(AddError::NanOrInfinity));
             assert_eq!(add_str("1e4932", "1e4932"), Err(AddError::NanOrInfinity));
             assert_eq!(add_str("", "1"), Err(AddError::NotFloat));
-            assert_eq!(add_str("1\0junk", "1").unwrap(), "2");
+            assert_eq!(add_str("1\0junk", "1"), Err(AddError::NotFloat));
+            assert_eq!(add_str("\0", "1"), Err(AddError::NotFloat));
         }
 
         #[test]

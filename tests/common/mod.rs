@@ -66,10 +66,10 @@ impl TestServer {
         let server = server.as_table_mut().expect("server table");
         server.insert("port".into(), toml::Value::Integer(0));
         let storage = base.entry("storage").or_insert(toml::Value::Table(Default::default()));
-        storage.as_table_mut().expect("storage table").insert(
-            "dir".into(),
-            toml::Value::String(self.data_dir().to_string_lossy().into()),
-        );
+        storage
+            .as_table_mut()
+            .expect("storage table")
+            .insert("dir".into(), toml::Value::String(self.data_dir().to_string_lossy().into()));
         std::fs::write(self.config_path(), toml::to_string(&base).expect("toml")).expect("write config");
     }
 

@@ -123,7 +123,7 @@ mod tests {
         assert_eq!(frame_end(b"$3\r\nabc\r\n:1\r\n", 0), Ok(Some(9)));
         assert_eq!(frame_end(b"$3\r\nab", 0), Ok(None));
         assert_eq!(frame_end(b"$-1\r\n", 0), Ok(Some(5)));
-        assert_eq!(frame_end(b"*2\r\n:1\r\n*1\r\n$1\r\nx\r\n", 0), Ok(Some(22)));
+        assert_eq!(frame_end(b"*2\r\n:1\r\n*1\r\n$1\r\nx\r\n", 0), Ok(Some(19)));
         assert_eq!(frame_end(b"*2\r\n:1\r\n", 0), Ok(None));
         assert_eq!(frame_end(b"%1\r\n+a\r\n:1\r\n", 0), Ok(Some(12)));
         assert_eq!(frame_end(b"|1\r\n+a\r\n:1\r\n+OK\r\n", 0), Ok(Some(17)));

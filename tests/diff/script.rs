@@ -147,7 +147,6 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
                         if line.get(p + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
                             return Err("closing quote must be followed by a space");
                         }
-                        in_double = false;
                         p += 1;
                         break;
                     }
@@ -164,7 +163,6 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
                         if line.get(p + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
                             return Err("closing quote must be followed by a space");
                         }
-                        in_single = false;
                         p += 1;
                         break;
                     }
@@ -201,7 +199,7 @@ mod tests {
         assert_eq!(split(r#"ECHO "\xzz""#)[1], b"xzz".to_vec());
         assert_eq!(split(r"ECHO 'it\'s \n'")[1], b"it's \\n".to_vec());
         assert_eq!(split(r#"ECHO "" ''"#)[1..], [Vec::new(), Vec::new()]);
-        assert_eq!(split(r#"ECHO a"b c"d"#)[1..], [b"ab c".to_vec(), b"d".to_vec()]);
+        assert_eq!(split(r#"ECHO a"b c" d"#)[1..], [b"ab c".to_vec(), b"d".to_vec()]);
         assert_eq!(split("   "), Vec::<Vec<u8>>::new());
         assert!(split_args(br#"ECHO "abc"#).is_err());
         assert!(split_args(br#"ECHO "a"b"#).is_err());
