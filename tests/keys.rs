@@ -31,6 +31,12 @@ fn set(c: &mut RawClient, k: &str, v: &str) {
     assert_eq!(c.cmd(&["SET", k, v]), Reply::ok());
 }
 
+/// TTL of `key` is `secs`, or one less if the machine is slow.
+fn assert_ttl_near(c: &mut RawClient, key: &str, secs: i64) {
+    let ttl = c.cmd(&["TTL", key]);
+    assert!(matches!(ttl, Reply::Int(t) if t == secs || t == secs - 1), "TTL {key}: {ttl:?}, want ~{secs}");
+}
+
 /// The keys of an array reply, sorted.
 fn sorted(r: Reply) -> Vec<String> {
     let mut v: Vec<String> = r.items().iter().map(Reply::str).collect();
@@ -183,7 +189,7 @@ fn randomkey_returns_live_keys() {
         assert!(k == "only" || k.starts_with("user:"), "{k}");
         seen.insert(k);
     }
-    assert!(seen.len() > 20, "RANDOMKEY should spread over the keys, saw {}", seen.len());
+    assert!(seen.len() > 60, "RANDOMKEY should spread over the keys, saw {}", seen.len());
     // Keys that expired but are not reclaimed yet are never returned.
     assert_eq!(c.cmd(&["SELECT", "2"]), Reply::ok());
     for i in 0..50 {
@@ -317,14 +323,14 @@ fn expire_family_and_options() {
     assert_eq!(c.cmd(&["EXPIRE", "k", "100", "XX", "LT"]), int(0));
     assert_eq!(c.cmd(&["TTL", "k"]), int(-1));
     assert_eq!(c.cmd(&["EXPIRE", "k", "100", "LT"]), int(1));
-    assert_eq!(c.cmd(&["TTL", "k"]), int(100));
+    assert_ttl_near(&mut c, "k", 100);
     assert_eq!(c.cmd(&["EXPIRE", "k", "200", "NX"]), int(0));
     assert_eq!(c.cmd(&["EXPIRE", "k", "50", "GT"]), int(0));
     assert_eq!(c.cmd(&["EXPIRE", "k", "200", "GT"]), int(1));
     assert_eq!(c.cmd(&["EXPIRE", "k", "300", "LT"]), int(0));
     assert_eq!(c.cmd(&["EXPIRE", "k", "150", "xx", "lt"]), int(1));
     assert_eq!(c.cmd(&["EXPIRE", "k", "400", "XX", "GT"]), int(1));
-    assert_eq!(c.cmd(&["TTL", "k"]), int(400));
+    assert_ttl_near(&mut c, "k", 400);
     assert_eq!(c.cmd(&["PERSIST", "k"]), int(1));
     assert_eq!(c.cmd(&["EXPIRE", "k", "10", "NX"]), int(1));
     assert_eq!(c.cmd(&["PERSIST", "k"]), int(1));
@@ -358,16 +364,16 @@ fn expire_family_and_options() {
     assert_eq!(err(&mut c, &["EXPIRE", "k", "10", "NX", "XX"]), both);
     assert_eq!(err(&mut c, &["EXPIRE", "k", "10", "NX", "GT"]), both);
     assert_eq!(err(&mut c, &["PEXPIRE", "k", "x", "LT", "NX"]), both);
-    assert_eq!(err(&mut c, &["EXPIRE", "k", "10", "GT", "LT"]), "ERR GT and LT options at the same time are not compatible");
+    assert_eq!(
+        err(&mut c, &["EXPIRE", "k", "10", "GT", "LT"]),
+        "ERR GT and LT options at the same time are not compatible"
+    );
     assert_eq!(err(&mut c, &["EXPIRE", "k", "10", "FOO"]), "ERR Unsupported option FOO");
     assert_eq!(err(&mut c, &["EXPIRE", "k", "x"]), "ERR value is not an integer or out of range");
     assert_eq!(err(&mut c, &["EXPIRE", "k", "9223372036854776"]), "ERR invalid expire time in 'expire' command");
     assert_eq!(err(&mut c, &["EXPIRE", "k", "-9223372036854776"]), "ERR invalid expire time in 'expire' command");
     assert_eq!(err(&mut c, &["PEXPIRE", "k", "9223372036854775807"]), "ERR invalid expire time in 'pexpire' command");
-    assert_eq!(
-        err(&mut c, &["EXPIREAT", "k", "9223372036854775808"]),
-        "ERR value is not an integer or out of range"
-    );
+    assert_eq!(err(&mut c, &["EXPIREAT", "k", "9223372036854775808"]), "ERR value is not an integer or out of range");
     assert_eq!(err(&mut c, &["EXPIREAT", "k", "9223372036854776"]), "ERR invalid expire time in 'expireat' command");
     assert_eq!(c.cmd(&["TTL", "k"]), int(-1));
     assert!(err(&mut c, &["EXPIRE", "k"]).contains("wrong number of arguments for 'expire'"));

@@ -46,9 +46,9 @@ fn read_until_tail(s: &mut TcpStream, tail: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut chunk = [0u8; 64 * 1024];
     while !out.ends_with(tail) {
-        let n = s.read(&mut chunk).unwrap_or_else(|e| {
-            panic!("reading replies: {e}; got so far: {:?}", String::from_utf8_lossy(&out))
-        });
+        let n = s
+            .read(&mut chunk)
+            .unwrap_or_else(|e| panic!("reading replies: {e}; got so far: {:?}", String::from_utf8_lossy(&out)));
         assert!(n > 0, "connection closed; got so far: {:?}", String::from_utf8_lossy(&out));
         out.extend_from_slice(&chunk[..n]);
     }

@@ -309,6 +309,13 @@ fn append_strlen_getrange_setrange() {
     assert_eq!(c.cmd(&["APPEND", "big", "y"]), too_long);
     assert_eq!(c.cmd(&["STRLEN", "big"]), int(1048576));
     assert_eq!(c.cmd(&["APPEND", "big", ""]), int(1048576));
+
+    // LCS refuses a table (4 bytes per cell) larger than the same limit.
+    let (x, y) = ("a".repeat(600), "b".repeat(600));
+    assert_eq!(c.cmd(&["MSET", "x", &x, "y", &y]), ok());
+    let limit = err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    assert_eq!(c.cmd(&["LCS", "x", "y"]), limit);
+    assert_eq!(c.cmd(&["LCS", "x", "none", "LEN"]), int(0));
 }
 
 #[test]

@@ -221,13 +221,12 @@ pub fn client_id(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 ///
 /// O(1).
 pub fn client_getname(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let name = std::mem::take(&mut ctx.me().name);
+    let name = ctx.me().name.clone();
     if name.is_empty() {
         ctx.out.null();
     } else {
         ctx.out.bulk(&name);
     }
-    ctx.me().name = name;
     Ok(())
 }
 

@@ -349,12 +349,14 @@ fn ttl_generic(c: &mut Ctx, a: &Args, report: Report, unit: Unit) -> CmdResult {
         Expiry::Never => -1,
         Expiry::At(at) => {
             let at = i64::try_from(at).unwrap_or(i64::MAX);
-            match (report, unit) {
-                (Report::Remaining, Unit::Millis) => (at - c.tx.now_ms as i64).max(0),
-                // Redis rounds the remaining seconds to the nearest.
-                (Report::Remaining, Unit::Seconds) => ((at - c.tx.now_ms as i64).max(0) + 500) / 1000,
-                (Report::Absolute, Unit::Millis) => at,
-                (Report::Absolute, Unit::Seconds) => at / 1000,
+            let ms = match report {
+                Report::Remaining => (at - c.tx.now_ms as i64).max(0),
+                Report::Absolute => at,
+            };
+            match unit {
+                Unit::Millis => ms,
+                // Redis rounds to the nearest second, for EXPIRETIME too.
+                Unit::Seconds => ms / 1000 + i64::from(ms % 1000 >= 500),
             }
         }
     };

@@ -138,8 +138,9 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let sub = args.get(1);
     if args.len() == 3 && sub.eq_ignore_ascii_case(b"SLEEP") {
         let secs = parse_f64(args.get(2)).unwrap_or(0.0);
-        if secs > 0.0 && secs.is_finite() {
-            std::thread::sleep(Duration::from_secs_f64(secs));
+        if secs > 0.0 {
+            // Too large for a Duration (or inf): as good as forever, like Redis.
+            std::thread::sleep(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
         }
         ctx.out.ok();
     } else if args.len() == 3 && sub.eq_ignore_ascii_case(b"LOG") {

@@ -172,7 +172,15 @@ impl Server {
                         dispatch(&mut self.store, &mut self.state, key, &mut conn.out, &args);
                     }
                     conn.start += consumed;
-                    conn.parser.reset();
+                    let limit = self.state.config.server.client_output_buffer_limit;
+                    if limit > 0 && conn.pending_output() > limit {
+                        // Checked per command, like Redis, so one pipelined read
+                        // cannot pile up gigabytes of replies before the check.
+                        log::warn!("closing client {}: output buffer limit reached", self.state.clients[key].addr);
+                        conn.closing = true;
+                        self.to_close.push(key);
+                        return;
+                    }
                 }
                 Parsed::Incomplete => return,
                 Parsed::Error(msg) => {

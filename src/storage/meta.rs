@@ -8,7 +8,7 @@
 //! A `Meta` is an immutable, cheaply cloned view (`Rc<[u8]>`) so the read cache,
 //! a transaction and a reply can share one copy of a string value.
 
-use crate::error::Error;
+use crate::error::{CmdError, Error};
 use std::rc::Rc;
 
 /// Size of the common header.
@@ -164,6 +164,21 @@ impl Meta {
     /// Bytes this record occupies (for cache accounting).
     pub fn size(&self) -> usize {
         self.0.len()
+    }
+}
+
+/// Type check on a looked-up record: the one place WRONGTYPE comes from.
+pub trait OfType {
+    /// `Ok(None)` if absent, `Ok(Some)` if of type `t`, WRONGTYPE otherwise.
+    fn of_type(self, t: Type) -> Result<Option<Meta>, CmdError>;
+}
+
+impl OfType for Option<Meta> {
+    fn of_type(self, t: Type) -> Result<Option<Meta>, CmdError> {
+        match self {
+            Some(m) if m.ty() != t => Err(CmdError::WrongType),
+            other => Ok(other),
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::config::{Compression, StorageConfig};
 use crate::error::Error;
 use cache::ReadCache;
 use keys::Cf;
-pub use meta::{Meta, Type};
+pub use meta::{Meta, OfType, Type};
 use rocksdb::{
     BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options, ReadOptions,
     WriteBatch, WriteOptions, DB,
@@ -597,6 +597,27 @@ impl<'a> Tx<'a> {
     /// A fresh collection version.
     pub fn new_version(&self) -> Result<u64, Error> {
         self.store.new_version()
+    }
+
+    /// Point read of a sub-key that sees this transaction's own pending writes
+    /// (the latest one wins), so a command may write and re-read a member.
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        for op in self.ops.iter().rev() {
+            match op {
+                SubOp::Put(c, k, v) if *c == cf && k == key => return Ok(Some(v.clone())),
+                SubOp::Delete(c, k) if *c == cf && k == key => return Ok(None),
+                SubOp::DeleteRange(c, a, b) if *c == cf && a.as_slice() <= key && key < b.as_slice() => return Ok(None),
+                _ => {}
+            }
+        }
+        self.store.get(cf, key)
+    }
+
+    /// True if this transaction has buffered sub-key operations (iterators over
+    /// the store do not see them; a handler that iterates after writing must
+    /// account for its own writes).
+    pub fn has_pending_ops(&self) -> bool {
+        !self.ops.is_empty()
     }
 
     /// Buffers a sub-key write.

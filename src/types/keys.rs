@@ -85,13 +85,30 @@ pub fn key_type(tx: &mut Tx, key: &[u8]) -> Result<Option<Type>, CmdError> {
     Ok(tx.meta(key)?.map(|m| m.ty()))
 }
 
-/// The record to store at (`dst_db`, `dst_key`) for a copy of the value `meta`
-/// read at `src_key`. Strings live inline in `meta`, so the record itself is
-/// the copy, expiry included.
+/// Whether the source survives a relocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relocation {
+    /// COPY: the source stays.
+    Copy,
+    /// RENAME, MOVE: the source is deleted by the caller afterwards.
+    Move,
+}
+
+/// The record to store at (`dst_db`, `dst_key`) for the value `meta` of
+/// (`tx.db`, `src_key`). Strings live inline in `meta`, so the record itself
+/// is the copy, expiry included.
 // TODO(collections): a collection's sub-keys embed the user key, so renaming,
-// moving or copying one must rewrite its members under a fresh version (or the
-// new key). Until the collection types land, only strings can be relocated.
-fn relocated_record(meta: &Meta, _src_key: &[u8], _dst_db: u8, _dst_key: &[u8]) -> Result<Meta, CmdError> {
+// moving or copying one must rewrite its members under the destination key
+// with a fresh version (through `tx`), and return the new meta. Until the
+// collection types land, only strings can be relocated.
+fn relocated_record(
+    _tx: &mut Tx,
+    meta: &Meta,
+    _src_key: &[u8],
+    _dst_db: u8,
+    _dst_key: &[u8],
+    _how: Relocation,
+) -> Result<Meta, CmdError> {
     match meta.ty() {
         Type::String => Ok(meta.clone()),
         _ => Err(CmdError::Err("RENAME, COPY and MOVE of this type are not supported yet")),
@@ -113,7 +130,7 @@ pub fn rename(tx: &mut Tx, src: &[u8], dst: &[u8], ow: Overwrite) -> Result<Relo
     if ow == Overwrite::Keep && tx.meta(dst)?.is_some() {
         return Ok(Relocated::DestinationExists);
     }
-    let moved = relocated_record(&meta, src, tx.db, dst)?;
+    let moved = relocated_record(tx, &meta, src, tx.db, dst, Relocation::Move)?;
     tx.put_meta(dst, moved)?;
     tx.del_meta(src)?;
     Ok(Relocated::Done)
@@ -128,7 +145,7 @@ pub fn copy(tx: &mut Tx, src: &[u8], dst_db: u8, dst: &[u8], ow: Overwrite) -> R
     if ow == Overwrite::Keep && tx.meta_in(dst_db, dst)?.is_some() {
         return Ok(Relocated::DestinationExists);
     }
-    let copied = relocated_record(&meta, src, dst_db, dst)?;
+    let copied = relocated_record(tx, &meta, src, dst_db, dst, Relocation::Copy)?;
     tx.set_meta_in(dst_db, dst, Some(copied))?;
     Ok(Relocated::Done)
 }
@@ -142,7 +159,7 @@ pub fn move_to(tx: &mut Tx, key: &[u8], dst_db: u8) -> Result<Relocated, CmdErro
     if tx.meta_in(dst_db, key)?.is_some() {
         return Ok(Relocated::DestinationExists);
     }
-    let moved = relocated_record(&meta, key, dst_db, key)?;
+    let moved = relocated_record(tx, &meta, key, dst_db, key, Relocation::Move)?;
     tx.set_meta_in(dst_db, key, Some(moved))?;
     tx.del_meta(key)?;
     Ok(Relocated::Done)
@@ -280,7 +297,7 @@ enum Start<'a> {
 fn page(store: &Store, db: u8, from: Start, limit: usize) -> Result<Vec<(Vec<u8>, Meta)>, CmdError> {
     Ok(match from {
         Start::After(k) => store.scan_meta(db, Some(k), limit)?,
-        Start::AtOrAfter(k) if k.is_empty() => store.scan_meta(db, None, limit)?,
+        Start::AtOrAfter(b"") => store.scan_meta(db, None, limit)?,
         Start::AtOrAfter(k) => {
             let mut out = Vec::new();
             if let Some(m) = store.get_meta(&layout::meta(db, k))? {
@@ -370,8 +387,8 @@ pub fn scan(
     Ok(out)
 }
 
-/// Random draws before falling back to a walk from the start.
-const RANDOM_TRIES: usize = 8;
+/// Random draws before settling for a biased one or walking from the start.
+const RANDOM_TRIES: usize = 16;
 /// Levels of the random descent before sampling the remaining range.
 const RANDOM_DEPTH: usize = 24;
 /// Records read when the descent stops in a range of keys with long shared prefixes.
@@ -379,18 +396,32 @@ const RANDOM_SAMPLE: usize = 16;
 
 /// RANDOMKEY: a random live key of `db`, or None if it has none. A big
 /// database is never read whole: each draw is a descent of a few seeks (see
-/// [`random_descent`]); only a database whose keys are almost all expired
-/// (and not yet reclaimed) falls back to a walk.
+/// [`random_descent`]), kept with probability `1 / (N * p)` so that keys the
+/// descent over-draws (few keys behind a prefix byte) are thinned down to
+/// uniform. After a bounded number of draws the last live one is taken; only
+/// a database whose keys are almost all expired (and not yet reclaimed) falls
+/// back to a walk.
 pub fn random_key(store: &Store, db: u8, now_ms: u64) -> Result<Option<Vec<u8>>, CmdError> {
-    if store.counts(db).keys == 0 {
+    let n = store.counts(db).keys;
+    if n == 0 {
         return Ok(None);
     }
+    let mut biased = None;
     for _ in 0..RANDOM_TRIES {
-        match random_descent(store, db)? {
-            None => return Ok(None),
-            Some((k, m)) if !m.is_expired(now_ms) => return Ok(Some(k)),
-            Some(_) => {}
+        let Some(draw) = random_descent(store, db)? else {
+            return Ok(None);
+        };
+        if draw.meta.is_expired(now_ms) {
+            continue;
         }
+        let keep = 1.0 / (n as f64 * draw.probability);
+        if keep >= 1.0 || random_unit() < keep {
+            return Ok(Some(draw.key));
+        }
+        biased = Some(draw.key);
+    }
+    if biased.is_some() {
+        return Ok(biased);
     }
     // Nearly everything drawn had expired: find any live key in order.
     let mut after: Option<Vec<u8>> = None;
@@ -408,24 +439,33 @@ pub fn random_key(store: &Store, db: u8, now_ms: u64) -> Result<Option<Vec<u8>>,
     }
 }
 
+/// A record drawn by [`random_descent`] and the probability it had.
+struct Draw {
+    key: Vec<u8>,
+    meta: Meta,
+    probability: f64,
+}
+
 /// One random record of `db` (expired or not), drawn by descending the key
 /// space byte by byte: the keys of the current range `[lo, hi]` share a
 /// prefix; the next byte is drawn uniformly among the values between the
 /// smallest and largest present (an absent value falls to the next present
-/// one), and the range narrows to the keys with that byte. Each level costs
-/// two or three seeks, and the draw follows where keys actually are, so
-/// `user:1..user:N` spreads over all of them instead of piling up after the
-/// gaps between prefixes.
-fn random_descent(store: &Store, db: u8) -> Result<Option<(Vec<u8>, Meta)>, CmdError> {
+/// one), and the range narrows to the keys with that byte. Each level costs a
+/// few seeks, and the draw follows where keys actually are, so `user:1..N`
+/// spreads over all of them instead of piling up after gaps between prefixes.
+/// The probability of the outcome is tracked for [`random_key`]'s thinning.
+fn random_descent(store: &Store, db: u8) -> Result<Option<Draw>, CmdError> {
     let Some(mut lo) = page(store, db, Start::AtOrAfter(b""), 1)?.pop() else {
         return Ok(None);
     };
     let Some(mut hi) = last_with_prefix(store, db, b"")? else {
         return Ok(None);
     };
+    let mut probability = 1.0;
+    let done = |(key, meta): (Vec<u8>, Meta), probability: f64| Ok(Some(Draw { key, meta, probability }));
     for _ in 0..RANDOM_DEPTH {
         if lo.0 == hi {
-            return Ok(Some(lo));
+            return done(lo, probability);
         }
         // lo < hi: they differ at `c`, or lo is a proper prefix of hi.
         let c = lo.0.iter().zip(&hi).take_while(|(a, b)| a == b).count();
@@ -433,7 +473,7 @@ fn random_descent(store: &Store, db: u8) -> Result<Option<(Vec<u8>, Meta)>, CmdE
         let low_byte = if lo_is_prefix {
             match page(store, db, Start::After(&lo.0), 1)?.pop() {
                 Some((k, _)) if k.len() > c => k[c],
-                _ => return Ok(Some(lo)),
+                _ => return done(lo, probability),
             }
         } else {
             lo.0[c]
@@ -443,16 +483,24 @@ fn random_descent(store: &Store, db: u8) -> Result<Option<(Vec<u8>, Meta)>, CmdE
         let choices = u64::from(high_byte - low_byte) + 1 + u64::from(lo_is_prefix);
         let r = random_u64() % choices;
         if lo_is_prefix && r == choices - 1 {
-            return Ok(Some(lo));
+            return done(lo, probability / choices as f64);
         }
         let mut bucket = hi[..c].to_vec();
         bucket.push(low_byte + r as u8);
         let Some(next) = page(store, db, Start::AtOrAfter(&bucket), 1)?.pop() else {
-            return Ok(Some(lo));
+            return done(lo, probability);
         };
         // `bucket <= next <= hi`, so `next` extends the shared prefix by a byte.
-        let Some(next_hi) = last_with_prefix(store, db, &next.0[..(c + 1).min(next.0.len())])? else {
-            return Ok(Some(next));
+        let Some(&next_byte) = next.0.get(c) else {
+            return done(next, probability);
+        };
+        bucket[c] = next_byte;
+        // The byte values that lead here: those above the previous present one.
+        let below = previous_byte(store, db, &bucket)?.filter(|&b| b >= low_byte);
+        let width = u64::from(next_byte - below.map_or(low_byte, |b| b + 1)) + 1;
+        probability *= width as f64 / choices as f64;
+        let Some(next_hi) = last_with_prefix(store, db, &bucket)? else {
+            return done(next, probability);
         };
         lo = next;
         hi = next_hi;
@@ -461,10 +509,11 @@ fn random_descent(store: &Store, db: u8) -> Result<Option<(Vec<u8>, Meta)>, CmdE
     let mut sample = page(store, db, Start::AtOrAfter(&lo.0), RANDOM_SAMPLE)?;
     sample.retain(|(k, _)| *k <= hi);
     if sample.is_empty() {
-        return Ok(Some(lo));
+        return done(lo, probability);
     }
+    let p = probability / sample.len() as f64;
     let i = (random_u64() % sample.len() as u64) as usize;
-    Ok(Some(sample.swap_remove(i)))
+    done(sample.swap_remove(i), p)
 }
 
 /// The greatest key of `db` starting with `prefix`.
@@ -477,10 +526,32 @@ fn last_with_prefix(store: &Store, db: u8, prefix: &[u8]) -> Result<Option<Vec<u
     Ok(last)
 }
 
+/// For `bucket` = `prefix | b`: the greatest byte below `b` that follows
+/// `prefix` in some key of `db`, if any.
+fn previous_byte(store: &Store, db: u8, bucket: &[u8]) -> Result<Option<u8>, CmdError> {
+    let c = bucket.len() - 1;
+    let start = layout::meta(db, bucket);
+    let mut found = None;
+    store.iter_prefix(Cf::Meta, &layout::meta(db, &bucket[..c]), Some(&start), true, |k, _| {
+        let key = layout::split_meta(k).1;
+        if key.starts_with(bucket) {
+            return true;
+        }
+        found = key.get(c).copied();
+        false
+    })?;
+    Ok(found)
+}
+
 /// A random u64: std's `RandomState` is freshly keyed for each instance.
 fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     std::collections::hash_map::RandomState::new().build_hasher().finish()
+}
+
+/// A random f64 in [0, 1).
+fn random_unit() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

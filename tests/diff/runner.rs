@@ -138,7 +138,7 @@ impl Pair {
 }
 
 /// Runs `line` on both sides; the mismatch text if the replies differ.
-fn run_line(pair: &mut Pair, line: &Line, args: &[Vec<u8>], order: Order) -> Option<String> {
+fn run_line(pair: &mut Pair, script: &str, line: &Line, args: &[Vec<u8>], order: Order) -> Option<String> {
     let theirs = pair.redis.call(args);
     let ours = pair.diskdb.call(args);
     let same = match (&theirs, &ours) {
@@ -156,7 +156,7 @@ fn run_line(pair: &mut Pair, line: &Line, args: &[Vec<u8>], order: Order) -> Opt
             Order::Deep => " (unordered at every depth)",
         };
         format!(
-            "line {}{unordered}: {}\n    redis:  {}\n    diskdb: {}",
+            "{script}.txt:{}{unordered}: {}\n    redis:  {}\n    diskdb: {}",
             line.number,
             line.text.trim(),
             theirs.show(),
@@ -173,7 +173,7 @@ fn run_pass(script: &Script, redis_port: u16, diskdb_port: u16, protocol: u8) ->
         match &line.step {
             Step::Sleep(ms) => std::thread::sleep(Duration::from_millis(*ms)),
             Step::Protocol(v) => pair.set_protocol(*v),
-            Step::Command { args, order } => mismatches.extend(run_line(&mut pair, line, args, *order)),
+            Step::Command { args, order } => mismatches.extend(run_line(&mut pair, &script.name, line, args, *order)),
         }
     }
     mismatches

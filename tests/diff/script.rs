@@ -45,6 +45,8 @@ pub struct Line {
 /// A parsed script.
 #[derive(Debug, Default)]
 pub struct Script {
+    /// The file name without `.txt`.
+    pub name: String,
     /// Executable lines in file order.
     pub lines: Vec<Line>,
     /// `!both-protocols`: run a second pass in RESP3.
@@ -53,7 +55,7 @@ pub struct Script {
 
 /// Parses a script; errors name the line.
 pub fn parse(name: &str, text: &str) -> Result<Script, String> {
-    let mut script = Script::default();
+    let mut script = Script { name: name.to_string(), ..Script::default() };
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
         let text = raw.trim_end_matches('\r');
@@ -208,8 +210,8 @@ mod tests {
 
     #[test]
     fn parses_directives_and_markers() {
-        let s = parse("t", "!both-protocols\n# c\n\n~ SMEMBERS s\n~~ SCAN 0\n!sleep 5\n!resp3\nPING\r\n")
-            .expect("parses");
+        let s =
+            parse("t", "!both-protocols\n# c\n\n~ SMEMBERS s\n~~ SCAN 0\n!sleep 5\n!resp3\nPING\r\n").expect("parses");
         assert!(s.both_protocols);
         let steps: Vec<_> = s.lines.iter().map(|l| (l.number, l.step.clone())).collect();
         assert_eq!(
