@@ -321,10 +321,17 @@ def prefill(server, keyspace):
     try:
         for db, value in sorted({(t.db, "x" * (t.size or 3)) for t in TESTS}):
             c.cmd("SELECT", str(db))
-            batch = 1000
-            for start in range(0, keyspace, batch):
-                cmds = [["SET", "key:%012d" % i, value] for i in range(start, min(start + batch, keyspace))]
-                bad = [r for r in c.pipeline(cmds) if isinstance(r, RespError)]
+            # MSET of 100 keys, 20 of them per round trip: few replies to
+            # read here, and few commands for the servers to sync.
+            keys_per_cmd, cmds_per_trip = 100, 20
+            cmds = []
+            for start in range(0, keyspace, keys_per_cmd):
+                mset = ["MSET"]
+                for i in range(start, min(start + keys_per_cmd, keyspace)):
+                    mset += ["key:%012d" % i, value]
+                cmds.append(mset)
+            for at in range(0, len(cmds), cmds_per_trip):
+                bad = [r for r in c.pipeline(cmds[at:at + cmds_per_trip]) if isinstance(r, RespError)]
                 if bad:
                     raise RuntimeError("%s: prefill failed: %s" % (server.name, bad[0]))
     finally:
@@ -521,7 +528,7 @@ def chart(out, results, modes, pipelines, subtitle):
                 if v is None:
                     g.append('set label "n/a" at %.3f,%.3f center rotate by 90 font ",8" tc rgb "#777777"'
                              % (x, ymax * 0.06))
-                data.append("%d %.3f %s" % (j, x, "NaN" if v is None else "%.3f" % v))
+                data.append("%d %.3f %s" % (j, x, "NaN" if v is None else "%.6f" % v))
         g.append("$%s << EOD\n%s\nEOD" % (mode, "\n".join(data)))
         plots = []
         for j, p in enumerate(pipelines):

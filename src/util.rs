@@ -119,6 +119,11 @@ pub fn fmt_float_human(d: f64) -> String {
 /// Glob-style match with Redis's `stringmatchlen` rules: `*`, `?`, `[abc]`,
 /// `[^a-z]`, `\x` escapes; optionally case-insensitive.
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
+    // Redis's matcher never enters its loop for an empty string, so only an
+    // empty pattern matches it (callers special-case a lone `*` as "all").
+    if s.is_empty() {
+        return pattern.is_empty();
+    }
     glob_rec(pattern, s, nocase, 0)
 }
 
@@ -275,5 +280,6 @@ mod tests {
         assert!(glob_match(b"a*b*", b"ab", false));
         assert!(!glob_match(b"", b"a", false));
         assert!(glob_match(b"", b"", false));
+        assert!(!glob_match(b"*", b"", false));
     }
 }

@@ -358,3 +358,27 @@ fn shutdown_requires_authentication() {
     assert_eq!(c.cmd(&["AUTH", "pw"]), Reply::ok());
     assert_eq!(c.cmd(&["PING"]), Reply::Simple("PONG".into()));
 }
+
+#[test]
+fn slowlog_hides_passwords_and_commandstats_name_subcommands() {
+    let s = TestServer::new();
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]), Reply::ok());
+    let _ = c.cmd(&["AUTH", "secret-one"]);
+    let _ = c.cmd(&["HELLO", "2", "AUTH", "default", "secret-two"]);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "requirepass", ""]), Reply::ok());
+    fn flat(r: &Reply, out: &mut String) {
+        match r {
+            Reply::Array(Some(v)) => v.iter().for_each(|x| flat(x, out)),
+            Reply::Bulk(Some(b)) => out.push_str(&format!("{} ", String::from_utf8_lossy(b))),
+            _ => {}
+        }
+    }
+    let mut log = String::new();
+    flat(&c.cmd(&["SLOWLOG", "GET", "10"]), &mut log);
+    assert!(!log.contains("secret"), "{log}");
+    assert!(log.contains("(redacted)"), "{log}");
+    let info = c.cmd(&["INFO", "commandstats"]).str();
+    assert!(info.contains("cmdstat_config|set:calls=2"), "{info}");
+    assert!(info.contains("cmdstat_auth:calls=1"), "{info}");
+}

@@ -376,7 +376,10 @@ pub fn persist(c: &mut Ctx, a: &Args) -> CmdResult {
 /// O(1).
 pub fn object_encoding(c: &mut Ctx, a: &Args) -> CmdResult {
     match c.tx.meta(a.get(2))? {
-        Some(m) => c.out.bulk(keys::encoding(&m).as_bytes()),
+        Some(m) => {
+            let enc = keys::encoding(c.tx.store(), c.tx.db, a.get(2), &m)?;
+            c.out.bulk(enc.as_bytes())
+        }
         None => c.out.null(),
     }
     Ok(())

@@ -17,7 +17,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
 use crate::resp::reply::ReplyBuf;
 use crate::storage::{now_ms, Store, Tx};
-use state::{Client, ServerState, SlowEntry};
+use state::{BlockRequest, Client, ServerState, SlowEntry, TimeoutReply};
 use std::time::Instant;
 
 bitflags::bitflags! {
@@ -245,6 +245,33 @@ impl Ctx<'_> {
     pub fn me(&mut self) -> &mut Client {
         &mut self.state.clients[self.client]
     }
+
+    /// Parks the client until one of `keys` is written or `deadline_ms`
+    /// passes; the command is then run again from the start. The handler
+    /// returns this without writing a reply.
+    pub fn block(&mut self, keys: Vec<Vec<u8>>, deadline_ms: Option<u64>, on_timeout: TimeoutReply) -> CmdResult {
+        self.state.block_request = Some(BlockRequest { keys, deadline_ms, on_timeout });
+        Ok(())
+    }
+}
+
+/// Parses a blocking command's timeout (seconds, fractions allowed, 0 =
+/// forever) into an absolute deadline, with Redis's errors.
+pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, CmdError> {
+    let secs = crate::util::parse_f64(arg)
+        .filter(|s| s.is_finite())
+        .ok_or(CmdError::Err("timeout is not a float or out of range"))?;
+    if secs < 0.0 {
+        return Err(CmdError::Err("timeout is negative"));
+    }
+    let ms = (secs * 1000.0).ceil();
+    if ms == 0.0 {
+        return Ok(None);
+    }
+    if ms > (i64::MAX / 2) as f64 {
+        return Err(CmdError::Err("timeout is out of range"));
+    }
+    Ok(Some(now_ms.saturating_add(ms as u64)))
 }
 
 /// Finds a command by name, case-insensitively, without allocating.
@@ -320,7 +347,12 @@ pub fn dispatch(
     let result = run(store, state, client, out, args, spec);
     let usec = started.elapsed().as_micros() as u64;
     state.stats.commands += 1;
-    let st = state.stats.per_cmd.entry(spec.name).or_default();
+    // Containers count per subcommand, as Redis's `cmdstat_config|get`.
+    let sub = match args.opt(1) {
+        Some(a) if !spec.subcommands.is_empty() => lookup(spec.subcommands, a).map_or("", |s| s.name),
+        _ => "",
+    };
+    let st = state.stats.per_cmd.entry((spec.name, sub)).or_default();
     st.calls += 1;
     st.usec += usec;
     let c = &mut state.clients[client];
@@ -360,12 +392,36 @@ fn run(
         ctx.tx.finish()
     };
     if !data.is_empty() {
+        if !state.blocking_keys.is_empty() {
+            // Clients blocked on a key this command created or changed get a
+            // chance to run again (the server serves them after this command).
+            for (db, key) in data.written_keys() {
+                let slot = (db, key.to_vec());
+                if state.blocking_keys.contains_key(&slot) && !state.ready_keys.contains(&slot) {
+                    state.ready_keys.push(slot);
+                }
+            }
+        }
         store.commit(data)?;
         if spec.flags.contains(Flags::WRITE) {
             state.dirty += 1;
         }
     }
     Ok(())
+}
+
+/// Argument positions that must not reach the slow log (passwords), as Redis hides them.
+fn redacted_args(spec: &CommandSpec, args: &Args) -> Vec<usize> {
+    match spec.name {
+        "auth" => (1..args.len()).collect(),
+        "hello" => (2..args.len()).filter(|&i| args.is(i, "AUTH")).flat_map(|i| [i + 1, i + 2]).collect(),
+        "config" if args.len() > 3 && args.is(1, "SET") => (2..args.len() - 1)
+            .step_by(2)
+            .filter(|&i| args.is(i, "requirepass") || args.is(i, "masterauth"))
+            .map(|i| i + 1)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn slowlog_push(state: &mut ServerState, client: usize, args: &Args, spec: &CommandSpec, usec: u64) {
@@ -377,13 +433,16 @@ fn slowlog_push(state: &mut ServerState, client: usize, args: &Args, spec: &Comm
     let argc = args.len();
     let shown = argc.min(32);
     let mut v = Vec::with_capacity(shown);
+    let redacted = redacted_args(spec, args);
     for i in 0..shown {
         if i == 31 && argc > 32 {
             v.push(format!("... ({} more arguments)", argc - 31).into_bytes());
             break;
         }
         let a = args.get(i);
-        if a.len() > 128 {
+        if redacted.contains(&i) {
+            v.push(b"(redacted)".to_vec());
+        } else if a.len() > 128 {
             let mut s = a[..128].to_vec();
             s.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
             v.push(s);

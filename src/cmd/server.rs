@@ -490,7 +490,8 @@ fn info_cpu(_ctx: &Ctx, out: &mut String) {
 fn info_commandstats(ctx: &Ctx, out: &mut String) {
     let mut names: Vec<_> = ctx.state.stats.per_cmd.iter().collect();
     names.sort_by_key(|(name, _)| **name);
-    for (name, s) in names {
+    for ((cmd, sub), s) in names {
+        let name = if sub.is_empty() { cmd.to_string() } else { format!("{cmd}|{sub}") };
         let per_call = if s.calls == 0 { 0.0 } else { s.usec as f64 / s.calls as f64 };
         field(
             out,

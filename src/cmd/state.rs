@@ -3,6 +3,7 @@
 //! layer owns the instance; the types live here so handlers need not import it.
 
 use crate::config::Config;
+use crate::resp::args::OwnedArgs;
 use crate::storage::now_ms;
 use slab::Slab;
 use std::collections::{HashMap, VecDeque};
@@ -42,6 +43,39 @@ pub struct Client {
     pub obuf: usize,
     /// Commands run by this client.
     pub commands: u64,
+    /// Set while the client waits in a blocking command.
+    pub blocked: Option<Blocked>,
+}
+
+/// What a handler asks for when it must wait (BLPOP on empty lists...).
+#[derive(Debug, Clone)]
+pub struct BlockRequest {
+    /// Keys whose change may let the command proceed.
+    pub keys: Vec<Vec<u8>>,
+    /// Absolute deadline (Unix ms), None = forever.
+    pub deadline_ms: Option<u64>,
+    /// What to reply on timeout.
+    pub on_timeout: TimeoutReply,
+}
+
+/// The reply a blocked command gets when its timeout passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutReply {
+    /// `*-1` (RESP2) / `_` (RESP3): BLPOP, BZPOPMIN, BLMPOP, XREAD...
+    NullArray,
+    /// `$-1` (RESP2) / `_` (RESP3): BRPOPLPUSH, BLMOVE.
+    NullBulk,
+}
+
+/// A parked client: its command, to be run again when a key becomes ready.
+#[derive(Debug, Clone)]
+pub struct Blocked {
+    /// The command as sent.
+    pub args: OwnedArgs,
+    /// Database it runs in.
+    pub db: u8,
+    /// What it waits for.
+    pub req: BlockRequest,
 }
 
 impl Client {
@@ -65,6 +99,7 @@ impl Client {
             qbuf: 0,
             obuf: 0,
             commands: 0,
+            blocked: None,
         }
     }
 }
@@ -90,8 +125,8 @@ pub struct Stats {
     pub keyspace_misses: u64,
     /// Error replies sent.
     pub errors: u64,
-    /// Per command (by table index): calls, microseconds, failed calls.
-    pub per_cmd: HashMap<&'static str, CmdStat>,
+    /// Per command `(name, subcommand or "")`: calls, microseconds, failed calls.
+    pub per_cmd: HashMap<(&'static str, &'static str), CmdStat>,
 }
 
 /// One command's counters.
@@ -166,6 +201,12 @@ pub struct ServerState {
     pub config_file: String,
     /// Writes since the last save (INFO rdb_changes_since_last_save).
     pub dirty: u64,
+    /// Set by a handler that must wait; the server parks the client.
+    pub block_request: Option<BlockRequest>,
+    /// Blocked clients per (db, key), in arrival order (served FIFO).
+    pub blocking_keys: HashMap<(u8, Vec<u8>), VecDeque<usize>>,
+    /// Keys written since the blocked clients were last served.
+    pub ready_keys: Vec<(u8, Vec<u8>)>,
 }
 
 impl ServerState {
@@ -189,7 +230,40 @@ impl ServerState {
                 .collect(),
             config_file: String::new(),
             dirty: 0,
+            block_request: None,
+            blocking_keys: HashMap::new(),
+            ready_keys: Vec::new(),
         }
+    }
+}
+
+impl ServerState {
+    /// Number of clients blocked right now.
+    pub fn blocked_clients(&self) -> usize {
+        self.clients.iter().filter(|(_, c)| c.blocked.is_some()).count()
+    }
+
+    /// Parks client `key` on its request's keys.
+    pub fn park(&mut self, key: usize, blocked: Blocked) {
+        for k in &blocked.req.keys {
+            self.blocking_keys.entry((blocked.db, k.clone())).or_default().push_back(key);
+        }
+        self.clients[key].blocked = Some(blocked);
+    }
+
+    /// Removes client `key` from every wait queue; returns what it waited on.
+    pub fn unpark(&mut self, key: usize) -> Option<Blocked> {
+        let b = self.clients.get_mut(key)?.blocked.take()?;
+        for k in &b.req.keys {
+            let slot = (b.db, k.clone());
+            if let Some(q) = self.blocking_keys.get_mut(&slot) {
+                q.retain(|&c| c != key);
+                if q.is_empty() {
+                    self.blocking_keys.remove(&slot);
+                }
+            }
+        }
+        Some(b)
     }
 }
 

@@ -10,7 +10,7 @@
 use super::conn::{Conn, ReadOutcome};
 use super::{Server, CONN_BASE, LISTENER, SIGNALS};
 use crate::cmd::dispatch;
-use crate::cmd::state::Client;
+use crate::cmd::state::{Blocked, Client, TimeoutReply};
 use crate::config::SyncPolicy;
 use crate::error::Error;
 use crate::resp::args::Args;
@@ -34,7 +34,14 @@ impl Server {
         log::info!("ready to accept connections on port {}", self.state.port);
         loop {
             let cron_every = Duration::from_millis(1000 / self.state.config.server.hz.max(1) as u64);
-            let timeout = cron_every.saturating_sub(last_cron.elapsed());
+            let mut timeout = cron_every.saturating_sub(last_cron.elapsed());
+            if let Some(next_deadline) = self.expire_blocked() {
+                timeout = timeout.min(next_deadline);
+            }
+            self.resume_unblocked();
+            if !self.pending_writes.is_empty() {
+                self.before_sleep();
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(e.into());
@@ -64,6 +71,7 @@ impl Server {
                     }
                 }
             }
+            self.resume_unblocked();
             self.before_sleep();
             if last_cron.elapsed() >= cron_every {
                 last_cron = Instant::now();
@@ -156,13 +164,14 @@ impl Server {
             max_multibulk_len: 1024 * 1024,
             max_inline_len: INLINE_MAX,
         };
-        let conn = &mut self.conns[key];
         loop {
-            if self.state.clients[key].close_after_reply {
+            let client = &self.state.clients[key];
+            if client.close_after_reply || client.blocked.is_some() || self.conns[key].closing {
                 return;
             }
+            let conn = &mut self.conns[key];
             // Unauthenticated clients get Redis's tighter request limits.
-            conn.parser.set_auth(if self.state.clients[key].authed { Auth::NotRequired } else { Auth::Required });
+            conn.parser.set_auth(if client.authed { Auth::NotRequired } else { Auth::Required });
             let start = conn.start;
             match conn.parser.parse(&mut conn.inbuf[start..], &limits) {
                 Parsed::Command { consumed } => {
@@ -170,6 +179,10 @@ impl Server {
                     let args = Args::new(buf, conn.parser.spans());
                     if !args.is_empty() {
                         dispatch(&mut self.store, &mut self.state, key, &mut conn.out, &args);
+                        if let Some(req) = self.state.block_request.take() {
+                            let db = self.state.clients[key].db;
+                            self.state.park(key, Blocked { args: args.to_owned_args(), db, req });
+                        }
                     }
                     conn.start += consumed;
                     let limit = self.state.config.server.client_output_buffer_limit;
@@ -177,9 +190,13 @@ impl Server {
                         // Checked per command, like Redis, so one pipelined read
                         // cannot pile up gigabytes of replies before the check.
                         log::warn!("closing client {}: output buffer limit reached", self.state.clients[key].addr);
-                        conn.closing = true;
-                        self.to_close.push(key);
+                        self.close(key);
                         return;
+                    }
+                    if !self.state.ready_keys.is_empty() {
+                        // Like Redis: clients blocked on keys this command fed
+                        // are served before the next command runs.
+                        self.serve_blocked();
                     }
                 }
                 Parsed::Incomplete => return,
@@ -191,6 +208,72 @@ impl Server {
                     self.state.clients[key].close_after_reply = true;
                     return;
                 }
+            }
+        }
+    }
+
+    /// Runs the commands of clients blocked on ready keys again, FIFO per key.
+    /// A command that still cannot proceed stays parked in its place.
+    fn serve_blocked(&mut self) {
+        while !self.state.ready_keys.is_empty() {
+            for slot in std::mem::take(&mut self.state.ready_keys) {
+                let waiters: Vec<usize> =
+                    self.state.blocking_keys.get(&slot).map(|q| q.iter().copied().collect()).unwrap_or_default();
+                for c in waiters {
+                    let Some(args) = self.state.clients.get(c).and_then(|x| x.blocked.as_ref()).map(|b| b.args.clone())
+                    else {
+                        continue;
+                    };
+                    dispatch(&mut self.store, &mut self.state, c, &mut self.conns[c].out, &args.as_args());
+                    if self.state.block_request.take().is_some() {
+                        continue;
+                    }
+                    self.state.unpark(c);
+                    self.resume.push(c);
+                    self.queue_write(c);
+                }
+            }
+        }
+    }
+
+    /// Replies to blocked clients whose deadline passed; returns the time to
+    /// the next deadline (for the poll timeout).
+    fn expire_blocked(&mut self) -> Option<Duration> {
+        if self.state.blocking_keys.is_empty() {
+            return None;
+        }
+        let now = now_ms();
+        let mut next: Option<u64> = None;
+        let mut due = Vec::new();
+        for (k, c) in self.state.clients.iter() {
+            if let Some(d) = c.blocked.as_ref().and_then(|b| b.req.deadline_ms) {
+                if d <= now {
+                    due.push(k);
+                } else {
+                    next = Some(next.map_or(d, |n| n.min(d)));
+                }
+            }
+        }
+        for k in due {
+            if let Some(b) = self.state.unpark(k) {
+                let out = &mut self.conns[k].out;
+                match b.req.on_timeout {
+                    TimeoutReply::NullArray => out.null_array(),
+                    TimeoutReply::NullBulk => out.null(),
+                }
+                self.resume.push(k);
+                self.queue_write(k);
+            }
+        }
+        next.map(|d| Duration::from_millis(d.saturating_sub(now)))
+    }
+
+    /// Runs the pipelined input of clients that were just unblocked.
+    fn resume_unblocked(&mut self) {
+        while let Some(k) = self.resume.pop() {
+            if self.conns.contains(k) {
+                self.process_input(k);
+                self.queue_write(k);
             }
         }
     }
@@ -217,6 +300,11 @@ impl Server {
         for key in std::mem::take(&mut self.pending_writes) {
             let Some(conn) = self.conns.get_mut(key) else { continue };
             conn.queued = false;
+            // Buffer sizes for CLIENT LIST / INFO, refreshed for active clients only.
+            if let Some(c) = self.state.clients.get_mut(key) {
+                c.qbuf = conn.pending_input();
+                c.obuf = conn.pending_output();
+            }
             if conn.closing {
                 continue;
             }
@@ -250,15 +338,10 @@ impl Server {
                 self.state.clients.remove(key);
             }
         }
-        for (key, conn) in self.conns.iter() {
-            if let Some(c) = self.state.clients.get_mut(key) {
-                c.qbuf = conn.pending_input();
-                c.obuf = conn.pending_output();
-            }
-        }
     }
 
     fn close(&mut self, key: usize) {
+        self.state.unpark(key);
         if let Some(conn) = self.conns.get_mut(key) {
             if !conn.closing {
                 conn.closing = true;

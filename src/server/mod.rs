@@ -37,6 +37,8 @@ pub struct Server {
     to_close: Vec<usize>,
     /// Where the active expiry cycle left the expire index.
     expire_cursor_ms: u64,
+    /// Clients just unblocked whose pipelined input must be run.
+    resume: Vec<usize>,
 }
 
 impl Server {
@@ -72,6 +74,7 @@ impl Server {
             pending_writes: Vec::new(),
             to_close: Vec::new(),
             expire_cursor_ms: 0,
+            resume: Vec::new(),
         })
     }
 

@@ -462,6 +462,11 @@ pub struct TxData {
 }
 
 impl TxData {
+    /// `(db, user_key)` of every key this transaction creates or changes.
+    pub fn written_keys(&self) -> impl Iterator<Item = (u8, &[u8])> {
+        self.entries.iter().filter(|e| e.dirty && e.cur.is_some()).map(|e| keys::split_meta(&e.mkey))
+    }
+
     /// True if nothing is to be written.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty() && self.flushes.is_empty() && !self.entries.iter().any(|e| e.dirty)

@@ -97,22 +97,37 @@ enum Relocation {
 /// The record to store at (`dst_db`, `dst_key`) for the value `meta` of
 /// (`tx.db`, `src_key`). Strings live inline in `meta`, so the record itself
 /// is the copy, expiry included.
-// TODO(collections): a collection's sub-keys embed the user key, so renaming,
-// moving or copying one must rewrite its members under the destination key
-// with a fresh version (through `tx`), and return the new meta. Until the
-// collection types land, only strings can be relocated.
+// A collection's sub-keys embed the user key, so relocating one rewrites its
+// members under the destination key with a fresh version (O(N), like Kvrocks;
+// Redis's RENAME is O(1)). The source's old sub-keys are left to the GC
+// filter once its meta record is deleted or replaced.
 fn relocated_record(
-    _tx: &mut Tx,
+    tx: &mut Tx,
     meta: &Meta,
-    _src_key: &[u8],
-    _dst_db: u8,
-    _dst_key: &[u8],
+    src_key: &[u8],
+    dst_db: u8,
+    dst_key: &[u8],
     _how: Relocation,
 ) -> Result<Meta, CmdError> {
-    match meta.ty() {
-        Type::String => Ok(meta.clone()),
-        _ => Err(CmdError::Err("RENAME, COPY and MOVE of this type are not supported yet")),
+    if meta.ty() == Type::String {
+        return Ok(meta.clone());
     }
+    let version = tx.new_version()?;
+    let src_prefix = layout::data_prefix(tx.db, src_key, meta.version());
+    let dst_prefix = layout::data_prefix(dst_db, dst_key, version);
+    for cf in [Cf::Data, Cf::Zscore] {
+        let mut copied = Vec::new();
+        tx.store().iter_prefix(cf, &src_prefix, None, false, |k, v| {
+            let mut nk = dst_prefix.clone();
+            nk.extend_from_slice(&k[src_prefix.len()..]);
+            copied.push((nk, v.to_vec()));
+            true
+        })?;
+        for (k, v) in copied {
+            tx.put(cf, k, v);
+        }
+    }
+    Ok(Meta::collection(meta.ty(), version, meta.len(), meta.expire_ms(), meta.extra()))
 }
 
 /// RENAME / RENAMENX: moves `src` to `dst` in the current db, expiry included.
@@ -219,17 +234,31 @@ pub fn persist(tx: &mut Tx, key: &[u8]) -> Result<bool, CmdError> {
 }
 
 /// The name OBJECT ENCODING reports for a value.
-pub fn encoding(meta: &Meta) -> &'static str {
-    match meta.ty() {
+pub fn encoding(store: &Store, db: u8, key: &[u8], meta: &Meta) -> Result<&'static str, CmdError> {
+    // Redis 7.0's default thresholds: hash/zset-max-listpack-entries 128,
+    // set-max-intset-entries 512; lists are always quicklists in 7.0.
+    Ok(match meta.ty() {
         Type::String => string_encoding(meta.value()),
-        // TODO(collections): report listpack/intset for small collections once
-        // the collection types decide how they mirror Redis's thresholds.
         Type::List => "quicklist",
+        Type::Hash if meta.len() <= 128 => "listpack",
+        Type::ZSet if meta.len() <= 128 => "listpack",
+        Type::Set if meta.len() <= 512 && set_is_all_integers(store, db, key, meta)? => "intset",
         Type::Hash | Type::Set => "hashtable",
         Type::ZSet => "skiplist",
         Type::Stream => "stream",
         Type::Json => "raw",
-    }
+    })
+}
+
+/// True if every member of a (small: at most 512) set is an integer.
+fn set_is_all_integers(store: &Store, db: u8, key: &[u8], meta: &Meta) -> Result<bool, CmdError> {
+    let prefix = layout::data_prefix(db, key, meta.version());
+    let mut all = true;
+    store.iter_prefix(Cf::Data, &prefix, None, false, |k, _| {
+        all = parse_i64(&k[prefix.len()..]).is_some();
+        all
+    })?;
+    Ok(all)
 }
 
 /// Redis's `tryObjectEncoding` for strings: "int" for a canonical integer of

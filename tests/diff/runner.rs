@@ -150,13 +150,8 @@ fn run_line(pair: &mut Pair, script: &str, line: &Line, args: &[Vec<u8>], order:
         pair.reconnect();
     }
     (!same).then(|| {
-        let unordered = match order {
-            Order::Exact => "",
-            Order::Top => " (unordered)",
-            Order::Deep => " (unordered at every depth)",
-        };
         format!(
-            "{script}.txt:{}{unordered}: {}\n    redis:  {}\n    diskdb: {}",
+            "{script}.txt:{}: {}\n    redis:  {}\n    diskdb: {}",
             line.number,
             line.text.trim(),
             theirs.show(),
@@ -205,4 +200,22 @@ pub fn run_script(name: &str) {
         }
     }
     assert!(report.is_empty(), "{name}.txt differs from redis-server:\n{}", report.join("\n"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_mismatches_and_keeps_going_after_a_close() {
+        let Some(redis) = RedisServer::start() else { return };
+        let diskdb = TestServer::new();
+        let text = "SET a 1\nINFO server\nSELECT 3\nQUIT\nGET a\n~ MGET a a nokey\n\
+                    !resp3\nGET nokey\n~ CONFIG GET port\n";
+        let script = parse("selftest", text).expect("parses");
+        let mismatches = run_pass(&script, redis.port, diskdb.port, 2);
+        assert_eq!(mismatches.len(), 2, "{mismatches:#?}");
+        assert!(mismatches[0].starts_with("selftest.txt:2: INFO server\n    redis:  $"), "{}", mismatches[0]);
+        assert!(mismatches[1].starts_with("selftest.txt:9: ~ CONFIG GET port\n    redis:  %1"), "{}", mismatches[1]);
+    }
 }
