@@ -72,6 +72,8 @@ pub enum CmdError {
     Raw(String),
     /// `ERR <text>`: a fixed text behind the ERR prefix.
     Err(&'static str),
+    /// A full error line as raw bytes (may echo binary client input).
+    Bytes(Vec<u8>),
 }
 
 impl CmdError {
@@ -93,6 +95,7 @@ impl CmdError {
             CmdError::Internal => "ERR internal error".into(),
             CmdError::Raw(s) => s.clone(),
             CmdError::Err(s) => format!("ERR {s}"),
+            CmdError::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         }
     }
 

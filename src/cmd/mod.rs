@@ -294,20 +294,28 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
     }
 }
 
-/// Redis's text for an unknown command.
+/// Redis's text for an unknown command, byte for byte: C's `%.*s` stops at a
+/// NUL and counts bytes, and the arguments stop once 128 bytes are listed.
 fn unknown_command(args: &Args) -> CmdError {
-    let mut tail = String::new();
+    fn c_str(a: &[u8], max: usize) -> &[u8] {
+        let a = &a[..a.iter().position(|&b| b == 0).unwrap_or(a.len())];
+        &a[..a.len().min(max)]
+    }
+    let mut tail: Vec<u8> = Vec::new();
     for a in args.iter_from(1) {
         if tail.len() >= 128 {
             break;
         }
         let room = 128 - tail.len();
-        let s = String::from_utf8_lossy(a);
-        let cut: String = s.chars().take(room).collect();
-        tail.push_str(&format!("'{cut}' "));
+        tail.push(b'\'');
+        tail.extend_from_slice(c_str(a, room));
+        tail.extend_from_slice(b"' ");
     }
-    let name: String = String::from_utf8_lossy(args.get(0)).chars().take(128).collect();
-    CmdError::Raw(format!("ERR unknown command '{name}', with args beginning with: {tail}"))
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(c_str(args.get(0), 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&tail);
+    CmdError::Bytes(msg)
 }
 
 /// Handler of container commands: finds the subcommand, checks its arity.

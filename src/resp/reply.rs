@@ -161,7 +161,10 @@ impl ReplyBuf {
 
     /// An error reply (`-TEXT`).
     pub fn error(&mut self, e: &CmdError) {
-        self.error_text(e.text().as_bytes());
+        match e {
+            CmdError::Bytes(b) => self.error_text(b),
+            other => self.error_text(other.text().as_bytes()),
+        }
     }
 
     /// An error reply from its full text (prefix included).

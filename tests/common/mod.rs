@@ -464,15 +464,22 @@ impl RedisServer {
                 .spawn()
                 .expect("spawn redis-server");
             let deadline = Instant::now() + Duration::from_secs(5);
+            let mut child = child;
             while Instant::now() < deadline {
+                // A server that failed to bind exits; a PONG on its port would
+                // then come from someone else's server.
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
                 if let Ok(mut c) = RawClient::connect(port) {
-                    if c.cmd(&["PING"]) == Reply::Simple("PONG".into()) {
+                    // Make sure the answer comes from our child, not another test's server.
+                    let info = c.cmd(&["INFO", "server"]);
+                    if matches!(&info, Reply::Bulk(Some(b)) if String::from_utf8_lossy(b).contains(&format!("process_id:{}\r\n", child.id()))) {
                         return Some(RedisServer { child, port, _dir: dir });
                     }
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let mut child = child;
             let _ = child.kill();
             let _ = child.wait();
         }
