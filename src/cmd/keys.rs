@@ -137,7 +137,7 @@ pub fn scan(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// A SCAN cursor with C `strtoul` rules, as Redis parses it: an optional sign
 /// (a negative value wraps), digits, nothing else; the empty string is 0.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
+pub fn parse_cursor(s: &[u8]) -> Option<u64> {
     if s.is_empty() {
         return Some(0);
     }

@@ -7,11 +7,16 @@
 //! command's storage writes are committed only after `Ok`.
 
 pub mod connection;
+pub mod hash;
 pub mod keys;
+pub mod list;
+pub mod members;
 pub mod server;
+pub mod set;
 pub mod state;
 pub mod string;
 pub mod table;
+pub mod zset;
 
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
@@ -139,6 +144,14 @@ pub enum Group {
     Connection,
     /// Server management.
     Server,
+    /// Hashes.
+    Hash,
+    /// Sets.
+    Set,
+    /// Sorted sets.
+    SortedSet,
+    /// Lists.
+    List,
 }
 
 impl Group {
@@ -149,6 +162,10 @@ impl Group {
             Group::Generic => "generic",
             Group::Connection => "connection",
             Group::Server => "server",
+            Group::Hash => "hash",
+            Group::Set => "set",
+            Group::SortedSet => "sortedset",
+            Group::List => "list",
         }
     }
 }

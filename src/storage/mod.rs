@@ -19,7 +19,7 @@ pub mod meta;
 use crate::config::{Compression, StorageConfig};
 use crate::error::Error;
 use cache::ReadCache;
-use keys::Cf;
+pub use keys::Cf;
 pub use meta::{Meta, OfType, Type};
 use rocksdb::{
     BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options, ReadOptions,

@@ -2,5 +2,10 @@
 //! replication and import can reuse them.
 
 pub mod expire;
+pub mod hash;
 pub mod keys;
+pub mod list;
+pub mod members;
+pub mod set;
 pub mod string;
+pub mod zset;

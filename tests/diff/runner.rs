@@ -185,11 +185,9 @@ pub fn run_script(name: &str) {
     };
     let diskdb = TestServer::new();
     let mut report = Vec::new();
-    let mut passes = vec![2];
-    if script.both_protocols {
-        passes.push(3);
-    }
-    for protocol in passes {
+    // Every script runs twice: RESP2, then RESP3 after HELLO 3 (issue: RESP3
+    // replies must match Redis for every command).
+    for protocol in [2, 3] {
         let mismatches = run_pass(&script, redis.port, diskdb.port, protocol);
         if !mismatches.is_empty() {
             report.push(format!(

@@ -10,7 +10,7 @@
 //! ~~ SCAN 0 COUNT 100       every aggregate at every depth in any order
 //! !sleep 50                 sleep 50 ms
 //! !resp3 / !resp2           send HELLO 3 / HELLO 2 to both servers, ignore the reply
-//! !both-protocols           (before the first command) also run the script in RESP3
+//! !both-protocols           (before the first command) kept for old scripts: every script now runs in RESP2 and RESP3
 //! ```
 
 use crate::resp::Order;
@@ -49,7 +49,7 @@ pub struct Script {
     pub name: String,
     /// Executable lines in file order.
     pub lines: Vec<Line>,
-    /// `!both-protocols`: run a second pass in RESP3.
+    /// `!both-protocols` was given (every script runs in both protocols now).
     pub both_protocols: bool,
 }
 

@@ -30,7 +30,7 @@ def main() -> None:
     assert r.persist("a") is True
     assert r.ttl("a") == -1
     assert r.append("greeting", "!") == 6
-    assert r.getrange("greeting", 0, 2) == "aga"
+    assert r.getrange("greeting", 0, 2) == "hel"
     assert r.exists("a", "b", "nope") == 2
     assert r.type("a") == "string"
     assert r.delete("b") == 1

@@ -1,0 +1,502 @@
+//! Shared storage logic of the collections whose elements are one `data`
+//! sub-key each — hash fields, set members (and sorted-set members for
+//! reading): inserting and removing elements with the size kept in `meta`,
+//! ordered reads in batches, SCAN pages, and random picks that do not read a
+//! big collection whole.
+//!
+//! Invariants:
+//! - `meta.len()` is the number of live sub-keys of `meta.version()`; every
+//!   change of size rewrites the record (keeping its expiry), and a
+//!   collection emptied here is deleted (its sub-keys are left to the GC
+//!   compaction filter, never deleted one by one).
+//! - Store iterators do not see the command's pending writes, and
+//!   `Tx::get` scans them linearly, so writers here check existence against
+//!   the store and remember what they wrote themselves (`Written`): a command
+//!   naming the same element twice, or 10,000 elements, stays correct and
+//!   linear.
+
+use crate::error::CmdError;
+use crate::storage::keys::{self, Cf};
+use crate::storage::{Meta, OfType, Store, Tx, Type};
+use crate::util::glob_match;
+use std::collections::HashSet;
+
+/// One element as stored: its sub-key suffix (field or member) and value.
+pub type Element = (Vec<u8>, Vec<u8>);
+
+/// Elements read per storage call when walking a collection.
+const BATCH: usize = 1024;
+
+/// At or below this size a random pick reads the collection whole (a few
+/// KB): the pick is then exactly uniform, and the seek-based draw's bias,
+/// largest when members are few, never shows.
+pub const SMALL: u64 = 128;
+
+/// The elements of one collection version, read from the store (pending
+/// writes of the running command are not visible).
+pub struct Members<'s> {
+    store: &'s Store,
+    prefix: Vec<u8>,
+}
+
+impl<'s> Members<'s> {
+    /// The elements of `key` in `db` stored under `meta`'s version.
+    pub fn new(store: &'s Store, db: u8, key: &[u8], meta: &Meta) -> Self {
+        Members { store, prefix: keys::data_prefix(db, key, meta.version()) }
+    }
+
+    /// The full sub-key of `sub`.
+    fn key(&self, sub: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + sub.len());
+        k.extend_from_slice(&self.prefix);
+        k.extend_from_slice(sub);
+        k
+    }
+
+    /// Point read of one element's value.
+    pub fn get(&self, sub: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
+        Ok(self.store.get(Cf::Data, &self.key(sub))?)
+    }
+
+    /// True if `sub` is an element.
+    pub fn contains(&self, sub: &[u8]) -> Result<bool, CmdError> {
+        Ok(self.get(sub)?.is_some())
+    }
+
+    /// Up to `limit` elements in member order, strictly after `after` (from
+    /// the first when `None`).
+    pub fn page(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<Element>, CmdError> {
+        let start = after.map(|a| self.key(a));
+        self.read(start.as_deref(), after.is_some(), limit)
+    }
+
+    /// Up to `limit` elements from the full key `start` (skipping `start`
+    /// itself when `exclusive`), in order.
+    fn read(&self, start: Option<&[u8]>, exclusive: bool, limit: usize) -> Result<Vec<Element>, CmdError> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let skip = if exclusive { start } else { None };
+        let n = self.prefix.len();
+        self.store.iter_prefix(Cf::Data, &self.prefix, start, false, |k, v| {
+            if skip != Some(k) {
+                out.push((k[n..].to_vec(), v.to_vec()));
+            }
+            out.len() < limit
+        })?;
+        Ok(out)
+    }
+
+    /// The first element at or after `sub` in member order.
+    fn at_or_after(&self, sub: &[u8]) -> Result<Option<Element>, CmdError> {
+        Ok(self.read(Some(&self.key(sub)), false, 1)?.pop())
+    }
+
+    /// The last element in member order.
+    fn last(&self) -> Result<Option<Element>, CmdError> {
+        let mut last = None;
+        let n = self.prefix.len();
+        self.store.iter_prefix(Cf::Data, &self.prefix, None, true, |k, v| {
+            last = Some((k[n..].to_vec(), v.to_vec()));
+            false
+        })?;
+        Ok(last)
+    }
+
+    /// Calls `f` on every element in order, in batches; `f` returns false to stop.
+    pub fn for_each(&self, f: impl FnMut(Element) -> Result<bool, CmdError>) -> Result<(), CmdError> {
+        self.for_each_from(None, f)
+    }
+
+    /// [`Members::for_each`] from the first element at or after `from`.
+    fn for_each_from(
+        &self,
+        from: Option<&[u8]>,
+        mut f: impl FnMut(Element) -> Result<bool, CmdError>,
+    ) -> Result<(), CmdError> {
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let batch = match (&after, from) {
+                (None, Some(sub)) => self.read(Some(&self.key(sub)), false, BATCH)?,
+                _ => self.page(after.as_deref(), BATCH)?,
+            };
+            let full = batch.len() == BATCH;
+            after = batch.last().map(|(s, _)| s.clone());
+            for e in batch {
+                if !f(e)? {
+                    return Ok(());
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Every element, in member order. O(N): for the commands whose reply is
+    /// the whole collection.
+    pub fn all(&self) -> Result<Vec<Element>, CmdError> {
+        let mut out = Vec::new();
+        self.for_each(|e| {
+            out.push(e);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// One SCAN step: examines up to `count` elements after `after`, keeps
+    /// those whose member matches `pattern`, and says where to resume.
+    pub fn scan(&self, after: Option<&[u8]>, count: usize, pattern: Option<&[u8]>) -> Result<ScanPage, CmdError> {
+        // One element more than examined tells whether anything is left, so
+        // the last step already replies cursor 0.
+        let mut batch = self.page(after, count.saturating_add(1))?;
+        let more = batch.len() > count;
+        batch.truncate(count);
+        let resume_after = if more { batch.last().map(|(s, _)| s.clone()) } else { None };
+        batch.retain(|(s, _)| pattern.map_or(true, |p| glob_match(p, s, false)));
+        Ok(ScanPage { elements: batch, resume_after })
+    }
+}
+
+/// One step of HSCAN / SSCAN / ZSCAN.
+#[derive(Debug, Default)]
+pub struct ScanPage {
+    /// Elements examined that passed the MATCH pattern.
+    pub elements: Vec<Element>,
+    /// The last element examined, if the scan is not complete.
+    pub resume_after: Option<Vec<u8>>,
+}
+
+/// The live record of `key` if it holds type `ty` (WRONGTYPE otherwise).
+pub fn lookup(tx: &mut Tx, key: &[u8], ty: Type) -> Result<Option<Meta>, CmdError> {
+    tx.meta(key)?.of_type(ty)
+}
+
+/// The collection record with another size (same version, expiry, extras).
+fn resized(m: &Meta, len: u64) -> Meta {
+    Meta::collection(m.ty(), m.version(), len, m.expire_ms(), m.extra())
+}
+
+/// What an insert does to an element that is already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnExisting {
+    /// Write the new value (HSET).
+    Replace,
+    /// Leave it (HSETNX, SADD).
+    Keep,
+}
+
+/// Elements this command already wrote or removed, so a repeated one is
+/// judged by the command's own effect rather than by the store. Allocates
+/// only from the second element on.
+#[derive(Default)]
+struct Written<'a> {
+    seen: HashSet<&'a [u8], ahash::RandomState>,
+}
+
+impl<'a> Written<'a> {
+    /// True if `sub` was handled earlier in this command; records it.
+    fn repeat(&mut self, sub: &'a [u8], total: usize) -> bool {
+        total > 1 && !self.seen.insert(sub)
+    }
+}
+
+/// Writes `elems` (sub, value) into the collection `key` of type `ty`
+/// (`meta` = its live record, `None` creates it). Returns how many were new.
+/// O(N) point reads and writes.
+pub fn insert<'a, I>(tx: &mut Tx, key: &[u8], ty: Type, meta: Option<Meta>, elems: I, on_existing: OnExisting) -> Result<u64, CmdError>
+where
+    I: ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
+{
+    let total = elems.len();
+    let (meta, fresh) = match meta {
+        Some(m) => (m, false),
+        // A fresh version has no sub-keys: nothing to look up below.
+        None => (Meta::collection(ty, tx.new_version()?, 0, 0, &[]), true),
+    };
+    let members = Members::new(tx.store(), tx.db, key, &meta);
+    let mut written = Written::default();
+    let mut added = 0;
+    for (sub, value) in elems {
+        let existed = written.repeat(sub, total) || (!fresh && members.contains(sub)?);
+        if existed && on_existing == OnExisting::Keep {
+            continue;
+        }
+        added += u64::from(!existed);
+        tx.put(Cf::Data, members.key(sub), value.to_vec());
+    }
+    if added > 0 {
+        tx.put_meta(key, resized(&meta, meta.len() + added))?;
+    }
+    Ok(added)
+}
+
+/// Removes `subs` from the collection `key` (`meta` = its live record),
+/// deleting the key when it empties. Returns how many were there. O(N).
+pub fn remove<'a, I>(tx: &mut Tx, key: &[u8], meta: &Meta, subs: I) -> Result<u64, CmdError>
+where
+    I: ExactSizeIterator<Item = &'a [u8]>,
+{
+    let total = subs.len();
+    let members = Members::new(tx.store(), tx.db, key, meta);
+    let mut written = Written::default();
+    let mut removed = 0;
+    for sub in subs {
+        if written.repeat(sub, total) || !members.contains(sub)? {
+            continue;
+        }
+        removed += 1;
+        tx.delete(Cf::Data, members.key(sub));
+    }
+    shrink(tx, key, meta, removed)?;
+    Ok(removed)
+}
+
+/// Deletes elements known to be present (picked from the store by this
+/// command, each once), then fixes the size.
+pub fn remove_known(tx: &mut Tx, key: &[u8], meta: &Meta, elems: &[Element]) -> Result<(), CmdError> {
+    let members = Members::new(tx.store(), tx.db, key, meta);
+    for (sub, _) in elems {
+        tx.delete(Cf::Data, members.key(sub));
+    }
+    shrink(tx, key, meta, elems.len() as u64)
+}
+
+/// Records that `removed` elements left `key`: a new size, or no key at all.
+fn shrink(tx: &mut Tx, key: &[u8], meta: &Meta, removed: u64) -> Result<(), CmdError> {
+    if removed == 0 {
+        return Ok(());
+    }
+    match meta.len().saturating_sub(removed) {
+        0 => tx.del_meta(key)?,
+        n => tx.put_meta(key, resized(meta, n))?,
+    }
+    Ok(())
+}
+
+/// Writes `key` as a new collection of type `ty` holding `elems` (replacing
+/// whatever was there, TTL cleared, like Redis's `setKey`), or deletes `key`
+/// when `elems` is empty. The old version's sub-keys go to GC.
+pub fn replace(tx: &mut Tx, key: &[u8], ty: Type, elems: &[Element]) -> Result<(), CmdError> {
+    if elems.is_empty() {
+        if tx.meta(key)?.is_some() {
+            tx.del_meta(key)?;
+        }
+        return Ok(());
+    }
+    let version = tx.new_version()?;
+    for (sub, value) in elems {
+        tx.put(Cf::Data, keys::data(tx.db, key, version, sub), value.clone());
+    }
+    tx.put_meta(key, Meta::collection(ty, version, elems.len() as u64, 0, &[]))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Random picks
+// ---------------------------------------------------------------------------
+
+/// A small fast generator (xorshift64*), seeded from std's randomly keyed
+/// hasher: one seed per command, many draws.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A freshly seeded generator.
+    pub fn new() -> Rng {
+        use std::hash::{BuildHasher, Hasher};
+        let seed = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        Rng(seed | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (`n > 0`), without modulo bias worth mentioning
+    /// (Lemire's multiply-shift).
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+impl Default for Rng {
+    fn default() -> Self {
+        Rng::new()
+    }
+}
+
+/// Draws elements of a big collection by seeking to random points of its
+/// member space: the members are byte strings sharing the prefix `common`
+/// (the longest prefix of the smallest and largest member); the next 8
+/// bytes, read as a big-endian number, span `[lo, hi]` from the smallest to
+/// the largest member. A draw picks a number uniformly in that span and
+/// takes the first member at or after it — two seeks' setup, one seek per
+/// draw, whatever the size.
+///
+/// Bias: a member's chance is proportional to the gap of member space before
+/// it, so members that follow a gap (a sparse stretch, or a change of
+/// leading byte) are drawn more often than members inside dense runs, and
+/// members alike in their first 8 bytes past `common` all fall to the first
+/// of them except through the fill walk of [`random_distinct`]. Every member
+/// can be drawn; small collections ([`SMALL`]) never come here.
+struct Seeker {
+    common: Vec<u8>,
+    lo: u64,
+    hi: u64,
+    last: Element,
+}
+
+/// The 8 bytes of `s` from `at` (zero-padded) as a big-endian number.
+fn span_number(s: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    let tail = s.get(at..).unwrap_or(&[]);
+    let n = tail.len().min(8);
+    b[..n].copy_from_slice(&tail[..n]);
+    u64::from_be_bytes(b)
+}
+
+impl Seeker {
+    fn new(m: &Members) -> Result<Option<Seeker>, CmdError> {
+        let (Some((first, _)), Some(last)) = (m.page(None, 1)?.pop(), m.last()?) else {
+            return Ok(None);
+        };
+        let c = first.iter().zip(&last.0).take_while(|(a, b)| a == b).count();
+        Ok(Some(Seeker { common: first[..c].to_vec(), lo: span_number(&first, c), hi: span_number(&last.0, c), last }))
+    }
+
+    fn draw(&self, m: &Members, rng: &mut Rng) -> Result<Element, CmdError> {
+        let width = self.hi - self.lo;
+        let r = self.lo + if width == u64::MAX { rng.next_u64() } else { rng.below(width + 1) };
+        let mut target = self.common.clone();
+        target.extend_from_slice(&r.to_be_bytes());
+        // Zero padding can put the target just past the last member.
+        Ok(m.at_or_after(&target)?.unwrap_or_else(|| self.last.clone()))
+    }
+}
+
+/// How many elements a random read returns, and whether they may repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// Up to `n` distinct elements (SPOP, or a non-negative count).
+    Distinct(u64),
+    /// Exactly `n` elements, each drawn independently (a negative count).
+    Repeated(u64),
+}
+
+/// Random elements of the collection `meta` at `key`, per `pick`.
+pub fn random(tx: &Tx, key: &[u8], meta: &Meta, pick: Pick) -> Result<Vec<Element>, CmdError> {
+    let m = Members::new(tx.store(), tx.db, key, meta);
+    let mut rng = Rng::new();
+    match pick {
+        Pick::Distinct(n) => random_distinct(&m, meta.len(), n, &mut rng),
+        Pick::Repeated(n) => random_repeated(&m, meta.len(), n, &mut rng),
+    }
+}
+
+/// `count` random elements, each drawn independently (repeats possible):
+/// SRANDMEMBER / HRANDFIELD with a negative count. A collection no bigger
+/// than [`SMALL`] or than `count` is read once and drawn from uniformly;
+/// otherwise each draw is one seek (see [`Seeker`] for the bias).
+pub fn random_repeated(m: &Members, len: u64, count: u64, rng: &mut Rng) -> Result<Vec<Element>, CmdError> {
+    let mut out = Vec::new();
+    if len <= SMALL || count >= len {
+        let all = m.all()?;
+        if all.is_empty() {
+            return Ok(out);
+        }
+        for _ in 0..count {
+            out.push(all[rng.below(all.len() as u64) as usize].clone());
+        }
+        return Ok(out);
+    }
+    let Some(seeker) = Seeker::new(m)? else {
+        return Ok(out);
+    };
+    for _ in 0..count {
+        out.push(seeker.draw(m, rng)?);
+    }
+    Ok(out)
+}
+
+/// `count` distinct random elements of a collection of `len` elements, in
+/// no particular order (SPOP, SRANDMEMBER / HRANDFIELD with a positive
+/// count). When `count >= len` that is everything. When reading everything
+/// costs at most twice the reply (`2 * count >= len`) or the collection is
+/// [`SMALL`], it is read and a uniform sample taken. Otherwise elements are
+/// drawn by seeks ([`Seeker`]) until `count` distinct ones are found, within
+/// a budget of `2 * count + 16` draws; if the bias makes draws repeat too
+/// often, the rest is filled by walking forward (wrapping around) from a
+/// random point, skipping those taken. Either way O(count) reads.
+pub fn random_distinct(m: &Members, len: u64, count: u64, rng: &mut Rng) -> Result<Vec<Element>, CmdError> {
+    if count >= len || len <= SMALL || count.saturating_mul(2) >= len {
+        let mut all = m.all()?;
+        let k = (count as usize).min(all.len());
+        // Partial Fisher-Yates: the first k slots become a uniform sample.
+        for i in 0..k {
+            let j = i + rng.below((all.len() - i) as u64) as usize;
+            all.swap(i, j);
+        }
+        all.truncate(k);
+        return Ok(all);
+    }
+    let Some(seeker) = Seeker::new(m)? else {
+        return Ok(Vec::new());
+    };
+    let count = count as usize;
+    let mut taken: HashSet<Vec<u8>, ahash::RandomState> = HashSet::default();
+    let mut out = Vec::with_capacity(count);
+    let budget = 2 * count + 16;
+    for _ in 0..budget {
+        if out.len() == count {
+            return Ok(out);
+        }
+        let e = seeker.draw(m, rng)?;
+        if taken.insert(e.0.clone()) {
+            out.push(e);
+        }
+    }
+    // Fill: walk forward from a random point, then from the first element
+    // up to that point. There are `len - taken >= count` elements left to
+    // take, so the walk completes.
+    let start = seeker.draw(m, rng)?.0;
+    let mut take = |e: Element, out: &mut Vec<Element>| {
+        if taken.insert(e.0.clone()) {
+            out.push(e);
+        }
+        out.len() < count
+    };
+    m.for_each_from(Some(&start), |e| Ok(take(e, &mut out)))?;
+    if out.len() < count {
+        m.for_each_from(None, |e| Ok(e.0 < start && take(e, &mut out)))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_number_pads_and_cuts() {
+        assert_eq!(span_number(b"ab", 0), u64::from_be_bytes(*b"ab\0\0\0\0\0\0"));
+        assert_eq!(span_number(b"xabcdefghij", 1), u64::from_be_bytes(*b"abcdefgh"));
+        assert_eq!(span_number(b"x", 5), 0);
+    }
+
+    #[test]
+    fn rng_below_stays_in_range() {
+        let mut r = Rng::new();
+        for n in [1u64, 2, 3, 7, 1000, u64::MAX] {
+            for _ in 0..1000 {
+                assert!(r.below(n) < n);
+            }
+        }
+    }
+}
