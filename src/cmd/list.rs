@@ -66,15 +66,25 @@ impl Wait {
     }
 }
 
-/// Nothing to serve: the nil reply now, or park on `keys` (the same nil is
-/// then the timeout's reply).
-fn nothing(c: &mut Ctx, wait: Wait, keys: &[&[u8]], nil: TimeoutReply) -> CmdResult {
+/// The nil a command answers at once when it finds nothing to serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nil {
+    /// `*-1`: LMPOP, and BLPOP & co. where blocking is not allowed.
+    Array,
+    /// `$-1`: LMOVE, RPOPLPUSH.
+    Bulk,
+}
+
+/// Nothing to serve: `nil` now, or park on `keys`. A timed-out wait always
+/// answers the null array, whatever the command (Redis 7.0 replies `*-1` to
+/// BLMOVE and BRPOPLPUSH too; RESP3 has one null).
+fn nothing(c: &mut Ctx, wait: Wait, keys: &[&[u8]], nil: Nil) -> CmdResult {
     match wait {
-        Wait::Until(deadline) => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline, nil),
+        Wait::Until(deadline) => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline, TimeoutReply::NullArray),
         Wait::No => {
             match nil {
-                TimeoutReply::NullArray => c.out.null_array(),
-                TimeoutReply::NullBulk => c.out.null(),
+                Nil::Array => c.out.null_array(),
+                Nil::Bulk => c.out.null(),
             }
             Ok(())
         }
@@ -391,7 +401,7 @@ fn move_one(c: &mut Ctx, a: &Args, from: End, to: End, wait: Wait) -> CmdResult 
             c.out.bulk(&v);
             Ok(())
         }
-        None => nothing(c, wait, &[src], TimeoutReply::NullBulk),
+        None => nothing(c, wait, &[src], Nil::Bulk),
     }
 }
 
@@ -421,7 +431,7 @@ fn bpop(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
             c.out.bulk(&v[0]);
             Ok(())
         }
-        None => nothing(c, wait, &keys, TimeoutReply::NullArray),
+        None => nothing(c, wait, &keys, Nil::Array),
     }
 }
 
@@ -477,19 +487,36 @@ pub(super) fn parse_mpop<'a, S>(a: &Args<'a>, at: usize, side: impl Fn(&[u8]) ->
 ///
 /// O(N+M): N keys looked at, M elements popped.
 pub fn lmpop(c: &mut Ctx, a: &Args) -> CmdResult {
-    mpop(c, a, 1, Wait::No)
+    mpop(c, a, Mode::Now)
 }
 
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
 ///
 /// O(N+M): N keys looked at, M elements popped.
 pub fn blmpop(c: &mut Ctx, a: &Args) -> CmdResult {
-    let wait = Wait::parse(c, a.get(1))?;
-    mpop(c, a, 2, wait)
+    mpop(c, a, Mode::Blocking)
 }
 
-fn mpop(c: &mut Ctx, a: &Args, numkeys_at: usize, wait: Wait) -> CmdResult {
+/// LMPOP or BLMPOP (whose timeout comes first but is checked last, after
+/// the keys and options, as Redis does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `numkeys` at argument 1.
+    Now,
+    /// `timeout` at 1, `numkeys` at 2.
+    Blocking,
+}
+
+fn mpop(c: &mut Ctx, a: &Args, mode: Mode) -> CmdResult {
+    let numkeys_at = match mode {
+        Mode::Now => 1,
+        Mode::Blocking => 2,
+    };
     let m = parse_mpop(a, numkeys_at, |w| end_of(w).ok())?;
+    let wait = match mode {
+        Mode::Now => Wait::No,
+        Mode::Blocking => Wait::parse(c, a.get(1))?,
+    };
     match first_list(c, &m.keys)? {
         Some((key, l)) => {
             let v = list::pop(&mut c.tx, key, l, m.side, m.count)?;
@@ -498,6 +525,6 @@ fn mpop(c: &mut Ctx, a: &Args, numkeys_at: usize, wait: Wait) -> CmdResult {
             reply_elements(c, &v);
             Ok(())
         }
-        None => nothing(c, wait, &m.keys, TimeoutReply::NullArray),
+        None => nothing(c, wait, &m.keys, Nil::Array),
     }
 }

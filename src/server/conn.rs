@@ -18,9 +18,12 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 pub struct Conn {
     /// The socket.
     pub stream: TcpStream,
-    /// Received bytes; `inbuf[start..]` is not parsed yet.
+    /// Receive buffer. Only `inbuf[..end]` holds received bytes; the rest is
+    /// spare room kept initialised, so reads never zero memory again.
     pub inbuf: Vec<u8>,
-    /// Start of the command being parsed.
+    /// End of the received bytes.
+    pub end: usize,
+    /// Start of the command being parsed (`inbuf[start..end]` is unparsed).
     pub start: usize,
     /// Resumable parser state for the command at `start`.
     pub parser: Parser,
@@ -38,8 +41,15 @@ pub struct Conn {
 
 /// What a read attempt produced.
 pub enum ReadOutcome {
-    /// Some bytes arrived.
-    Data(usize),
+    /// Some bytes arrived. `drained`: the read did not fill the room given,
+    /// so the socket is empty now (with edge-triggered polling, later data
+    /// raises a new event), which saves the read that would say WouldBlock.
+    Data {
+        /// Bytes read.
+        n: usize,
+        /// The socket had no more bytes.
+        drained: bool,
+    },
     /// Nothing more to read now.
     WouldBlock,
     /// The peer closed the connection (or it failed).
@@ -52,6 +62,7 @@ impl Conn {
         Conn {
             stream,
             inbuf: Vec::new(),
+            end: 0,
             start: 0,
             parser: Parser::new(),
             out: ReplyBuf::new(),
@@ -62,46 +73,41 @@ impl Conn {
         }
     }
 
-    /// Reads one chunk from the socket, appending to `inbuf`.
+    /// Reads one chunk from the socket, appending to the received bytes.
     pub fn read_chunk(&mut self) -> ReadOutcome {
         // Drop parsed bytes first so the buffer holds only the current command.
         if self.start > 0 {
-            if self.start == self.inbuf.len() {
-                self.inbuf.clear();
-                if self.inbuf.capacity() > 4 * READ_CHUNK {
-                    self.inbuf.shrink_to(READ_CHUNK);
-                }
-            } else {
-                self.inbuf.drain(..self.start);
-            }
+            self.inbuf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
+            if self.end == 0 && self.inbuf.len() > 4 * READ_CHUNK {
+                self.inbuf.truncate(READ_CHUNK);
+                self.inbuf.shrink_to_fit();
+            }
         }
-        let len = self.inbuf.len();
-        self.inbuf.resize(len + READ_CHUNK, 0);
-        let r = self.stream.read(&mut self.inbuf[len..]);
-        match r {
-            Ok(0) => {
-                self.inbuf.truncate(len);
-                ReadOutcome::Closed
-            }
+        if self.inbuf.len() - self.end < READ_CHUNK / 4 {
+            // Grow (zeroing only the new room, once) when little room is left.
+            let want = (self.end + READ_CHUNK).max(self.inbuf.len() * 2);
+            self.inbuf.resize(want, 0);
+        }
+        let room = self.inbuf.len() - self.end;
+        match self.stream.read(&mut self.inbuf[self.end..]) {
+            Ok(0) => ReadOutcome::Closed,
             Ok(n) => {
-                self.inbuf.truncate(len + n);
-                ReadOutcome::Data(n)
+                self.end += n;
+                ReadOutcome::Data { n, drained: n < room }
             }
-            Err(e) => {
-                self.inbuf.truncate(len);
-                match e.kind() {
-                    io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
-                    io::ErrorKind::Interrupted => ReadOutcome::Data(0),
-                    _ => ReadOutcome::Closed,
-                }
-            }
+            Err(e) => match e.kind() {
+                io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
+                io::ErrorKind::Interrupted => ReadOutcome::Data { n: 0, drained: false },
+                _ => ReadOutcome::Closed,
+            },
         }
     }
 
     /// Unparsed input bytes.
     pub fn pending_input(&self) -> usize {
-        self.inbuf.len() - self.start
+        self.end - self.start
     }
 
     /// Unwritten output bytes.

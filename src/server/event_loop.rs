@@ -134,7 +134,7 @@ impl Server {
         loop {
             let outcome = self.conns[key].read_chunk();
             match outcome {
-                ReadOutcome::Data(n) => {
+                ReadOutcome::Data { n, drained } => {
                     self.state.stats.net_in += n as u64;
                     self.process_input(key);
                     let conn = &self.conns[key];
@@ -145,6 +145,9 @@ impl Server {
                         log::warn!("closing client {}: query buffer limit reached", self.state.clients[key].addr);
                         self.close(key);
                         return;
+                    }
+                    if drained {
+                        break;
                     }
                 }
                 ReadOutcome::WouldBlock => break,
@@ -173,7 +176,7 @@ impl Server {
             // Unauthenticated clients get Redis's tighter request limits.
             conn.parser.set_auth(if client.authed { Auth::NotRequired } else { Auth::Required });
             let start = conn.start;
-            match conn.parser.parse(&mut conn.inbuf[start..], &limits) {
+            match conn.parser.parse(&mut conn.inbuf[start..conn.end], &limits) {
                 Parsed::Command { consumed } => {
                     let buf = &conn.inbuf[start..start + consumed];
                     let args = Args::new(buf, conn.parser.spans());
@@ -204,7 +207,7 @@ impl Server {
                     let text = format!("ERR Protocol error: {msg}");
                     log::info!("protocol error from client {}: {msg}", self.state.clients[key].addr);
                     conn.out.error_text(text.as_bytes());
-                    conn.start = conn.inbuf.len();
+                    conn.start = conn.end;
                     self.state.clients[key].close_after_reply = true;
                     return;
                 }

@@ -28,7 +28,7 @@ pub type Element = (Vec<u8>, Vec<u8>);
 const BATCH: usize = 1024;
 
 /// At or below this size a random pick reads the collection whole (a few
-/// KB): the pick is then exactly uniform, and the seek-based draw's bias,
+/// KB): the pick is then exactly uniform, and the random descent's bias,
 /// largest when members are few, never shows.
 pub const SMALL: u64 = 128;
 
@@ -93,11 +93,11 @@ impl<'s> Members<'s> {
         Ok(self.read(Some(&self.key(sub)), false, 1)?.pop())
     }
 
-    /// The last element in member order.
-    fn last(&self) -> Result<Option<Element>, CmdError> {
+    /// The last element whose member starts with `start`.
+    fn last_with_prefix(&self, start: &[u8]) -> Result<Option<Element>, CmdError> {
         let mut last = None;
         let n = self.prefix.len();
-        self.store.iter_prefix(Cf::Data, &self.prefix, None, true, |k, v| {
+        self.store.iter_prefix(Cf::Data, &self.key(start), None, true, |k, v| {
             last = Some((k[n..].to_vec(), v.to_vec()));
             false
         })?;
@@ -332,52 +332,82 @@ impl Default for Rng {
     }
 }
 
-/// Draws elements of a big collection by seeking to random points of its
-/// member space: the members are byte strings sharing the prefix `common`
-/// (the longest prefix of the smallest and largest member); the next 8
-/// bytes, read as a big-endian number, span `[lo, hi]` from the smallest to
-/// the largest member. A draw picks a number uniformly in that span and
-/// takes the first member at or after it — two seeks' setup, one seek per
-/// draw, whatever the size.
+/// Levels of the random descent before settling for the range's first member.
+const MAX_DEPTH: usize = 32;
+
+/// Draws elements of a big collection by a random descent of the member
+/// trie, a few seeks per level, whatever the size. The current range
+/// `[lo, hi]` holds the members sharing a prefix of length `c` (the common
+/// prefix of `lo` and `hi`); the byte at `c` is drawn uniformly between the
+/// smallest and largest present values (plus one choice for `lo` itself
+/// when it ends at `c`), a seek finds the first member at or after it, and
+/// the range narrows to the members sharing that byte. Fixed-width or random
+/// members (`id:0000`..`id:9999`, UUIDs) come out uniform.
 ///
-/// Bias: a member's chance is proportional to the gap of member space before
-/// it, so members that follow a gap (a sparse stretch, or a change of
-/// leading byte) are drawn more often than members inside dense runs, and
-/// members alike in their first 8 bytes past `common` all fall to the first
-/// of them except through the fill walk of [`random_distinct`]. Every member
-/// can be drawn; small collections ([`SMALL`]) never come here.
+/// Bias: a byte value absent from the range falls to the next present one,
+/// so a branch that follows a gap of byte values is drawn more often, and
+/// each branch is drawn as often as its siblings whatever its size, so a
+/// member that prefixes many longer ones (`1` before `10`..`19`) is drawn
+/// about as often as a whole branch of them. Every member can be drawn;
+/// collections of at most [`SMALL`] members never come here.
 struct Seeker {
-    common: Vec<u8>,
-    lo: u64,
-    hi: u64,
+    first: Element,
     last: Element,
 }
 
-/// The 8 bytes of `s` from `at` (zero-padded) as a big-endian number.
-fn span_number(s: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    let tail = s.get(at..).unwrap_or(&[]);
-    let n = tail.len().min(8);
-    b[..n].copy_from_slice(&tail[..n]);
-    u64::from_be_bytes(b)
+/// Length of the common prefix of `a` and `b`.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 impl Seeker {
     fn new(m: &Members) -> Result<Option<Seeker>, CmdError> {
-        let (Some((first, _)), Some(last)) = (m.page(None, 1)?.pop(), m.last()?) else {
-            return Ok(None);
-        };
-        let c = first.iter().zip(&last.0).take_while(|(a, b)| a == b).count();
-        Ok(Some(Seeker { common: first[..c].to_vec(), lo: span_number(&first, c), hi: span_number(&last.0, c), last }))
+        match (m.page(None, 1)?.pop(), m.last_with_prefix(b"")?) {
+            (Some(first), Some(last)) => Ok(Some(Seeker { first, last })),
+            _ => Ok(None),
+        }
     }
 
     fn draw(&self, m: &Members, rng: &mut Rng) -> Result<Element, CmdError> {
-        let width = self.hi - self.lo;
-        let r = self.lo + if width == u64::MAX { rng.next_u64() } else { rng.below(width + 1) };
-        let mut target = self.common.clone();
-        target.extend_from_slice(&r.to_be_bytes());
-        // Zero padding can put the target just past the last member.
-        Ok(m.at_or_after(&target)?.unwrap_or_else(|| self.last.clone()))
+        let mut lo = self.first.clone();
+        let mut hi = self.last.0.clone();
+        for _ in 0..MAX_DEPTH {
+            if lo.0 == hi {
+                return Ok(lo);
+            }
+            // lo < hi: they differ at `c`, or lo ends at `c` (a prefix of hi).
+            let c = common_prefix(&lo.0, &hi);
+            let lo_ends = lo.0.len() == c;
+            let low = if lo_ends {
+                match m.page(Some(&lo.0), 1)?.pop().and_then(|(s, _)| s.get(c).copied()) {
+                    Some(b) => b,
+                    None => return Ok(lo),
+                }
+            } else {
+                lo.0[c]
+            };
+            let choices = u64::from(hi[c] - low) + 1 + u64::from(lo_ends);
+            let r = rng.below(choices);
+            if lo_ends && r == choices - 1 {
+                return Ok(lo);
+            }
+            let mut bucket = hi[..c].to_vec();
+            bucket.push(low + r as u8);
+            // `bucket <= hi`, so something is there; it extends hi[..c].
+            let Some(next) = m.at_or_after(&bucket)? else {
+                return Ok(lo);
+            };
+            let Some(&b) = next.0.get(c) else {
+                return Ok(next);
+            };
+            bucket[c] = b;
+            hi = match m.last_with_prefix(&bucket)? {
+                Some((s, _)) => s,
+                None => return Ok(next),
+            };
+            lo = next;
+        }
+        Ok(lo)
     }
 }
 
@@ -403,7 +433,7 @@ pub fn random(tx: &Tx, key: &[u8], meta: &Meta, pick: Pick) -> Result<Vec<Elemen
 /// `count` random elements, each drawn independently (repeats possible):
 /// SRANDMEMBER / HRANDFIELD with a negative count. A collection no bigger
 /// than [`SMALL`] or than `count` is read once and drawn from uniformly;
-/// otherwise each draw is one seek (see [`Seeker`] for the bias).
+/// otherwise each draw is a random descent (see [`Seeker`] for the bias).
 pub fn random_repeated(m: &Members, len: u64, count: u64, rng: &mut Rng) -> Result<Vec<Element>, CmdError> {
     let mut out = Vec::new();
     if len <= SMALL || count >= len {
@@ -430,7 +460,7 @@ pub fn random_repeated(m: &Members, len: u64, count: u64, rng: &mut Rng) -> Resu
 /// count). When `count >= len` that is everything. When reading everything
 /// costs at most twice the reply (`2 * count >= len`) or the collection is
 /// [`SMALL`], it is read and a uniform sample taken. Otherwise elements are
-/// drawn by seeks ([`Seeker`]) until `count` distinct ones are found, within
+/// drawn by random descents ([`Seeker`]) until `count` distinct ones are found, within
 /// a budget of `2 * count + 16` draws; if the bias makes draws repeat too
 /// often, the rest is filled by walking forward (wrapping around) from a
 /// random point, skipping those taken. Either way O(count) reads.
@@ -484,10 +514,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn span_number_pads_and_cuts() {
-        assert_eq!(span_number(b"ab", 0), u64::from_be_bytes(*b"ab\0\0\0\0\0\0"));
-        assert_eq!(span_number(b"xabcdefghij", 1), u64::from_be_bytes(*b"abcdefgh"));
-        assert_eq!(span_number(b"x", 5), 0);
+    fn common_prefix_lengths() {
+        assert_eq!(common_prefix(b"abc", b"abd"), 2);
+        assert_eq!(common_prefix(b"ab", b"abc"), 2);
+        assert_eq!(common_prefix(b"", b"x"), 0);
     }
 
     #[test]
