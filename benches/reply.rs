@@ -101,7 +101,10 @@ criterion_group! {
     // Short runs: `make bench` covers three files in a few minutes.
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2));
+        .measurement_time(std::time::Duration::from_secs(2))
+        // The bootstrap runs on one thread (no rayon): 10k resamples, not
+        // 100k, keep the analysis from outlasting the measurement.
+        .nresamples(10_000);
     targets = encode
 }
 criterion_main!(benches);

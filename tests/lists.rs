@@ -92,7 +92,10 @@ fn long_list_edits_in_the_middle_stay_consistent() {
     assert_eq!(popped, model[..700].to_vec());
     model.drain(..700);
     let popped = c.cmd(&["RPOP", "l", "3"]).items().iter().map(|r| r.str()).collect::<Vec<_>>();
-    assert_eq!(popped, vec![model[model.len() - 1].clone(), model[model.len() - 2].clone(), model[model.len() - 3].clone()]);
+    assert_eq!(
+        popped,
+        vec![model[model.len() - 1].clone(), model[model.len() - 2].clone(), model[model.len() - 3].clone()]
+    );
     model.truncate(model.len() - 3);
     assert_eq!(all(&mut c, "l"), model);
     let rest = c.cmd(&["RPOP", "l", "100000"]).items().len();
@@ -193,7 +196,7 @@ fn random_command(r: &mut Rng) -> Vec<String> {
     let key = r.pick(&keys).to_string();
     let val = r.pick(&vals).to_string();
     let ends = ["LEFT", "RIGHT"];
-    let cmd: Vec<String> = match r.below(16) {
+    match r.below(16) {
         0..=2 => {
             let push = r.pick(&["LPUSH", "RPUSH", "LPUSHX", "RPUSHX"]).to_string();
             let mut v = vec![push, key];
@@ -235,8 +238,7 @@ fn random_command(r: &mut Rng) -> Vec<String> {
             (1 + r.below(4)).to_string(),
         ],
         _ => vec!["LLEN".into(), key],
-    };
-    cmd
+    }
 }
 
 #[test]

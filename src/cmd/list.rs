@@ -460,7 +460,11 @@ pub(super) struct Mpop<'a, S> {
 
 /// Parses `numkeys key [key ...] <side> [COUNT count]` from argument `at`,
 /// with Redis's errors; `side` reads the side word (None = syntax error).
-pub(super) fn parse_mpop<'a, S>(a: &Args<'a>, at: usize, side: impl Fn(&[u8]) -> Option<S>) -> Result<Mpop<'a, S>, CmdError> {
+pub(super) fn parse_mpop<'a, S>(
+    a: &Args<'a>,
+    at: usize,
+    side: impl Fn(&[u8]) -> Option<S>,
+) -> Result<Mpop<'a, S>, CmdError> {
     let numkeys = at_least_one(a.get(at), "numkeys should be greater than 0")?;
     let side_at = (at as u64).saturating_add(numkeys).saturating_add(1);
     if side_at >= a.len() as u64 {

@@ -19,8 +19,8 @@ use crate::resp::reply::ReplyBuf;
 use crate::storage::Type;
 use crate::types::members::Pick;
 use crate::types::zset::{
-    self, AddHow, Added, Aggregate, Cmp, Cond, Dir, Edit, End, LexRange, Limit, Op, Popped, ScoreRange, Scored,
-    SetOp, Source, Span,
+    self, AddHow, Added, Aggregate, Cmp, Cond, Dir, Edit, End, LexRange, Limit, Op, Popped, ScoreRange, Scored, SetOp,
+    Source, Span,
 };
 
 /// `ERR min or max is not a float`
@@ -144,7 +144,7 @@ fn add_generic(c: &mut Ctx, a: &Args, op: Op) -> CmdResult {
     if nx && xx {
         return Err(CmdError::Err("XX and NX options at the same time are not compatible"));
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if (nx && (gt || lt)) || (gt && lt) {
         return Err(CmdError::Err("GT, LT, and/or NX options at the same time are not compatible"));
     }
     if incr && pairs > 1 {
@@ -391,9 +391,7 @@ fn range_generic(c: &mut Ctx, a: &Args, src: usize, sink: Sink, by: Option<By>, 
     let dir = dir.unwrap_or(Dir::Forward);
     let by = by.unwrap_or(By::Rank);
     if lim.count != -1 && by == By::Rank {
-        return Err(CmdError::Err(
-            "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        ));
+        return Err(CmdError::Err("syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"));
     }
     if with_scores && by == By::Lex {
         return Err(CmdError::Err("syntax error, WITHSCORES not supported in combination with BYLEX"));
@@ -727,4 +725,57 @@ fn combine_generic(c: &mut Ctx, a: &Args, op: SetOp, output: Output) -> CmdResul
 /// sorted set whole in one call, as Redis does).
 pub fn zscan(c: &mut Ctx, a: &Args) -> CmdResult {
     members::scan(c, a, Type::ZSet, ScanValue::Score)
+}
+
+/// The first of `keys` holding a sorted set, popped from (the blocking pops'
+/// attempt). On a retry for a parked client a key of another type is
+/// skipped, not reported: see `list::Attempt`.
+fn pop_first(c: &mut Ctx, keys: &[&[u8]], end: End, count: u64) -> Result<Option<Popped>, CmdError> {
+    let attempt = super::list::Attempt::of(c);
+    for &key in keys {
+        if attempt.source(zset::get(&mut c.tx, key))?.is_some() {
+            return zset::pop(&mut c.tx, &[key], end, count);
+        }
+    }
+    Ok(None)
+}
+
+/// BZPOPMIN key [key ...] timeout
+/// O(K + 1): K keys looked at, then one member popped (or the client parks).
+pub fn bzpopmin(c: &mut Ctx, a: &Args) -> CmdResult {
+    bzpop_generic(c, a, End::Min)
+}
+
+/// BZPOPMAX key [key ...] timeout
+/// O(K + 1): K keys looked at, then one member popped (or the client parks).
+pub fn bzpopmax(c: &mut Ctx, a: &Args) -> CmdResult {
+    bzpop_generic(c, a, End::Max)
+}
+
+fn bzpop_generic(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
+    let last = a.len() - 1;
+    let deadline = super::parse_timeout(a.get(last), c.tx.now_ms)?;
+    let keys: Vec<&[u8]> = (1..last).map(|i| a.get(i)).collect();
+    match pop_first(c, &keys, end, 1)? {
+        Some(p) => {
+            reply_popped(c.out, &p);
+            Ok(())
+        }
+        None => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline, super::state::TimeoutReply::NullArray),
+    }
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+/// O(K + M). The timeout comes first but is checked after the rest, as
+/// Redis does.
+pub fn bzmpop(c: &mut Ctx, a: &Args) -> CmdResult {
+    let p = parse_mpop(a, 2)?;
+    let deadline = super::parse_timeout(a.get(1), c.tx.now_ms)?;
+    match pop_first(c, &p.keys, p.end, p.count)? {
+        Some(popped) => {
+            reply_mpop(c.out, &popped);
+            Ok(())
+        }
+        None => c.block(p.keys.iter().map(|k| k.to_vec()).collect(), deadline, super::state::TimeoutReply::NullArray),
+    }
 }

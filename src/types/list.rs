@@ -165,6 +165,14 @@ fn walk(
     }
     let prefix = keys::data_prefix(db, key, l.version);
     let start = sub_key(db, key, l, l.head + from);
+    // Stop on the end element itself, never stepping past it: beyond the
+    // ends lie the tombstones of popped elements (a queue fed by RPUSH and
+    // drained by LPOP leaves a long run of them until compaction), which the
+    // iterator would otherwise skip one by one.
+    let end = match dir {
+        End::Right => l.len() - 1,
+        End::Left => 0,
+    };
     let mut corrupt = false;
     store.iter_prefix(Cf::Data, &prefix, Some(&start), dir == End::Left, |k, v| {
         let Some(abs) = k.get(prefix.len()..).and_then(|s| s.try_into().ok()).map(u64::from_be_bytes) else {
@@ -174,7 +182,8 @@ fn walk(
         if abs < l.head || abs >= l.tail {
             return false;
         }
-        f(abs - l.head, v)
+        let off = abs - l.head;
+        f(off, v) && off != end
     })?;
     if corrupt {
         return Err(CmdError::storage(Error::Corrupt { cf: "data", key: key.to_vec() }));
@@ -415,7 +424,14 @@ pub fn rem(tx: &mut Tx, key: &[u8], mut l: List, count: i64, elem: &[u8]) -> Res
 /// LINSERT: inserts `elem` before or after the first element equal to
 /// `pivot`. Returns the new length, or `None` if there is no pivot. The
 /// elements on the shorter side of the insertion point move by one.
-pub fn insert(tx: &mut Tx, key: &[u8], mut l: List, place: Place, pivot: &[u8], elem: &[u8]) -> Result<Option<u64>, CmdError> {
+pub fn insert(
+    tx: &mut Tx,
+    key: &[u8],
+    mut l: List,
+    place: Place,
+    pivot: &[u8],
+    elem: &[u8],
+) -> Result<Option<u64>, CmdError> {
     let db = tx.db;
     let store = tx.store();
     let mut found = None;

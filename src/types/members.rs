@@ -512,6 +512,7 @@ pub fn random_distinct(m: &Members, len: u64, count: u64, rng: &mut Rng) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::StorageConfig;
 
     #[test]
     fn common_prefix_lengths() {
@@ -528,5 +529,124 @@ mod tests {
                 assert!(r.below(n) < n);
             }
         }
+    }
+
+    /// A store in a temp dir, removed on drop.
+    struct TempStore {
+        store: Store,
+        _dir: tempfile::TempDir,
+    }
+
+    impl TempStore {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let cfg = StorageConfig { dir: dir.path().to_string_lossy().into(), ..StorageConfig::default() };
+            TempStore { store: Store::open(&cfg, 16).expect("open"), _dir: dir }
+        }
+
+        /// Runs `f` in one transaction and commits it.
+        fn run<T>(&mut self, f: impl FnOnce(&mut Tx) -> T) -> T {
+            let mut tx = Tx::new(&self.store, 0, 1000);
+            let r = f(&mut tx);
+            let data = tx.finish();
+            self.store.commit(data).expect("commit");
+            r
+        }
+
+        /// A set `key` holding `members`.
+        fn set_of(&mut self, key: &[u8], members: &[Vec<u8>]) -> Meta {
+            self.run(|tx| {
+                let elems = members.iter().map(|m| (m.as_slice(), &b""[..]));
+                insert(tx, key, Type::Set, None, elems, OnExisting::Keep).expect("insert");
+            });
+            self.run(|tx| lookup(tx, key, Type::Set).expect("lookup").expect("exists"))
+        }
+    }
+
+    fn padded(n: usize) -> Vec<Vec<u8>> {
+        (0..n).map(|i| format!("m:{i:04}").into_bytes()).collect()
+    }
+
+    #[test]
+    fn insert_and_remove_count_repeats_once() {
+        let mut t = TempStore::new();
+        let added = t.run(|tx| {
+            let elems = [(&b"a"[..], &b"1"[..]), (b"b", b"2"), (b"a", b"3")];
+            insert(tx, b"h", Type::Hash, None, elems.into_iter(), OnExisting::Replace).expect("insert")
+        });
+        assert_eq!(added, 2);
+        let m = t.run(|tx| lookup(tx, b"h", Type::Hash).expect("lookup").expect("exists"));
+        assert_eq!(m.len(), 2);
+        let all = Members::new(&t.store, 0, b"h", &m).all().expect("all");
+        assert_eq!(all, vec![(b"a".to_vec(), b"3".to_vec()), (b"b".to_vec(), b"2".to_vec())]);
+        let removed = t.run(|tx| remove(tx, b"h", &m, [&b"a"[..], b"a", b"zz"].into_iter()).expect("remove"));
+        assert_eq!(removed, 1);
+        let m = t.run(|tx| lookup(tx, b"h", Type::Hash).expect("lookup").expect("exists"));
+        assert_eq!(m.len(), 1);
+        t.run(|tx| remove(tx, b"h", &m, std::iter::once(&b"b"[..])).expect("remove"));
+        assert!(t.run(|tx| lookup(tx, b"h", Type::Hash).expect("lookup")).is_none(), "emptied hash is deleted");
+    }
+
+    #[test]
+    fn scan_pages_visit_each_member_once_in_order() {
+        let mut t = TempStore::new();
+        let members = padded(100);
+        let m = t.set_of(b"s", &members);
+        let set = Members::new(&t.store, 0, b"s", &m);
+        let mut seen = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        let mut steps = 0;
+        loop {
+            let page = set.scan(after.as_deref(), 7, None).expect("scan");
+            seen.extend(page.elements.into_iter().map(|(s, _)| s));
+            steps += 1;
+            match page.resume_after {
+                Some(r) => after = Some(r),
+                None => break,
+            }
+        }
+        assert_eq!(seen, members);
+        assert_eq!(steps, 15, "100 members by 7: the last step already says done");
+        let page = set.scan(None, 1000, Some(b"m:00?5")).expect("scan");
+        assert_eq!(page.elements.len(), 10);
+        assert!(page.resume_after.is_none());
+    }
+
+    #[test]
+    fn distinct_picks_are_distinct_members_at_every_count() {
+        let mut t = TempStore::new();
+        let members = padded(1000);
+        let m = t.set_of(b"s", &members);
+        let set = Members::new(&t.store, 0, b"s", &m);
+        let mut rng = Rng::new();
+        for count in [0u64, 1, 10, 300, 499, 500, 999, 1000, 5000] {
+            let got = random_distinct(&set, m.len(), count, &mut rng).expect("pick");
+            assert_eq!(got.len() as u64, count.min(1000), "count {count}");
+            let unique: HashSet<&Vec<u8>> = got.iter().map(|(s, _)| s).collect();
+            assert_eq!(unique.len(), got.len(), "count {count}: no repeats");
+            assert!(got.iter().all(|(s, _)| members.binary_search(s).is_ok()), "count {count}: real members");
+        }
+    }
+
+    #[test]
+    fn random_descent_reaches_every_member() {
+        let mut t = TempStore::new();
+        let mut rng = Rng::new();
+        // Fixed-width members: the descent is uniform, 20 draws per member on average.
+        let members = padded(1000);
+        let m = t.set_of(b"fixed", &members);
+        let set = Members::new(&t.store, 0, b"fixed", &m);
+        let got = random_repeated(&set, m.len(), 20_000, &mut rng).expect("pick");
+        let unique: HashSet<&Vec<u8>> = got.iter().map(|(s, _)| s).collect();
+        assert_eq!(unique.len(), 1000);
+        // Unbalanced members (1..=1000 unpadded, with prefixes of each other):
+        // biased but every member drawable; the rarest has p = 1/2178.
+        let members: Vec<Vec<u8>> = (1..=1000).map(|i| i.to_string().into_bytes()).collect();
+        let m = t.set_of(b"loose", &members);
+        let set = Members::new(&t.store, 0, b"loose", &m);
+        let got = random_repeated(&set, m.len(), 20_000, &mut rng).expect("pick");
+        let unique: HashSet<&Vec<u8>> = got.iter().map(|(s, _)| s).collect();
+        assert!(unique.len() >= 990, "reached {} of 1000", unique.len());
+        assert!(got.iter().all(|(s, _)| members.contains(s)));
     }
 }

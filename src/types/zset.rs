@@ -317,7 +317,7 @@ pub fn parse_score(s: &[u8]) -> Option<f64> {
     let v = crate::util::parse_f64(s)?;
     let lower = s.to_ascii_lowercase();
     let mantissa = lower.split(|&b| b == b'e' || b == b'x').next().unwrap_or(&[]);
-    let overflow = v.is_infinite() && !lower.iter().any(|&b| b == b'i');
+    let overflow = v.is_infinite() && !lower.contains(&b'i');
     let underflow = v == 0.0 && !lower.contains(&b'x') && mantissa.iter().any(|b| (b'1'..=b'9').contains(b));
     (!overflow && !underflow).then_some(v)
 }
@@ -358,7 +358,7 @@ fn decode_value(v: &[u8], k: &[u8]) -> Result<f64, CmdError> {
 
 /// The live sorted set at `key`: None if absent, WRONGTYPE if another type.
 pub fn get(tx: &mut Tx, key: &[u8]) -> Result<Option<Meta>, CmdError> {
-    Ok(tx.meta(key)?.of_type(Type::ZSet)?)
+    tx.meta(key)?.of_type(Type::ZSet)
 }
 
 /// The score of `member`, if it is in the sorted set `m` at `key`.
@@ -554,22 +554,53 @@ pub fn range_by_rank(tx: &Tx, key: &[u8], m: &Meta, start: u64, end: u64, dir: D
     Ok(out)
 }
 
-/// The rank of `member` counted from `dir`'s end, and its score; O(rank).
+/// Members a rank search reads from one end before switching to the other.
+const RANK_BATCH: u64 = 256;
+
+/// The rank of `member` counted from `dir`'s end, and its score. There is
+/// no order-statistics index, so the rank is counted by walking; the walk
+/// goes from both ends in turn, a batch at a time, so it costs about twice
+/// the distance to the nearer end (Redis: O(log N)).
 pub fn rank(tx: &Tx, key: &[u8], m: &Meta, member: &[u8], dir: Dir) -> Result<Option<(u64, f64)>, CmdError> {
     let Some(s) = score(tx, key, m, member)? else {
         return Ok(None);
     };
-    let mut n = 0u64;
-    let mut found = false;
-    walk(tx, key, m, None, dir, |mb, _| {
-        if mb == member {
-            found = true;
-            return false;
+    let len = m.len();
+    // Per end: members counted before reaching `member`, and where to resume.
+    let mut ends: [(Dir, u64, Option<Scored>); 2] = [(Dir::Forward, 0, None), (Dir::Reverse, 0, None)];
+    while ends[0].1 + ends[1].1 < len {
+        for (end, counted, resume) in ends.iter_mut() {
+            let from = resume.as_ref().map(|(mb, sc)| keys::zscore(tx.db, key, m.version(), *sc, mb));
+            let (mut batch, mut found, mut last) = (0u64, false, None);
+            walk(tx, key, m, from.as_deref(), *end, |mb, sc| {
+                if resume.as_ref().is_some_and(|(r, _)| r.as_slice() == mb) {
+                    return true;
+                }
+                if mb == member {
+                    found = true;
+                    return false;
+                }
+                batch += 1;
+                if batch == RANK_BATCH {
+                    last = Some((mb.to_vec(), sc));
+                    return false;
+                }
+                true
+            })?;
+            *counted += batch;
+            if found {
+                // `counted` members lie between `member` and this end.
+                let from_end = *counted;
+                return Ok(Some((if *end == dir { from_end } else { len - 1 - from_end }, s)));
+            }
+            if last.is_none() {
+                // The end of the order without the member: records out of step.
+                return Ok(None);
+            }
+            *resume = last;
         }
-        n += 1;
-        true
-    })?;
-    Ok(found.then_some((n, s)))
+    }
+    Ok(None)
 }
 
 /// Changes to one sorted set within a command: every write to a sorted set

@@ -474,7 +474,8 @@ impl RedisServer {
                 if let Ok(mut c) = RawClient::connect(port) {
                     // Make sure the answer comes from our child, not another test's server.
                     let info = c.cmd(&["INFO", "server"]);
-                    if matches!(&info, Reply::Bulk(Some(b)) if String::from_utf8_lossy(b).contains(&format!("process_id:{}\r\n", child.id()))) {
+                    if matches!(&info, Reply::Bulk(Some(b)) if String::from_utf8_lossy(b).contains(&format!("process_id:{}\r\n", child.id())))
+                    {
                         return Some(RedisServer { child, port, _dir: dir });
                     }
                 }

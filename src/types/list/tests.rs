@@ -45,11 +45,12 @@ impl TempStore {
         let Some(l) = l else { return 0 };
         let prefix = keys::data_prefix(0, key, l.version);
         let mut n = 0;
-        self.store.iter_prefix(Cf::Data, &prefix, None, false, |_, _| {
-            n += 1;
-            true
-        })
-        .expect("iter");
+        self.store
+            .iter_prefix(Cf::Data, &prefix, None, false, |_, _| {
+                n += 1;
+                true
+            })
+            .expect("iter");
         n
     }
 }
@@ -128,7 +129,11 @@ fn random_operations_match_the_model() {
                 let end = if op == 0 { End::Left } else { End::Right };
                 let len = t.run(|tx| push(tx, b"l", vals.iter().map(|v| v.as_slice()), end, Exists::Any).unwrap());
                 for v in vals {
-                    if end == End::Left { m.push_front(v) } else { m.push_back(v) }
+                    if end == End::Left {
+                        m.push_front(v)
+                    } else {
+                        m.push_back(v)
+                    }
                 }
                 assert_eq!(len, m.len() as u64, "{what}");
             }
@@ -181,11 +186,16 @@ fn random_operations_match_the_model() {
             }
             7 => {
                 // LMOVE l l: rotation through the Tx's own pending writes.
-                let (from, to) = ([End::Left, End::Right][rng.below(2) as usize], [End::Left, End::Right][rng.below(2) as usize]);
+                let (from, to) =
+                    ([End::Left, End::Right][rng.below(2) as usize], [End::Left, End::Right][rng.below(2) as usize]);
                 let got = t.run(|tx| get(tx, b"l").unwrap().map(|l| lmove(tx, b"l", l, b"l", from, to).unwrap()));
                 let want = if from == End::Left { m.pop_front() } else { m.pop_back() };
                 if let Some(v) = &want {
-                    if to == End::Left { m.push_front(v.clone()) } else { m.push_back(v.clone()) }
+                    if to == End::Left {
+                        m.push_front(v.clone())
+                    } else {
+                        m.push_back(v.clone())
+                    }
                 }
                 assert_eq!(got, want, "{what}");
             }
@@ -210,10 +220,12 @@ fn positions_follow_rank_count_and_maxlen() {
     let elems: Vec<&[u8]> = vec![b"a", b"b", b"c", b"1", b"2", b"3", b"c", b"c"];
     t.run(|tx| push(tx, b"l", elems.iter().copied(), End::Right, Exists::Any).unwrap());
     let q = |rank, count, maxlen| PosQuery { rank, count, maxlen };
-    let mut pos = |query: PosQuery| t.run(|tx| {
-        let l = get(tx, b"l").unwrap().unwrap();
-        positions(tx, b"l", &l, b"c", query).unwrap()
-    });
+    let mut pos = |query: PosQuery| {
+        t.run(|tx| {
+            let l = get(tx, b"l").unwrap().unwrap();
+            positions(tx, b"l", &l, b"c", query).unwrap()
+        })
+    };
     assert_eq!(pos(q(1, 1, 0)), vec![2]);
     assert_eq!(pos(q(2, 1, 0)), vec![6]);
     assert_eq!(pos(q(1, 0, 0)), vec![2, 6, 7]);
