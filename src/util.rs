@@ -39,27 +39,54 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     let t = std::str::from_utf8(s).ok()?;
     let lower = t.to_ascii_lowercase();
     let body = lower.trim_start_matches(['+', '-']);
-    if body.starts_with("nan") {
+    if body.starts_with("nan") || lower.len() - body.len() > 1 {
         return None;
     }
-    // Rust accepts forms C rejects ("1_0" no, but "infinity" yes): check chars first.
-    if !lower.bytes().all(|c| c.is_ascii_digit() || b"+-.eEinfty".contains(&c) || c == b'x') {
-        return None;
-    }
-    if lower.contains('x') {
+    if body.starts_with("0x") {
         return parse_hex_float(&lower);
     }
-    lower.parse::<f64>().ok()
+    // Rust accepts forms strtod rejects ("1_0" no, but "infinity" yes): check chars first.
+    if !lower.bytes().all(|c| c.is_ascii_digit() || b"+-.eEinfty".contains(&c)) {
+        return None;
+    }
+    let v = lower.parse::<f64>().ok()?;
+    // strtod's ERANGE: overflow to inf and underflow to zero are errors for
+    // Redis; a literal "inf" is not.
+    let mantissa = body.split('e').next().unwrap_or("");
+    if (v.is_infinite() && !body.starts_with("inf")) || (v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c))) {
+        return None;
+    }
+    Some(v)
 }
 
-/// strtod accepts hex floats ("0x10"); Redis inherits that. Integers only here.
+/// strtod accepts hex floats (`0x10`, `0x1.8p3`); Redis inherits that.
 fn parse_hex_float(s: &str) -> Option<f64> {
     let (neg, body) = match s.strip_prefix('-') {
         Some(b) => (true, b),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let hex = body.strip_prefix("0x")?;
-    let v = u64::from_str_radix(hex, 16).ok()? as f64;
+    let (mant, exp) = match hex.split_once('p') {
+        Some((m, e)) => (m, parse_i64(e.strip_prefix('+').unwrap_or(e).as_bytes()).or_else(|| e.parse().ok())?),
+        None => (hex, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + c.to_digit(16)? as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += c.to_digit(16)? as f64 * scale;
+        scale /= 16.0;
+    }
+    let v = v * 2f64.powi(exp.clamp(-2000, 2000) as i32);
+    if v.is_infinite() {
+        return None;
+    }
     Some(if neg { -v } else { v })
 }
 
@@ -247,7 +274,11 @@ mod tests {
         assert_eq!(parse_f64(b"+inf"), Some(f64::INFINITY));
         assert_eq!(parse_f64(b"1e3"), Some(1000.0));
         assert_eq!(parse_f64(b".5"), Some(0.5));
-        for bad in [&b""[..], b"nan", b" 1", b"1 ", b"abc", b"1.5.5"] {
+        assert_eq!(parse_f64(b"0x1p3"), Some(8.0));
+        assert_eq!(parse_f64(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64(b"-0x1.8p1"), Some(-3.0));
+        assert_eq!(parse_f64(b"1e-310").map(|v| v > 0.0), Some(true));
+        for bad in [&b""[..], b"nan", b" 1", b"1 ", b"abc", b"1.5.5", b"1e400", b"1e-400", b"--1"] {
             assert_eq!(parse_f64(bad), None, "{:?}", bad);
         }
     }

@@ -650,3 +650,40 @@ mod tests {
         assert!(got.iter().all(|(s, _)| members.contains(s)));
     }
 }
+
+#[cfg(test)]
+mod timing_probe {
+    use super::*;
+    use crate::config::StorageConfig;
+
+    #[test]
+    #[ignore]
+    fn probe() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = StorageConfig { dir: dir.path().to_string_lossy().into(), ..StorageConfig::default() };
+        let store = Store::open(&cfg, 16).expect("open");
+        let members: Vec<Vec<u8>> = (0..20000).map(|i| format!("element:{i}").into_bytes()).collect();
+        let mut tx = Tx::new(&store, 0, 1000);
+        insert(&mut tx, b"q", Type::Set, None, members.iter().map(|m| (m.as_slice(), &b""[..])), OnExisting::Keep).unwrap();
+        let d = tx.finish();
+        let mut store = store;
+        store.commit(d).unwrap();
+        let mut tx = Tx::new(&store, 0, 1000);
+        let meta = lookup(&mut tx, b"q", Type::Set).unwrap().unwrap();
+        let m = Members::new(&store, 0, b"q", &meta);
+        let mut rng = Rng::new();
+        let t = std::time::Instant::now();
+        for i in 0..10000 { let _ = m.at_or_after(&members[i * 2]).unwrap(); }
+        eprintln!("at_or_after: {:?}/op", t.elapsed() / 10000);
+        let t = std::time::Instant::now();
+        for i in 0..10000 { let _ = m.last_with_prefix(&members[i * 2][..10]).unwrap(); }
+        eprintln!("last_with_prefix: {:?}/op", t.elapsed() / 10000);
+        let t = std::time::Instant::now();
+        for i in 0..10000 { let _ = m.get(&members[i * 2]).unwrap(); }
+        eprintln!("get: {:?}/op", t.elapsed() / 10000);
+        let s = Seeker::new(&m).unwrap().unwrap();
+        let t = std::time::Instant::now();
+        for _ in 0..10000 { let _ = s.draw(&m, &mut rng).unwrap(); }
+        eprintln!("draw: {:?}/op", t.elapsed() / 10000);
+    }
+}
