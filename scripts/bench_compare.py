@@ -493,11 +493,13 @@ def markdown(results, meta, modes, pipelines):
 def chart(out, results, modes, pipelines, subtitle):
     """A bar chart of the ratios (gnuplot): one panel per mode, one bar per
     pipeline depth, n/a where DiskDB lacks the commands."""
+    png = os.path.join(out, "chart.png")
+    if os.path.exists(png):
+        os.remove(png)  # never publish a previous run's chart with this run's table
     gnuplot = shutil.which("gnuplot")
     if not gnuplot:
         print("gnuplot not found: no chart (apt-get install gnuplot-nox)", file=sys.stderr)
         return None
-    png = os.path.join(out, "chart.png")
     ratios = [r.ratio() for r in results if r.ratio() is not None]
     ymax = max([1.2] + [x * 1.18 for x in ratios])
     width = 0.8 / len(pipelines)

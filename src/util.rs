@@ -33,6 +33,24 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 /// leading space, the whole string consumed, NaN rejected; `inf`, `+inf`,
 /// `-inf`, `infinity` accepted.
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    let v = strtod(s)?;
+    let lower = String::from_utf8_lossy(s).to_ascii_lowercase();
+    let body = lower.trim_start_matches(['+', '-']);
+    if body.starts_with("0x") {
+        return Some(v);
+    }
+    // strtod's ERANGE: overflow to inf and underflow to zero are errors for
+    // Redis's getDoubleFromObject; a literal "inf" is not.
+    let mantissa = body.split('e').next().unwrap_or("");
+    if (v.is_infinite() && !body.starts_with("inf")) || (v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c))) {
+        return None;
+    }
+    Some(v)
+}
+
+/// A plain `strtod` over the whole argument (NaN rejected, overflow gives
+/// ±inf): what Redis uses where it does not check ERANGE (score ranges).
+pub fn strtod(s: &[u8]) -> Option<f64> {
     if s.is_empty() || s[0].is_ascii_whitespace() || s[s.len() - 1].is_ascii_whitespace() {
         return None;
     }
@@ -49,14 +67,7 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     if !lower.bytes().all(|c| c.is_ascii_digit() || b"+-.eEinfty".contains(&c)) {
         return None;
     }
-    let v = lower.parse::<f64>().ok()?;
-    // strtod's ERANGE: overflow to inf and underflow to zero are errors for
-    // Redis; a literal "inf" is not.
-    let mantissa = body.split('e').next().unwrap_or("");
-    if (v.is_infinite() && !body.starts_with("inf")) || (v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c))) {
-        return None;
-    }
-    Some(v)
+    lower.parse::<f64>().ok()
 }
 
 /// strtod accepts hex floats (`0x10`, `0x1.8p3`); Redis inherits that.
@@ -84,9 +95,6 @@ fn parse_hex_float(s: &str) -> Option<f64> {
         scale /= 16.0;
     }
     let v = v * 2f64.powi(exp.clamp(-2000, 2000) as i32);
-    if v.is_infinite() {
-        return None;
-    }
     Some(if neg { -v } else { v })
 }
 

@@ -213,7 +213,8 @@ fn big_hash_random_picks_and_scan() {
 
     let mut c = s.raw();
     // Distinct picks, at counts taking the sampling path and the read-all path.
-    for (count, with_values) in [(1, false), (100, true), (3000, false), (6000, true), (10_000, false), (20_000, true)] {
+    for (count, with_values) in [(1, false), (100, true), (3000, false), (6000, true), (10_000, false), (20_000, true)]
+    {
         let mut cmd = vec!["HRANDFIELD".to_string(), "big".into(), count.to_string()];
         if with_values {
             cmd.push("WITHVALUES".into());

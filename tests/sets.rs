@@ -224,7 +224,8 @@ fn big_set_sampling_and_scan() {
     assert_eq!(r.scard::<_, i64>("big").expect("SCARD"), 10_000);
     let mut c = s.raw();
     for count in [1usize, 50, 2000, 6000, 10_000, 50_000] {
-        let got: Vec<String> = c.cmd(&["SRANDMEMBER", "big", &count.to_string()]).items().iter().map(Reply::str).collect();
+        let got: Vec<String> =
+            c.cmd(&["SRANDMEMBER", "big", &count.to_string()]).items().iter().map(Reply::str).collect();
         assert_eq!(got.len(), count.min(10_000), "count {count}");
         let unique: HashSet<&String> = got.iter().collect();
         assert_eq!(unique.len(), got.len(), "count {count}: distinct");

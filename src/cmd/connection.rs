@@ -310,7 +310,7 @@ fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
 /// `cmd` is the command to show: the caller's own line shows the running one.
 fn client_line(c: &Client, cmd: &str, now: u64) -> String {
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
          qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r \
          cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -319,6 +319,7 @@ fn client_line(c: &Client, cmd: &str, now: u64) -> String {
         String::from_utf8_lossy(&c.name),
         now.saturating_sub(c.created_ms) / 1000,
         now.saturating_sub(c.last_ms) / 1000,
+        if c.blocked.is_some() { "b" } else { "N" },
         c.db,
         c.qbuf,
         c.obuf,

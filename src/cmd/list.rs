@@ -14,7 +14,6 @@
 //! waits for, so it keeps waiting); [`Attempt`] carries that rule, and the
 //! sorted-set blocking pops share it.
 
-use super::state::TimeoutReply;
 use super::{parse_timeout, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
@@ -69,7 +68,7 @@ impl Wait {
 /// The nil a command answers at once when it finds nothing to serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Nil {
-    /// `*-1`: LMPOP, and BLPOP & co. where blocking is not allowed.
+    /// `*-1`: LMPOP.
     Array,
     /// `$-1`: LMOVE, RPOPLPUSH.
     Bulk,
@@ -80,7 +79,7 @@ enum Nil {
 /// BLMOVE and BRPOPLPUSH too; RESP3 has one null).
 fn nothing(c: &mut Ctx, wait: Wait, keys: &[&[u8]], nil: Nil) -> CmdResult {
     match wait {
-        Wait::Until(deadline) => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline, TimeoutReply::NullArray),
+        Wait::Until(deadline) => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline),
         Wait::No => {
             match nil {
                 Nil::Array => c.out.null_array(),
@@ -447,8 +446,8 @@ fn first_list<'k>(c: &mut Ctx, keys: &[&'k [u8]]) -> Result<Option<(&'k [u8], Li
     Ok(None)
 }
 
-/// The parsed tail of LMPOP/BLMPOP/ZMPOP/BZMPOP:
-/// `numkeys key [key ...] <side> [COUNT count]`.
+/// The parsed tail of LMPOP/BLMPOP: `numkeys key [key ...] <side> [COUNT
+/// count]` (generic over the side word, so ZMPOP/BZMPOP can share it).
 pub(super) struct Mpop<'a, S> {
     /// The keys, in argument order.
     pub keys: Vec<&'a [u8]>,

@@ -22,7 +22,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
 use crate::resp::reply::ReplyBuf;
 use crate::storage::{now_ms, Store, Tx};
-use state::{BlockRequest, Client, ServerState, SlowEntry, TimeoutReply};
+use state::{BlockRequest, Client, ServerState, SlowEntry};
 use std::time::Instant;
 
 bitflags::bitflags! {
@@ -266,29 +266,30 @@ impl Ctx<'_> {
     /// Parks the client until one of `keys` is written or `deadline_ms`
     /// passes; the command is then run again from the start. The handler
     /// returns this without writing a reply.
-    pub fn block(&mut self, keys: Vec<Vec<u8>>, deadline_ms: Option<u64>, on_timeout: TimeoutReply) -> CmdResult {
-        self.state.block_request = Some(BlockRequest { keys, deadline_ms, on_timeout });
+    pub fn block(&mut self, keys: Vec<Vec<u8>>, deadline_ms: Option<u64>) -> CmdResult {
+        self.state.block_request = Some(BlockRequest { keys, deadline_ms });
         Ok(())
     }
 }
 
 /// Parses a blocking command's timeout (seconds, fractions allowed, 0 =
-/// forever) into an absolute deadline, with Redis's errors.
+/// forever) into an absolute deadline, exactly as Redis 7.0: the value is
+/// truncated to whole milliseconds (so 0.0001 means forever), and values whose
+/// milliseconds do not fit an i64 (inf, 1e16) wrap negative like C's cast.
 pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, CmdError> {
-    let secs = crate::util::parse_f64(arg)
-        .filter(|s| s.is_finite())
-        .ok_or(CmdError::Err("timeout is not a float or out of range"))?;
-    if secs < 0.0 {
+    let secs = crate::util::strtod(arg).ok_or(CmdError::Err("timeout is not a float or out of range"))?;
+    let ms = secs * 1000.0;
+    let ms = if ms.is_finite() && ms.abs() < 9.2e18 { ms.trunc() as i64 } else { i64::MIN };
+    if ms < 0 {
         return Err(CmdError::Err("timeout is negative"));
     }
-    let ms = (secs * 1000.0).ceil();
-    if ms == 0.0 {
+    if ms == 0 {
         return Ok(None);
     }
-    if ms > (i64::MAX / 2) as f64 {
+    if ms > i64::MAX - now_ms as i64 {
         return Err(CmdError::Err("timeout is out of range"));
     }
-    Ok(Some(now_ms.saturating_add(ms as u64)))
+    Ok(Some(now_ms + ms as u64))
 }
 
 /// Finds a command by name, case-insensitively, without allocating.

@@ -393,7 +393,7 @@ fn info_clients(ctx: &Ctx, out: &mut String) {
     field(out, "maxclients", st.config.server.maxclients);
     field(out, "client_recent_max_input_buffer", max_in);
     field(out, "client_recent_max_output_buffer", max_out);
-    field(out, "blocked_clients", 0);
+    field(out, "blocked_clients", ctx.state.blocked_clients());
     field(out, "tracking_clients", 0);
     field(out, "clients_in_timeout_table", 0);
 }

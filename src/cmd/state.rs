@@ -52,19 +52,9 @@ pub struct Client {
 pub struct BlockRequest {
     /// Keys whose change may let the command proceed.
     pub keys: Vec<Vec<u8>>,
-    /// Absolute deadline (Unix ms), None = forever.
+    /// Absolute deadline (Unix ms), None = forever. On timeout the client
+    /// gets a null array, as every blocking command does in Redis 7.0.
     pub deadline_ms: Option<u64>,
-    /// What to reply on timeout.
-    pub on_timeout: TimeoutReply,
-}
-
-/// The reply a blocked command gets when its timeout passes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeoutReply {
-    /// `*-1` (RESP2) / `_` (RESP3): BLPOP, BZPOPMIN, BLMPOP, XREAD...
-    NullArray,
-    /// `$-1` (RESP2) / `_` (RESP3): BRPOPLPUSH, BLMOVE.
-    NullBulk,
 }
 
 /// A parked client: its command, to be run again when a key becomes ready.

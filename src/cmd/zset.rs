@@ -761,7 +761,7 @@ fn bzpop_generic(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
             reply_popped(c.out, &p);
             Ok(())
         }
-        None => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline, super::state::TimeoutReply::NullArray),
+        None => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline),
     }
 }
 
@@ -776,6 +776,6 @@ pub fn bzmpop(c: &mut Ctx, a: &Args) -> CmdResult {
             reply_mpop(c.out, &popped);
             Ok(())
         }
-        None => c.block(p.keys.iter().map(|k| k.to_vec()).collect(), deadline, super::state::TimeoutReply::NullArray),
+        None => c.block(p.keys.iter().map(|k| k.to_vec()).collect(), deadline),
     }
 }

@@ -10,7 +10,7 @@
 use super::conn::{Conn, ReadOutcome};
 use super::{Server, CONN_BASE, LISTENER, SIGNALS};
 use crate::cmd::dispatch;
-use crate::cmd::state::{Blocked, Client, TimeoutReply};
+use crate::cmd::state::{Blocked, Client};
 use crate::config::SyncPolicy;
 use crate::error::Error;
 use crate::resp::args::Args;
@@ -258,12 +258,9 @@ impl Server {
             }
         }
         for k in due {
-            if let Some(b) = self.state.unpark(k) {
-                let out = &mut self.conns[k].out;
-                match b.req.on_timeout {
-                    TimeoutReply::NullArray => out.null_array(),
-                    TimeoutReply::NullBulk => out.null(),
-                }
+            if self.state.unpark(k).is_some() {
+                // Every Redis 7.0 blocking command times out with a null array.
+                self.conns[k].out.null_array();
                 self.resume.push(k);
                 self.queue_write(k);
             }

@@ -34,7 +34,11 @@ pub fn get(tx: &mut Tx, key: &[u8], field: &[u8]) -> Result<Option<Vec<u8>>, Cmd
 }
 
 /// HMGET: the value of each field (None where absent).
-pub fn mget<'a>(tx: &mut Tx, key: &[u8], fields: impl Iterator<Item = &'a [u8]>) -> Result<Vec<Option<Vec<u8>>>, CmdError> {
+pub fn mget<'a>(
+    tx: &mut Tx,
+    key: &[u8],
+    fields: impl Iterator<Item = &'a [u8]>,
+) -> Result<Vec<Option<Vec<u8>>>, CmdError> {
     let meta = lookup(tx, key)?;
     let hash = meta.as_ref().map(|m| Members::new(tx.store(), tx.db, key, m));
     fields.map(|f| hash.as_ref().map_or(Ok(None), |h| h.get(f))).collect()

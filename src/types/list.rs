@@ -225,7 +225,10 @@ pub fn push<'e>(
 }
 
 /// Pops up to `count` elements from `end` of list `l` (read by [`get`]), in
-/// pop order; deletes the key if it empties.
+/// pop order; deletes the key if it empties. One element is read with a
+/// point read, which sees the command's earlier writes; more go through an
+/// iterator, so a command popping several must not have written the list
+/// before (LPOP, RPOP and LMPOP only read it first).
 pub fn pop(tx: &mut Tx, key: &[u8], mut l: List, end: End, count: u64) -> Result<Vec<Vec<u8>>, CmdError> {
     let n = count.min(l.len());
     if n == 0 {

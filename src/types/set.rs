@@ -142,8 +142,10 @@ pub fn combine(tx: &mut Tx, keys: &[&[u8]], op: Op) -> Result<Vec<Vec<u8>>, CmdE
             let Some((first, Some(first_meta))) = sets.first() else {
                 return Ok(out);
             };
-            let others: Vec<Members> =
-                sets[1..].iter().filter_map(|(k, m)| m.as_ref().map(|m| Members::new(tx.store(), tx.db, k, m))).collect();
+            let others: Vec<Members> = sets[1..]
+                .iter()
+                .filter_map(|(k, m)| m.as_ref().map(|m| Members::new(tx.store(), tx.db, k, m)))
+                .collect();
             Members::new(tx.store(), tx.db, first, first_meta).for_each(|(m, _)| {
                 if !any_contains(&others, &m)? {
                     out.push(m);
@@ -167,12 +169,7 @@ fn any_contains(sets: &[Members], member: &[u8]) -> Result<bool, CmdError> {
 
 /// Calls `f` on each member of the intersection of `sets`, stopping after
 /// `limit`; returns how many were found. Walks the smallest set in batches.
-fn intersect(
-    tx: &Tx,
-    sets: &[Operand],
-    limit: u64,
-    mut f: impl FnMut(Vec<u8>),
-) -> Result<u64, CmdError> {
+fn intersect(tx: &Tx, sets: &[Operand], limit: u64, mut f: impl FnMut(Vec<u8>)) -> Result<u64, CmdError> {
     if limit == 0 {
         return Ok(0);
     }

@@ -306,7 +306,7 @@ fn parse_score_bound(s: &[u8]) -> Option<(f64, bool)> {
     let body = &body[..body.iter().position(|&b| b == 0).unwrap_or(body.len())];
     let start = body.iter().position(|b| !b" \t\n\x0b\x0c\r".contains(b)).unwrap_or(body.len());
     let body = &body[start..];
-    let v = if body.is_empty() { 0.0 } else { crate::util::parse_f64(body)? };
+    let v = if body.is_empty() { 0.0 } else { crate::util::strtod(body)? };
     Some((norm(v), ex))
 }
 
@@ -314,12 +314,7 @@ fn parse_score_bound(s: &[u8]) -> Option<(f64, bool)> {
 /// WEIGHTS): the whole argument, no spaces, no NaN, and — unlike a plain
 /// `strtod` — no overflow to ±inf or underflow to 0 (`1e400`, `1e-400`).
 pub fn parse_score(s: &[u8]) -> Option<f64> {
-    let v = crate::util::parse_f64(s)?;
-    let lower = s.to_ascii_lowercase();
-    let mantissa = lower.split(|&b| b == b'e' || b == b'x').next().unwrap_or(&[]);
-    let overflow = v.is_infinite() && !lower.contains(&b'i');
-    let underflow = v == 0.0 && !lower.contains(&b'x') && mantissa.iter().any(|b| (b'1'..=b'9').contains(b));
-    (!overflow && !underflow).then_some(v)
+    crate::util::parse_f64(s)
 }
 
 /// `-0` stored as `0`, like Redis's listpack encoding (see the module header).
