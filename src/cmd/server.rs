@@ -143,6 +143,11 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             std::thread::sleep(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
         }
         ctx.out.ok();
+    } else if args.len() == 2 && sub.eq_ignore_ascii_case(b"COMPACT") {
+        // DiskDB's own: a full manual compaction, so the GC filter reclaims
+        // the members of deleted collections now (tests, operators).
+        ctx.tx.store().compact_all();
+        ctx.out.ok();
     } else if args.len() == 3 && sub.eq_ignore_ascii_case(b"LOG") {
         log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args.get(2)));
         ctx.out.ok();
@@ -151,6 +156,8 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.out,
             "DEBUG",
             &[
+                "COMPACT",
+                "    Compact the whole store now (reclaims deleted collections' members).",
                 "LOG <message>",
                 "    Write <message> to the server log.",
                 "SLEEP <seconds>",
@@ -530,6 +537,9 @@ fn info_storage(ctx: &Ctx, out: &mut String) {
     field(out, "storage_last_sync_time", store.last_sync_ms.get() / 1000);
     field(out, "rocksdb_estimate_num_keys", store.property(Cf::Meta, "rocksdb.estimate-num-keys"));
     field(out, "rocksdb_live_data_size", sum("rocksdb.estimate-live-data-size"));
+    // Collection members: these shrink once the GC filter has compacted dead versions away.
+    field(out, "rocksdb_data_sst_size", store.property(Cf::Data, "rocksdb.total-sst-files-size"));
+    field(out, "rocksdb_data_estimate_num_keys", store.property(Cf::Data, "rocksdb.estimate-num-keys"));
     field(out, "rocksdb_sst_files_size", sum("rocksdb.total-sst-files-size"));
     field(out, "rocksdb_memtables_size", sum("rocksdb.cur-size-all-mem-tables"));
     field(out, "rocksdb_block_cache_usage", store.property(Cf::Meta, "rocksdb.block-cache-usage"));
