@@ -116,7 +116,7 @@ pub struct Stats {
     /// Error replies sent.
     pub errors: u64,
     /// Per command `(name, subcommand or "")`: calls, microseconds, failed calls.
-    pub per_cmd: HashMap<(&'static str, &'static str), CmdStat>,
+    pub per_cmd: HashMap<(&'static str, &'static str), CmdStat, ahash::RandomState>,
 }
 
 /// One command's counters.

@@ -94,6 +94,9 @@ impl Store {
         db_opts.create_if_missing(true);
         db_opts.create_missing_column_families(true);
         db_opts.set_manual_wal_flush(true);
+        // One writer thread (the executor): skip the machinery for concurrent writers.
+        db_opts.set_allow_concurrent_memtable_write(false);
+        db_opts.set_enable_write_thread_adaptive_yield(false);
         db_opts.set_max_background_jobs(cfg.max_background_jobs);
         db_opts.set_max_open_files(cfg.max_open_files);
         db_opts.set_keep_log_file_num(5);
