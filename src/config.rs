@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::path::Path;
 
 /// The whole configuration file.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// `[server]`: network, clients, limits.
@@ -160,12 +160,6 @@ impl Default for StorageConfig {
             read_cache_size: 64 * 1024 * 1024,
             bloom_bits_per_key: 10.0,
         }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config { server: ServerConfig::default(), storage: StorageConfig::default() }
     }
 }
 

@@ -214,7 +214,7 @@ impl ServerState {
             scan_cursors: ScanCursors::default(),
             lastsave: now / 1000,
             port: 0,
-            run_id: format!("{:040x}", (now as u128) * 0x9e37_79b9_7f4a_7c15 ^ std::process::id() as u128)
+            run_id: format!("{:040x}", ((now as u128) * 0x9e37_79b9_7f4a_7c15) ^ std::process::id() as u128)
                 .chars()
                 .take(40)
                 .collect(),

@@ -67,7 +67,7 @@ impl<'a> Args<'a> {
 
     /// Copies the arguments out (for MULTI queues, scripts, replication).
     pub fn to_owned_args(&self) -> OwnedArgs {
-        OwnedArgs::from_iter(self.iter_from(0))
+        OwnedArgs::from_slices(self.iter_from(0))
     }
 }
 
@@ -80,7 +80,7 @@ pub struct OwnedArgs {
 
 impl OwnedArgs {
     /// Builds from any sequence of byte strings.
-    pub fn from_iter<'b>(it: impl IntoIterator<Item = &'b [u8]>) -> Self {
+    pub fn from_slices<'b>(it: impl IntoIterator<Item = &'b [u8]>) -> Self {
         let mut o = OwnedArgs::default();
         for a in it {
             o.spans.push(Span { off: o.buf.len(), len: a.len() });
@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn typed_access() {
-        let o = OwnedArgs::from_iter([&b"SET"[..], b"k", b"12", b"x", b"1.5"]);
+        let o = OwnedArgs::from_slices([&b"SET"[..], b"k", b"12", b"x", b"1.5"]);
         let a = o.as_args();
         assert_eq!(a.len(), 5);
         assert_eq!(a.get(1), b"k");
