@@ -98,31 +98,10 @@ pub fn keys(c: &mut Ctx, a: &Args) -> CmdResult {
 /// guarantees allow.
 pub fn scan(c: &mut Ctx, a: &Args) -> CmdResult {
     let cursor = parse_cursor(a.get(1)).ok_or(CmdError::Err("invalid cursor"))?;
-    let mut count = 10usize;
-    let mut filter = Filter::default();
-    let mut i = 2;
-    while i < a.len() {
-        let has_value = i + 1 < a.len();
-        if a.is(i, "COUNT") && has_value {
-            let n = a.i64(i + 1)?;
-            if n < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if a.is(i, "MATCH") && has_value {
-            // "*" matches everything: no need to match it key by key.
-            filter.pattern = Some(a.get(i + 1)).filter(|p| *p != b"*");
-        } else if a.is(i, "TYPE") && has_value {
-            filter.type_name = Some(a.get(i + 1));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
-    let after = match cursor {
-        0 => None,
-        n => c.state.scan_cursors.get(n).map(<[u8]>::to_vec),
-    };
+    let opts = parse_scan_opts(a, 2, TypeOption::Allowed)?;
+    let filter = Filter { pattern: opts.pattern, type_name: opts.type_name };
+    let count = opts.count;
+    let after = resume_point(c, cursor);
     let page = keys::scan(c.tx.store(), c.tx.db, c.tx.now_ms, after.as_deref(), count, filter)?;
     let next = page.resume_after.map_or(0, |k| c.state.scan_cursors.store(k));
     c.out.array(2);
@@ -133,6 +112,58 @@ pub fn scan(c: &mut Ctx, a: &Args) -> CmdResult {
         c.out.bulk(k);
     }
     Ok(())
+}
+
+/// The options shared by SCAN and HSCAN/SSCAN/ZSCAN.
+pub struct ScanOpts<'a> {
+    /// COUNT (default 10).
+    pub count: usize,
+    /// MATCH pattern; None for no pattern or a lone `*` (matches everything).
+    pub pattern: Option<&'a [u8]>,
+    /// TYPE filter (SCAN only).
+    pub type_name: Option<&'a [u8]>,
+}
+
+/// Whether a scan command takes the TYPE option.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TypeOption {
+    /// SCAN.
+    Allowed,
+    /// HSCAN, SSCAN, ZSCAN.
+    Refused,
+}
+
+/// Parses `[MATCH pattern] [COUNT count] [TYPE type]` from argument `from`.
+pub fn parse_scan_opts<'a>(a: &Args<'a>, from: usize, types: TypeOption) -> Result<ScanOpts<'a>, CmdError> {
+    let mut opts = ScanOpts { count: 10, pattern: None, type_name: None };
+    let mut i = from;
+    while i < a.len() {
+        let has_value = i + 1 < a.len();
+        if a.is(i, "COUNT") && has_value {
+            let n = a.i64(i + 1)?;
+            if n < 1 {
+                return Err(CmdError::Syntax);
+            }
+            opts.count = usize::try_from(n).unwrap_or(usize::MAX);
+        } else if a.is(i, "MATCH") && has_value {
+            // "*" matches everything: no need to match it element by element.
+            opts.pattern = Some(a.get(i + 1)).filter(|p| *p != b"*");
+        } else if a.is(i, "TYPE") && has_value && types == TypeOption::Allowed {
+            opts.type_name = Some(a.get(i + 1));
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    Ok(opts)
+}
+
+/// Where a scan resumes for `cursor` (0 or an unknown cursor: the start).
+pub fn resume_point(c: &Ctx, cursor: u64) -> Option<Vec<u8>> {
+    match cursor {
+        0 => None,
+        n => c.state.scan_cursors.get(n).map(<[u8]>::to_vec),
+    }
 }
 
 /// A SCAN cursor with C `strtoul` rules, as Redis parses it: an optional sign

@@ -6,7 +6,7 @@
 //! member examined, as for SCAN (an unknown cursor starts over, which SCAN's
 //! guarantees allow).
 
-use super::keys::parse_cursor;
+use super::keys::{parse_cursor, parse_scan_opts, resume_point, TypeOption};
 use super::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
@@ -38,32 +38,12 @@ pub fn scan(c: &mut Ctx, a: &Args, ty: Type, value: ScanValue) -> CmdResult {
         reply(c.out, 0, &[], value);
         return Ok(());
     };
-    let mut count = 10usize;
-    let mut pattern = None;
-    let mut i = 3;
-    while i < a.len() {
-        let has_value = i + 1 < a.len();
-        if a.is(i, "COUNT") && has_value {
-            let n = a.i64(i + 1)?;
-            if n < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if a.is(i, "MATCH") && has_value {
-            // "*" matches everything: no need to match member by member.
-            pattern = Some(a.get(i + 1)).filter(|p| *p != b"*");
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let opts = parse_scan_opts(a, 3, TypeOption::Refused)?;
+    let (mut count, pattern) = (opts.count, opts.pattern);
     if meta.len() <= SMALL {
         count = usize::MAX;
     }
-    let after = match cursor {
-        0 => None,
-        n => c.state.scan_cursors.get(n).map(<[u8]>::to_vec),
-    };
+    let after = resume_point(c, cursor);
     let page = Members::new(c.tx.store(), c.tx.db, key, &meta).scan(after.as_deref(), count, pattern)?;
     let next = page.resume_after.map_or(0, |k| c.state.scan_cursors.store(k));
     reply(c.out, next, &page.elements, value);
