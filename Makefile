@@ -115,7 +115,7 @@ release-linux-x64: $(RELEASE_BUILD)
 
 # Cross-built on Debian x86_64: gcc/g++ for aarch64 from Debian (installed if
 # missing), Rust's aarch64 standard library from rustup (downloaded if
-# missing). RocksDB is compiled a second time for the target (~15 min).
+# missing). RocksDB is compiled a second time for the target (20-50 min).
 release-linux-arm: deps
 	@command -v $(ARM_PREFIX)g++ >/dev/null 2>&1 || { echo "installing: gcc-aarch64-linux-gnu g++-aarch64-linux-gnu"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gcc-aarch64-linux-gnu g++-aarch64-linux-gnu; } || \

@@ -91,15 +91,6 @@ fn non_negative(a: &Args, i: usize, msg: &'static str) -> Result<u64, CmdError> 
     }
 }
 
-/// A count in `1..=LONG_MAX`, with Redis's one message for both failures
-/// (`getRangeLongFromObjectOrReply`).
-fn positive(a: &Args, i: usize, msg: &'static str) -> Result<u64, CmdError> {
-    match a.i64(i) {
-        Ok(n) if n >= 1 => Ok(n as u64),
-        _ => Err(CmdError::Err(msg)),
-    }
-}
-
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]
 /// O(M) point reads and writes for M pairs.
 pub fn zadd(c: &mut Ctx, a: &Args) -> CmdResult {
@@ -494,41 +485,18 @@ fn pop_generic(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
     Ok(())
 }
 
-/// The arguments of ZMPOP / BZMPOP after the timeout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mpop<'a> {
-    /// Keys, in order.
-    pub keys: Vec<&'a [u8]>,
-    /// MIN or MAX.
-    pub end: End,
-    /// COUNT (1 by default).
-    pub count: u64,
-}
-
 /// Parses `numkeys key [key ...] MIN|MAX [COUNT count]` with `numkeys` at
-/// index `at` (1 for ZMPOP, 2 for BZMPOP), Redis's checks and texts.
-pub fn parse_mpop<'a>(a: &Args<'a>, at: usize) -> Result<Mpop<'a>, CmdError> {
-    let numkeys = positive(a, at, "numkeys should be greater than 0")?;
-    let where_at = usize::try_from(numkeys).ok().and_then(|n| n.checked_add(at + 1)).filter(|&w| w < a.len());
-    let where_at = where_at.ok_or(CmdError::Syntax)?;
-    let end = if a.is(where_at, "MIN") {
-        End::Min
-    } else if a.is(where_at, "MAX") {
-        End::Max
-    } else {
-        return Err(CmdError::Syntax);
-    };
-    let mut count = None;
-    let mut j = where_at + 1;
-    while j < a.len() {
-        if count.is_none() && a.is(j, "COUNT") && j + 1 < a.len() {
-            count = Some(positive(a, j + 1, "count should be greater than 0")?);
-            j += 2;
+/// index `at` (1 for ZMPOP, 2 for BZMPOP): the LMPOP parser with MIN|MAX.
+pub(super) fn parse_mpop<'a>(a: &Args<'a>, at: usize) -> Result<super::list::Mpop<'a, End>, CmdError> {
+    super::list::parse_mpop(a, at, |w| {
+        if w.eq_ignore_ascii_case(b"MIN") {
+            Some(End::Min)
+        } else if w.eq_ignore_ascii_case(b"MAX") {
+            Some(End::Max)
         } else {
-            return Err(CmdError::Syntax);
+            None
         }
-    }
-    Ok(Mpop { keys: (at + 1..where_at).map(|i| a.get(i)).collect(), end, count: count.unwrap_or(1) })
+    })
 }
 
 /// ZMPOP / BZMPOP reply: `[key, [[member, score], ...]]` (nested in both
@@ -552,7 +520,7 @@ pub fn reply_popped(out: &mut ReplyBuf, p: &Popped) {
 /// O(K + M): pops from the first existing key.
 pub fn zmpop(c: &mut Ctx, a: &Args) -> CmdResult {
     let p = parse_mpop(a, 1)?;
-    match zset::pop(&mut c.tx, &p.keys, p.end, p.count)? {
+    match zset::pop(&mut c.tx, &p.keys, p.side, p.count)? {
         Some(popped) => reply_mpop(c.out, &popped),
         None => c.out.null_array(),
     }
@@ -771,7 +739,7 @@ fn bzpop_generic(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
 pub fn bzmpop(c: &mut Ctx, a: &Args) -> CmdResult {
     let p = parse_mpop(a, 2)?;
     let deadline = super::parse_timeout(a.get(1), c.tx.now_ms)?;
-    match pop_first(c, &p.keys, p.end, p.count)? {
+    match pop_first(c, &p.keys, p.side, p.count)? {
         Some(popped) => {
             reply_mpop(c.out, &popped);
             Ok(())
