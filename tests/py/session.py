@@ -35,6 +35,32 @@ def main() -> None:
     assert r.type("a") == "string"
     assert r.delete("b") == 1
 
+    # Hashes (a map reply in RESP3, a dict in redis-py either way).
+    assert r.hset("user:1", mapping={"name": "ada", "visits": "1"}) == 2
+    assert r.hincrby("user:1", "visits", 2) == 3
+    assert r.hgetall("user:1") == {"name": "ada", "visits": "3"}
+    assert r.hmget("user:1", "name", "nope") == ["ada", None]
+
+    # Sorted sets with scores (doubles in RESP3).
+    assert r.zadd("board", {"ada": 1.5, "bob": 3, "cy": -2}) == 3
+    assert r.zrange("board", 0, -1, withscores=True) == [("cy", -2.0), ("ada", 1.5), ("bob", 3.0)]
+    assert r.zscore("board", "ada") == 1.5
+    assert r.zincrby("board", 0.25, "ada") == 1.75
+    assert r.zrevrange("board", 0, 0) == ["bob"]
+
+    # Sets and lists.
+    assert r.sadd("tags", "a", "b", "a") == 2
+    assert r.smembers("tags") == {"a", "b"}
+    assert r.rpush("queue", "j1", "j2") == 2
+    assert r.lpop("queue") == "j1"
+
+    # WRONGTYPE surfaces as ResponseError with Redis's text.
+    try:
+        r.lpush("user:1", "x")
+        raise AssertionError("LPUSH on a hash must fail")
+    except redis.ResponseError as e:
+        assert str(e).startswith("WRONGTYPE Operation against a key holding the wrong kind of value"), e
+
     # Errors surface as ResponseError.
     try:
         r.incr("greeting")
@@ -53,7 +79,7 @@ def main() -> None:
     # SCAN through every key.
     seen = set(r.scan_iter(match="key:*", count=7))
     assert seen == {f"key:{i}" for i in range(100)}, len(seen)
-    assert r.dbsize() == 104, r.dbsize()
+    assert r.dbsize() == 108, r.dbsize()
 
     # Databases.
     r2 = redis.Redis(host="127.0.0.1", port=port, password=password, db=3, decode_responses=True)
