@@ -15,6 +15,8 @@ pub mod cache;
 pub mod gc;
 pub mod keys;
 pub mod meta;
+#[cfg(test)]
+pub mod testutil;
 
 use crate::config::{Compression, StorageConfig};
 use crate::error::Error;

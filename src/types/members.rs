@@ -572,7 +572,7 @@ pub fn random_distinct(m: &Members, len: u64, count: u64, rng: &mut Rng) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StorageConfig;
+    use crate::storage::testutil::TempStore;
 
     #[test]
     fn common_prefix_lengths() {
@@ -591,28 +591,7 @@ mod tests {
         }
     }
 
-    /// A store in a temp dir, removed on drop.
-    struct TempStore {
-        store: Store,
-        _dir: tempfile::TempDir,
-    }
-
     impl TempStore {
-        fn new() -> Self {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let cfg = StorageConfig { dir: dir.path().to_string_lossy().into(), ..StorageConfig::default() };
-            TempStore { store: Store::open(&cfg, 16).expect("open"), _dir: dir }
-        }
-
-        /// Runs `f` in one transaction and commits it.
-        fn run<T>(&mut self, f: impl FnOnce(&mut Tx) -> T) -> T {
-            let mut tx = Tx::new(&self.store, 0, 1000);
-            let r = f(&mut tx);
-            let data = tx.finish();
-            self.store.commit(data).expect("commit");
-            r
-        }
-
         /// A set `key` holding `members`.
         fn set_of(&mut self, key: &[u8], members: &[Vec<u8>]) -> Meta {
             self.run(|tx| {

@@ -4,30 +4,10 @@
 //! invariants (exactly `head..tail` stored, empty lists deleted).
 
 use super::*;
-use crate::config::StorageConfig;
+use crate::storage::testutil::TempStore;
 use std::collections::VecDeque;
 
-struct TempStore {
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
 impl TempStore {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = StorageConfig { dir: dir.path().to_string_lossy().into(), ..StorageConfig::default() };
-        TempStore { store: Store::open(&cfg, 16).expect("open"), _dir: dir }
-    }
-
-    /// Runs `f` in one transaction and commits it.
-    fn run<T>(&mut self, f: impl FnOnce(&mut Tx) -> T) -> T {
-        let mut tx = Tx::new(&self.store, 0, 1000);
-        let r = f(&mut tx);
-        let data = tx.finish();
-        self.store.commit(data).expect("commit");
-        r
-    }
-
     /// The list's elements, read by LRANGE 0 -1 (None if the key is absent).
     fn read(&mut self, key: &[u8]) -> Option<Vec<Vec<u8>>> {
         self.run(|tx| {
