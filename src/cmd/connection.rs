@@ -199,6 +199,7 @@ pub fn quit(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// authenticated if a password is required.
 pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let open = ctx.state.config.server.requirepass.is_empty();
+    super::multi::discard_transaction(ctx.state, ctx.client);
     set_protocol(ctx, 2);
     let me = ctx.me();
     me.db = 0;

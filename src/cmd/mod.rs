@@ -11,6 +11,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod members;
+pub mod multi;
 pub mod server;
 pub mod set;
 pub mod state;
@@ -152,6 +153,8 @@ pub enum Group {
     SortedSet,
     /// Lists.
     List,
+    /// MULTI/EXEC/WATCH.
+    Transactions,
 }
 
 impl Group {
@@ -166,6 +169,7 @@ impl Group {
             Group::Set => "set",
             Group::SortedSet => "sortedset",
             Group::List => "list",
+            Group::Transactions => "transactions",
         }
     }
 }
@@ -189,6 +193,12 @@ pub struct CommandSpec {
     pub run: Handler,
     /// Subcommands (CONFIG GET, CLIENT LIST, ...), sorted by name.
     pub subcommands: &'static [CommandSpec],
+}
+
+impl std::fmt::Debug for CommandSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
 }
 
 /// Flag bits as plain `u32` constants, so table rows can `|` them in a static.
@@ -222,6 +232,8 @@ pub mod flag_bits {
     pub const PUBSUB: u32 = Flags::PUBSUB.bits();
     /// See [`Flags::ALLOW_BUSY`].
     pub const ALLOW_BUSY: u32 = Flags::ALLOW_BUSY.bits();
+    /// See [`Flags::SKIP_SLOWLOG`].
+    pub const SKIP_SLOWLOG: u32 = Flags::SKIP_SLOWLOG.bits();
 }
 
 /// Builds a table row (`flags` from [`flag_bits`]).
@@ -266,9 +278,20 @@ impl Ctx<'_> {
     /// Parks the client until one of `keys` is written or `deadline_ms`
     /// passes; the command is then run again from the start. The handler
     /// returns this without writing a reply.
+    /// Inside EXEC or a script nothing may wait: the command answers at once
+    /// with the null array a timeout gives.
     pub fn block(&mut self, keys: Vec<Vec<u8>>, deadline_ms: Option<u64>) -> CmdResult {
+        if !self.may_block() {
+            self.out.null_array();
+            return Ok(());
+        }
         self.state.block_request = Some(BlockRequest { keys, deadline_ms });
         Ok(())
+    }
+
+    /// False inside EXEC and scripts, where blocking commands must not wait.
+    pub fn may_block(&self) -> bool {
+        self.state.deny_blocking == 0
     }
 }
 
@@ -352,9 +375,10 @@ pub fn run_subcommand(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 /// Runs one command for `client`, appending its reply (or error) to `out`.
-/// Returns the spec run (None for an unknown command).
+/// Returns the spec run (None for an unknown command). Inside MULTI the
+/// command is queued instead (see `multi`).
 pub fn dispatch(
-    store: &mut Store,
+    store: &Store,
     state: &mut ServerState,
     client: usize,
     out: &mut ReplyBuf,
@@ -363,12 +387,24 @@ pub fn dispatch(
     if args.is_empty() {
         return None;
     }
-    let mark = out.len();
     let Some(spec) = lookup(table::COMMANDS, args.get(0)) else {
         state.stats.errors += 1;
+        multi::flag_error(state, client);
         out.error(&unknown_command(args));
         return None;
     };
+    if state.clients[client].multi.is_some() && !multi::runs_in_multi(spec) {
+        multi::queue(state, client, out, args, spec);
+        return Some(spec);
+    }
+    call(store, state, client, out, args, spec);
+    Some(spec)
+}
+
+/// Runs `spec` now (a client's command, or one queued by EXEC or called by a
+/// script): checks, runs, commits, counts, and writes its reply or error.
+pub fn call(store: &Store, state: &mut ServerState, client: usize, out: &mut ReplyBuf, args: &Args, spec: &'static CommandSpec) {
+    let mark = out.len();
     let started = Instant::now();
     let result = run(store, state, client, out, args, spec);
     let usec = started.elapsed().as_micros() as u64;
@@ -391,11 +427,10 @@ pub fn dispatch(
         out.error(&e);
     }
     slowlog_push(state, client, args, spec, usec);
-    Some(spec)
 }
 
 fn run(
-    store: &mut Store,
+    store: &Store,
     state: &mut ServerState,
     client: usize,
     out: &mut ReplyBuf,
@@ -403,6 +438,14 @@ fn run(
     spec: &'static CommandSpec,
 ) -> CmdResult {
     if !arity_ok(spec.arity, args.len()) {
+        if spec.name == "exec" {
+            // Like Redis: a rejected EXEC also discards the transaction.
+            multi::discard_transaction(state, client);
+            return Err(CmdError::Raw(format!(
+                "EXECABORT Transaction discarded because of: wrong number of arguments for '{}' command",
+                spec.name
+            )));
+        }
         return Err(CmdError::WrongArity(spec.name.into()));
     }
     let now = now_ms();
@@ -427,6 +470,9 @@ fn run(
                     state.ready_keys.push(slot);
                 }
             }
+        }
+        if !state.watched_keys.is_empty() {
+            multi::touch(store, state, &data);
         }
         store.commit(data)?;
         if spec.flags.contains(Flags::WRITE) {

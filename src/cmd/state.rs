@@ -2,6 +2,7 @@
 //! statistics, the slow log, SCAN cursors, the shutdown request. The `server`
 //! layer owns the instance; the types live here so handlers need not import it.
 
+use super::CommandSpec;
 use crate::config::Config;
 use crate::resp::args::OwnedArgs;
 use crate::storage::now_ms;
@@ -45,6 +46,26 @@ pub struct Client {
     pub commands: u64,
     /// Set while the client waits in a blocking command.
     pub blocked: Option<Blocked>,
+    /// Commands queued since MULTI (None = not in a transaction).
+    pub multi: Option<Vec<(&'static CommandSpec, OwnedArgs)>>,
+    /// A command was rejected while queuing: EXEC must fail with EXECABORT.
+    pub multi_aborted: bool,
+    /// Keys WATCHed by this client.
+    pub watched: Vec<Watched>,
+    /// A watched key was touched: EXEC must abort (Redis `CLIENT_DIRTY_CAS`).
+    pub dirty_cas: bool,
+}
+
+/// One WATCHed key.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    /// Database of the key.
+    pub db: u8,
+    /// The key.
+    pub key: Vec<u8>,
+    /// The key existed (and had not expired) when WATCH ran: if it is gone
+    /// at EXEC time (expired meanwhile), the transaction aborts like Redis 7.
+    pub live: bool,
 }
 
 /// What a handler asks for when it must wait (BLPOP on empty lists...).
@@ -90,6 +111,10 @@ impl Client {
             obuf: 0,
             commands: 0,
             blocked: None,
+            multi: None,
+            multi_aborted: false,
+            watched: Vec::new(),
+            dirty_cas: false,
         }
     }
 }
@@ -197,6 +222,11 @@ pub struct ServerState {
     pub blocking_keys: HashMap<(u8, Vec<u8>), VecDeque<usize>>,
     /// Keys written since the blocked clients were last served.
     pub ready_keys: Vec<(u8, Vec<u8>)>,
+    /// Clients WATCHing each (db, key).
+    pub watched_keys: HashMap<(u8, Vec<u8>), Vec<usize>>,
+    /// Above zero while commands run inside EXEC or a script, where blocking
+    /// commands must answer at once as if they timed out.
+    pub deny_blocking: u32,
 }
 
 impl ServerState {
@@ -223,6 +253,8 @@ impl ServerState {
             block_request: None,
             blocking_keys: HashMap::new(),
             ready_keys: Vec::new(),
+            watched_keys: HashMap::new(),
+            deny_blocking: 0,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Adding a command = one row here + one handler in its family's file.
 
 use super::flag_bits::*;
-use super::{connection, container, hash, keys, list, server, set, spec, string, zset, CommandSpec, Group, KeySpec};
+use super::{connection, container, hash, keys, list, multi, server, set, spec, string, zset, CommandSpec, Group, KeySpec};
 
 /// Every command, sorted by name (binary-searched by `lookup`).
 pub static COMMANDS: &[CommandSpec] = &[
@@ -26,7 +26,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("decr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::decr),
     spec("decrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::decrby),
     spec("del", -2, WRITE, KeySpec::ALL, Group::Generic, keys::del),
+    spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::None, Group::Transactions, multi::discard),
     spec("echo", 2, LOADING | STALE | FAST, KeySpec::None, Group::Connection, connection::echo),
+    spec("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, KeySpec::None, Group::Transactions, multi::exec),
     spec("exists", -2, READONLY | FAST, KeySpec::ALL, Group::Generic, keys::exists),
     spec("expire", -3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::expire),
     spec("expireat", -3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::expireat),
@@ -79,6 +81,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("move", 3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::move_),
     spec("mset", -3, WRITE | DENYOOM, KeySpec::PAIRS, Group::String, string::mset),
     spec("msetnx", -3, WRITE | DENYOOM, KeySpec::PAIRS, Group::String, string::msetnx),
+    spec("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::None, Group::Transactions, multi::multi),
     container("object", -2, NONE, Group::Generic, OBJECT_SUBS),
     spec("persist", 2, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::persist),
     spec("pexpire", -3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::pexpire),
@@ -128,6 +131,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("ttl", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::ttl),
     spec("type", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::type_),
     spec("unlink", -2, WRITE | FAST, KeySpec::ALL, Group::Generic, keys::del),
+    spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::None, Group::Transactions, multi::unwatch),
+    spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::ALL, Group::Transactions, multi::watch),
     spec("zadd", -4, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::SortedSet, zset::zadd),
     spec("zcard", 2, READONLY | FAST, KeySpec::ONE, Group::SortedSet, zset::zcard),
     spec("zcount", 4, READONLY | FAST, KeySpec::ONE, Group::SortedSet, zset::zcount),
@@ -243,7 +248,9 @@ mod tests {
                 assert!(first < min_args, "{}: first key beyond arity", c.name);
                 assert!(last < 0 || last < min_args, "{}: last key beyond arity", c.name);
                 let rw = c.flags.contains(super::super::Flags::WRITE) as u8 + c.flags.contains(super::super::Flags::READONLY) as u8;
-                assert_eq!(rw, 1, "{}: keyed command needs exactly one of WRITE/READONLY", c.name);
+                // WATCH names keys without reading or writing them.
+                let want = if c.group == Group::Transactions { rw <= 1 } else { rw == 1 };
+                assert!(want, "{}: keyed command needs exactly one of WRITE/READONLY", c.name);
             }
             check(c.subcommands);
         }

@@ -181,7 +181,7 @@ impl Server {
                     let buf = &conn.inbuf[start..start + consumed];
                     let args = Args::new(buf, conn.parser.spans());
                     if !args.is_empty() {
-                        dispatch(&mut self.store, &mut self.state, key, &mut conn.out, &args);
+                        dispatch(&self.store, &mut self.state, key, &mut conn.out, &args);
                         if let Some(req) = self.state.block_request.take() {
                             let db = self.state.clients[key].db;
                             self.state.park(key, Blocked { args: args.to_owned_args(), db, req });
@@ -227,7 +227,7 @@ impl Server {
                     else {
                         continue;
                     };
-                    dispatch(&mut self.store, &mut self.state, c, &mut self.conns[c].out, &args.as_args());
+                    dispatch(&self.store, &mut self.state, c, &mut self.conns[c].out, &args.as_args());
                     if self.state.block_request.take().is_some() {
                         continue;
                     }
@@ -342,6 +342,7 @@ impl Server {
 
     fn close(&mut self, key: usize) {
         self.state.unpark(key);
+        crate::cmd::multi::discard_transaction(&mut self.state, key);
         if let Some(conn) = self.conns.get_mut(key) {
             if !conn.closing {
                 conn.closing = true;

@@ -3,7 +3,9 @@
 //!
 //! Invariants:
 //! - Only this module talks to RocksDB, and only `commit` writes user data: one
-//!   `WriteBatch` per command, so a command is applied whole or not at all.
+//!   `WriteBatch` per command, so a command is applied whole or not at all. A
+//!   MULTI/EXEC or a script opens a batch (`begin_batch`): its commands' commits
+//!   gather into one `WriteBatch`, and reads see them through `overlay`.
 //! - The WAL is flushed by the event loop once per tick (`manual_wal_flush`), not
 //!   per write; `flush_wal` is called before any reply of the tick is sent.
 //! - Key counts live in memory and are persisted in the same batch as the change
@@ -15,16 +17,18 @@ pub mod cache;
 pub mod gc;
 pub mod keys;
 pub mod meta;
+pub mod overlay;
 #[cfg(test)]
 pub mod testutil;
 
 use crate::config::{Compression, StorageConfig};
 use crate::error::Error;
 use cache::ReadCache;
+use overlay::{Lookup, Overlay};
 pub use keys::Cf;
 pub use meta::{Meta, OfType, Type};
 use rocksdb::{
-    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options, ReadOptions,
+    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, IteratorMode, Options, ReadOptions,
     WriteBatch, WriteOptions, DB,
 };
 use std::cell::{Cell, RefCell};
@@ -58,7 +62,7 @@ pub struct Store {
     /// Shared with the GC compaction filters through a weak handle.
     db: Arc<DB>,
     cache: RefCell<ReadCache>,
-    counts: Vec<DbCounts>,
+    counts: RefCell<Vec<DbCounts>>,
     next_version: Cell<u64>,
     version_hwm: Cell<u64>,
     /// Writes not yet handed to the OS by `flush_wal`.
@@ -70,6 +74,12 @@ pub struct Store {
     write_opts: WriteOptions,
     /// Reused buffer for building meta keys on the read path (no allocation per GET).
     scratch: RefCell<Vec<u8>>,
+    /// Nesting depth of `begin_batch` (MULTI/EXEC, scripts); commits are
+    /// deferred into `pending` while it is above zero.
+    batch_depth: Cell<u32>,
+    /// The open batch and what reads must see of it.
+    pending: RefCell<WriteBatch>,
+    overlay: RefCell<Overlay>,
 }
 
 fn compression(c: Compression) -> DBCompressionType {
@@ -137,10 +147,10 @@ impl Store {
         })?;
         let db = Arc::new(db);
         let _ = slot.set(Arc::downgrade(&db));
-        let mut store = Store {
+        let store = Store {
             db,
             cache: RefCell::new(ReadCache::new(cfg.read_cache_size)),
-            counts: vec![DbCounts::default(); databases],
+            counts: RefCell::new(vec![DbCounts::default(); databases]),
             next_version: Cell::new(1),
             version_hwm: Cell::new(0),
             unflushed: Cell::new(false),
@@ -148,6 +158,9 @@ impl Store {
             last_sync_ms: Cell::new(now_ms()),
             write_opts: WriteOptions::default(),
             scratch: RefCell::new(Vec::with_capacity(64)),
+            batch_depth: Cell::new(0),
+            pending: RefCell::new(WriteBatch::default()),
+            overlay: RefCell::new(Overlay::default()),
         };
         store.load_bookkeeping()?;
         Ok(store)
@@ -161,7 +174,7 @@ impl Store {
         self.db.get_cf(self.cf(Cf::Default), key).map_err(storage_err)
     }
 
-    fn load_bookkeeping(&mut self) -> Result<(), Error> {
+    fn load_bookkeeping(&self) -> Result<(), Error> {
         match self.get_default(keys::FORMAT_KEY)? {
             None => {
                 let has_keys = self.db.iterator_cf(self.cf(Cf::Meta), IteratorMode::Start).next().is_some();
@@ -183,7 +196,7 @@ impl Store {
         }
         if let Some(v) = self.get_default(keys::COUNTS_KEY)? {
             for (i, c) in v.chunks_exact(16).enumerate() {
-                if let Some(slot) = self.counts.get_mut(i) {
+                if let Some(slot) = self.counts.borrow_mut().get_mut(i) {
                     slot.keys = u64::from_be_bytes(c[..8].try_into().expect("invariant: 16-byte chunk"));
                     slot.expires = u64::from_be_bytes(c[8..].try_into().expect("invariant: 16-byte chunk"));
                 }
@@ -199,12 +212,12 @@ impl Store {
 
     /// Key and expire counts of database `db`.
     pub fn counts(&self, db: u8) -> DbCounts {
-        self.counts.get(db as usize).copied().unwrap_or_default()
+        self.counts.borrow().get(db as usize).copied().unwrap_or_default()
     }
 
     /// Number of databases.
     pub fn databases(&self) -> usize {
-        self.counts.len()
+        self.counts.borrow().len()
     }
 
     /// A fresh collection version, never reused (reserved in persisted blocks).
@@ -225,9 +238,13 @@ impl Store {
         if let Some(hit) = self.cache.borrow_mut().get(mkey) {
             return Ok(hit);
         }
-        let m = match self.db.get_pinned_cf(self.cf(Cf::Meta), mkey).map_err(storage_err)? {
-            Some(raw) => Some(Meta::decode(&raw, mkey)?),
-            None => None,
+        let m = match self.overlay.borrow().lookup(Cf::Meta, mkey) {
+            Lookup::Written(Some(raw)) => Some(Meta::decode(raw, mkey)?),
+            Lookup::Written(None) => None,
+            Lookup::Unknown => match self.db.get_pinned_cf(self.cf(Cf::Meta), mkey).map_err(storage_err)? {
+                Some(raw) => Some(Meta::decode(&raw, mkey)?),
+                None => None,
+            },
         };
         self.cache.borrow_mut().put(mkey, m.clone());
         Ok(m)
@@ -242,27 +259,38 @@ impl Store {
 
     /// Point read of a sub-key (data / zscore).
     pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-        self.db.get_cf(self.cf(cf), key).map_err(storage_err)
+        match self.overlay.borrow().lookup(cf, key) {
+            Lookup::Written(v) => Ok(v.map(<[u8]>::to_vec)),
+            Lookup::Unknown => self.db.get_cf(self.cf(cf), key).map_err(storage_err),
+        }
     }
 
     /// Up to `limit` meta records of `db` whose user key is > `after` (or from
     /// the start when `after` is `None`), in key order.
     pub fn scan_meta(&self, db: u8, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Meta)>, Error> {
         let start = keys::meta(db, after.unwrap_or(b""));
-        let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(vec![db + 1]);
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(Cf::Meta), ro);
-        it.seek(&start);
         let mut out = Vec::new();
-        while it.valid() && out.len() < limit {
-            let (k, v) = (it.key().expect("valid"), it.value().expect("valid"));
-            if !(after.is_some() && k == start.as_slice()) {
-                out.push((k[1..].to_vec(), Meta::decode(v, k)?));
-            }
-            it.next();
+        let mut err = None;
+        if limit == 0 {
+            return Ok(out);
         }
-        it.status().map_err(storage_err)?;
-        Ok(out)
+        self.iter_range(Cf::Meta, &[db], Some(&[db + 1]), Some(&start), false, |k, v| {
+            if after.is_some() && k == start.as_slice() {
+                return true;
+            }
+            match Meta::decode(v, k) {
+                Ok(m) => out.push((k[1..].to_vec(), m)),
+                Err(e) => {
+                    err = Some(e);
+                    return false;
+                }
+            }
+            out.len() < limit
+        })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 
     /// Iterates sub-keys of `cf` starting with `prefix`, from `start` (a full
@@ -273,82 +301,141 @@ impl Store {
         prefix: &[u8],
         start: Option<&[u8]>,
         reverse: bool,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        let upper = prefix_successor(prefix);
+        self.iter_range(cf, prefix, upper.as_deref(), start, reverse, f)
+    }
+
+    /// Iterates `[lower, upper)` of `cf` from `start` (forward: the first key
+    /// `>= start`; reverse: the last key `<= start`), merging the open batch's
+    /// writes over RocksDB's records; `f` returns false to stop.
+    fn iter_range(
+        &self,
+        cf: Cf,
+        lower: &[u8],
+        upper: Option<&[u8]>,
+        start: Option<&[u8]>,
+        reverse: bool,
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), Error> {
         let mut ro = ReadOptions::default();
-        ro.set_iterate_lower_bound(prefix.to_vec());
-        if let Some(up) = prefix_successor(prefix) {
-            ro.set_iterate_upper_bound(up);
+        ro.set_iterate_lower_bound(lower.to_vec());
+        if let Some(up) = upper {
+            ro.set_iterate_upper_bound(up.to_vec());
         }
-        let mode = match (start, reverse) {
-            (Some(s), false) => IteratorMode::From(s, Direction::Forward),
-            (Some(s), true) => IteratorMode::From(s, Direction::Reverse),
-            (None, false) => IteratorMode::Start,
-            (None, true) => IteratorMode::End,
-        };
-        for item in self.db.iterator_cf_opt(self.cf(cf), ro, mode) {
-            let (k, v) = item.map_err(storage_err)?;
-            if !f(&k, &v) {
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(cf), ro);
+        match (start, reverse) {
+            (Some(s), false) => it.seek(s),
+            (Some(s), true) => it.seek_for_prev(s),
+            (None, false) => it.seek_to_first(),
+            (None, true) => it.seek_to_last(),
+        }
+        let step = |it: &mut rocksdb::DBRawIterator| if reverse { it.prev() } else { it.next() };
+        let overlay = self.overlay.borrow();
+        if overlay.is_empty() {
+            while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                if !f(k, v) {
+                    break;
+                }
+                step(&mut it);
+            }
+            return it.status().map_err(storage_err);
+        }
+        let mut ov = overlay.entries(cf, lower, upper, start, reverse).peekable();
+        loop {
+            let rk = it.key();
+            if let Some(k) = rk {
+                if overlay.hides(cf, k) {
+                    step(&mut it);
+                    continue;
+                }
+            }
+            let take_overlay = match (rk, ov.peek()) {
+                (None, None) => break,
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (Some(r), Some((o, _))) => (*o < r) != reverse,
+            };
+            let go_on = if take_overlay {
+                let (k, v) = ov.next().expect("invariant: peeked");
+                match v {
+                    Some(v) => f(k, v),
+                    None => true,
+                }
+            } else {
+                let go = f(rk.expect("invariant: valid"), it.value().expect("invariant: valid"));
+                step(&mut it);
+                go
+            };
+            if !go_on {
                 break;
             }
         }
-        Ok(())
+        it.status().map_err(storage_err)
     }
 
     /// Up to `limit` expiry-index entries due at or before `now`, from `from_ms`.
     pub fn due_expiries(&self, from_ms: u64, now: u64, limit: usize) -> Result<Vec<(u64, u8, Vec<u8>)>, Error> {
-        let mut ro = ReadOptions::default();
-        ro.set_iterate_lower_bound(from_ms.to_be_bytes().to_vec());
-        ro.set_iterate_upper_bound((now + 1).to_be_bytes().to_vec());
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(Cf::Expire), ro);
-        it.seek_to_first();
         let mut out = Vec::new();
-        while it.valid() && out.len() < limit {
-            if let Some((ms, db, key)) = keys::split_expire(it.key().expect("valid")) {
+        if limit == 0 {
+            return Ok(out);
+        }
+        let (lower, upper) = (from_ms.to_be_bytes(), (now + 1).to_be_bytes());
+        self.iter_range(Cf::Expire, &lower, Some(&upper), None, false, |k, _| {
+            if let Some((ms, db, key)) = keys::split_expire(k) {
                 out.push((ms, db, key.to_vec()));
             }
-            it.next();
-        }
-        it.status().map_err(storage_err)?;
+            out.len() < limit
+        })?;
         Ok(out)
     }
 
-    /// Applies a finished transaction as one atomic write.
-    pub fn commit(&mut self, tx: TxData) -> Result<(), Error> {
+    /// Applies a finished transaction as one atomic write (or, inside
+    /// `begin_batch`/`end_batch`, adds it to the open batch).
+    pub fn commit(&self, tx: TxData) -> Result<(), Error> {
         if tx.is_empty() {
             return Ok(());
         }
-        let mut batch = WriteBatch::default();
-        let mut counts = self.counts.clone();
+        let deferred = self.batch_depth.get() > 0;
+        let (mut pending, mut overlay) = (self.pending.borrow_mut(), self.overlay.borrow_mut());
+        let mut own = WriteBatch::default();
+        let db_handle = Arc::clone(&self.db);
+        let cf = |c: Cf| db_handle.cf_handle(c.name()).expect("invariant: every column family is opened");
+        let mut sink = Sink {
+            batch: if deferred { &mut pending } else { &mut own },
+            overlay: if deferred { Some(&mut overlay) } else { None },
+        };
+        let mut counts = self.counts.borrow().clone();
         for &flush in &tx.flushes {
             let dbs: Vec<u8> = match flush {
                 Some(d) => vec![d],
-                None => (0..self.counts.len() as u8).collect(),
+                None => (0..counts.len() as u8).collect(),
             };
             for d in dbs {
-                for cf in [Cf::Meta, Cf::Data, Cf::Zscore] {
-                    batch.delete_range_cf(self.cf(cf), [d], [d + 1]);
+                for c in [Cf::Meta, Cf::Data, Cf::Zscore] {
+                    sink.delete_range(c, cf(c), &[d], &[d + 1]);
                 }
                 counts[d as usize] = DbCounts::default();
             }
             if flush.is_none() {
-                batch.delete_range_cf(self.cf(Cf::Expire), &[0u8; 8][..], &[0xffu8; 9][..]);
+                sink.delete_range(Cf::Expire, cf(Cf::Expire), &[0u8; 8], &[0xffu8; 9]);
             }
         }
         for e in tx.entries.iter().filter(|e| e.dirty) {
             let (db, user_key) = keys::split_meta(&e.mkey);
             match &e.cur {
-                Some(m) => batch.put_cf(self.cf(Cf::Meta), &e.mkey, m.raw()),
-                None => batch.delete_cf(self.cf(Cf::Meta), &e.mkey),
+                Some(m) => sink.put(Cf::Meta, cf(Cf::Meta), &e.mkey, m.raw()),
+                None => sink.delete(Cf::Meta, cf(Cf::Meta), &e.mkey),
             }
             let exp = |m: &Option<Meta>| m.as_ref().map_or(0, Meta::expire_ms);
             let (old_exp, new_exp) = (exp(&e.orig), exp(&e.cur));
             if old_exp != new_exp {
                 if old_exp != 0 {
-                    batch.delete_cf(self.cf(Cf::Expire), keys::expire(old_exp, db, user_key));
+                    sink.delete(Cf::Expire, cf(Cf::Expire), &keys::expire(old_exp, db, user_key));
                 }
                 if new_exp != 0 {
-                    batch.put_cf(self.cf(Cf::Expire), keys::expire(new_exp, db, user_key), b"");
+                    sink.put(Cf::Expire, cf(Cf::Expire), &keys::expire(new_exp, db, user_key), b"");
                 }
             }
             let c = &mut counts[db as usize];
@@ -357,22 +444,24 @@ impl Store {
         }
         for op in &tx.ops {
             match op {
-                SubOp::Put(cf, k, v) => batch.put_cf(self.cf(*cf), k, v),
-                SubOp::Delete(cf, k) => batch.delete_cf(self.cf(*cf), k),
-                SubOp::DeleteRange(cf, a, b) => batch.delete_range_cf(self.cf(*cf), a, b),
+                SubOp::Put(c, k, v) => sink.put(*c, cf(*c), k, v),
+                SubOp::Delete(c, k) => sink.delete(*c, cf(*c), k),
+                SubOp::DeleteRange(c, a, b) => sink.delete_range(*c, cf(*c), a, b),
             }
         }
-        if counts != self.counts {
+        if counts != *self.counts.borrow() {
             let mut v = Vec::with_capacity(counts.len() * 16);
             for c in &counts {
                 v.extend_from_slice(&c.keys.to_be_bytes());
                 v.extend_from_slice(&c.expires.to_be_bytes());
             }
-            batch.put_cf(self.cf(Cf::Default), keys::COUNTS_KEY, v);
+            sink.put(Cf::Default, cf(Cf::Default), keys::COUNTS_KEY, &v);
         }
-        self.db.write_opt(batch, &self.write_opts).map_err(storage_err)?;
-        self.unflushed.set(true);
-        self.counts = counts;
+        if !deferred {
+            self.db.write_opt(own, &self.write_opts).map_err(storage_err)?;
+            self.unflushed.set(true);
+        }
+        *self.counts.borrow_mut() = counts;
         let mut cache = self.cache.borrow_mut();
         for &flush in &tx.flushes {
             cache.clear(flush);
@@ -381,6 +470,37 @@ impl Store {
             cache.put(&e.mkey, e.cur);
         }
         Ok(())
+    }
+
+    /// Opens (or nests) a batch: until the matching `end_batch`, commits are
+    /// gathered into one `WriteBatch` that reads already see (MULTI/EXEC, scripts).
+    pub fn begin_batch(&self) {
+        self.batch_depth.set(self.batch_depth.get() + 1);
+    }
+
+    /// Closes a batch; the outermost close writes it to RocksDB in one write.
+    /// If that write fails, nothing of the batch is applied: the read cache
+    /// and key counts are reloaded so they match the disk again.
+    pub fn end_batch(&self) -> Result<(), Error> {
+        debug_assert!(self.batch_depth.get() > 0, "end_batch without begin_batch");
+        self.batch_depth.set(self.batch_depth.get().saturating_sub(1));
+        if self.batch_depth.get() > 0 || self.pending.borrow().is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut *self.pending.borrow_mut());
+        self.overlay.borrow_mut().clear();
+        match self.db.write_opt(batch, &self.write_opts) {
+            Ok(()) => {
+                self.unflushed.set(true);
+                Ok(())
+            }
+            Err(e) => {
+                self.cache.borrow_mut().clear(None);
+                self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
+                self.load_bookkeeping()?;
+                Err(storage_err(e))
+            }
+        }
     }
 
     /// Hands this tick's WAL to the OS, and fsyncs it if `sync`. Called by the
@@ -444,6 +564,36 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// Where `commit` sends its operations: a write batch and, for a deferred
+/// commit, the overlay that lets later reads see them.
+struct Sink<'b> {
+    batch: &'b mut WriteBatch,
+    overlay: Option<&'b mut Overlay>,
+}
+
+impl Sink<'_> {
+    fn put(&mut self, c: Cf, h: &rocksdb::ColumnFamily, k: &[u8], v: &[u8]) {
+        self.batch.put_cf(h, k, v);
+        if let Some(o) = self.overlay.as_deref_mut() {
+            o.put(c, k, v);
+        }
+    }
+
+    fn delete(&mut self, c: Cf, h: &rocksdb::ColumnFamily, k: &[u8]) {
+        self.batch.delete_cf(h, k);
+        if let Some(o) = self.overlay.as_deref_mut() {
+            o.delete(c, k);
+        }
+    }
+
+    fn delete_range(&mut self, c: Cf, h: &rocksdb::ColumnFamily, a: &[u8], b: &[u8]) {
+        self.batch.delete_range_cf(h, a, b);
+        if let Some(o) = self.overlay.as_deref_mut() {
+            o.delete_range(c, a, b);
+        }
+    }
+}
+
 /// A sub-key operation recorded by a transaction.
 enum SubOp {
     Put(Cf, Vec<u8>, Vec<u8>),
@@ -470,6 +620,16 @@ impl TxData {
     /// `(db, user_key)` of every key this transaction creates or changes.
     pub fn written_keys(&self) -> impl Iterator<Item = (u8, &[u8])> {
         self.entries.iter().filter(|e| e.dirty && e.cur.is_some()).map(|e| keys::split_meta(&e.mkey))
+    }
+
+    /// `(db, user_key)` of every key this transaction writes or deletes.
+    pub fn changed_keys(&self) -> impl Iterator<Item = (u8, &[u8])> {
+        self.entries.iter().filter(|e| e.dirty).map(|e| keys::split_meta(&e.mkey))
+    }
+
+    /// Databases this transaction empties (`None` = all of them).
+    pub fn flushed_dbs(&self) -> impl Iterator<Item = Option<u8>> + '_ {
+        self.flushes.iter().copied()
     }
 
     /// True if nothing is to be written.

@@ -130,3 +130,81 @@ fn compaction_drops_dead_versions_only() {
     assert_eq!(s.get(Cf::Data, &keys::data(0, b"gone", v_live, b"f")).unwrap(), None);
     assert_eq!(s.get(Cf::Zscore, &keys::zscore(0, b"h", v_old, 1.0, b"m")).unwrap(), None);
 }
+
+/// Puts `data` sub-keys `p|k` in one transaction.
+fn put_subs(s: &mut Store, keys: &[&[u8]]) {
+    let mut tx = Tx::new(s, 0, 1000);
+    for k in keys {
+        tx.put(Cf::Data, [b"p".as_slice(), k].concat(), k.to_vec());
+    }
+    let d = tx.finish();
+    s.commit(d).unwrap();
+}
+
+fn subs(s: &Store, start: Option<&[u8]>, reverse: bool) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    s.iter_prefix(Cf::Data, b"p", start, reverse, |k, _| {
+        out.push(k[1..].to_vec());
+        true
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn an_open_batch_is_seen_by_reads_and_written_once_at_the_end() {
+    let mut t = TempStore::new();
+    put_subs(t.s(), &[b"b", b"d", b"f"]);
+    set(t.s(), 0, b"x", b"old", 0);
+    let s = t.s();
+    s.begin_batch();
+    put_subs(s, &[b"a", b"e"]);
+    let mut tx = Tx::new(s, 0, 1000);
+    tx.delete(Cf::Data, b"pd".to_vec());
+    tx.put(Cf::Data, b"pf".to_vec(), b"new".to_vec());
+    tx.put_meta(b"x", Meta::string(b"new", 0)).unwrap();
+    tx.put_meta(b"y", Meta::string(b"1", 0)).unwrap();
+    let d = tx.finish();
+    s.commit(d).unwrap();
+    // Reads merge the batch over RocksDB, both directions and from a start.
+    assert_eq!(subs(s, None, false), [b"a", b"b", b"e", b"f"].map(|k| k.to_vec()));
+    assert_eq!(subs(s, None, true), [b"f", b"e", b"b", b"a"].map(|k| k.to_vec()));
+    assert_eq!(subs(s, Some(b"pc"), false), [b"e", b"f"].map(|k| k.to_vec()));
+    assert_eq!(subs(s, Some(b"pd"), true), [b"b", b"a"].map(|k| k.to_vec()));
+    assert_eq!(s.get(Cf::Data, b"pf").unwrap().as_deref(), Some(&b"new"[..]));
+    assert_eq!(s.get(Cf::Data, b"pd").unwrap(), None);
+    assert_eq!(s.counts(0).keys, 2);
+    assert_eq!(s.scan_meta(0, None, 10).unwrap().len(), 2);
+    // Nothing reached RocksDB yet: a raw read still sees the old records.
+    assert!(s.db.get_cf(s.cf(Cf::Data), b"pd").unwrap().is_some());
+    assert!(s.db.get_cf(s.cf(Cf::Data), b"pa").unwrap().is_none());
+    s.end_batch().unwrap();
+    assert!(s.db.get_cf(s.cf(Cf::Data), b"pd").unwrap().is_none());
+    assert_eq!(subs(s, None, false), [b"a", b"b", b"e", b"f"].map(|k| k.to_vec()));
+    s.flush_wal(true).unwrap();
+    t.reopen();
+    assert_eq!(subs(t.s(), None, false), [b"a", b"b", b"e", b"f"].map(|k| k.to_vec()));
+    assert_eq!(t.s().get_meta(&keys::meta(0, b"x")).unwrap().unwrap().value(), b"new");
+    assert_eq!(t.s().counts(0).keys, 2);
+}
+
+#[test]
+fn a_flush_inside_a_batch_hides_older_records_but_not_later_writes() {
+    let mut t = TempStore::new();
+    set(t.s(), 0, b"a", b"1", 0);
+    set(t.s(), 0, b"b", b"1", 0);
+    let s = t.s();
+    s.begin_batch();
+    let mut tx = Tx::new(s, 0, 1000);
+    tx.flush(Some(0));
+    let d = tx.finish();
+    s.commit(d).unwrap();
+    set(s, 0, b"c", b"1", 0);
+    let names: Vec<Vec<u8>> = s.scan_meta(0, None, 10).unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(names, vec![b"c".to_vec()]);
+    assert_eq!(s.get_meta(&keys::meta(0, b"a")).unwrap(), None);
+    s.end_batch().unwrap();
+    let names: Vec<Vec<u8>> = s.scan_meta(0, None, 10).unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(names, vec![b"c".to_vec()]);
+    assert_eq!(s.counts(0).keys, 1);
+}

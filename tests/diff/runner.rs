@@ -88,12 +88,13 @@ impl Conn {
     }
 }
 
-/// Both servers' connections, kept in the same state.
+/// Both servers' connections (up to four each, opened on first use), kept
+/// in the same state.
 struct Pair {
     redis_port: u16,
     diskdb_port: u16,
-    redis: Conn,
-    diskdb: Conn,
+    redis: Vec<Conn>,
+    diskdb: Vec<Conn>,
     protocol: u8,
 }
 
@@ -103,44 +104,67 @@ fn cmd(words: &[&str]) -> Vec<Vec<u8>> {
 
 impl Pair {
     fn open(redis_port: u16, diskdb_port: u16, protocol: u8) -> Pair {
-        let mut p = Pair {
-            redis_port,
-            diskdb_port,
-            redis: Conn::open(redis_port),
-            diskdb: Conn::open(diskdb_port),
-            protocol: 2,
-        };
-        p.setup(&cmd(&["FLUSHALL"]));
-        p.setup(&cmd(&["SELECT", "0"]));
-        p.set_protocol(protocol);
+        let mut p = Pair { redis_port, diskdb_port, redis: Vec::new(), diskdb: Vec::new(), protocol };
+        p.connect(0);
+        p.setup(0, &cmd(&["FLUSHALL"]));
         p
     }
 
+    /// Opens connections up to index `n` (in db 0, in the current protocol).
+    fn connect(&mut self, n: usize) {
+        while self.redis.len() <= n {
+            let i = self.redis.len();
+            self.redis.push(Conn::open(self.redis_port));
+            self.diskdb.push(Conn::open(self.diskdb_port));
+            self.setup(i, &cmd(&["SELECT", "0"]));
+            if self.protocol != 2 {
+                self.setup(i, &cmd(&["HELLO", &self.protocol.to_string()]));
+            }
+        }
+    }
+
     /// Sends to both, ignoring the replies (they may legitimately differ).
-    fn setup(&mut self, args: &[Vec<u8>]) {
-        let _ = self.redis.call(args);
-        let _ = self.diskdb.call(args);
+    fn setup(&mut self, conn: usize, args: &[Vec<u8>]) {
+        let _ = self.redis[conn].call(args);
+        let _ = self.diskdb[conn].call(args);
     }
 
     fn set_protocol(&mut self, version: u8) {
         if version != self.protocol {
-            self.setup(&cmd(&["HELLO", &version.to_string()]));
             self.protocol = version;
+            for i in 0..self.redis.len() {
+                self.setup(i, &cmd(&["HELLO", &version.to_string()]));
+            }
         }
     }
 
     fn reconnect(&mut self) {
-        self.redis = Conn::open(self.redis_port);
-        self.diskdb = Conn::open(self.diskdb_port);
-        let version = std::mem::replace(&mut self.protocol, 2);
-        self.set_protocol(version);
+        let n = self.redis.len();
+        self.redis.clear();
+        self.diskdb.clear();
+        self.connect(n.max(1) - 1);
     }
 }
 
-/// Runs `line` on both sides; the mismatch text if the replies differ.
-fn run_line(pair: &mut Pair, script: &str, line: &Line, args: &[Vec<u8>], order: Order) -> Option<String> {
-    let theirs = pair.redis.call(args);
-    let ours = pair.diskdb.call(args);
+/// Runs one step on both sides; the mismatch text if the replies differ.
+fn run_step(pair: &mut Pair, script: &str, line: &Line) -> Option<String> {
+    let (theirs, ours, order) = match &line.step {
+        Step::Command { args, order, conn, send_only } => {
+            pair.connect(*conn);
+            if *send_only {
+                let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                let frame = encode(&refs);
+                let sent = pair.redis[*conn].stream.write_all(&frame).and(pair.diskdb[*conn].stream.write_all(&frame));
+                return sent.err().map(|e| format!("{script}.txt:{}: send failed: {e}", line.number));
+            }
+            (pair.redis[*conn].call(args), pair.diskdb[*conn].call(args), *order)
+        }
+        Step::Read(conn) => {
+            pair.connect(*conn);
+            (pair.redis[*conn].read_frame(), pair.diskdb[*conn].read_frame(), Order::Exact)
+        }
+        Step::Sleep(_) | Step::Protocol(_) => return None,
+    };
     let same = match (&theirs, &ours) {
         (Outcome::Reply(a), Outcome::Reply(b)) => canonical(a, order) == canonical(b, order),
         (Outcome::Closed(a), Outcome::Closed(b)) => a == b,
@@ -168,7 +192,7 @@ fn run_pass(script: &Script, redis_port: u16, diskdb_port: u16, protocol: u8) ->
         match &line.step {
             Step::Sleep(ms) => std::thread::sleep(Duration::from_millis(*ms)),
             Step::Protocol(v) => pair.set_protocol(*v),
-            Step::Command { args, order } => mismatches.extend(run_line(&mut pair, &script.name, line, args, *order)),
+            Step::Command { .. } | Step::Read(_) => mismatches.extend(run_step(&mut pair, &script.name, line)),
         }
     }
     mismatches

@@ -11,6 +11,9 @@
 //! !sleep 50                 sleep 50 ms
 //! !resp3 / !resp2           send HELLO 3 / HELLO 2 to both servers, ignore the reply
 //! !both-protocols           (before the first command) kept for old scripts: every script now runs in RESP2 and RESP3
+//! @2 GET k                  run on connection 2 (1..=4; 1 is the default) of each server
+//! !send @2 BLPOP l 0        send without waiting for the reply (blocking commands, pub/sub)
+//! !read @2                  read one more reply (or push message) from connection 2 and compare
 //! ```
 
 use crate::resp::Order;
@@ -24,7 +27,13 @@ pub enum Step {
         args: Vec<Vec<u8>>,
         /// How the replies are compared.
         order: Order,
+        /// Connection index (0-based).
+        conn: usize,
+        /// Only send it (`!send`): the reply is read by a later `!read`.
+        send_only: bool,
     },
+    /// Read one reply from a connection and compare.
+    Read(usize),
     /// Pause.
     Sleep(u64),
     /// Switch both connections to this protocol version (HELLO n, reply ignored).
@@ -70,6 +79,11 @@ pub fn parse(name: &str, text: &str) -> Result<Script, String> {
                 (Some("sleep"), Some(ms), None) => {
                     Step::Sleep(ms.parse().map_err(|_| bad("!sleep wants milliseconds".into()))?)
                 }
+                (Some("read"), conn, None) => Step::Read(conn_index(conn).map_err(|e| bad(e.into()))?),
+                (Some("send"), _, _) => {
+                    let rest = directive["send".len()..].trim_start();
+                    command_step(rest, true).map_err(|e| bad(e.into()))?
+                }
                 (Some("resp3"), None, None) => Step::Protocol(3),
                 (Some("resp2"), None, None) => Step::Protocol(2),
                 (Some("both-protocols"), None, None) => {
@@ -82,22 +96,45 @@ pub fn parse(name: &str, text: &str) -> Result<Script, String> {
                 _ => return Err(bad("unknown directive".into())),
             }
         } else {
-            let (order, command) = if let Some(rest) = trimmed.strip_prefix("~~ ") {
-                (Order::Deep, rest)
-            } else if let Some(rest) = trimmed.strip_prefix("~ ") {
-                (Order::Top, rest)
-            } else {
-                (Order::Exact, trimmed)
-            };
-            let args = split_args(command.as_bytes()).map_err(|e| bad(e.into()))?;
-            if args.is_empty() {
-                return Err(bad("no command after the order marker".into()));
-            }
-            Step::Command { args, order }
+            command_step(trimmed, false).map_err(|e| bad(e.into()))?
         };
         script.lines.push(Line { number, text: text.to_string(), step });
     }
     Ok(script)
+}
+
+/// `@N` (1..=4) as a 0-based connection index; none = connection 1.
+fn conn_index(word: Option<&str>) -> Result<usize, &'static str> {
+    match word {
+        None => Ok(0),
+        Some(w) => match w.strip_prefix('@').and_then(|n| n.parse::<usize>().ok()) {
+            Some(n @ 1..=4) => Ok(n - 1),
+            _ => Err("a connection is written @1 .. @4"),
+        },
+    }
+}
+
+/// A command line: `[@N] [~|~~] command args...`.
+fn command_step(line: &str, send_only: bool) -> Result<Step, &'static str> {
+    let (conn, line) = match line.strip_prefix('@') {
+        Some(_) => {
+            let (word, rest) = line.split_once(char::is_whitespace).ok_or("no command after the connection")?;
+            (conn_index(Some(word))?, rest.trim_start())
+        }
+        None => (0, line),
+    };
+    let (order, command) = if let Some(rest) = line.strip_prefix("~~ ") {
+        (Order::Deep, rest)
+    } else if let Some(rest) = line.strip_prefix("~ ") {
+        (Order::Top, rest)
+    } else {
+        (Order::Exact, line)
+    };
+    let args = split_args(command.as_bytes())?;
+    if args.is_empty() {
+        return Err("no command after the order marker");
+    }
+    Ok(Step::Command { args, order, conn, send_only })
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -210,20 +247,33 @@ mod tests {
 
     #[test]
     fn parses_directives_and_markers() {
-        let s =
-            parse("t", "!both-protocols\n# c\n\n~ SMEMBERS s\n~~ SCAN 0\n!sleep 5\n!resp3\nPING\r\n").expect("parses");
+        let text = "!both-protocols\n# c\n\n~ SMEMBERS s\n~~ SCAN 0\n!sleep 5\n!resp3\nPING\r\n\
+                    @2 ~ GET a\n!send @3 BLPOP l 0\n!read @3\n!read\n";
+        let s = parse("t", text).expect("parses");
         assert!(s.both_protocols);
         let steps: Vec<_> = s.lines.iter().map(|l| (l.number, l.step.clone())).collect();
+        let cmd = |words: &[&str], order, conn, send_only| Step::Command {
+            args: words.iter().map(|w| w.as_bytes().to_vec()).collect(),
+            order,
+            conn,
+            send_only,
+        };
         assert_eq!(
             steps,
             vec![
-                (4, Step::Command { args: vec![b"SMEMBERS".to_vec(), b"s".to_vec()], order: Order::Top }),
-                (5, Step::Command { args: vec![b"SCAN".to_vec(), b"0".to_vec()], order: Order::Deep }),
+                (4, cmd(&["SMEMBERS", "s"], Order::Top, 0, false)),
+                (5, cmd(&["SCAN", "0"], Order::Deep, 0, false)),
                 (6, Step::Sleep(5)),
                 (7, Step::Protocol(3)),
-                (8, Step::Command { args: vec![b"PING".to_vec()], order: Order::Exact }),
+                (8, cmd(&["PING"], Order::Exact, 0, false)),
+                (9, cmd(&["GET", "a"], Order::Top, 1, false)),
+                (10, cmd(&["BLPOP", "l", "0"], Order::Exact, 2, true)),
+                (11, Step::Read(2)),
+                (12, Step::Read(0)),
             ]
         );
+        assert!(parse("t", "@5 PING\n").is_err());
+        assert!(parse("t", "@2\n").is_err());
         assert!(parse("t", "PING\n!both-protocols\n").is_err());
         assert!(parse("t", "!nosuch\n").is_err());
         assert!(parse("t", "ECHO \"x\n").is_err());
