@@ -38,6 +38,13 @@ pub struct ServerConfig {
     pub client_query_buffer_limit: usize,
     /// Largest pending output of a normal client before it is closed (bytes, 0 = no limit).
     pub client_output_buffer_limit: usize,
+    /// A Pub/Sub subscriber whose unsent output passes this is closed at once
+    /// (bytes, 0 = no limit; Redis `client-output-buffer-limit pubsub` hard).
+    pub pubsub_output_hard_limit: usize,
+    /// ... or stays above this (soft limit, bytes, 0 = none) ...
+    pub pubsub_output_soft_limit: usize,
+    /// ... for this many seconds.
+    pub pubsub_output_soft_seconds: u64,
     /// Background timer frequency (active expiry runs `hz` times a second).
     pub hz: u32,
     /// Log commands slower than this many microseconds (-1 disables, 0 logs all).
@@ -136,6 +143,9 @@ impl Default for ServerConfig {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             client_output_buffer_limit: 1024 * 1024 * 1024,
+            pubsub_output_hard_limit: 32 * 1024 * 1024,
+            pubsub_output_soft_limit: 8 * 1024 * 1024,
+            pubsub_output_soft_seconds: 60,
             hz: 10,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,

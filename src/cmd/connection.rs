@@ -28,6 +28,13 @@ const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is dis
 ///
 /// O(1). `+PONG`, or the message as a bulk string.
 pub fn ping(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() <= 2 && ctx.me().resp == 2 && ctx.me().subs.any() {
+        // Subscriber mode (RESP2): PING answers in the shape of a message.
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.opt(1).unwrap_or(b""));
+        return Ok(());
+    }
     match args.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(args.get(1)),
@@ -200,6 +207,7 @@ pub fn quit(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let open = ctx.state.config.server.requirepass.is_empty();
     super::multi::discard_transaction(ctx.state, ctx.client);
+    super::pubsub::unsubscribe_all(ctx.state, ctx.client);
     set_protocol(ctx, 2);
     let me = ctx.me();
     me.db = 0;
@@ -307,11 +315,26 @@ fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
     }
 }
 
+/// CLIENT LIST `flags=`: b blocked, P subscriber, x in MULTI, d watched key
+/// touched, N none.
+fn client_flags(c: &Client) -> String {
+    let mut f = String::new();
+    for (on, ch) in [(c.blocked.is_some(), 'b'), (c.subs.any(), 'P'), (c.multi.is_some(), 'x'), (c.dirty_cas, 'd')] {
+        if on {
+            f.push(ch);
+        }
+    }
+    if f.is_empty() {
+        f.push('N');
+    }
+    f
+}
+
 /// One CLIENT LIST line (without the newline), in Redis 7.0's field order.
 /// `cmd` is the command to show: the caller's own line shows the running one.
 fn client_line(c: &Client, cmd: &str, now: u64) -> String {
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
          qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r \
          cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -320,8 +343,12 @@ fn client_line(c: &Client, cmd: &str, now: u64) -> String {
         String::from_utf8_lossy(&c.name),
         now.saturating_sub(c.created_ms) / 1000,
         now.saturating_sub(c.last_ms) / 1000,
-        if c.blocked.is_some() { "b" } else { "N" },
+        client_flags(c),
         c.db,
+        c.subs.channels.len(),
+        c.subs.patterns.len(),
+        c.subs.shards.len(),
+        c.multi.as_ref().map_or(-1, |q| q.len() as i64),
         c.qbuf,
         c.obuf,
         cmd,

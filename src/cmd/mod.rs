@@ -12,6 +12,7 @@ pub mod keys;
 pub mod list;
 pub mod members;
 pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod state;
@@ -155,6 +156,8 @@ pub enum Group {
     List,
     /// MULTI/EXEC/WATCH.
     Transactions,
+    /// Pub/Sub.
+    PubSub,
 }
 
 impl Group {
@@ -170,6 +173,7 @@ impl Group {
             Group::SortedSet => "sortedset",
             Group::List => "list",
             Group::Transactions => "transactions",
+            Group::PubSub => "pubsub",
         }
     }
 }
@@ -393,7 +397,13 @@ pub fn dispatch(
         out.error(&unknown_command(args));
         return None;
     };
-    if state.clients[client].multi.is_some() && !multi::runs_in_multi(spec) {
+    let c = &state.clients[client];
+    if c.resp == 2 && c.subs.any() && !pubsub::allowed_when_subscribed(spec.name) {
+        state.stats.errors += 1;
+        out.error(&pubsub::subscribed_error(spec.name));
+        return Some(spec);
+    }
+    if c.multi.is_some() && !multi::runs_in_multi(spec) {
         multi::queue(state, client, out, args, spec);
         return Some(spec);
     }

@@ -466,8 +466,9 @@ fn info_stats(ctx: &Ctx, out: &mut String) {
     field(out, "evicted_keys", 0);
     field(out, "keyspace_hits", s.keyspace_hits);
     field(out, "keyspace_misses", s.keyspace_misses);
-    field(out, "pubsub_channels", 0);
-    field(out, "pubsub_patterns", 0);
+    field(out, "pubsub_channels", ctx.state.pubsub.channels.len());
+    field(out, "pubsub_patterns", ctx.state.pubsub.patterns.len());
+    field(out, "pubsubshard_channels", ctx.state.pubsub.shards.len());
     field(out, "latest_fork_usec", 0);
     field(out, "total_error_replies", s.errors);
 }

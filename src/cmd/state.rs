@@ -2,6 +2,7 @@
 //! statistics, the slow log, SCAN cursors, the shutdown request. The `server`
 //! layer owns the instance; the types live here so handlers need not import it.
 
+use super::pubsub::{PubSub, Subscriptions};
 use super::CommandSpec;
 use crate::config::Config;
 use crate::resp::args::OwnedArgs;
@@ -54,6 +55,13 @@ pub struct Client {
     pub watched: Vec<Watched>,
     /// A watched key was touched: EXEC must abort (Redis `CLIENT_DIRTY_CAS`).
     pub dirty_cas: bool,
+    /// Pub/Sub subscriptions.
+    pub subs: Subscriptions,
+    /// Messages published to this client by others, not yet moved to its
+    /// connection (the server does that right after the publishing command).
+    pub pushes: Vec<u8>,
+    /// Since when (ms) its unsent output is above the pubsub soft limit.
+    pub soft_limit_since: Option<u64>,
 }
 
 /// One WATCHed key.
@@ -115,6 +123,9 @@ impl Client {
             multi_aborted: false,
             watched: Vec::new(),
             dirty_cas: false,
+            subs: Subscriptions::default(),
+            pushes: Vec::new(),
+            soft_limit_since: None,
         }
     }
 }
@@ -227,6 +238,10 @@ pub struct ServerState {
     /// Above zero while commands run inside EXEC or a script, where blocking
     /// commands must answer at once as if they timed out.
     pub deny_blocking: u32,
+    /// Pub/Sub subscriptions, server-wide.
+    pub pubsub: PubSub,
+    /// Clients with messages in `Client::pushes`.
+    pub push_targets: Vec<usize>,
 }
 
 impl ServerState {
@@ -255,6 +270,8 @@ impl ServerState {
             ready_keys: Vec::new(),
             watched_keys: HashMap::new(),
             deny_blocking: 0,
+            pubsub: PubSub::default(),
+            push_targets: Vec::new(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Adding a command = one row here + one handler in its family's file.
 
 use super::flag_bits::*;
-use super::{connection, container, hash, keys, list, multi, server, set, spec, string, zset, CommandSpec, Group, KeySpec};
+use super::{connection, container, hash, keys, list, multi, pubsub, server, set, spec, string, zset, CommandSpec, Group, KeySpec};
 
 /// Every command, sorted by name (binary-searched by `lookup`).
 pub static COMMANDS: &[CommandSpec] = &[
@@ -89,7 +89,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("pexpiretime", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::pexpiretime),
     spec("ping", -1, FAST, KeySpec::None, Group::Connection, connection::ping),
     spec("psetex", 4, WRITE | DENYOOM, KeySpec::ONE, Group::String, string::psetex),
+    spec("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::psubscribe),
     spec("pttl", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::pttl),
+    spec("publish", 3, PUBSUB | LOADING | STALE | FAST, KeySpec::None, Group::PubSub, pubsub::publish),
+    container("pubsub", -2, NONE, Group::PubSub, PUBSUB_SUBS),
+    spec("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::punsubscribe),
     spec("quit", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, KeySpec::None, Group::Connection, connection::quit),
     spec("randomkey", 1, READONLY, KeySpec::None, Group::Generic, keys::randomkey),
     spec("rename", 3, WRITE, KeySpec::TWO, Group::Generic, keys::rename),
@@ -119,18 +123,23 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("smismember", -3, READONLY | FAST, KeySpec::ONE, Group::Set, set::smismember),
     spec("smove", 4, WRITE | FAST, KeySpec::TWO, Group::Set, set::smove),
     spec("spop", -2, WRITE | FAST, KeySpec::ONE, Group::Set, set::spop),
+    spec("spublish", 3, PUBSUB | LOADING | STALE | FAST, KeySpec::None, Group::PubSub, pubsub::spublish),
     spec("srandmember", -2, READONLY, KeySpec::ONE, Group::Set, set::srandmember),
     spec("srem", -3, WRITE | FAST, KeySpec::ONE, Group::Set, set::srem),
     spec("sscan", -3, READONLY, KeySpec::ONE, Group::Set, set::sscan),
+    spec("ssubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::ssubscribe),
     spec("strlen", 2, READONLY | FAST, KeySpec::ONE, Group::String, string::strlen),
+    spec("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::subscribe),
     spec("substr", 4, READONLY, KeySpec::ONE, Group::String, string::getrange),
     spec("sunion", -2, READONLY | UNORDERED, KeySpec::ALL, Group::Set, set::sunion),
     spec("sunionstore", -3, WRITE | DENYOOM, KeySpec::ALL, Group::Set, set::sunionstore),
+    spec("sunsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::sunsubscribe),
     spec("time", 1, LOADING | STALE | FAST, KeySpec::None, Group::Server, server::time),
     spec("touch", -2, READONLY | FAST, KeySpec::ALL, Group::Generic, keys::touch),
     spec("ttl", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::ttl),
     spec("type", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::type_),
     spec("unlink", -2, WRITE | FAST, KeySpec::ALL, Group::Generic, keys::del),
+    spec("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::unsubscribe),
     spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::None, Group::Transactions, multi::unwatch),
     spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::ALL, Group::Transactions, multi::watch),
     spec("zadd", -4, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::SortedSet, zset::zadd),
@@ -232,6 +241,16 @@ pub static SLOWLOG_SUBS: &[CommandSpec] = &[
 /// Flags of the SLOWLOG subcommands other than HELP.
 const SLOWLOG_ADMIN: u32 = ADMIN | LOADING | STALE;
 
+/// PUBSUB subcommands.
+static PUBSUB_SUBS: &[CommandSpec] = &[
+    spec("channels", -2, PUBSUB | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::pubsub_channels),
+    spec("help", 2, LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::pubsub_help),
+    spec("numpat", 2, PUBSUB | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::pubsub_numpat),
+    spec("numsub", -2, PUBSUB | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::pubsub_numsub),
+    spec("shardchannels", -2, PUBSUB | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::pubsub_shardchannels),
+    spec("shardnumsub", -2, PUBSUB | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::pubsub_shardnumsub),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,3 +282,4 @@ mod tests {
         assert!(super::super::lookup(COMMANDS, b"nope").is_none());
     }
 }
+

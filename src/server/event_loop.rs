@@ -188,6 +188,13 @@ impl Server {
                         }
                     }
                     conn.start += consumed;
+                    if !self.state.push_targets.is_empty() {
+                        self.deliver_pushes();
+                        if self.conns[key].closing {
+                            return;
+                        }
+                    }
+                    let conn = &mut self.conns[key];
                     let limit = self.state.config.server.client_output_buffer_limit;
                     if limit > 0 && conn.pending_output() > limit {
                         // Checked per command, like Redis, so one pipelined read
@@ -215,6 +222,40 @@ impl Server {
         }
     }
 
+    /// Moves messages published by the last command into their subscribers'
+    /// output, closing a subscriber past the `pubsub` output limits (hard: at
+    /// once; soft: when it stays above for the configured seconds), like Redis.
+    fn deliver_pushes(&mut self) {
+        let now = now_ms();
+        for key in std::mem::take(&mut self.state.push_targets) {
+            let Some(c) = self.state.clients.get_mut(key) else { continue };
+            let bytes = std::mem::take(&mut c.pushes);
+            let Some(conn) = self.conns.get_mut(key) else { continue };
+            if conn.closing {
+                continue;
+            }
+            conn.out.buf.extend_from_slice(&bytes);
+            let pending = conn.pending_output();
+            let cfg = &self.state.config.server;
+            let (hard, soft, soft_ms) =
+                (cfg.pubsub_output_hard_limit, cfg.pubsub_output_soft_limit, cfg.pubsub_output_soft_seconds * 1000);
+            let over_soft = soft > 0 && pending > soft;
+            let since = if over_soft { *c.soft_limit_since.get_or_insert(now) } else { now };
+            if !over_soft {
+                c.soft_limit_since = None;
+            }
+            if (hard > 0 && pending > hard) || (over_soft && now - since >= soft_ms) {
+                log::warn!(
+                    "closing subscriber {}: pubsub output buffer limit reached ({pending} bytes pending)",
+                    c.addr
+                );
+                self.close(key);
+                continue;
+            }
+            self.queue_write(key);
+        }
+    }
+
     /// Runs the commands of clients blocked on ready keys again, FIFO per key.
     /// A command that still cannot proceed stays parked in its place.
     fn serve_blocked(&mut self) {
@@ -228,6 +269,9 @@ impl Server {
                         continue;
                     };
                     dispatch(&self.store, &mut self.state, c, &mut self.conns[c].out, &args.as_args());
+                    if !self.state.push_targets.is_empty() {
+                        self.deliver_pushes();
+                    }
                     if self.state.block_request.take().is_some() {
                         continue;
                     }
@@ -343,6 +387,7 @@ impl Server {
     fn close(&mut self, key: usize) {
         self.state.unpark(key);
         crate::cmd::multi::discard_transaction(&mut self.state, key);
+        crate::cmd::pubsub::unsubscribe_all(&mut self.state, key);
         if let Some(conn) = self.conns.get_mut(key) {
             if !conn.closing {
                 conn.closing = true;
