@@ -148,6 +148,13 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
         // the members of deleted collections now (tests, operators).
         ctx.tx.store().compact_all();
         ctx.out.ok();
+    } else if args.len() == 2 && sub.eq_ignore_ascii_case(b"CRASH") {
+        // DiskDB's own, for crash tests: hand everything written so far to
+        // the OS (as the end of a tick does), then die at this exact point,
+        // e.g. in the middle of an EXEC or a script.
+        log::warn!("DEBUG CRASH: aborting the process");
+        let _ = ctx.tx.store().flush_wal(false);
+        std::process::abort();
     } else if args.len() == 3 && sub.eq_ignore_ascii_case(b"LOG") {
         log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args.get(2)));
         ctx.out.ok();
@@ -158,6 +165,8 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             &[
                 "COMPACT",
                 "    Compact the whole store now (reclaims deleted collections' members).",
+                "CRASH",
+                "    Flush the write-ahead log to the OS, then abort the process (crash tests).",
                 "LOG <message>",
                 "    Write <message> to the server log.",
                 "SLEEP <seconds>",

@@ -351,6 +351,25 @@ impl RawClient {
             Err(e) => !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
         }
     }
+
+    /// True if the server closes the connection within `within`, after any
+    /// amount of data still in flight (which is read and dropped).
+    pub fn is_closed_after_data(&mut self, within: Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            self.stream.set_read_timeout(Some(left)).expect("timeout");
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) => return !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+            }
+        }
+    }
 }
 
 /// Encodes a command as a RESP multibulk.
