@@ -68,7 +68,7 @@ def main() -> None:
     except redis.ResponseError as e:
         assert "not an integer" in str(e), e
 
-    # Pipelines (transaction=False: MULTI comes with a later issue).
+    # Pipelines without a transaction.
     p = r.pipeline(transaction=False)
     for i in range(100):
         p.set(f"key:{i}", i)
@@ -86,6 +86,47 @@ def main() -> None:
     assert r2.get("greeting") is None
     r2.set("only-in-3", "x")
     assert r.get("only-in-3") is None
+
+    # Transactions: pipeline(transaction=True) is MULTI/EXEC; WATCH with a
+    # concurrent change makes redis-py raise WatchError.
+    p = r.pipeline(transaction=True)
+    p.incr("tx:counter").incr("tx:counter").lpush("tx:list", "a", "b").lrange("tx:list", 0, -1)
+    assert p.execute() == [1, 2, 2, ["b", "a"]]
+    other = redis.Redis(host="127.0.0.1", port=port, password=password, decode_responses=True)
+    with r.pipeline() as p:
+        p.watch("tx:counter")
+        other.incr("tx:counter")
+        p.multi()
+        p.incr("tx:counter")
+        try:
+            p.execute()
+            raise AssertionError("EXEC should have been aborted by WATCH")
+        except redis.WatchError:
+            pass
+    assert r.get("tx:counter") == "3"
+
+    def bump(pipe: redis.client.Pipeline) -> None:
+        v = int(pipe.get("tx:counter"))
+        pipe.multi()
+        pipe.set("tx:counter", v + 10)
+
+    r.transaction(bump, "tx:counter")
+    assert r.get("tx:counter") == "13"
+
+    # Pub/Sub as Celery and RQ use it: channels, patterns, get_message.
+    ps = other.pubsub()
+    ps.subscribe("jobs")
+    ps.psubscribe("events.*")
+    for _ in range(2):
+        m = ps.get_message(timeout=5)
+        assert m and m["type"] in ("subscribe", "psubscribe"), m
+    assert r.publish("jobs", "job-1") == 1
+    assert r.publish("events.done", "e-1") == 1
+    got = [ps.get_message(timeout=5) for _ in range(2)]
+    assert got[0]["type"] == "message" and got[0]["data"] == "job-1", got
+    assert got[1]["type"] == "pmessage" and got[1]["channel"] == "events.done", got
+    assert r.pubsub_numsub("jobs") == [("jobs", 1)]
+    ps.close()
 
     info = r.info()
     assert info["redis_version"].startswith("7."), info.get("redis_version")
