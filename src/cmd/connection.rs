@@ -315,11 +315,12 @@ fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
     }
 }
 
-/// CLIENT LIST `flags=`: b blocked, P subscriber, x in MULTI, d watched key
+/// CLIENT LIST `flags=`: P subscriber, x in MULTI, b blocked, d watched key
 /// touched, N none.
 fn client_flags(c: &Client) -> String {
     let mut f = String::new();
-    for (on, ch) in [(c.blocked.is_some(), 'b'), (c.subs.any(), 'P'), (c.multi.is_some(), 'x'), (c.dirty_cas, 'd')] {
+    // Redis's order of the letters.
+    for (on, ch) in [(c.subs.any(), 'P'), (c.multi.is_some(), 'x'), (c.blocked.is_some(), 'b'), (c.dirty_cas, 'd')] {
         if on {
             f.push(ch);
         }
