@@ -97,3 +97,23 @@ fn a_subscriber_that_does_not_read_is_dropped_and_the_publisher_never_waits() {
     assert!(slow.is_closed_after_data(Duration::from_secs(10)), "the slow subscriber's connection is closed");
     assert!(server.log().contains("pubsub output buffer limit"), "{}", server.log());
 }
+
+#[test]
+fn client_list_shows_subscriptions_and_transactions() {
+    let server = TestServer::new();
+    let mut sub = server.raw();
+    sub.cmd(&["CLIENT", "SETNAME", "sub"]);
+    sub.cmd(&["SUBSCRIBE", "a"]);
+    sub.send_cmd(&["PSUBSCRIBE", "p1", "p2"]);
+    sub.read();
+    sub.read();
+    let mut tx = server.raw();
+    tx.cmd(&["CLIENT", "SETNAME", "tx"]);
+    tx.cmd(&["MULTI"]);
+    tx.cmd(&["PING"]);
+    let mut admin = server.raw();
+    let list = admin.cmd(&["CLIENT", "LIST"]).str();
+    let line = |name: &str| list.lines().find(|l| l.contains(&format!(" name={name} "))).expect("client listed").to_string();
+    assert!(line("sub").contains(" flags=P db=0 sub=1 psub=2 ssub=0 multi=-1 "), "{}", line("sub"));
+    assert!(line("tx").contains(" flags=x db=0 sub=0 psub=0 ssub=0 multi=1 "), "{}", line("tx"));
+}
