@@ -412,6 +412,11 @@ fn run(
         return Err(CmdError::NoAuth);
     }
     let db = c.db;
+    if spec.flags.contains(Flags::WRITE) {
+        if let Err(cause) = store.writable() {
+            return Err(CmdError::misconf(&cause));
+        }
+    }
     let data = {
         let mut ctx = Ctx { tx: Tx::new(store, db, now), out, state, client, spec };
         (spec.run)(&mut ctx, args)?;
@@ -428,7 +433,9 @@ fn run(
                 }
             }
         }
-        store.commit(data)?;
+        if let Err(e) = store.commit(data) {
+            return Err(store.write_error().map_or_else(|| CmdError::storage(e), |cause| CmdError::misconf(&cause)));
+        }
         if spec.flags.contains(Flags::WRITE) {
             state.dirty += 1;
         }

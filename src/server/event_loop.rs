@@ -391,7 +391,7 @@ impl Server {
     fn shutdown(&mut self) -> Result<(), Error> {
         log::warn!("shutting down: syncing the WAL and flushing memtables");
         self.before_sleep();
-        self.store.persist_all()?;
+        self.store.close_cleanly()?;
         log::warn!("DiskDB is now ready to exit, bye bye...");
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! - The expiry index is maintained by `commit` from the before/after expiry of
 //!   every touched key; handlers never touch it.
 
+pub mod backup;
 pub mod cache;
 pub mod gc;
 pub mod keys;
@@ -35,6 +36,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// On-disk format version, written at creation and checked at open.
 pub const FORMAT_VERSION: u64 = 1;
+
+/// How often a write refused after a write error re-checks the data dir.
+const RESUME_PROBE_MS: u64 = 250;
 
 /// Versions are reserved in blocks so that allocating one is not a write.
 const VERSION_BLOCK: u64 = 1 << 16;
@@ -70,6 +74,13 @@ pub struct Store {
     write_opts: WriteOptions,
     /// Reused buffer for building meta keys on the read path (no allocation per GET).
     scratch: RefCell<Vec<u8>>,
+    /// Set when a write or WAL flush failed (disk full, I/O error): writes are
+    /// refused until `try_resume` succeeds; reads go on.
+    write_error: RefCell<Option<String>>,
+    /// Last `try_resume` probe made by `writable` (ms).
+    last_probe_ms: Cell<u64>,
+    /// BGSAVE / SAVE bookkeeping.
+    backups: RefCell<backup::Backups>,
 }
 
 fn compression(c: Compression) -> DBCompressionType {
@@ -91,6 +102,11 @@ impl Store {
         let dir = Path::new(&cfg.dir);
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Config(format!("cannot create data dir '{}': {e}", dir.display())))?;
+        let existing = dir.join("CURRENT").exists();
+        if existing {
+            check_is_ours(dir)?;
+        }
+        let (wal_files, wal_bytes) = wal_files(dir);
         let cache = rocksdb::Cache::new_lru_cache(cfg.block_cache_size);
         let mut db_opts = Options::default();
         db_opts.create_if_missing(true);
@@ -148,9 +164,34 @@ impl Store {
             last_sync_ms: Cell::new(now_ms()),
             write_opts: WriteOptions::default(),
             scratch: RefCell::new(Vec::with_capacity(64)),
+            write_error: RefCell::new(None),
+            last_probe_ms: Cell::new(0),
+            backups: RefCell::new(backup::Backups::new(dir)),
         };
         store.load_bookkeeping()?;
+        let clean = store.get_default(keys::CLEAN_KEY)?.is_some_and(|v| v == [1]);
+        if existing && !clean {
+            let keys: u64 = store.counts.iter().map(|c| c.keys).sum();
+            log::warn!(
+                "unclean shutdown detected in '{}': recovered from the WAL ({wal_files} file(s), {wal_bytes} bytes \
+                 replayed); {keys} keys in {} database(s)",
+                dir.display(),
+                store.counts.iter().filter(|c| c.keys > 0).count()
+            );
+        } else if existing {
+            log::info!("data dir '{}' opened after a clean shutdown", dir.display());
+        }
+        store.db.put_cf(store.cf(Cf::Default), keys::CLEAN_KEY, [0]).map_err(storage_err)?;
+        store.db.flush_wal(true).map_err(storage_err)?;
         Ok(store)
+    }
+
+    /// Marks the store cleanly stopped after syncing everything: the next
+    /// open will not report a crash recovery.
+    pub fn close_cleanly(&self) -> Result<(), Error> {
+        self.persist_all()?;
+        self.db.put_cf(self.cf(Cf::Default), keys::CLEAN_KEY, [1]).map_err(storage_err)?;
+        self.db.flush_wal(true).map_err(storage_err)
     }
 
     fn cf(&self, cf: Cf) -> &rocksdb::ColumnFamily {
@@ -370,7 +411,9 @@ impl Store {
             }
             batch.put_cf(self.cf(Cf::Default), keys::COUNTS_KEY, v);
         }
-        self.db.write_opt(batch, &self.write_opts).map_err(storage_err)?;
+        if let Err(e) = self.db.write_opt(batch, &self.write_opts) {
+            return Err(self.write_failed(e));
+        }
         self.unflushed.set(true);
         self.counts = counts;
         let mut cache = self.cache.borrow_mut();
@@ -387,21 +430,83 @@ impl Store {
     /// event loop before any reply of the tick is written.
     pub fn flush_wal(&self, sync: bool) -> Result<(), Error> {
         if self.unflushed.get() {
-            self.db.flush_wal(false).map_err(storage_err)?;
+            self.db.flush_wal(false).map_err(|e| self.write_failed(e))?;
             self.unflushed.set(false);
             self.unsynced.set(true);
         }
         if sync && self.unsynced.get() {
-            self.db.flush_wal(true).map_err(storage_err)?;
+            self.db.flush_wal(true).map_err(|e| self.write_failed(e))?;
             self.unsynced.set(false);
             self.last_sync_ms.set(now_ms());
         }
         Ok(())
     }
 
+    /// Records a failed write: from now on writes are refused (see `writable`).
+    fn write_failed(&self, e: rocksdb::Error) -> Error {
+        let msg = e.into_string();
+        let mut slot = self.write_error.borrow_mut();
+        if slot.is_none() {
+            log::error!("write to the data dir failed, refusing writes until it works again: {msg}");
+            *slot = Some(msg.clone());
+        }
+        Error::Storage(msg)
+    }
+
+    /// Why writes are refused right now (disk full, I/O error), if they are.
+    pub fn write_error(&self) -> Option<String> {
+        self.write_error.borrow().clone()
+    }
+
+    /// Ok if writes are accepted. After a write error, probes (at most every
+    /// `RESUME_PROBE_MS`) whether writing works again, so writes resume by
+    /// themselves once space is back.
+    pub fn writable(&self) -> Result<(), String> {
+        let Some(cause) = self.write_error() else { return Ok(()) };
+        let now = now_ms();
+        if now.saturating_sub(self.last_probe_ms.get()) >= RESUME_PROBE_MS {
+            self.last_probe_ms.set(now);
+            if self.try_resume() {
+                return Ok(());
+            }
+        }
+        Err(cause)
+    }
+
+    /// After a write error: checks with a synced probe write whether writing
+    /// works again. RocksDB recovers by itself from a full disk once space is
+    /// back (its SstFileManager polls and resumes; `DB::Resume` is not in the
+    /// C API that rust-rocksdb 0.24 wraps), so probing is enough.
+    pub fn try_resume(&self) -> bool {
+        if self.write_error.borrow().is_none() {
+            return true;
+        }
+        let probe =
+            self.db.put_cf(self.cf(Cf::Default), keys::CLEAN_KEY, [0]).and_then(|()| self.db.flush_wal(true));
+        match probe {
+            Ok(()) => {
+                log::warn!("writes to the data dir work again: accepting writes");
+                *self.write_error.borrow_mut() = None;
+                self.unflushed.set(false);
+                self.unsynced.set(false);
+                self.last_sync_ms.set(now_ms());
+                true
+            }
+            Err(e) => {
+                log::debug!("data dir still not writable: {}", e.into_string());
+                false
+            }
+        }
+    }
+
     /// A RocksDB integer property of a column family (e.g. `rocksdb.estimate-live-data-size`).
     pub fn property(&self, cf: Cf, name: &str) -> u64 {
         self.db.property_int_value_cf(self.cf(cf), name).ok().flatten().unwrap_or(0)
+    }
+
+    /// An integer property summed over every column family.
+    pub fn property_sum(&self, name: &str) -> u64 {
+        Cf::ALL.iter().map(|&cf| self.property(cf, name)).sum()
     }
 
     /// Bytes held by the read cache.
@@ -426,10 +531,35 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // Let running compactions (whose filters may hold a strong handle)
-        // finish before the DB is closed, so the close happens here.
+        // A BGSAVE thread holds the DB too: let it finish first. Then let
+        // running compactions (whose filters may hold a strong handle) finish
+        // before the DB is closed, so the close happens here.
+        self.backup_wait();
         self.db.cancel_all_background_work(true);
     }
+}
+
+/// Refuses a RocksDB database that is not DiskDB's (another application's,
+/// or unreadable), before opening it would add our column families to it.
+fn check_is_ours(dir: &Path) -> Result<(), Error> {
+    let cfs = DB::list_cf(&Options::default(), dir)
+        .map_err(|e| Error::Storage(format!("cannot open data dir '{}': {}", dir.display(), e.into_string())))?;
+    if !cfs.iter().any(|c| c == Cf::Meta.name()) {
+        return Err(Error::Storage(format!(
+            "data dir '{}' holds a RocksDB database that is not DiskDB's (column families: {})",
+            dir.display(),
+            cfs.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// WAL files (`*.log`) in `dir` and their total size: what a start-up replays.
+fn wal_files(dir: &Path) -> (usize, u64) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return (0, 0) };
+    rd.filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .fold((0, 0), |(n, b), e| (n + 1, b + e.metadata().map_or(0, |m| m.len())))
 }
 
 /// Smallest key greater than every key with this prefix (None if all 0xff).
