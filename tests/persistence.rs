@@ -112,3 +112,49 @@ fn second_server_on_the_same_dir_is_refused() {
     // The first server is unaffected.
     assert_eq!(s.raw().cmd(&["GET", "mine"]), Reply::bulk("1"));
 }
+
+/// Starts the binary on `data` and expects it to refuse with exit code 1 and
+/// a message naming the dir, without a panic.
+fn refused(data: &std::path::Path, why: &[&str]) {
+    let (code, stderr) = common::run_to_exit(&["--port".as_ref(), "0".as_ref(), "--dir".as_ref(), data.as_os_str()]);
+    assert_eq!(code, Some(1), "exit code; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert!(stderr.contains(&*data.to_string_lossy()), "stderr does not name the dir: {stderr}");
+    assert!(why.iter().any(|w| stderr.contains(w)), "stderr does not say why ({why:?}): {stderr}");
+}
+
+#[test]
+fn corrupt_data_dir_is_refused_with_a_clear_error() {
+    let mut s = TestServer::new();
+    assert_eq!(s.raw().cmd(&["SET", "k", "v"]), Reply::ok());
+    s.stop();
+    let data = s.data_dir();
+    // A CURRENT that points nowhere / is garbage.
+    let current = data.join("CURRENT");
+    let saved = std::fs::read(&current).expect("CURRENT");
+    std::fs::write(&current, b"\x00garbage\xff").expect("write CURRENT");
+    refused(&data, &["Corruption", "corrupt", "No such file", "IO error"]);
+    // A truncated MANIFEST.
+    std::fs::write(&current, &saved).expect("restore CURRENT");
+    let manifest = String::from_utf8(saved).expect("CURRENT is text").trim().to_string();
+    let f = std::fs::OpenOptions::new().write(true).open(data.join(&manifest)).expect("manifest");
+    f.set_len(10).expect("truncate manifest");
+    drop(f);
+    refused(&data, &["Corruption", "corrupt", "IO error"]);
+}
+
+#[test]
+fn foreign_rocksdb_dir_is_refused_not_adopted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("other-app");
+    {
+        let mut o = rocksdb::Options::default();
+        o.create_if_missing(true);
+        let db = rocksdb::DB::open(&o, &data).expect("open a plain RocksDB");
+        db.put(b"their", b"data").expect("put");
+    }
+    refused(&data, &["not DiskDB's"]);
+    // Untouched: still only the default column family.
+    let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &data).expect("list cfs");
+    assert_eq!(cfs, vec!["default".to_string()]);
+}

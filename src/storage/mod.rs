@@ -81,6 +81,8 @@ pub struct Store {
     last_probe_ms: Cell<u64>,
     /// BGSAVE / SAVE bookkeeping.
     backups: RefCell<backup::Backups>,
+    /// How the store was opened (to reopen it after a fatal write error).
+    cfg: StorageConfig,
 }
 
 fn compression(c: Compression) -> DBCompressionType {
@@ -107,51 +109,8 @@ impl Store {
             check_is_ours(dir)?;
         }
         let (wal_files, wal_bytes) = wal_files(dir);
-        let cache = rocksdb::Cache::new_lru_cache(cfg.block_cache_size);
-        let mut db_opts = Options::default();
-        db_opts.create_if_missing(true);
-        db_opts.create_missing_column_families(true);
-        db_opts.set_manual_wal_flush(true);
-        // One writer thread (the executor): skip the machinery for concurrent writers.
-        db_opts.set_allow_concurrent_memtable_write(false);
-        db_opts.set_enable_write_thread_adaptive_yield(false);
-        db_opts.set_max_background_jobs(cfg.max_background_jobs);
-        db_opts.set_max_open_files(cfg.max_open_files);
-        db_opts.set_keep_log_file_num(5);
         let slot: gc::DbSlot = Arc::default();
-        let cf_opts = |cf: Cf| {
-            let mut o = Options::default();
-            if matches!(cf, Cf::Data | Cf::Zscore) {
-                o.set_compaction_filter_factory(gc::VersionFilterFactory::new(slot.clone(), cf));
-            }
-            let mut t = BlockBasedOptions::default();
-            t.set_block_cache(&cache);
-            if cfg.bloom_bits_per_key > 0.0 && matches!(cf, Cf::Meta | Cf::Data) {
-                t.set_bloom_filter(cfg.bloom_bits_per_key, false);
-            }
-            t.set_cache_index_and_filter_blocks(true);
-            t.set_pin_l0_filter_and_index_blocks_in_cache(true);
-            o.set_block_based_table_factory(&t);
-            o.set_write_buffer_size(cfg.write_buffer_size);
-            o.set_max_write_buffer_number(cfg.max_write_buffer_number);
-            o.set_compression_type(compression(cfg.compression));
-            o.set_bottommost_compression_type(compression(cfg.bottommost_compression));
-            o.set_level_compaction_dynamic_level_bytes(true);
-            o
-        };
-        let descs = Cf::ALL.iter().map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_opts(cf)));
-        let db = DB::open_cf_descriptors(&db_opts, dir, descs).map_err(|e| {
-            let msg = e.into_string();
-            if msg.contains("LOCK") {
-                Error::Config(format!(
-                    "data dir '{}' is in use by another process (RocksDB LOCK held): {msg}",
-                    dir.display()
-                ))
-            } else {
-                Error::Storage(format!("cannot open data dir '{}': {msg}", dir.display()))
-            }
-        })?;
-        let db = Arc::new(db);
+        let db = Arc::new(open_db(cfg, &slot)?);
         let _ = slot.set(Arc::downgrade(&db));
         let mut store = Store {
             db,
@@ -167,6 +126,7 @@ impl Store {
             write_error: RefCell::new(None),
             last_probe_ms: Cell::new(0),
             backups: RefCell::new(backup::Backups::new(dir)),
+            cfg: cfg.clone(),
         };
         store.load_bookkeeping()?;
         let clean = store.get_default(keys::CLEAN_KEY)?.is_some_and(|v| v == [1]);
@@ -430,8 +390,11 @@ impl Store {
     /// event loop before any reply of the tick is written.
     pub fn flush_wal(&self, sync: bool) -> Result<(), Error> {
         if self.unflushed.get() {
-            self.db.flush_wal(false).map_err(|e| self.write_failed(e))?;
+            // On failure the tick's writes are dropped from the count: their
+            // clients are closed unanswered, and later ticks (reads only,
+            // writes are refused) must not fail on them again.
             self.unflushed.set(false);
+            self.db.flush_wal(false).map_err(|e| self.write_failed(e))?;
             self.unsynced.set(true);
         }
         if sync && self.unsynced.get() {
@@ -458,10 +421,37 @@ impl Store {
         self.write_error.borrow().clone()
     }
 
+    /// Closes and reopens the DB (see `try_resume`). In between, a read-only
+    /// instance of the same dir stands in (it takes no LOCK), so the store is
+    /// never without a DB: if the reopen fails, reads go on from it.
+    fn reopen(&mut self) -> Result<(), Error> {
+        self.backup_wait();
+        self.db.cancel_all_background_work(true);
+        let names: Vec<&str> = Cf::ALL.iter().map(|c| c.name()).collect();
+        let ro = DB::open_cf_for_read_only(&Options::default(), &self.cfg.dir, names, false).map_err(storage_err)?;
+        let old = std::mem::replace(&mut self.db, Arc::new(ro));
+        // A compaction filter may still hold the old DB for a moment.
+        if let Err(old) = Arc::try_unwrap(old) {
+            self.db = old;
+            return Err(Error::Storage("the DB is still in use".into()));
+        }
+        let slot: gc::DbSlot = Arc::default();
+        let db = Arc::new(open_db(&self.cfg, &slot)?);
+        let _ = slot.set(Arc::downgrade(&db));
+        self.db = db;
+        // Writes that reached the memtable but not the WAL are gone now:
+        // drop every cached record and reload the persisted bookkeeping.
+        self.cache.borrow_mut().clear(None);
+        self.counts.iter_mut().for_each(|c| *c = DbCounts::default());
+        self.load_bookkeeping()?;
+        log::warn!("data dir '{}' reopened after a write error", self.cfg.dir);
+        Ok(())
+    }
+
     /// Ok if writes are accepted. After a write error, probes (at most every
     /// `RESUME_PROBE_MS`) whether writing works again, so writes resume by
     /// themselves once space is back.
-    pub fn writable(&self) -> Result<(), String> {
+    pub fn writable(&mut self) -> Result<(), String> {
         let Some(cause) = self.write_error() else { return Ok(()) };
         let now = now_ms();
         if now.saturating_sub(self.last_probe_ms.get()) >= RESUME_PROBE_MS {
@@ -474,15 +464,28 @@ impl Store {
     }
 
     /// After a write error: checks with a synced probe write whether writing
-    /// works again. RocksDB recovers by itself from a full disk once space is
-    /// back (its SstFileManager polls and resumes; `DB::Resume` is not in the
-    /// C API that rust-rocksdb 0.24 wraps), so probing is enough.
-    pub fn try_resume(&self) -> bool {
+    /// works again, and if not, reopens the DB.
+    ///
+    /// Why reopen: RocksDB resumes by itself from a full disk hit by a flush
+    /// or compaction (its SstFileManager polls for space), but a failed WAL
+    /// write under `manual_wal_flush` is marked fatal ("potentially WAL
+    /// error"), which `DB::Resume` refuses too (and rust-rocksdb 0.24 does not
+    /// wrap Resume anyway). Closing and reopening replays the WAL up to the
+    /// last complete record: every acknowledged write is there, the failed
+    /// tick's unacknowledged writes are not.
+    pub fn try_resume(&mut self) -> bool {
         if self.write_error.borrow().is_none() {
             return true;
         }
-        let probe =
+        let mut probe =
             self.db.put_cf(self.cf(Cf::Default), keys::CLEAN_KEY, [0]).and_then(|()| self.db.flush_wal(true));
+        if probe.is_err() {
+            if let Err(e) = self.reopen() {
+                log::debug!("reopening the data dir failed: {e}");
+                return false;
+            }
+            probe = self.db.put_cf(self.cf(Cf::Default), keys::CLEAN_KEY, [0]).and_then(|()| self.db.flush_wal(true));
+        }
         match probe {
             Ok(()) => {
                 log::warn!("writes to the data dir work again: accepting writes");
@@ -539,12 +542,66 @@ impl Drop for Store {
     }
 }
 
+/// Opens the RocksDB instance of `cfg` (column families, caches, the GC
+/// filter reaching the DB through `slot`).
+fn open_db(cfg: &StorageConfig, slot: &gc::DbSlot) -> Result<DB, Error> {
+    let dir = Path::new(&cfg.dir);
+    let cache = rocksdb::Cache::new_lru_cache(cfg.block_cache_size);
+    let mut db_opts = Options::default();
+    db_opts.create_if_missing(true);
+    db_opts.create_missing_column_families(true);
+    db_opts.set_manual_wal_flush(true);
+    // One writer thread (the executor): skip the machinery for concurrent writers.
+    db_opts.set_allow_concurrent_memtable_write(false);
+    db_opts.set_enable_write_thread_adaptive_yield(false);
+    db_opts.set_max_background_jobs(cfg.max_background_jobs);
+    db_opts.set_max_open_files(cfg.max_open_files);
+    db_opts.set_keep_log_file_num(5);
+    let cf_opts = |cf: Cf| {
+        let mut o = Options::default();
+        if matches!(cf, Cf::Data | Cf::Zscore) {
+            o.set_compaction_filter_factory(gc::VersionFilterFactory::new(slot.clone(), cf));
+        }
+        let mut t = BlockBasedOptions::default();
+        t.set_block_cache(&cache);
+        if cfg.bloom_bits_per_key > 0.0 && matches!(cf, Cf::Meta | Cf::Data) {
+            t.set_bloom_filter(cfg.bloom_bits_per_key, false);
+        }
+        t.set_cache_index_and_filter_blocks(true);
+        t.set_pin_l0_filter_and_index_blocks_in_cache(true);
+        o.set_block_based_table_factory(&t);
+        o.set_write_buffer_size(cfg.write_buffer_size);
+        o.set_max_write_buffer_number(cfg.max_write_buffer_number);
+        o.set_compression_type(compression(cfg.compression));
+        o.set_bottommost_compression_type(compression(cfg.bottommost_compression));
+        o.set_level_compaction_dynamic_level_bytes(true);
+        o
+    };
+    let descs = Cf::ALL.iter().map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_opts(cf)));
+    DB::open_cf_descriptors(&db_opts, dir, descs).map_err(|e| {
+        let msg = e.into_string();
+        if msg.contains("LOCK") {
+            Error::Config(format!(
+                "data dir '{}' is in use by another process (RocksDB LOCK held): {msg}",
+                dir.display()
+            ))
+        } else {
+            Error::Storage(format!("cannot open data dir '{}': {msg}", dir.display()))
+        }
+    })
+}
+
 /// Refuses a RocksDB database that is not DiskDB's (another application's,
 /// or unreadable), before opening it would add our column families to it.
 fn check_is_ours(dir: &Path) -> Result<(), Error> {
     let cfs = DB::list_cf(&Options::default(), dir)
         .map_err(|e| Error::Storage(format!("cannot open data dir '{}': {}", dir.display(), e.into_string())))?;
     if !cfs.iter().any(|c| c == Cf::Meta.name()) {
+        // A truncated MANIFEST also lists only `default`: tell corruption
+        // apart by opening it read-only, which checks it whole.
+        if let Err(e) = DB::open_for_read_only(&Options::default(), dir, false) {
+            return Err(Error::Storage(format!("cannot open data dir '{}': {}", dir.display(), e.into_string())));
+        }
         return Err(Error::Storage(format!(
             "data dir '{}' holds a RocksDB database that is not DiskDB's (column families: {})",
             dir.display(),

@@ -18,6 +18,8 @@ pub struct TestServer {
     pub port: u16,
     dir: tempfile::TempDir,
     extra: String,
+    /// Data dir elsewhere than `dir/data` (e.g. on a small tmpfs).
+    data: Option<PathBuf>,
 }
 
 /// Base config for tests: small buffers, no fsync, quiet logs.
@@ -28,7 +30,15 @@ impl TestServer {
     /// `[section]` headers; keys override the base ones via a merged table).
     pub fn start(extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = TestServer { child: None, port: 0, dir, extra: extra.to_string() };
+        let mut s = TestServer { child: None, port: 0, dir, extra: extra.to_string(), data: None };
+        s.spawn();
+        s
+    }
+
+    /// Starts with its data dir at `data` (config and log stay in a temp dir).
+    pub fn start_with_data_dir(data: PathBuf, extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = TestServer { child: None, port: 0, dir, extra: extra.to_string(), data: Some(data) };
         s.spawn();
         s
     }
@@ -37,7 +47,7 @@ impl TestServer {
     pub fn start_on_copy(src: &Path, extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         copy_dir(src, &dir.path().join("data"));
-        let mut s = TestServer { child: None, port: 0, dir, extra: extra.to_string() };
+        let mut s = TestServer { child: None, port: 0, dir, extra: extra.to_string(), data: None };
         s.spawn();
         s
     }
@@ -49,7 +59,7 @@ impl TestServer {
 
     /// Data directory of this server.
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data.clone().unwrap_or_else(|| self.dir.path().join("data"))
     }
 
     fn config_path(&self) -> PathBuf {
