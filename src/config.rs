@@ -266,6 +266,9 @@ mod tests {
         }
         let ok = "[storage]\ncompression = \"snappy\"\nbottommost_compression = \"none\"\n";
         let cfg = Config::from_toml(ok).expect("valid compression choices");
-        assert_eq!((cfg.storage.compression, cfg.storage.bottommost_compression), (Compression::Snappy, Compression::None));
+        assert_eq!(
+            (cfg.storage.compression, cfg.storage.bottommost_compression),
+            (Compression::Snappy, Compression::None)
+        );
     }
 }

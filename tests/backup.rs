@@ -4,18 +4,9 @@
 
 mod common;
 
-use common::{Reply, TestServer};
+use common::{info_field, Reply, TestServer};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-fn info_field(c: &mut common::RawClient, section: &str, name: &str) -> String {
-    let text = c.cmd(&["INFO", section]).str();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("{name} missing in INFO {section}:\n{text}"))
-        .trim()
-        .to_string()
-}
 
 fn backups(s: &TestServer) -> Vec<PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(s.data_dir().join("backups"))
@@ -95,7 +86,8 @@ fn save_and_bgsave_arguments_like_redis() {
     assert_eq!(c.cmd(&["BGSAVE", "NOW"]).err(), Some("ERR syntax error"));
     let r = c.cmd(&["BGSAVE", "SCHEDULE"]);
     assert!(
-        r == Reply::Simple("Background saving started".into()) || r == Reply::Simple("Background saving scheduled".into()),
+        r == Reply::Simple("Background saving started".into())
+            || r == Reply::Simple("Background saving scheduled".into()),
         "{r:?}"
     );
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Reply, TestServer};
+use common::{info_field, Reply, TestServer};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -40,15 +40,6 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
     }
-}
-
-fn info_field(c: &mut common::RawClient, section: &str, name: &str) -> String {
-    let text = c.cmd(&["INFO", section]).str();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("{name} missing in INFO {section}:\n{text}"))
-        .trim()
-        .to_string()
 }
 
 #[test]

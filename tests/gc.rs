@@ -9,13 +9,7 @@ mod common;
 use common::{encode, Reply, TestServer};
 
 fn info_field(c: &mut common::RawClient, name: &str) -> u64 {
-    let text = c.cmd(&["INFO", "storage"]).str();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("{name} missing in INFO storage:\n{text}"))
-        .trim()
-        .parse()
-        .expect("number")
+    common::info_field(c, "storage", name).parse().expect("number")
 }
 
 #[test]

@@ -6,8 +6,6 @@
 mod common;
 
 use common::{args, pipeline, Reply, TestServer};
-use std::io::Read;
-use std::time::{Duration, Instant};
 
 #[test]
 fn graceful_restart_keeps_every_key_and_ttl() {
@@ -84,28 +82,8 @@ fn second_server_on_the_same_dir_is_refused() {
         format!("[server]\nbind = \"127.0.0.1\"\nport = 0\n\n[storage]\ndir = {:?}\n", data.to_string_lossy()),
     )
     .expect("write config");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_diskdb"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn second diskdb");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("a second server on the same data dir kept running");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
-    assert!(!status.success(), "second server exited with {status}");
+    let (code, stderr) = common::run_to_exit(&["--config".as_ref(), config.as_os_str()]);
+    assert!(code.is_some_and(|c| c != 0), "second server exited with {code:?}");
     let lower = stderr.to_lowercase();
     assert!(lower.contains("in use") || lower.contains("lock"), "stderr does not say why: {stderr}");
     assert!(stderr.contains(&*data.to_string_lossy()), "stderr does not name the dir: {stderr}");

@@ -557,6 +557,11 @@ fn open_db(cfg: &StorageConfig, slot: &gc::DbSlot) -> Result<DB, Error> {
     db_opts.set_max_background_jobs(cfg.max_background_jobs);
     db_opts.set_max_open_files(cfg.max_open_files);
     db_opts.set_keep_log_file_num(5);
+    // A WAL file is kept until every column family it holds writes of is
+    // flushed; the small ones (default, expire) fill slowly, so without a cap
+    // old WALs pile up: disk usage grows and a restart replays them all.
+    // Past this size RocksDB flushes the column families holding them back.
+    db_opts.set_max_total_wal_size(4 * cfg.write_buffer_size as u64);
     let cf_opts = |cf: Cf| {
         let mut o = Options::default();
         if matches!(cf, Cf::Data | Cf::Zscore) {

@@ -263,6 +263,16 @@ pub fn run_to_exit(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
     (status.code(), reader.join().expect("stderr reader"))
 }
 
+/// One `name:value` field of `INFO section`, as text.
+pub fn info_field(c: &mut RawClient, section: &str, name: &str) -> String {
+    let text = c.cmd(&["INFO", section]).str();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("{name} missing in INFO {section}:\n{text}"))
+        .trim()
+        .to_string()
+}
+
 /// A command as owned words (for `pipeline`).
 pub fn args(words: &[&[u8]]) -> Vec<Vec<u8>> {
     words.iter().map(|w| w.to_vec()).collect()
