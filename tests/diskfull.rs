@@ -100,6 +100,9 @@ fn disk_full_refuses_writes_keeps_reads_and_recovers() {
         }
     }
     assert_eq!(info_field(&mut c, "storage", "storage_writes"), "ok");
+    let log = s.log();
+    assert!(log.contains("writes to the data dir work again"), "recovery not logged:\n{log}");
+    eprintln!("recovered by reopening the DB: {}", log.contains("reopened after a write error"));
     // Nothing acknowledged was lost, across a restart too.
     s.stop();
     s.restart();
