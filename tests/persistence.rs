@@ -1,7 +1,7 @@
 //! Durability: data survives a graceful restart; a second server on the same
 //! data dir is refused with a clear message; a corrupt or foreign data dir
-//! stops start-up with a clear error and exit code, never a panic. Crashes
-//! (SIGKILL under load) are tests/crash.rs.
+//! stops start-up with a clear error and exit code, never a panic; INFO
+//! shows RocksDB's figures. Crashes (SIGKILL under load) are tests/crash.rs.
 
 mod common;
 
@@ -135,4 +135,32 @@ fn foreign_rocksdb_dir_is_refused_not_adopted() {
     // Untouched: still only the default column family.
     let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &data).expect("list cfs");
     assert_eq!(cfs, vec!["default".to_string()]);
+}
+
+/// INFO reports RocksDB's own figures in memory, persistence and storage.
+#[test]
+fn info_reports_rocksdb_figures() {
+    let s = TestServer::start("[storage]\nsync = \"always\"\n");
+    let mut c = s.raw();
+    // Pipelined: with `always`, one fsync covers a whole tick.
+    let value = "v".repeat(100);
+    let sets: Vec<_> = (0..2000).map(|i| args(&[b"SET", format!("k{i}").as_bytes(), value.as_bytes()])).collect();
+    assert!(pipeline(&s, 0, &sets).iter().all(|r| *r == Reply::ok()));
+    let num = |c: &mut common::RawClient, section: &str, name: &str| -> u64 {
+        common::info_field(c, section, name).parse().unwrap_or_else(|_| panic!("{name} is not a number"))
+    };
+    assert!(num(&mut c, "memory", "rocksdb_memtables_size") > 2000 * 100);
+    assert_eq!(num(&mut c, "memory", "rocksdb_block_cache_capacity"), 8388608); // conf/test.toml
+    assert_eq!(c.cmd(&["DEBUG", "COMPACT"]), Reply::ok());
+    let gets: Vec<_> = (0..2000).map(|i| args(&[b"GET", format!("k{i}").as_bytes()])).collect();
+    assert!(pipeline(&s, 0, &gets).iter().all(|r| *r == Reply::bulk(&value)));
+    assert!(num(&mut c, "memory", "rocksdb_block_cache_usage") > 0);
+    assert!(num(&mut c, "storage", "rocksdb_sst_files_size") > 0);
+    assert!(num(&mut c, "storage", "rocksdb_live_data_size") > 0);
+    num(&mut c, "storage", "rocksdb_pending_compaction_bytes");
+    assert_eq!(common::info_field(&mut c, "persistence", "wal_sync_policy"), "always");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    assert!(now - num(&mut c, "persistence", "wal_last_sync_time") < 60, "last sync too long ago");
+    assert_eq!(common::info_field(&mut c, "persistence", "aof_last_write_status"), "ok");
+    assert_eq!(common::info_field(&mut c, "storage", "storage_writes"), "ok");
 }

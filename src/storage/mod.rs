@@ -133,8 +133,8 @@ impl Store {
         if existing && !clean {
             let keys: u64 = store.counts.iter().map(|c| c.keys).sum();
             log::warn!(
-                "unclean shutdown detected in '{}': recovered from the WAL ({wal_files} file(s), {wal_bytes} bytes \
-                 replayed); {keys} keys in {} database(s)",
+                "unclean shutdown detected in '{}' (a crash, or a backup being opened): recovered from the WAL \
+                 ({wal_files} file(s), {wal_bytes} bytes replayed); {keys} keys in {} database(s)",
                 dir.display(),
                 store.counts.iter().filter(|c| c.keys > 0).count()
             );
