@@ -67,6 +67,18 @@ bench-quick: build
 	@$(GNUPLOT_IF_MISSING)
 	python3 scripts/bench_compare.py --quick
 
+# More data than cache: loads 2M x 200 B (~420 MB) with a 32 MiB block
+# cache, then random GETs; RSS, throughput, p99, on-disk vs logical size, and
+# redis-server's figures. BIGDATA_FLAGS=--full: 20M keys, 128 MiB cache.
+# scripts/bench_storage.py --help.
+bench-bigdata: build
+	python3 scripts/bench_storage.py bigdata $(BIGDATA_FLAGS)
+
+# Start-up time with a large dataset (3M keys; RESTART_FLAGS=--full: 15M,
+# ~3 GB) against redis-server loading the AOF of the same data.
+bench-restart: build
+	python3 scripts/bench_storage.py restart $(RESTART_FLAGS)
+
 # gnuplot draws bench-compare's chart; without it only the chart is skipped.
 GNUPLOT_IF_MISSING = command -v gnuplot >/dev/null 2>&1 || { echo "installing: gnuplot-nox"; \
 	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gnuplot-nox; } || \
@@ -150,7 +162,7 @@ docker:
 	docker build -t diskdb/diskdb:$(VERSION) -t diskdb/diskdb:latest \
 	  --build-arg GIT_COMMIT=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown) .
 
-.PHONY: bench-compare bench-quick release-linux-arm release-macos-intel release-macos-arm docker
+.PHONY: bench-compare bench-quick bench-bigdata bench-restart release-linux-arm release-macos-intel release-macos-arm docker
 
 clean:
 	$(CARGO) clean

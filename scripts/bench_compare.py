@@ -245,7 +245,7 @@ class Server:
 
 def start_redis(children, binary, work, mode):
     d = os.path.join(work, "redis-" + mode)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
     log = os.path.join(d, "redis.log")
     last = None
     for _ in range(3):  # another process may take the port between probe and bind
@@ -267,15 +267,16 @@ def start_redis(children, binary, work, mode):
     raise RuntimeError("%s\n%s" % (last, open(log, errors="replace").read()[-2000:]))
 
 
-def start_diskdb(children, binary, work, mode):
+def start_diskdb(children, binary, work, mode, storage_extra=""):
+    """`storage_extra`: more `[storage]` lines (scripts/bench_storage.py)."""
     d = os.path.join(work, "diskdb-" + mode)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "diskdb.toml")
     with open(conf, "w") as f:
         # Everything else at the shipped defaults (conf/diskdb.toml): the
         # configuration a user gets.
         f.write('[server]\nbind = "127.0.0.1"\nport = 0\nloglevel = "warn"\n\n'
-                '[storage]\ndir = "%s"\nsync = "%s"\n' % (os.path.join(d, "data"), mode))
+                '[storage]\ndir = "%s"\nsync = "%s"\n%s' % (os.path.join(d, "data"), mode, storage_extra))
     log = os.path.join(d, "diskdb.log")
     with open(log, "wb") as out:
         proc = children.add(

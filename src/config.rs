@@ -219,8 +219,21 @@ impl Config {
         if self.storage.max_write_buffer_number < 2 {
             return bad("storage.max_write_buffer_number", "must be at least 2");
         }
-        if self.storage.max_background_jobs < 1 {
-            return bad("storage.max_background_jobs", "must be at least 1");
+        let st = &self.storage;
+        if st.max_background_jobs < 1 || st.max_background_jobs > 256 {
+            return bad("storage.max_background_jobs", "must be between 1 and 256");
+        }
+        if st.block_cache_size < 1024 * 1024 {
+            return bad("storage.block_cache_size", "must be at least 1048576");
+        }
+        if st.write_buffer_size < 64 * 1024 {
+            return bad("storage.write_buffer_size", "must be at least 65536");
+        }
+        if st.max_open_files != -1 && st.max_open_files < 16 {
+            return bad("storage.max_open_files", "must be -1 (unlimited) or at least 16");
+        }
+        if !(0.0..=64.0).contains(&st.bloom_bits_per_key) {
+            return bad("storage.bloom_bits_per_key", "must be between 0 and 64");
         }
         Ok(())
     }
@@ -248,5 +261,24 @@ mod tests {
         assert!(e.contains("server.databases"), "{e}");
         let e = Config::from_toml("[storage]\nsync = \"sometimes\"\n").unwrap_err().to_string();
         assert!(e.contains("sync"), "{e}");
+        let e = Config::from_toml("[storage]\ncompression = \"gzip\"\n").unwrap_err().to_string();
+        assert!(e.contains("compression") && e.contains("lz4"), "{e}");
+        for (text, key) in [
+            ("block_cache_size = 1000", "storage.block_cache_size"),
+            ("write_buffer_size = 10", "storage.write_buffer_size"),
+            ("max_open_files = 3", "storage.max_open_files"),
+            ("bloom_bits_per_key = -1.0", "storage.bloom_bits_per_key"),
+            ("max_background_jobs = 0", "storage.max_background_jobs"),
+            ("max_write_buffer_number = 1", "storage.max_write_buffer_number"),
+        ] {
+            let e = Config::from_toml(&format!("[storage]\n{text}\n")).unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
+        let ok = "[storage]\ncompression = \"snappy\"\nbottommost_compression = \"none\"\n";
+        let cfg = Config::from_toml(ok).expect("valid compression choices");
+        assert_eq!(
+            (cfg.storage.compression, cfg.storage.bottommost_compression),
+            (Compression::Snappy, Compression::None)
+        );
     }
 }

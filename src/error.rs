@@ -99,6 +99,16 @@ impl CmdError {
         }
     }
 
+    /// Writes refused because the data dir cannot be written (disk full, I/O
+    /// error): Redis's MISCONF prefix, with the cause.
+    pub fn misconf(cause: &str) -> CmdError {
+        CmdError::Raw(format!(
+            "MISCONF DiskDB cannot write to its data dir: {cause}. Commands that may modify the data set are \
+             disabled until writing works again (retried automatically); reads still work. Please check the \
+             DiskDB logs for details."
+        ))
+    }
+
     /// Logs a storage error and turns it into the client-visible `Internal`.
     pub fn storage(e: Error) -> CmdError {
         log::error!("{e}");

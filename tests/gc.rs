@@ -1,19 +1,15 @@
-//! Deleting a huge collection is O(1) and its space comes back: a 1,000,000
-//! field hash is deleted by removing its meta record only, and a manual
-//! compaction (DEBUG COMPACT) lets the GC filter drop every member.
+//! Deleting is cheap and its space comes back: a 1,000,000 field hash is
+//! deleted by removing its meta record only, and a manual compaction (DEBUG
+//! COMPACT) lets the GC filter drop every member; deleting 90% of a dataset
+//! and compacting leaves about 10% of the disk usage; members of expired
+//! collections are dropped by compaction too.
 
 mod common;
 
 use common::{encode, Reply, TestServer};
 
 fn info_field(c: &mut common::RawClient, name: &str) -> u64 {
-    let text = c.cmd(&["INFO", "storage"]).str();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("{name} missing in INFO storage:\n{text}"))
-        .trim()
-        .parse()
-        .expect("number")
+    common::info_field(c, "storage", name).parse().expect("number")
 }
 
 #[test]
@@ -59,4 +55,66 @@ fn deleting_a_million_field_hash_reclaims_its_space() {
     assert_eq!(c.cmd(&["DEBUG", "COMPACT"]), Reply::ok());
     assert_eq!(info_field(&mut c, "rocksdb_data_estimate_num_keys"), 0);
     assert_eq!(info_field(&mut c, "rocksdb_data_sst_size"), 0);
+}
+
+/// Deleting most of a dataset and compacting gives the disk space back, and
+/// the members of expired collections are dropped by compaction too.
+#[test]
+fn deleting_most_keys_then_compacting_shrinks_the_store() {
+    let s = TestServer::new();
+    let mut c = s.raw();
+    const KEYS: usize = 4000;
+    // Values that do not compress away (xorshift bytes, printable).
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut buf = Vec::new();
+    for i in 0..KEYS {
+        let value: Vec<u8> = (0..1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                b'!' + (x % 90) as u8
+            })
+            .collect();
+        buf.extend_from_slice(&encode(&[b"SET", format!("key:{i}").as_bytes(), &value]));
+        if i % 200 == 199 {
+            c.send(&buf);
+            buf.clear();
+            for _ in 0..200 {
+                assert_eq!(c.read(), Reply::ok());
+            }
+        }
+    }
+    assert_eq!(c.cmd(&["DEBUG", "COMPACT"]), Reply::ok());
+    let full = info_field(&mut c, "rocksdb_sst_files_size");
+    assert!(full > (KEYS as u64) * 800, "4000 x 1 KiB stored in only {full} bytes");
+
+    // Delete 90%: every key whose number does not end in 0, 400 per DEL.
+    for residue in 1..10 {
+        let mut del = vec!["DEL".to_string()];
+        del.extend((0..KEYS).filter(|i| i % 10 == residue).map(|i| format!("key:{i}")));
+        let refs: Vec<&str> = del.iter().map(String::as_str).collect();
+        assert_eq!(c.cmd(&refs), Reply::Int(KEYS as i64 / 10));
+    }
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(KEYS as i64 / 10));
+    assert_eq!(c.cmd(&["DEBUG", "COMPACT"]), Reply::ok());
+    let after = info_field(&mut c, "rocksdb_sst_files_size");
+    assert!(after < full / 5, "deleting 90% of the keys left {after} of {full} bytes on disk");
+    assert_eq!(c.cmd(&["GET", "key:0"]).str().len(), 1024);
+
+    // An expiring hash: once expired, compaction drops its members.
+    let mut hset = vec!["HSET".to_string(), "h".to_string()];
+    for i in 0..5000 {
+        hset.push(format!("f{i}"));
+        hset.push("v".to_string());
+    }
+    let refs: Vec<&str> = hset.iter().map(String::as_str).collect();
+    assert_eq!(c.cmd(&refs), Reply::Int(5000));
+    assert_eq!(c.cmd(&["PEXPIRE", "h", "100"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["DEBUG", "COMPACT"]), Reply::ok());
+    assert!(info_field(&mut c, "rocksdb_data_estimate_num_keys") >= 5000);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(c.cmd(&["EXISTS", "h"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["DEBUG", "COMPACT"]), Reply::ok());
+    assert_eq!(info_field(&mut c, "rocksdb_data_estimate_num_keys"), 0);
 }

@@ -1,94 +1,11 @@
-//! Durability: data survives a graceful restart; under every sync policy a
-//! SIGKILL at a random moment loses no acknowledged write and never leaves a
-//! command half-applied (MSET is all-or-nothing); a second server on the same
-//! data dir is refused with a clear message.
+//! Durability: data survives a graceful restart; a second server on the same
+//! data dir is refused with a clear message; a corrupt or foreign data dir
+//! stops start-up with a clear error and exit code, never a panic; INFO
+//! shows RocksDB's figures. Crashes (SIGKILL under load) are tests/crash.rs.
 
 mod common;
 
-use common::{encode, parse, Reply, TestServer};
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-
-/// A random number below `n` (std only: RandomState is randomly keyed).
-fn random_below(n: u64) -> u64 {
-    RandomState::new().build_hasher().finish() % n
-}
-
-/// A client for writer threads: every failure is `None` (the server is
-/// killed under it), never a panic.
-struct Writer {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Writer {
-    fn connect(port: u16) -> Option<Writer> {
-        let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-        stream.set_nodelay(true).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        Some(Writer { stream, buf: Vec::new() })
-    }
-
-    fn call(&mut self, args: &[&[u8]]) -> Option<Reply> {
-        self.stream.write_all(&encode(args)).ok()?;
-        loop {
-            if let Some((reply, used)) = parse(&self.buf) {
-                self.buf.drain(..used);
-                return Some(reply);
-            }
-            let mut chunk = [0u8; 16 * 1024];
-            match self.stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-    }
-}
-
-/// Sends `cmds` in db `db` as one pipeline and returns their replies.
-fn pipeline(s: &TestServer, db: u32, cmds: &[Vec<Vec<u8>>]) -> Vec<Reply> {
-    let mut bytes = Vec::new();
-    for cmd in cmds {
-        let args: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
-        bytes.extend(encode(&args));
-    }
-    let mut stream = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let mut writer = stream.try_clone().expect("clone");
-    let select = encode(&[b"SELECT", db.to_string().as_bytes()]);
-    let sender = std::thread::spawn(move || {
-        writer.write_all(&select).expect("send");
-        writer.write_all(&bytes).expect("send");
-    });
-    let mut buf = Vec::new();
-    let mut replies = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    while replies.len() < cmds.len() + 1 {
-        while let Some((r, used)) = parse(&buf) {
-            buf.drain(..used);
-            replies.push(r);
-        }
-        if replies.len() == cmds.len() + 1 {
-            break;
-        }
-        let n = stream.read(&mut chunk).expect("read replies");
-        assert!(n > 0, "connection closed during pipeline");
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    sender.join().expect("sender");
-    assert_eq!(replies.remove(0), Reply::ok(), "SELECT {db}");
-    replies
-}
-
-fn args(words: &[&[u8]]) -> Vec<Vec<u8>> {
-    words.iter().map(|w| w.to_vec()).collect()
-}
+use common::{args, pipeline, Reply, TestServer};
 
 #[test]
 fn graceful_restart_keeps_every_key_and_ttl() {
@@ -153,186 +70,6 @@ fn graceful_restart_keeps_every_key_and_ttl() {
     assert_eq!(pipeline(&s, 3, &[args(&[b"DBSIZE"])]), vec![Reply::Int(0)]);
 }
 
-/// What one writer thread saw acknowledged.
-#[derive(Default)]
-struct Acked {
-    /// Keys whose SET got +OK, with their values.
-    sets: Vec<(String, String)>,
-    /// Highest value an INCR of the thread's counter replied.
-    counter: i64,
-}
-
-/// Writes until the connection fails: SET a new key, INCR the thread's counter.
-fn spawn_writer(port: u16, cycle: usize, thread: usize, acks: Arc<AtomicUsize>) -> JoinHandle<Acked> {
-    std::thread::spawn(move || {
-        let mut acked = Acked::default();
-        let Some(mut w) = Writer::connect(port) else { return acked };
-        let counter = format!("counter:{thread}");
-        for i in 0.. {
-            let key = format!("k:{cycle}:{thread}:{i}");
-            let value = format!("v{i}-{}", "x".repeat(i % 64));
-            match w.call(&[b"SET", key.as_bytes(), value.as_bytes()]) {
-                Some(r) if r == Reply::ok() => acked.sets.push((key, value)),
-                Some(other) => panic!("SET {key}: {other:?}"),
-                None => break,
-            }
-            match w.call(&[b"INCR", counter.as_bytes()]) {
-                Some(Reply::Int(n)) => acked.counter = n,
-                Some(other) => panic!("INCR {counter}: {other:?}"),
-                None => break,
-            }
-            acks.fetch_add(1, Ordering::Relaxed);
-        }
-        acked
-    })
-}
-
-/// Waits until the writers have some acknowledged writes, then a random while.
-fn wait_then_random(acks: &AtomicUsize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while acks.load(Ordering::Relaxed) < 50 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    std::thread::sleep(Duration::from_millis(random_below(250)));
-}
-
-/// SIGKILL under write load, five times on the same data dir: every
-/// acknowledged SET is there with its value, every counter is at least its
-/// last acknowledged INCR (at most one more: the write in flight).
-fn kill_under_load(sync: &str) {
-    const THREADS: usize = 4;
-    let mut s = TestServer::start(&format!("[storage]\nsync = \"{sync}\"\n"));
-    let mut sets: Vec<(String, String)> = Vec::new();
-    let mut counters = [0i64; THREADS];
-    for cycle in 0..5 {
-        let acks = Arc::new(AtomicUsize::new(0));
-        let writers: Vec<_> = (0..THREADS).map(|t| spawn_writer(s.port, cycle, t, acks.clone())).collect();
-        wait_then_random(&acks);
-        s.kill();
-        let mut cycle_sets = 0;
-        for (t, w) in writers.into_iter().enumerate() {
-            let acked = w.join().expect("writer thread");
-            cycle_sets += acked.sets.len();
-            sets.extend(acked.sets);
-            counters[t] = counters[t].max(acked.counter);
-        }
-        assert!(cycle_sets > 0, "cycle {cycle}: nothing was acknowledged before the kill");
-        eprintln!("sync={sync} cycle {cycle}: {cycle_sets} SETs acknowledged before the kill");
-        s.restart();
-
-        let mut cmds: Vec<_> = sets.iter().map(|(k, _)| args(&[b"GET", k.as_bytes()])).collect();
-        cmds.extend((0..THREADS).map(|t| args(&[b"GET", format!("counter:{t}").as_bytes()])));
-        let replies = pipeline(&s, 0, &cmds);
-        let mut lost = Vec::new();
-        for ((k, v), r) in sets.iter().zip(&replies) {
-            if *r != Reply::bulk(v) {
-                lost.push(format!("{k}: {r:?}"));
-            }
-        }
-        assert!(
-            lost.is_empty(),
-            "sync={sync} cycle {cycle}: {} of {} acknowledged SETs lost, e.g. {:?}",
-            lost.len(),
-            sets.len(),
-            &lost[..lost.len().min(5)]
-        );
-        for (t, r) in replies[sets.len()..].iter().enumerate() {
-            let value: i64 = match r {
-                Reply::Bulk(None) => 0,
-                r => r.str().parse().expect("counter is an integer"),
-            };
-            assert!(
-                value == counters[t] || value == counters[t] + 1,
-                "sync={sync} cycle {cycle}: counter:{t} is {value}, last acknowledged INCR was {}",
-                counters[t]
-            );
-            counters[t] = value;
-        }
-    }
-}
-
-#[test]
-fn sigkill_loses_no_acknowledged_write_sync_always() {
-    kill_under_load("always");
-}
-
-#[test]
-fn sigkill_loses_no_acknowledged_write_sync_everysec() {
-    kill_under_load("everysec");
-}
-
-#[test]
-fn sigkill_never_splits_an_mset() {
-    const PAIRS: usize = 50;
-    let mut s = TestServer::start("[storage]\nsync = \"no\"\n");
-    let mut last_acked: Option<usize> = None;
-    let mut round = 0;
-    for cycle in 0..3 {
-        let acks = Arc::new(AtomicUsize::new(0));
-        let port = s.port;
-        let counter = acks.clone();
-        let start = round;
-        // Each MSET writes PAIRS fresh keys `r{round}:i` and overwrites the
-        // shared keys `fixed:i`, all with the round number (padded, so one
-        // MSET is a large batch).
-        let writer = std::thread::spawn(move || {
-            let mut acked = None;
-            let Some(mut w) = Writer::connect(port) else { return acked };
-            for round in start.. {
-                let value = format!("{round}:{}", "p".repeat(1000));
-                let keys: Vec<String> =
-                    (0..PAIRS).flat_map(|i| [format!("r{round}:{i}"), format!("fixed:{i}")]).collect();
-                let mut cmd: Vec<&[u8]> = vec![b"MSET"];
-                for k in &keys {
-                    cmd.push(k.as_bytes());
-                    cmd.push(value.as_bytes());
-                }
-                match w.call(&cmd) {
-                    Some(r) if r == Reply::ok() => acked = Some(round),
-                    Some(other) => panic!("MSET: {other:?}"),
-                    None => break,
-                }
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-            acked
-        });
-        wait_then_random(&acks);
-        s.kill();
-        let acked = writer.join().expect("writer thread");
-        assert!(acked.is_some(), "cycle {cycle}: no MSET was acknowledged before the kill");
-        last_acked = acked.or(last_acked);
-        s.restart();
-
-        let newest = last_acked.expect("some MSET acknowledged");
-        // Rounds up to the acknowledged one, plus the one that may have been in flight.
-        let mut cmds: Vec<_> = (0..PAIRS).map(|i| args(&[b"GET", format!("fixed:{i}").as_bytes()])).collect();
-        for r in 0..=newest + 1 {
-            cmds.push(args(&[b"EXISTS", format!("r{r}:0").as_bytes()]));
-            let mut mget = vec![b"MGET".to_vec()];
-            mget.extend((0..PAIRS).map(|i| format!("r{r}:{i}").into_bytes()));
-            cmds.push(mget);
-        }
-        let replies = pipeline(&s, 0, &cmds);
-        let fixed: Vec<String> = replies[..PAIRS].iter().map(|r| r.str()).collect();
-        assert!(fixed.iter().all(|v| *v == fixed[0]), "cycle {cycle}: fixed:* mix two MSETs");
-        let fixed_round: usize = fixed[0].split(':').next().and_then(|n| n.parse().ok()).expect("round number");
-        assert!(
-            fixed_round == newest || fixed_round == newest + 1,
-            "cycle {cycle}: fixed:* hold round {fixed_round}, last acknowledged {newest}"
-        );
-        for (r, pair) in replies[PAIRS..].chunks(2).enumerate() {
-            let items = pair[1].items();
-            let present = items.iter().filter(|x| **x != Reply::Bulk(None)).count();
-            assert!(present == 0 || present == PAIRS, "cycle {cycle}: round {r} has {present} of {PAIRS} keys");
-            if r <= newest {
-                assert_eq!(present, PAIRS, "cycle {cycle}: acknowledged round {r} lost");
-            }
-            assert_eq!(pair[0], Reply::Int(i64::from(present > 0)), "cycle {cycle}: EXISTS r{r}:0");
-        }
-        round = fixed_round + 1;
-    }
-}
-
 #[test]
 fn second_server_on_the_same_dir_is_refused() {
     let s = TestServer::new();
@@ -345,31 +82,85 @@ fn second_server_on_the_same_dir_is_refused() {
         format!("[server]\nbind = \"127.0.0.1\"\nport = 0\n\n[storage]\ndir = {:?}\n", data.to_string_lossy()),
     )
     .expect("write config");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_diskdb"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn second diskdb");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("a second server on the same data dir kept running");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
-    assert!(!status.success(), "second server exited with {status}");
+    let (code, stderr) = common::run_to_exit(&["--config".as_ref(), config.as_os_str()]);
+    assert!(code.is_some_and(|c| c != 0), "second server exited with {code:?}");
     let lower = stderr.to_lowercase();
     assert!(lower.contains("in use") || lower.contains("lock"), "stderr does not say why: {stderr}");
     assert!(stderr.contains(&*data.to_string_lossy()), "stderr does not name the dir: {stderr}");
     // The first server is unaffected.
     assert_eq!(s.raw().cmd(&["GET", "mine"]), Reply::bulk("1"));
+}
+
+/// Starts the binary on `data` and expects it to refuse with exit code 1 and
+/// a message naming the dir, without a panic.
+fn refused(data: &std::path::Path, why: &[&str]) {
+    let (code, stderr) = common::run_to_exit(&["--port".as_ref(), "0".as_ref(), "--dir".as_ref(), data.as_os_str()]);
+    assert_eq!(code, Some(1), "exit code; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert!(stderr.contains(&*data.to_string_lossy()), "stderr does not name the dir: {stderr}");
+    assert!(why.iter().any(|w| stderr.contains(w)), "stderr does not say why ({why:?}): {stderr}");
+}
+
+#[test]
+fn corrupt_data_dir_is_refused_with_a_clear_error() {
+    let mut s = TestServer::new();
+    assert_eq!(s.raw().cmd(&["SET", "k", "v"]), Reply::ok());
+    s.stop();
+    let data = s.data_dir();
+    // A CURRENT that points nowhere / is garbage.
+    let current = data.join("CURRENT");
+    let saved = std::fs::read(&current).expect("CURRENT");
+    std::fs::write(&current, b"\x00garbage\xff").expect("write CURRENT");
+    refused(&data, &["Corruption", "corrupt", "No such file", "IO error"]);
+    // A truncated MANIFEST.
+    std::fs::write(&current, &saved).expect("restore CURRENT");
+    let manifest = String::from_utf8(saved).expect("CURRENT is text").trim().to_string();
+    let f = std::fs::OpenOptions::new().write(true).open(data.join(&manifest)).expect("manifest");
+    f.set_len(10).expect("truncate manifest");
+    drop(f);
+    refused(&data, &["Corruption", "corrupt", "IO error"]);
+}
+
+#[test]
+fn foreign_rocksdb_dir_is_refused_not_adopted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("other-app");
+    {
+        let mut o = rocksdb::Options::default();
+        o.create_if_missing(true);
+        let db = rocksdb::DB::open(&o, &data).expect("open a plain RocksDB");
+        db.put(b"their", b"data").expect("put");
+    }
+    refused(&data, &["not DiskDB's"]);
+    // Untouched: still only the default column family.
+    let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &data).expect("list cfs");
+    assert_eq!(cfs, vec!["default".to_string()]);
+}
+
+/// INFO reports RocksDB's own figures in memory, persistence and storage.
+#[test]
+fn info_reports_rocksdb_figures() {
+    let s = TestServer::start("[storage]\nsync = \"always\"\n");
+    let mut c = s.raw();
+    // Pipelined: with `always`, one fsync covers a whole tick.
+    let value = "v".repeat(100);
+    let sets: Vec<_> = (0..2000).map(|i| args(&[b"SET", format!("k{i}").as_bytes(), value.as_bytes()])).collect();
+    assert!(pipeline(&s, 0, &sets).iter().all(|r| *r == Reply::ok()));
+    let num = |c: &mut common::RawClient, section: &str, name: &str| -> u64 {
+        common::info_field(c, section, name).parse().unwrap_or_else(|_| panic!("{name} is not a number"))
+    };
+    assert!(num(&mut c, "memory", "rocksdb_memtables_size") > 2000 * 100);
+    assert_eq!(num(&mut c, "memory", "rocksdb_block_cache_capacity"), 8388608); // conf/test.toml
+    assert_eq!(c.cmd(&["DEBUG", "COMPACT"]), Reply::ok());
+    let gets: Vec<_> = (0..2000).map(|i| args(&[b"GET", format!("k{i}").as_bytes()])).collect();
+    assert!(pipeline(&s, 0, &gets).iter().all(|r| *r == Reply::bulk(&value)));
+    assert!(num(&mut c, "memory", "rocksdb_block_cache_usage") > 0);
+    assert!(num(&mut c, "storage", "rocksdb_sst_files_size") > 0);
+    assert!(num(&mut c, "storage", "rocksdb_live_data_size") > 0);
+    num(&mut c, "storage", "rocksdb_pending_compaction_bytes");
+    assert_eq!(common::info_field(&mut c, "persistence", "wal_sync_policy"), "always");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    assert!(now - num(&mut c, "persistence", "wal_last_sync_time") < 60, "last sync too long ago");
+    assert_eq!(common::info_field(&mut c, "persistence", "aof_last_write_status"), "ok");
+    assert_eq!(common::info_field(&mut c, "storage", "storage_writes"), "ok");
 }

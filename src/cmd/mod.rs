@@ -465,6 +465,12 @@ fn run(
         return Err(CmdError::NoAuth);
     }
     let db = c.db;
+    if spec.flags.contains(Flags::WRITE) {
+        // (The event loop probes for recovery before each command: `Store::writable`.)
+        if let Some(cause) = store.write_error() {
+            return Err(CmdError::misconf(&cause));
+        }
+    }
     let data = {
         let mut ctx = Ctx { tx: Tx::new(store, db, now), out, state, client, spec };
         (spec.run)(&mut ctx, args)?;
@@ -484,7 +490,9 @@ fn run(
         if !state.watched_keys.is_empty() {
             multi::touch(store, state, &data);
         }
-        store.commit(data)?;
+        if let Err(e) = store.commit(data) {
+            return Err(store.write_error().map_or_else(|| CmdError::storage(e), |cause| CmdError::misconf(&cause)));
+        }
         if spec.flags.contains(Flags::WRITE) {
             state.dirty += 1;
         }

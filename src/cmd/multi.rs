@@ -108,7 +108,8 @@ pub fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         call(store, ctx.state, ctx.client, ctx.out, &args.as_args(), spec);
     }
     ctx.state.deny_blocking -= 1;
-    store.end_batch()?;
+    // Nothing of the transaction is written if this fails: the replies go.
+    store.end_batch().map_err(|e| store.write_error().map_or_else(|| CmdError::storage(e), |c| CmdError::misconf(&c)))?;
     Ok(())
 }
 

@@ -92,10 +92,63 @@ pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// LASTSAVE
 ///
-/// O(1). Unix time of the last successful save.
+/// O(1). Unix time of the last successful SAVE/BGSAVE (start-up time before any).
 pub fn lastsave(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    ctx.out.int(ctx.state.lastsave as i64);
+    ctx.out.int(ctx.tx.store().backup_status().last_save_s as i64);
     Ok(())
+}
+
+/// SAVE
+///
+/// O(SST files): a RocksDB checkpoint under `dir/backups/<timestamp>`, made
+/// now. Cheap (hard links after a memtable flush), but it waits for the
+/// flush, so BGSAVE is the one to use on a busy server.
+pub fn save(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    match ctx.tx.store().save() {
+        Ok(_) => {
+            ctx.state.dirty = 0;
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(crate::error::Error::Storage(m)) if m == BGSAVE_RUNNING => Err(CmdError::Err(BGSAVE_RUNNING)),
+        Err(e) => {
+            log::error!("SAVE failed: {e}");
+            Err(CmdError::Err("Failed to save the data set: see the server log"))
+        }
+    }
+}
+
+/// Redis's error text while a BGSAVE runs.
+const BGSAVE_RUNNING: &str = crate::storage::backup::BGSAVE_RUNNING;
+
+/// BGSAVE [SCHEDULE]
+///
+/// O(1) for the event loop: the checkpoint of SAVE, made on a background
+/// thread. INFO persistence shows its progress and outcome, LASTSAVE its time.
+/// SCHEDULE while one runs replies "scheduled" like Redis but starts nothing
+/// more: the running checkpoint already holds every acknowledged write.
+pub fn bgsave(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let schedule = match args.len() {
+        1 => false,
+        2 if args.is(1, "SCHEDULE") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    match ctx.tx.store().bgsave() {
+        Ok(true) => {
+            ctx.state.dirty = 0;
+            ctx.out.simple("Background saving started");
+            Ok(())
+        }
+        Ok(false) if schedule => {
+            ctx.out.simple("Background saving scheduled");
+            Ok(())
+        }
+        Ok(false) => Err(CmdError::Err(BGSAVE_RUNNING)),
+        Err(e) => {
+            log::error!("BGSAVE failed to start: {e}");
+            Err(CmdError::Err("Background save failed to start: see the server log"))
+        }
+    }
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
@@ -429,6 +482,12 @@ fn info_memory(ctx: &Ctx, out: &mut String) {
     field(out, "total_system_memory", total);
     field(out, "total_system_memory_human", human_bytes(total));
     field(out, "used_memory_read_cache", ctx.tx.store().read_cache_bytes());
+    // RocksDB's share of the RSS: the block cache (shared by every column
+    // family) and the memtables; SST data is on disk and not counted.
+    let store = ctx.tx.store();
+    field(out, "rocksdb_block_cache_usage", store.property(Cf::Meta, "rocksdb.block-cache-usage"));
+    field(out, "rocksdb_block_cache_capacity", store.property(Cf::Meta, "rocksdb.block-cache-capacity"));
+    field(out, "rocksdb_memtables_size", store.property_sum("rocksdb.cur-size-all-mem-tables"));
     field(out, "maxmemory", 0);
     field(out, "maxmemory_human", "0B");
     field(out, "maxmemory_policy", "noeviction");
@@ -441,11 +500,15 @@ fn info_persistence(ctx: &Ctx, out: &mut String) {
     field(out, "loading", 0);
     field(out, "async_loading", 0);
     field(out, "rdb_changes_since_last_save", st.dirty);
-    field(out, "rdb_bgsave_in_progress", 0);
-    field(out, "rdb_last_save_time", st.lastsave);
-    field(out, "rdb_last_bgsave_status", "ok");
-    field(out, "rdb_last_bgsave_time_sec", -1);
-    field(out, "rdb_current_bgsave_time_sec", -1);
+    // SAVE/BGSAVE make RocksDB checkpoints (dir/backups/<timestamp>).
+    let store = ctx.tx.store();
+    let b = store.backup_status();
+    field(out, "rdb_bgsave_in_progress", u8::from(b.in_progress));
+    field(out, "rdb_last_save_time", b.last_save_s);
+    field(out, "rdb_last_bgsave_status", if b.last_ok { "ok" } else { "err" });
+    field(out, "rdb_last_bgsave_time_sec", b.last_duration_s);
+    field(out, "rdb_current_bgsave_time_sec", b.current_s);
+    field(out, "rdb_last_backup_dir", store.last_backup().map(|p| p.display().to_string()).unwrap_or_default());
     // The RocksDB WAL plays the part of the AOF: always on.
     field(out, "aof_enabled", 1);
     field(out, "aof_rewrite_in_progress", 0);
@@ -453,7 +516,11 @@ fn info_persistence(ctx: &Ctx, out: &mut String) {
     field(out, "aof_last_rewrite_time_sec", -1);
     field(out, "aof_current_rewrite_time_sec", -1);
     field(out, "aof_last_bgrewrite_status", "ok");
-    field(out, "aof_last_write_status", "ok");
+    let write_error = store.write_error();
+    field(out, "aof_last_write_status", if write_error.is_some() { "err" } else { "ok" });
+    field(out, "wal_sync_policy", st.config.storage.sync.name());
+    field(out, "wal_last_sync_time", store.last_sync_ms.get() / 1000);
+    field(out, "storage_write_error", write_error.unwrap_or_default());
 }
 
 fn info_stats(ctx: &Ctx, out: &mut String) {
@@ -538,7 +605,7 @@ fn info_keyspace(ctx: &Ctx, out: &mut String) {
 fn info_storage(ctx: &Ctx, out: &mut String) {
     let store = ctx.tx.store();
     let cfg = &ctx.state.config.storage;
-    let sum = |prop: &str| Cf::ALL.iter().map(|&cf| store.property(cf, prop)).sum::<u64>();
+    let sum = |prop: &str| store.property_sum(prop);
     // DB-wide properties are the same whichever column family is asked.
     let db_wide = |prop: &str| store.property(Cf::Default, prop);
     field(out, "storage_engine", "rocksdb");
@@ -557,6 +624,7 @@ fn info_storage(ctx: &Ctx, out: &mut String) {
     field(out, "rocksdb_running_compactions", db_wide("rocksdb.num-running-compactions"));
     field(out, "rocksdb_running_flushes", db_wide("rocksdb.num-running-flushes"));
     field(out, "rocksdb_background_errors", db_wide("rocksdb.background-errors"));
+    field(out, "storage_writes", if store.write_error().is_some() { "refused" } else { "ok" });
     field(out, "read_cache_bytes", store.read_cache_bytes());
 }
 

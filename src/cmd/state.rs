@@ -217,8 +217,6 @@ pub struct ServerState {
     pub next_client_id: u64,
     /// SCAN cursor → key to resume after (see `keys::scan`).
     pub scan_cursors: ScanCursors,
-    /// Last successful save (Unix seconds).
-    pub lastsave: u64,
     /// Port actually bound (after port 0 resolution).
     pub port: u16,
     /// Run id reported by INFO.
@@ -257,7 +255,6 @@ impl ServerState {
             start_ms: now,
             next_client_id: 1,
             scan_cursors: ScanCursors::default(),
-            lastsave: now / 1000,
             port: 0,
             run_id: format!("{:040x}", ((now as u128) * 0x9e37_79b9_7f4a_7c15) ^ std::process::id() as u128)
                 .chars()

@@ -178,6 +178,12 @@ impl Server {
             let start = conn.start;
             match conn.parser.parse(&mut conn.inbuf[start..conn.end], &limits) {
                 Parsed::Command { consumed } => {
+                    if self.store.write_error().is_some() {
+                        // After a write error (disk full): a rate-limited probe
+                        // whether writes work again, so they resume by themselves.
+                        let _ = self.store.writable();
+                    }
+                    let conn = &mut self.conns[key];
                     let buf = &conn.inbuf[start..start + consumed];
                     let args = Args::new(buf, conn.parser.spans());
                     if !args.is_empty() {
@@ -437,7 +443,7 @@ impl Server {
     fn shutdown(&mut self) -> Result<(), Error> {
         log::warn!("shutting down: syncing the WAL and flushing memtables");
         self.before_sleep();
-        self.store.persist_all()?;
+        self.store.close_cleanly()?;
         log::warn!("DiskDB is now ready to exit, bye bye...");
         Ok(())
     }

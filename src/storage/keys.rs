@@ -49,6 +49,9 @@ pub const FORMAT_KEY: &[u8] = b"diskdb:format";
 pub const COUNTS_KEY: &[u8] = b"diskdb:counts";
 /// High-water mark of allocated collection versions.
 pub const VERSION_KEY: &[u8] = b"diskdb:version";
+/// 1 while the server is stopped cleanly, 0 while it runs: found at 0 on
+/// open, the last run crashed and the WAL was replayed.
+pub const CLEAN_KEY: &[u8] = b"diskdb:clean";
 
 /// `db | user_key`: the meta record's key.
 pub fn meta(db: u8, key: &[u8]) -> Vec<u8> {

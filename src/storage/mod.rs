@@ -13,6 +13,7 @@
 //! - The expiry index is maintained by `commit` from the before/after expiry of
 //!   every touched key; handlers never touch it.
 
+pub mod backup;
 pub mod cache;
 pub mod gc;
 pub mod keys;
@@ -39,6 +40,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// On-disk format version, written at creation and checked at open.
 pub const FORMAT_VERSION: u64 = 1;
+
+/// How often a write refused after a write error re-checks the data dir.
+const RESUME_PROBE_MS: u64 = 250;
 
 /// Versions are reserved in blocks so that allocating one is not a write.
 const VERSION_BLOCK: u64 = 1 << 16;
@@ -80,6 +84,15 @@ pub struct Store {
     /// The open batch and what reads must see of it.
     pending: RefCell<WriteBatch>,
     overlay: RefCell<Overlay>,
+    /// Set when a write or WAL flush failed (disk full, I/O error): writes are
+    /// refused until `try_resume` succeeds; reads go on.
+    write_error: RefCell<Option<String>>,
+    /// Last `try_resume` probe made by `writable` (ms).
+    last_probe_ms: Cell<u64>,
+    /// BGSAVE / SAVE bookkeeping.
+    backups: RefCell<backup::Backups>,
+    /// How the store was opened (to reopen it after a fatal write error).
+    cfg: StorageConfig,
 }
 
 fn compression(c: Compression) -> DBCompressionType {
@@ -101,51 +114,13 @@ impl Store {
         let dir = Path::new(&cfg.dir);
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Config(format!("cannot create data dir '{}': {e}", dir.display())))?;
-        let cache = rocksdb::Cache::new_lru_cache(cfg.block_cache_size);
-        let mut db_opts = Options::default();
-        db_opts.create_if_missing(true);
-        db_opts.create_missing_column_families(true);
-        db_opts.set_manual_wal_flush(true);
-        // One writer thread (the executor): skip the machinery for concurrent writers.
-        db_opts.set_allow_concurrent_memtable_write(false);
-        db_opts.set_enable_write_thread_adaptive_yield(false);
-        db_opts.set_max_background_jobs(cfg.max_background_jobs);
-        db_opts.set_max_open_files(cfg.max_open_files);
-        db_opts.set_keep_log_file_num(5);
+        let existing = dir.join("CURRENT").exists();
+        if existing {
+            check_is_ours(dir)?;
+        }
+        let (wal_files, wal_bytes) = wal_files(dir);
         let slot: gc::DbSlot = Arc::default();
-        let cf_opts = |cf: Cf| {
-            let mut o = Options::default();
-            if matches!(cf, Cf::Data | Cf::Zscore) {
-                o.set_compaction_filter_factory(gc::VersionFilterFactory::new(slot.clone(), cf));
-            }
-            let mut t = BlockBasedOptions::default();
-            t.set_block_cache(&cache);
-            if cfg.bloom_bits_per_key > 0.0 && matches!(cf, Cf::Meta | Cf::Data) {
-                t.set_bloom_filter(cfg.bloom_bits_per_key, false);
-            }
-            t.set_cache_index_and_filter_blocks(true);
-            t.set_pin_l0_filter_and_index_blocks_in_cache(true);
-            o.set_block_based_table_factory(&t);
-            o.set_write_buffer_size(cfg.write_buffer_size);
-            o.set_max_write_buffer_number(cfg.max_write_buffer_number);
-            o.set_compression_type(compression(cfg.compression));
-            o.set_bottommost_compression_type(compression(cfg.bottommost_compression));
-            o.set_level_compaction_dynamic_level_bytes(true);
-            o
-        };
-        let descs = Cf::ALL.iter().map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_opts(cf)));
-        let db = DB::open_cf_descriptors(&db_opts, dir, descs).map_err(|e| {
-            let msg = e.into_string();
-            if msg.contains("LOCK") {
-                Error::Config(format!(
-                    "data dir '{}' is in use by another process (RocksDB LOCK held): {msg}",
-                    dir.display()
-                ))
-            } else {
-                Error::Storage(format!("cannot open data dir '{}': {msg}", dir.display()))
-            }
-        })?;
-        let db = Arc::new(db);
+        let db = Arc::new(open_db(cfg, &slot)?);
         let _ = slot.set(Arc::downgrade(&db));
         let store = Store {
             db,
@@ -161,9 +136,35 @@ impl Store {
             batch_depth: Cell::new(0),
             pending: RefCell::new(WriteBatch::default()),
             overlay: RefCell::new(Overlay::default()),
+            write_error: RefCell::new(None),
+            last_probe_ms: Cell::new(0),
+            backups: RefCell::new(backup::Backups::new(dir)),
+            cfg: cfg.clone(),
         };
         store.load_bookkeeping()?;
+        let clean = store.get_default(keys::CLEAN_KEY)?.is_some_and(|v| v == [1]);
+        if existing && !clean {
+            let keys: u64 = store.counts.borrow().iter().map(|c| c.keys).sum();
+            log::warn!(
+                "unclean shutdown detected in '{}' (a crash, or a backup being opened): recovered from the WAL \
+                 ({wal_files} file(s), {wal_bytes} bytes replayed); {keys} keys in {} database(s)",
+                dir.display(),
+                store.counts.borrow().iter().filter(|c| c.keys > 0).count()
+            );
+        } else if existing {
+            log::info!("data dir '{}' opened after a clean shutdown", dir.display());
+        }
+        store.db.put_cf(store.cf(Cf::Default), keys::CLEAN_KEY, [0]).map_err(storage_err)?;
+        store.db.flush_wal(true).map_err(storage_err)?;
         Ok(store)
+    }
+
+    /// Marks the store cleanly stopped after syncing everything: the next
+    /// open will not report a crash recovery.
+    pub fn close_cleanly(&self) -> Result<(), Error> {
+        self.persist_all()?;
+        self.db.put_cf(self.cf(Cf::Default), keys::CLEAN_KEY, [1]).map_err(storage_err)?;
+        self.db.flush_wal(true).map_err(storage_err)
     }
 
     fn cf(&self, cf: Cf) -> &rocksdb::ColumnFamily {
@@ -458,7 +459,9 @@ impl Store {
             sink.put(Cf::Default, cf(Cf::Default), keys::COUNTS_KEY, &v);
         }
         if !deferred {
-            self.db.write_opt(own, &self.write_opts).map_err(storage_err)?;
+            if let Err(e) = self.db.write_opt(own, &self.write_opts) {
+                return Err(self.write_failed(e));
+            }
             self.unflushed.set(true);
         }
         *self.counts.borrow_mut() = counts;
@@ -495,10 +498,11 @@ impl Store {
                 Ok(())
             }
             Err(e) => {
+                let err = self.write_failed(e);
                 self.cache.borrow_mut().clear(None);
                 self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
                 self.load_bookkeeping()?;
-                Err(storage_err(e))
+                Err(err)
             }
         }
     }
@@ -507,21 +511,126 @@ impl Store {
     /// event loop before any reply of the tick is written.
     pub fn flush_wal(&self, sync: bool) -> Result<(), Error> {
         if self.unflushed.get() {
-            self.db.flush_wal(false).map_err(storage_err)?;
+            // On failure the tick's writes are dropped from the count: their
+            // clients are closed unanswered, and later ticks (reads only,
+            // writes are refused) must not fail on them again.
             self.unflushed.set(false);
+            self.db.flush_wal(false).map_err(|e| self.write_failed(e))?;
             self.unsynced.set(true);
         }
         if sync && self.unsynced.get() {
-            self.db.flush_wal(true).map_err(storage_err)?;
+            self.db.flush_wal(true).map_err(|e| self.write_failed(e))?;
             self.unsynced.set(false);
             self.last_sync_ms.set(now_ms());
         }
         Ok(())
     }
 
+    /// Records a failed write: from now on writes are refused (see `writable`).
+    fn write_failed(&self, e: rocksdb::Error) -> Error {
+        let msg = e.into_string();
+        let mut slot = self.write_error.borrow_mut();
+        if slot.is_none() {
+            log::error!("write to the data dir failed, refusing writes until it works again: {msg}");
+            *slot = Some(msg.clone());
+        }
+        Error::Storage(msg)
+    }
+
+    /// Why writes are refused right now (disk full, I/O error), if they are.
+    pub fn write_error(&self) -> Option<String> {
+        self.write_error.borrow().clone()
+    }
+
+    /// Closes and reopens the DB (see `try_resume`). In between, a read-only
+    /// instance of the same dir stands in (it takes no LOCK), so the store is
+    /// never without a DB: if the reopen fails, reads go on from it.
+    fn reopen(&mut self) -> Result<(), Error> {
+        self.backup_wait();
+        self.db.cancel_all_background_work(true);
+        let names: Vec<&str> = Cf::ALL.iter().map(|c| c.name()).collect();
+        let ro = DB::open_cf_for_read_only(&Options::default(), &self.cfg.dir, names, false).map_err(storage_err)?;
+        let old = std::mem::replace(&mut self.db, Arc::new(ro));
+        // A compaction filter may still hold the old DB for a moment.
+        if let Err(old) = Arc::try_unwrap(old) {
+            self.db = old;
+            return Err(Error::Storage("the DB is still in use".into()));
+        }
+        let slot: gc::DbSlot = Arc::default();
+        let db = Arc::new(open_db(&self.cfg, &slot)?);
+        let _ = slot.set(Arc::downgrade(&db));
+        self.db = db;
+        // Writes that reached the memtable but not the WAL are gone now:
+        // drop every cached record and reload the persisted bookkeeping.
+        self.cache.borrow_mut().clear(None);
+        self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
+        self.load_bookkeeping()?;
+        log::warn!("data dir '{}' reopened after a write error", self.cfg.dir);
+        Ok(())
+    }
+
+    /// Ok if writes are accepted. After a write error, probes (at most every
+    /// `RESUME_PROBE_MS`) whether writing works again, so writes resume by
+    /// themselves once space is back.
+    pub fn writable(&mut self) -> Result<(), String> {
+        let Some(cause) = self.write_error() else { return Ok(()) };
+        let now = now_ms();
+        if now.saturating_sub(self.last_probe_ms.get()) >= RESUME_PROBE_MS {
+            self.last_probe_ms.set(now);
+            if self.try_resume() {
+                return Ok(());
+            }
+        }
+        Err(cause)
+    }
+
+    /// After a write error: checks with a synced probe write whether writing
+    /// works again, and if not, reopens the DB.
+    ///
+    /// Why reopen: RocksDB resumes by itself from a full disk hit by a flush
+    /// or compaction (its SstFileManager polls for space), but a failed WAL
+    /// write under `manual_wal_flush` is marked fatal ("potentially WAL
+    /// error"), which `DB::Resume` refuses too (and rust-rocksdb 0.24 does not
+    /// wrap Resume anyway). Closing and reopening replays the WAL up to the
+    /// last complete record: every acknowledged write is there, the failed
+    /// tick's unacknowledged writes are not.
+    pub fn try_resume(&mut self) -> bool {
+        if self.write_error.borrow().is_none() {
+            return true;
+        }
+        let mut probe =
+            self.db.put_cf(self.cf(Cf::Default), keys::CLEAN_KEY, [0]).and_then(|()| self.db.flush_wal(true));
+        if probe.is_err() {
+            if let Err(e) = self.reopen() {
+                log::debug!("reopening the data dir failed: {e}");
+                return false;
+            }
+            probe = self.db.put_cf(self.cf(Cf::Default), keys::CLEAN_KEY, [0]).and_then(|()| self.db.flush_wal(true));
+        }
+        match probe {
+            Ok(()) => {
+                log::warn!("writes to the data dir work again: accepting writes");
+                *self.write_error.borrow_mut() = None;
+                self.unflushed.set(false);
+                self.unsynced.set(false);
+                self.last_sync_ms.set(now_ms());
+                true
+            }
+            Err(e) => {
+                log::debug!("data dir still not writable: {}", e.into_string());
+                false
+            }
+        }
+    }
+
     /// A RocksDB integer property of a column family (e.g. `rocksdb.estimate-live-data-size`).
     pub fn property(&self, cf: Cf, name: &str) -> u64 {
         self.db.property_int_value_cf(self.cf(cf), name).ok().flatten().unwrap_or(0)
+    }
+
+    /// An integer property summed over every column family.
+    pub fn property_sum(&self, name: &str) -> u64 {
+        Cf::ALL.iter().map(|&cf| self.property(cf, name)).sum()
     }
 
     /// Bytes held by the read cache.
@@ -546,10 +655,94 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // Let running compactions (whose filters may hold a strong handle)
-        // finish before the DB is closed, so the close happens here.
+        // A BGSAVE thread holds the DB too: let it finish first. Then let
+        // running compactions (whose filters may hold a strong handle) finish
+        // before the DB is closed, so the close happens here.
+        self.backup_wait();
         self.db.cancel_all_background_work(true);
     }
+}
+
+/// Opens the RocksDB instance of `cfg` (column families, caches, the GC
+/// filter reaching the DB through `slot`).
+fn open_db(cfg: &StorageConfig, slot: &gc::DbSlot) -> Result<DB, Error> {
+    let dir = Path::new(&cfg.dir);
+    let cache = rocksdb::Cache::new_lru_cache(cfg.block_cache_size);
+    let mut db_opts = Options::default();
+    db_opts.create_if_missing(true);
+    db_opts.create_missing_column_families(true);
+    db_opts.set_manual_wal_flush(true);
+    // One writer thread (the executor): skip the machinery for concurrent writers.
+    db_opts.set_allow_concurrent_memtable_write(false);
+    db_opts.set_enable_write_thread_adaptive_yield(false);
+    db_opts.set_max_background_jobs(cfg.max_background_jobs);
+    db_opts.set_max_open_files(cfg.max_open_files);
+    db_opts.set_keep_log_file_num(5);
+    // A WAL file is kept until every column family it holds writes of is
+    // flushed; the small ones (default, expire) fill slowly, so without a cap
+    // old WALs pile up: disk usage grows and a restart replays them all.
+    // Past this size RocksDB flushes the column families holding them back.
+    db_opts.set_max_total_wal_size(4 * cfg.write_buffer_size as u64);
+    let cf_opts = |cf: Cf| {
+        let mut o = Options::default();
+        if matches!(cf, Cf::Data | Cf::Zscore) {
+            o.set_compaction_filter_factory(gc::VersionFilterFactory::new(slot.clone(), cf));
+        }
+        let mut t = BlockBasedOptions::default();
+        t.set_block_cache(&cache);
+        if cfg.bloom_bits_per_key > 0.0 && matches!(cf, Cf::Meta | Cf::Data) {
+            t.set_bloom_filter(cfg.bloom_bits_per_key, false);
+        }
+        t.set_cache_index_and_filter_blocks(true);
+        t.set_pin_l0_filter_and_index_blocks_in_cache(true);
+        o.set_block_based_table_factory(&t);
+        o.set_write_buffer_size(cfg.write_buffer_size);
+        o.set_max_write_buffer_number(cfg.max_write_buffer_number);
+        o.set_compression_type(compression(cfg.compression));
+        o.set_bottommost_compression_type(compression(cfg.bottommost_compression));
+        o.set_level_compaction_dynamic_level_bytes(true);
+        o
+    };
+    let descs = Cf::ALL.iter().map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_opts(cf)));
+    DB::open_cf_descriptors(&db_opts, dir, descs).map_err(|e| {
+        let msg = e.into_string();
+        if msg.contains("LOCK") {
+            Error::Config(format!(
+                "data dir '{}' is in use by another process (RocksDB LOCK held): {msg}",
+                dir.display()
+            ))
+        } else {
+            Error::Storage(format!("cannot open data dir '{}': {msg}", dir.display()))
+        }
+    })
+}
+
+/// Refuses a RocksDB database that is not DiskDB's (another application's,
+/// or unreadable), before opening it would add our column families to it.
+fn check_is_ours(dir: &Path) -> Result<(), Error> {
+    let cfs = DB::list_cf(&Options::default(), dir)
+        .map_err(|e| Error::Storage(format!("cannot open data dir '{}': {}", dir.display(), e.into_string())))?;
+    if !cfs.iter().any(|c| c == Cf::Meta.name()) {
+        // A truncated MANIFEST also lists only `default`: tell corruption
+        // apart by opening it read-only, which checks it whole.
+        if let Err(e) = DB::open_for_read_only(&Options::default(), dir, false) {
+            return Err(Error::Storage(format!("cannot open data dir '{}': {}", dir.display(), e.into_string())));
+        }
+        return Err(Error::Storage(format!(
+            "data dir '{}' holds a RocksDB database that is not DiskDB's (column families: {})",
+            dir.display(),
+            cfs.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// WAL files (`*.log`) in `dir` and their total size: what a start-up replays.
+fn wal_files(dir: &Path) -> (usize, u64) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return (0, 0) };
+    rd.filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .fold((0, 0), |(n, b), e| (n + 1, b + e.metadata().map_or(0, |m| m.len())))
 }
 
 /// Smallest key greater than every key with this prefix (None if all 0xff).

@@ -18,6 +18,8 @@ pub struct TestServer {
     pub port: u16,
     dir: tempfile::TempDir,
     extra: String,
+    /// Data dir elsewhere than `dir/data` (e.g. on a small tmpfs).
+    data: Option<PathBuf>,
 }
 
 /// Base config for tests: small buffers, no fsync, quiet logs.
@@ -28,7 +30,24 @@ impl TestServer {
     /// `[section]` headers; keys override the base ones via a merged table).
     pub fn start(extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = TestServer { child: None, port: 0, dir, extra: extra.to_string() };
+        let mut s = TestServer { child: None, port: 0, dir, extra: extra.to_string(), data: None };
+        s.spawn();
+        s
+    }
+
+    /// Starts with its data dir at `data` (config and log stay in a temp dir).
+    pub fn start_with_data_dir(data: PathBuf, extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = TestServer { child: None, port: 0, dir, extra: extra.to_string(), data: Some(data) };
+        s.spawn();
+        s
+    }
+
+    /// Starts on a copy of the data dir `src` (e.g. a backup), with `extra` config.
+    pub fn start_on_copy(src: &Path, extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy_dir(src, &dir.path().join("data"));
+        let mut s = TestServer { child: None, port: 0, dir, extra: extra.to_string(), data: None };
         s.spawn();
         s
     }
@@ -40,7 +59,7 @@ impl TestServer {
 
     /// Data directory of this server.
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data.clone().unwrap_or_else(|| self.dir.path().join("data"))
     }
 
     fn config_path(&self) -> PathBuf {
@@ -197,6 +216,134 @@ impl Drop for TestServer {
             eprintln!("--- diskdb log ---\n{}", self.log());
         }
         self.kill();
+    }
+}
+
+/// Copies a directory tree (files only, no links kept).
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("create dir");
+    for e in std::fs::read_dir(src).expect("read dir") {
+        let e = e.expect("dir entry");
+        let to = dst.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).expect("copy file");
+        }
+    }
+}
+
+/// Runs `diskdb` with `args` until it exits (at most 30 s): (exit code, stderr).
+/// For start-up failures; panics if the server keeps running.
+pub fn run_to_exit(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_diskdb"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn diskdb");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("diskdb {args:?} kept running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code(), reader.join().expect("stderr reader"))
+}
+
+/// One `name:value` field of `INFO section`, as text.
+pub fn info_field(c: &mut RawClient, section: &str, name: &str) -> String {
+    let text = c.cmd(&["INFO", section]).str();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("{name} missing in INFO {section}:\n{text}"))
+        .trim()
+        .to_string()
+}
+
+/// A command as owned words (for `pipeline`).
+pub fn args(words: &[&[u8]]) -> Vec<Vec<u8>> {
+    words.iter().map(|w| w.to_vec()).collect()
+}
+
+/// Sends `cmds` in db `db` as one pipeline (written by a second thread, so
+/// huge pipelines cannot deadlock) and returns their replies.
+pub fn pipeline(s: &TestServer, db: u32, cmds: &[Vec<Vec<u8>>]) -> Vec<Reply> {
+    let mut bytes = Vec::new();
+    for cmd in cmds {
+        let args: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
+        bytes.extend(encode(&args));
+    }
+    let mut stream = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut writer = stream.try_clone().expect("clone");
+    let select = encode(&[b"SELECT", db.to_string().as_bytes()]);
+    let sender = std::thread::spawn(move || {
+        writer.write_all(&select).expect("send");
+        writer.write_all(&bytes).expect("send");
+    });
+    let mut buf = Vec::new();
+    let mut replies = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    while replies.len() < cmds.len() + 1 {
+        while let Some((r, used)) = parse(&buf) {
+            buf.drain(..used);
+            replies.push(r);
+        }
+        if replies.len() == cmds.len() + 1 {
+            break;
+        }
+        let n = stream.read(&mut chunk).expect("read replies");
+        assert!(n > 0, "connection closed during pipeline");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    sender.join().expect("sender");
+    assert_eq!(replies.remove(0), Reply::ok(), "SELECT {db}");
+    replies
+}
+
+/// A client for threads writing while the server may be killed: every
+/// failure is `None`, never a panic.
+pub struct Writer {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    /// Connects, or None.
+    pub fn connect(port: u16) -> Option<Writer> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream.set_nodelay(true).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        Some(Writer { stream, buf: Vec::new() })
+    }
+
+    /// Sends one command and reads its reply; None once the connection is gone.
+    pub fn call(&mut self, args: &[&[u8]]) -> Option<Reply> {
+        self.stream.write_all(&encode(args)).ok()?;
+        loop {
+            if let Some((reply, used)) = parse(&self.buf) {
+                self.buf.drain(..used);
+                return Some(reply);
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
     }
 }
 
