@@ -6,15 +6,7 @@
 
 mod common;
 
-use common::{RawClient, RedisServer, Reply, TestServer};
-
-fn int(n: i64) -> Reply {
-    Reply::Int(n)
-}
-
-fn bulks(items: &[&str]) -> Reply {
-    Reply::Array(Some(items.iter().map(|s| Reply::bulk(s)).collect()))
-}
+use common::{bulks, int, RawClient, RedisServer, Reply, Rng, TestServer};
 
 /// LRANGE key 0 -1 as strings.
 fn all(c: &mut RawClient, key: &str) -> Vec<String> {
@@ -166,26 +158,6 @@ fn wrongtype_everywhere_and_resp3_shapes() {
     assert_eq!(c.read_raw(), b":2\r\n");
     c.send_cmd(&["LMPOP", "1", "l", "RIGHT", "COUNT", "5"]);
     assert_eq!(c.read_raw(), b"*2\r\n$1\r\nl\r\n*2\r\n$1\r\nb\r\n$1\r\na\r\n");
-}
-
-/// A tiny deterministic PRNG, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-
-    fn int(&mut self, span: i64) -> String {
-        (self.below(2 * span as u64 + 1) as i64 - span).to_string()
-    }
-
-    fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
-        of[self.below(of.len() as u64) as usize]
-    }
 }
 
 /// One random list command over three keys and four values, so matches,

@@ -200,6 +200,52 @@ impl Drop for TestServer {
     }
 }
 
+/// Redis's WRONGTYPE error text.
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/// An integer reply.
+pub fn int(n: i64) -> Reply {
+    Reply::Int(n)
+}
+
+/// A bulk string reply.
+pub fn bulk(s: &str) -> Reply {
+    Reply::bulk(s)
+}
+
+/// An array of bulk strings.
+pub fn bulks(items: &[&str]) -> Reply {
+    Reply::Array(Some(items.iter().map(|s| Reply::bulk(s)).collect()))
+}
+
+/// An error reply with this full text.
+pub fn err(text: &str) -> Reply {
+    Reply::Error(text.into())
+}
+
+/// A tiny deterministic xorshift generator for randomized tests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+
+    /// An integer in `-span..=span`, as text.
+    pub fn int(&mut self, span: i64) -> String {
+        (self.below(2 * span as u64 + 1) as i64 - span).to_string()
+    }
+
+    /// One of `of`.
+    pub fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
+        of[self.below(of.len() as u64) as usize]
+    }
+}
+
 /// A parsed RESP2/RESP3 reply.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
