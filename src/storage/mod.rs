@@ -273,11 +273,37 @@ impl Store {
         prefix: &[u8],
         start: Option<&[u8]>,
         reverse: bool,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        self.iter_bounded(cf, prefix, prefix_successor(prefix), start, reverse, f)
+    }
+
+    /// Iterates the keys of `cf` in `lower..upper` (None: to the end) from
+    /// `start` forward. A tight `upper` keeps RocksDB from stepping over
+    /// deletion markers beyond it while looking for the next live key.
+    pub fn iter_range(
+        &self,
+        cf: Cf,
+        lower: &[u8],
+        upper: Option<Vec<u8>>,
+        start: Option<&[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        self.iter_bounded(cf, lower, upper, start, false, f)
+    }
+
+    fn iter_bounded(
+        &self,
+        cf: Cf,
+        lower: &[u8],
+        upper: Option<Vec<u8>>,
+        start: Option<&[u8]>,
+        reverse: bool,
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), Error> {
         let mut ro = ReadOptions::default();
-        ro.set_iterate_lower_bound(prefix.to_vec());
-        if let Some(up) = prefix_successor(prefix) {
+        ro.set_iterate_lower_bound(lower.to_vec());
+        if let Some(up) = upper {
             ro.set_iterate_upper_bound(up);
         }
         let mode = match (start, reverse) {
