@@ -445,14 +445,19 @@ pub fn dispatch(
     let started = Instant::now();
     let result = run(store, state, client, out, args, spec);
     let usec = started.elapsed().as_micros() as u64;
-    state.stats.commands += 1;
+    // Like Redis, a call that parks its client is counted once, when it is
+    // served by a re-run or times out (see `count_timed_out`), not per run.
+    let parked = result.is_ok() && state.block_request.is_some();
+    if !parked {
+        state.stats.commands += 1;
+    }
     // Containers count per subcommand, as Redis's `cmdstat_config|get`.
     let sub = match args.opt(1) {
         Some(a) if !spec.subcommands.is_empty() => lookup(spec.subcommands, a).map_or("", |s| s.name),
         _ => "",
     };
     let st = state.stats.per_cmd.entry((spec.name, sub)).or_default();
-    st.calls += 1;
+    st.calls += u64::from(!parked);
     st.usec += usec;
     let c = &mut state.clients[client];
     c.commands += 1;
@@ -465,6 +470,15 @@ pub fn dispatch(
     }
     slowlog_push(state, client, args, spec, usec);
     Some(spec)
+}
+
+/// Counts the call of a parked command whose timeout passed (the runs that
+/// parked it were not counted), as Redis counts a timed-out BLPOP once.
+pub fn count_timed_out(state: &mut ServerState, args: &Args) {
+    if let Some(spec) = lookup(table::COMMANDS, args.get(0)) {
+        state.stats.commands += 1;
+        state.stats.per_cmd.entry((spec.name, "")).or_default().calls += 1;
+    }
 }
 
 fn run(
