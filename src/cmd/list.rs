@@ -79,7 +79,7 @@ enum Nil {
 /// BLMOVE and BRPOPLPUSH too; RESP3 has one null).
 fn nothing(c: &mut Ctx, wait: Wait, keys: &[&[u8]], nil: Nil) -> CmdResult {
     match wait {
-        Wait::Until(deadline) => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline),
+        Wait::Until(deadline) => c.block_on(keys, deadline),
         Wait::No => {
             match nil {
                 Nil::Array => c.out.null_array(),

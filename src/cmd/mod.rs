@@ -343,6 +343,26 @@ impl Ctx<'_> {
         self.state.block_request = Some(BlockRequest { keys, deadline_ms });
         Ok(())
     }
+
+    /// The shape of every blocking pop: serve what `found` holds (the first
+    /// ready source), or park on `keys` until `deadline_ms` and run again.
+    pub fn serve_or_block<T>(
+        &mut self,
+        found: Option<T>,
+        keys: &[&[u8]],
+        deadline_ms: Option<u64>,
+        serve: impl FnOnce(&mut Self, T) -> CmdResult,
+    ) -> CmdResult {
+        match found {
+            Some(x) => serve(self, x),
+            None => self.block_on(keys, deadline_ms),
+        }
+    }
+
+    /// [`Ctx::block`] on borrowed key names.
+    pub fn block_on(&mut self, keys: &[&[u8]], deadline_ms: Option<u64>) -> CmdResult {
+        self.block(keys.iter().map(|k| k.to_vec()).collect(), deadline_ms)
+    }
 }
 
 /// Parses a blocking command's timeout (seconds, fractions allowed, 0 =

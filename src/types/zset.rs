@@ -444,6 +444,42 @@ impl<F: FnMut(&[u8], f64)> RangeLoop<F> {
         }
         true
     }
+
+    /// Walks from `from` (a `zscore` key; None = `dir`'s end) in `dir`,
+    /// stepping through the members with `r`'s bounds: the one walk of
+    /// ZRANGEBYSCORE and ZRANGEBYLEX.
+    fn run(mut self, tx: &Tx, key: &[u8], m: &Meta, from: Option<&[u8]>, dir: Dir, r: &impl Bounds) -> Result<(), CmdError> {
+        walk(tx, key, m, from, dir, |member, s| match dir {
+            Dir::Forward => self.step(member, s, r.above_min(member, s), || r.below_max(member, s)),
+            Dir::Reverse => self.step(member, s, r.below_max(member, s), || r.above_min(member, s)),
+        })
+    }
+}
+
+/// A score or lex range's bounds, as the range loop tests a member.
+trait Bounds {
+    /// At or past the min bound.
+    fn above_min(&self, member: &[u8], score: f64) -> bool;
+    /// At or before the max bound.
+    fn below_max(&self, member: &[u8], score: f64) -> bool;
+}
+
+impl Bounds for ScoreRange {
+    fn above_min(&self, _: &[u8], score: f64) -> bool {
+        self.gte_min(score)
+    }
+    fn below_max(&self, _: &[u8], score: f64) -> bool {
+        self.lte_max(score)
+    }
+}
+
+impl Bounds for LexRange {
+    fn above_min(&self, member: &[u8], _: f64) -> bool {
+        self.gte_min(member)
+    }
+    fn below_max(&self, member: &[u8], _: f64) -> bool {
+        self.lte_max(member)
+    }
 }
 
 /// Members with scores in `r`, in `dir` order, after `lim`; each is given to
@@ -470,11 +506,7 @@ pub fn range_by_score(
         Dir::Reverse if r.max_ex => Some(at(r.max)),
         Dir::Reverse => Some(at(next_up(r.max))),
     };
-    let mut lp = RangeLoop::new(lim, f);
-    walk(tx, key, m, from.as_deref(), dir, |member, s| match dir {
-        Dir::Forward => lp.step(member, s, r.gte_min(s), || r.lte_max(s)),
-        Dir::Reverse => lp.step(member, s, r.lte_max(s), || r.gte_min(s)),
-    })
+    RangeLoop::new(lim, f).run(tx, key, m, from.as_deref(), dir, r)
 }
 
 /// Members in the lex range `r`, in `dir` order, after `lim`. Redis defines
@@ -507,11 +539,7 @@ pub fn range_by_lex(
     // All scores equal: `prefix | score | bound` is where the range starts
     // (reverse: the last key at or below it).
     let from = bound.filter(|_| lo.1 == hi.1).map(|b| keys::zscore(tx.db, key, m.version(), lo.1, b));
-    let mut lp = RangeLoop::new(lim, f);
-    walk(tx, key, m, from.as_deref(), dir, |member, s| match dir {
-        Dir::Forward => lp.step(member, s, r.gte_min(member), || r.lte_max(member)),
-        Dir::Reverse => lp.step(member, s, r.lte_max(member), || r.gte_min(member)),
-    })
+    RangeLoop::new(lim, f).run(tx, key, m, from.as_deref(), dir, r)
 }
 
 /// Redis's rank sanitizing: negative indexes count from the end; None if the
