@@ -33,8 +33,7 @@ fn python() -> PathBuf {
             let _ = std::fs::remove_dir_all(&tmp);
         }
     }
-    let py = venv.join("bin/python");
-    py
+    venv.join("bin/python")
 }
 
 fn run_session(s: &TestServer, password: Option<&str>) {

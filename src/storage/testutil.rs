@@ -11,6 +11,12 @@ pub struct TempStore {
     _dir: tempfile::TempDir,
 }
 
+impl Default for TempStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TempStore {
     /// Opens a fresh store with the default storage settings.
     pub fn new() -> Self {
