@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{bulks, int, RawClient, RedisServer, Reply, Rng, TestServer};
+use common::{bulks, int, same_reply, RawClient, RedisServer, Reply, Rng, TestServer};
 
 /// LRANGE key 0 -1 as strings.
 fn all(c: &mut RawClient, key: &str) -> Vec<String> {
@@ -221,15 +221,7 @@ fn random_commands_match_redis_byte_for_byte() {
     let mut r = Rng(0x2545_f491_4f6c_dd1d);
     for i in 0..3000 {
         let cmd = random_command(&mut r);
-        let args: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
-        ours.send_cmd(&args);
-        theirs.send_cmd(&args);
-        let (a, b) = (ours.read_raw(), theirs.read_raw());
-        assert_eq!(
-            String::from_utf8_lossy(&a),
-            String::from_utf8_lossy(&b),
-            "command {i}: {cmd:?} (ours left, redis right)"
-        );
+        same_reply(&mut ours, &mut theirs, i, &cmd);
     }
     // The final contents agree too.
     for k in ["a", "b", "c"] {

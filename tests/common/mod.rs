@@ -246,6 +246,20 @@ impl Rng {
     }
 }
 
+/// Sends `cmd` to DiskDB (`ours`) and redis-server (`theirs`) and asserts
+/// the raw replies are equal; `step` names the command in the failure.
+pub fn same_reply(ours: &mut RawClient, theirs: &mut RawClient, step: usize, cmd: &[String]) {
+    let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    ours.send_cmd(&args);
+    theirs.send_cmd(&args);
+    let (a, b) = (ours.read_raw(), theirs.read_raw());
+    assert_eq!(
+        String::from_utf8_lossy(&a),
+        String::from_utf8_lossy(&b),
+        "command {step}: {cmd:?} (ours left, redis right)"
+    );
+}
+
 /// A parsed RESP2/RESP3 reply.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
