@@ -7,6 +7,8 @@
 //! iteration. Numbers compare changes on one machine and are never asserted
 //! (`cargo bench --bench keys`).
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use diskdb::storage::keys;
 use diskdb::storage::meta::{Meta, Type};
@@ -151,13 +153,7 @@ fn meta_codec(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Short runs: `make bench` covers three files in a few minutes.
-    config = Criterion::default()
-        .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2))
-        // The bootstrap runs on one thread (no rayon): 10k resamples, not
-        // 100k, keep the analysis from outlasting the measurement.
-        .nresamples(10_000);
+    config = common::config();
     targets = key_layouts, score_encoding, meta_codec
 }
 criterion_main!(benches);

@@ -8,6 +8,8 @@
 //! ticks; the throughput is replies/s. Numbers compare changes on one
 //! machine and are never asserted (`cargo bench --bench reply`).
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use diskdb::resp::reply::ReplyBuf;
 use std::hint::black_box;
@@ -98,13 +100,7 @@ fn encode(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Short runs: `make bench` covers three files in a few minutes.
-    config = Criterion::default()
-        .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2))
-        // The bootstrap runs on one thread (no rayon): 10k resamples, not
-        // 100k, keep the analysis from outlasting the measurement.
-        .nresamples(10_000);
+    config = common::config();
     targets = encode
 }
 criterion_main!(benches);

@@ -10,6 +10,8 @@
 //! bytes/s. Numbers compare changes on one machine and are never asserted
 //! (`cargo bench --bench resp_parse`).
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use diskdb::resp::parser::{Limits, Parsed, Parser};
 use diskdb::resp::refparser::{parse_ref, RefParsed};
@@ -167,13 +169,7 @@ fn large_values(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Short runs: `make bench` covers three files in a few minutes.
-    config = Criterion::default()
-        .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2))
-        // The bootstrap runs on one thread (no rayon): 10k resamples, not
-        // 100k, keep the analysis from outlasting the measurement.
-        .nresamples(10_000);
+    config = common::config();
     targets = pipelines, large_values
 }
 criterion_main!(benches);

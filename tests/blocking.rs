@@ -471,3 +471,31 @@ fn sorted_set_pops_skip_a_key_of_another_type_while_parked() {
         ]
     );
 }
+
+/// `calls=N` of `cmdstat_<name>` in INFO commandstats.
+fn calls_of(ctl: &mut RawClient, name: &str) -> String {
+    let info = ctl.cmd(&["INFO", "commandstats"]).str();
+    let line = info.lines().find(|l| l.starts_with(&format!("cmdstat_{name}:"))).unwrap_or_default().to_string();
+    line.split(',').next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_blocking_call_counts_once_in_commandstats() {
+    let t = on_both(|port| {
+        let mut ctl = named(port, "ctl");
+        cmd(&mut ctl, &["CONFIG", "RESETSTAT"]);
+        let mut w = named(port, "w");
+        // One call that times out.
+        let mut out = vec![cmd(&mut w, &["BLPOP", "q", "0.05"])];
+        // One call re-run by writes that do not serve it, then served.
+        w.send_cmd(&["BLPOP", "q", "0"]);
+        wait_parked(port, "w", "blpop");
+        cmd(&mut ctl, &["SET", "q", "x"]);
+        cmd(&mut ctl, &["DEL", "q"]);
+        cmd(&mut ctl, &["RPUSH", "q", "a"]);
+        out.push(reply(&mut w));
+        out.push(calls_of(&mut ctl, "blpop"));
+        out
+    });
+    assert_eq!(t[2], "cmdstat_blpop:calls=2", "{t:?}");
+}

@@ -5,16 +5,8 @@
 
 mod common;
 
-use common::{RawClient, Reply, TestServer};
+use common::{bulk, int, RawClient, Reply, TestServer};
 use std::collections::BTreeSet;
-
-fn int(n: i64) -> Reply {
-    Reply::Int(n)
-}
-
-fn bulk(s: &str) -> Reply {
-    Reply::bulk(s)
-}
 
 fn nil() -> Reply {
     Reply::Bulk(None)

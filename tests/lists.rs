@@ -6,15 +6,7 @@
 
 mod common;
 
-use common::{RawClient, RedisServer, Reply, TestServer};
-
-fn int(n: i64) -> Reply {
-    Reply::Int(n)
-}
-
-fn bulks(items: &[&str]) -> Reply {
-    Reply::Array(Some(items.iter().map(|s| Reply::bulk(s)).collect()))
-}
+use common::{bulks, int, same_reply, RawClient, RedisServer, Reply, Rng, TestServer};
 
 /// LRANGE key 0 -1 as strings.
 fn all(c: &mut RawClient, key: &str) -> Vec<String> {
@@ -168,26 +160,6 @@ fn wrongtype_everywhere_and_resp3_shapes() {
     assert_eq!(c.read_raw(), b"*2\r\n$1\r\nl\r\n*2\r\n$1\r\nb\r\n$1\r\na\r\n");
 }
 
-/// A tiny deterministic PRNG, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-
-    fn int(&mut self, span: i64) -> String {
-        (self.below(2 * span as u64 + 1) as i64 - span).to_string()
-    }
-
-    fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
-        of[self.below(of.len() as u64) as usize]
-    }
-}
-
 /// One random list command over three keys and four values, so matches,
 /// rotations, empties and re-creations all happen often.
 fn random_command(r: &mut Rng) -> Vec<String> {
@@ -249,15 +221,7 @@ fn random_commands_match_redis_byte_for_byte() {
     let mut r = Rng(0x2545_f491_4f6c_dd1d);
     for i in 0..3000 {
         let cmd = random_command(&mut r);
-        let args: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
-        ours.send_cmd(&args);
-        theirs.send_cmd(&args);
-        let (a, b) = (ours.read_raw(), theirs.read_raw());
-        assert_eq!(
-            String::from_utf8_lossy(&a),
-            String::from_utf8_lossy(&b),
-            "command {i}: {cmd:?} (ours left, redis right)"
-        );
+        same_reply(&mut ours, &mut theirs, i, &cmd);
     }
     // The final contents agree too.
     for k in ["a", "b", "c"] {

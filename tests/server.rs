@@ -292,6 +292,25 @@ fn command_introspection_comes_from_the_table() {
         "ERR Invalid number of arguments specified for command"
     );
 
+    // Movable keys: a numkeys list (and the destination of the STORE forms),
+    // SORT's STORE; COMMAND INFO reports only the fixed positions.
+    for (name, flags, (first, last, step)) in [
+        ("zunionstore", vec!["write", "denyoom", "movablekeys"], (1, 1, 1)),
+        ("lmpop", vec!["write", "movablekeys"], (0, 0, 0)),
+        ("bzmpop", vec!["write", "blocking", "movablekeys"], (0, 0, 0)),
+        ("sort", vec!["write", "denyoom", "movablekeys"], (1, 1, 1)),
+        ("sort_ro", vec!["readonly", "movablekeys"], (1, 1, 1)),
+    ] {
+        let info = c.cmd(&["COMMAND", "INFO", name]).items()[0].items();
+        let got: Vec<String> = info[2].items().iter().map(Reply::str).collect();
+        assert_eq!(got, flags, "{name}");
+        assert_eq!(info[3..6], [Reply::Int(first), Reply::Int(last), Reply::Int(step)], "{name}");
+    }
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "ZINTERSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"]),
+        Reply::Array(Some(vec![Reply::bulk("d"), Reply::bulk("a"), Reply::bulk("b")]))
+    );
+
     let docs = c.cmd(&["COMMAND", "DOCS", "get"]).items();
     assert_eq!(docs[0], Reply::bulk("get"));
     let fields: Vec<Reply> = docs[1].items();

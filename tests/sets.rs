@@ -7,23 +7,9 @@
 
 mod common;
 
-use common::{Reply, TestServer};
+use common::{bulk, err, int, Reply, TestServer, WRONGTYPE};
 use redis::Commands;
 use std::collections::HashSet;
-
-fn err(text: &str) -> Reply {
-    Reply::Error(text.into())
-}
-
-fn bulk(s: &str) -> Reply {
-    Reply::bulk(s)
-}
-
-fn int(n: i64) -> Reply {
-    Reply::Int(n)
-}
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
 /// The members of an array/set reply, sorted.
 fn sorted(r: Reply) -> Vec<String> {

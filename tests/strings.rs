@@ -5,23 +5,11 @@
 
 mod common;
 
-use common::{Reply, TestServer};
+use common::{bulk, err, int, Reply, TestServer};
 use std::time::Duration;
-
-fn err(text: &str) -> Reply {
-    Reply::Error(text.into())
-}
-
-fn bulk(s: &str) -> Reply {
-    Reply::bulk(s)
-}
 
 fn nil() -> Reply {
     Reply::Bulk(None)
-}
-
-fn int(n: i64) -> Reply {
-    Reply::Int(n)
 }
 
 fn ok() -> Reply {

@@ -8,20 +8,8 @@
 
 mod common;
 
-use common::{RawClient, RedisServer, Reply, TestServer};
+use common::{bulks, err, int, RawClient, RedisServer, Reply, TestServer};
 use std::collections::HashSet;
-
-fn int(n: i64) -> Reply {
-    Reply::Int(n)
-}
-
-fn err(text: &str) -> Reply {
-    Reply::Error(text.into())
-}
-
-fn bulks(items: &[&str]) -> Reply {
-    Reply::Array(Some(items.iter().map(|s| Reply::bulk(s)).collect()))
-}
 
 /// Adds members `{prefix}{i:06}` with score `score(i)` for i in `range`,
 /// 1,000 pairs per ZADD.

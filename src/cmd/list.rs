@@ -79,7 +79,7 @@ enum Nil {
 /// BLMOVE and BRPOPLPUSH too; RESP3 has one null).
 fn nothing(c: &mut Ctx, wait: Wait, keys: &[&[u8]], nil: Nil) -> CmdResult {
     match wait {
-        Wait::Until(deadline) if c.may_block() => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline),
+        Wait::Until(deadline) if c.may_block() => c.block_on(keys, deadline),
         // Inside EXEC or a script: the nil of the non-blocking variant (`$-1`
         // for BLMOVE and BRPOPLPUSH), as Redis answers there.
         Wait::Until(_) | Wait::No => {

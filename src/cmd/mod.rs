@@ -15,6 +15,7 @@ pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod state;
 pub mod string;
 pub mod table;
@@ -103,6 +104,20 @@ pub enum KeySpec {
         /// Distance between keys.
         step: i32,
     },
+    /// A count at index `at` followed by that many keys (LMPOP, ZUNION, ...),
+    /// after `fixed` keys from index 1 (the destination of ZUNIONSTORE, ...).
+    NumKeys {
+        /// Index of the numkeys argument.
+        at: i32,
+        /// Keys before it, from index 1.
+        fixed: i32,
+    },
+    /// SORT: the key at 1, and the destination of the last STORE when
+    /// `store` (SORT_RO has none).
+    Sort {
+        /// Whether STORE names a key.
+        store: bool,
+    },
 }
 
 impl KeySpec {
@@ -115,23 +130,81 @@ impl KeySpec {
     /// Key/value pairs from 1 (MSET).
     pub const PAIRS: KeySpec = KeySpec::Range { first: 1, last: -1, step: 2 };
 
-    /// `(first, last, step)` as COMMAND reports them.
+    /// `(first, last, step)` as COMMAND reports them: for movable keys, only
+    /// the keys at fixed positions.
     pub fn triple(self) -> (i32, i32, i32) {
         match self {
-            KeySpec::None => (0, 0, 0),
+            KeySpec::None | KeySpec::NumKeys { fixed: 0, .. } => (0, 0, 0),
             KeySpec::Range { first, last, step } => (first, last, step),
+            KeySpec::NumKeys { fixed, .. } => (1, fixed, 1),
+            KeySpec::Sort { .. } => (1, 1, 1),
         }
     }
 
-    /// Indexes of the keys in `args`.
-    pub fn positions(self, argc: usize) -> Vec<usize> {
+    /// Whether the key positions depend on the arguments (Redis's
+    /// `movablekeys` flag).
+    pub fn is_movable(self) -> bool {
+        matches!(self, KeySpec::NumKeys { .. } | KeySpec::Sort { .. })
+    }
+
+    /// Indexes of the keys in `args` (the command name at 0). Empty when the
+    /// arguments cannot name keys (a numkeys that is not a positive count of
+    /// the arguments present), as Redis's COMMAND GETKEYS reports.
+    pub fn positions(self, args: &[&[u8]]) -> Vec<usize> {
+        let argc = args.len();
         match self {
             KeySpec::None => Vec::new(),
             KeySpec::Range { first, last, step } => {
                 let last = if last < 0 { argc as i32 + last } else { last };
                 (first..=last.min(argc as i32 - 1)).step_by(step.max(1) as usize).map(|i| i as usize).collect()
             }
+            KeySpec::NumKeys { at, fixed } => {
+                let at = at as usize;
+                // Redis's native getkeys uses atoi() here.
+                let n = args.get(at).map_or(0, |a| atoi(a));
+                if n < 1 || n > (argc.saturating_sub(at + 1)) as i64 {
+                    return Vec::new();
+                }
+                (1..=fixed as usize).chain(at + 1..=at + n as usize).collect()
+            }
+            KeySpec::Sort { store } => {
+                // Redis's sortGetKeys: skip the arguments of LIMIT, GET and
+                // BY; the last STORE with an argument wins.
+                let mut dst = None;
+                let mut i = 2;
+                while i < argc {
+                    let a = args[i];
+                    if a.eq_ignore_ascii_case(b"limit") {
+                        i += 2;
+                    } else if a.eq_ignore_ascii_case(b"store") && i + 1 < argc {
+                        dst = Some(i + 1);
+                    } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                std::iter::once(1).chain(dst.filter(|_| store)).collect()
+            }
         }
+    }
+}
+
+/// C's `atoi`: optional blanks and sign, then digits up to the first other byte.
+fn atoi(s: &[u8]) -> i64 {
+    let s = &s[s.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(s.len())..];
+    let (neg, s) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut n: i64 = 0;
+    for &c in s.iter().take_while(|c| c.is_ascii_digit()) {
+        n = n.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+    }
+    if neg {
+        -n
+    } else {
+        n
     }
 }
 
@@ -297,6 +370,26 @@ impl Ctx<'_> {
     pub fn may_block(&self) -> bool {
         self.state.deny_blocking == 0
     }
+
+    /// The shape of every blocking pop: serve what `found` holds (the first
+    /// ready source), or park on `keys` until `deadline_ms` and run again.
+    pub fn serve_or_block<T>(
+        &mut self,
+        found: Option<T>,
+        keys: &[&[u8]],
+        deadline_ms: Option<u64>,
+        serve: impl FnOnce(&mut Self, T) -> CmdResult,
+    ) -> CmdResult {
+        match found {
+            Some(x) => serve(self, x),
+            None => self.block_on(keys, deadline_ms),
+        }
+    }
+
+    /// [`Ctx::block`] on borrowed key names.
+    pub fn block_on(&mut self, keys: &[&[u8]], deadline_ms: Option<u64>) -> CmdResult {
+        self.block(keys.iter().map(|k| k.to_vec()).collect(), deadline_ms)
+    }
 }
 
 /// Parses a blocking command's timeout (seconds, fractions allowed, 0 =
@@ -418,14 +511,19 @@ pub fn call(store: &Store, state: &mut ServerState, client: usize, out: &mut Rep
     let started = Instant::now();
     let result = run(store, state, client, out, args, spec);
     let usec = started.elapsed().as_micros() as u64;
-    state.stats.commands += 1;
+    // Like Redis, a call that parks its client is counted once, when it is
+    // served by a re-run or times out (see `count_timed_out`), not per run.
+    let parked = result.is_ok() && state.block_request.is_some();
+    if !parked {
+        state.stats.commands += 1;
+    }
     // Containers count per subcommand, as Redis's `cmdstat_config|get`.
     let sub = match args.opt(1) {
         Some(a) if !spec.subcommands.is_empty() => lookup(spec.subcommands, a).map_or("", |s| s.name),
         _ => "",
     };
     let st = state.stats.per_cmd.entry((spec.name, sub)).or_default();
-    st.calls += 1;
+    st.calls += u64::from(!parked);
     st.usec += usec;
     let c = &mut state.clients[client];
     c.commands += 1;
@@ -437,6 +535,15 @@ pub fn call(store: &Store, state: &mut ServerState, client: usize, out: &mut Rep
         out.error(&e);
     }
     slowlog_push(state, client, args, spec, usec);
+}
+
+/// Counts the call of a parked command whose timeout passed (the runs that
+/// parked it were not counted), as Redis counts a timed-out BLPOP once.
+pub fn count_timed_out(state: &mut ServerState, args: &Args) {
+    if let Some(spec) = lookup(table::COMMANDS, args.get(0)) {
+        state.stats.commands += 1;
+        state.stats.per_cmd.entry((spec.name, "")).or_default().calls += 1;
+    }
 }
 
 fn run(

@@ -1286,7 +1286,12 @@ fn write_info(out: &mut ReplyBuf, c: Cmd) {
     out.array(10);
     out.bulk(c.full_name().as_bytes());
     out.int(s.arity as i64);
-    let flags = s.flags.names();
+    let mut flags = s.flags.names();
+    if s.keys.is_movable() {
+        // Redis lists it after every flag but allow_busy.
+        let at = flags.iter().position(|f| *f == "allow_busy").unwrap_or(flags.len());
+        flags.insert(at, "movablekeys");
+    }
     out.set(flags.len());
     for f in flags {
         out.simple(f);
@@ -1312,42 +1317,52 @@ fn write_info(out: &mut ReplyBuf, c: Cmd) {
     }
 }
 
-/// The key specs of a command: one `index` + `range` spec for a key range.
+/// The key specs of a command: an `index` + `range` spec for the keys at
+/// fixed positions, then a `keynum` spec for a numkeys list of keys.
 fn write_key_specs(out: &mut ReplyBuf, c: Cmd) {
-    let KeySpec::Range { first, last, step } = c.spec.keys else {
-        out.set(0);
-        return;
+    let (range, keynum) = match c.spec.keys {
+        KeySpec::None => (None, None),
+        KeySpec::Range { first, last, step } => (Some((first, last, step)), None),
+        KeySpec::NumKeys { at, fixed: 0 } => (None, Some(at)),
+        KeySpec::NumKeys { at, fixed } => (Some((1, fixed, 1)), Some(at)),
+        KeySpec::Sort { .. } => (Some((1, 1, 1)), None),
     };
-    // Redis's `lastkey` counts from the first key (or from the end if negative).
-    let lastkey = if last < 0 { last } else { last - first };
-    out.set(1);
-    out.map(3);
-    out.bulk(b"flags");
-    let flags = c.key_flags();
-    out.set(flags.len());
-    for f in flags {
-        out.simple(f);
+    out.set(usize::from(range.is_some()) + usize::from(keynum.is_some()));
+    let mut spec = |index: i32, kind: &str, find: &[(&str, i64)]| {
+        out.map(3);
+        out.bulk(b"flags");
+        let flags = c.key_flags();
+        out.set(flags.len());
+        for f in flags {
+            out.simple(f);
+        }
+        out.bulk(b"begin_search");
+        out.map(2);
+        out.bulk(b"type");
+        out.bulk(b"index");
+        out.bulk(b"spec");
+        out.map(1);
+        out.bulk(b"index");
+        out.int(index as i64);
+        out.bulk(b"find_keys");
+        out.map(2);
+        out.bulk(b"type");
+        out.bulk(kind.as_bytes());
+        out.bulk(b"spec");
+        out.map(find.len());
+        for (name, v) in find {
+            out.bulk(name.as_bytes());
+            out.int(*v);
+        }
+    };
+    if let Some((first, last, step)) = range {
+        // Redis's `lastkey` counts from the first key (or from the end if negative).
+        let lastkey = if last < 0 { last } else { last - first };
+        spec(first, "range", &[("lastkey", lastkey as i64), ("keystep", step as i64), ("limit", 0)]);
     }
-    out.bulk(b"begin_search");
-    out.map(2);
-    out.bulk(b"type");
-    out.bulk(b"index");
-    out.bulk(b"spec");
-    out.map(1);
-    out.bulk(b"index");
-    out.int(first as i64);
-    out.bulk(b"find_keys");
-    out.map(2);
-    out.bulk(b"type");
-    out.bulk(b"range");
-    out.bulk(b"spec");
-    out.map(3);
-    out.bulk(b"lastkey");
-    out.int(lastkey as i64);
-    out.bulk(b"keystep");
-    out.int(step as i64);
-    out.bulk(b"limit");
-    out.int(0);
+    if let Some(at) = keynum {
+        spec(at, "keynum", &[("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]);
+    }
 }
 
 /// Writes one COMMAND DOCS value: the group, and the subcommands' docs.
@@ -1489,7 +1504,8 @@ fn keys_of(args: &Args) -> Result<(Cmd, Vec<usize>), CmdError> {
     if !arity_ok {
         return Err(CmdError::Err("Invalid number of arguments specified for command"));
     }
-    let keys = cmd.spec.keys.positions(argc);
+    let argv: Vec<&[u8]> = args.iter_from(2).collect();
+    let keys = cmd.spec.keys.positions(&argv);
     if keys.is_empty() {
         return Err(CmdError::Err("Invalid arguments specified for command"));
     }

@@ -3,7 +3,7 @@
 //! Adding a command = one row here + one handler in its family's file.
 
 use super::flag_bits::*;
-use super::{connection, container, hash, keys, list, multi, pubsub, server, set, spec, string, zset, CommandSpec, Group, KeySpec};
+use super::{connection, container, hash, keys, list, multi, pubsub, server, set, sort, spec, string, zset, CommandSpec, Group, KeySpec};
 
 /// Every command, sorted by name (binary-searched by `lookup`).
 pub static COMMANDS: &[CommandSpec] = &[
@@ -11,11 +11,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, KeySpec::None, Group::Connection, connection::auth),
     spec("bgsave", -1, ADMIN | NOSCRIPT, KeySpec::None, Group::Server, server::bgsave),
     spec("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KeySpec::TWO, Group::List, list::blmove),
-    spec("blmpop", -5, WRITE | BLOCKING, KeySpec::None, Group::List, list::blmpop),
+    spec("blmpop", -5, WRITE | BLOCKING, KeySpec::NumKeys { at: 2, fixed: 0 }, Group::List, list::blmpop),
     spec("blpop", -3, WRITE | NOSCRIPT | BLOCKING, KeySpec::Range { first: 1, last: -2, step: 1 }, Group::List, list::blpop),
     spec("brpop", -3, WRITE | NOSCRIPT | BLOCKING, KeySpec::Range { first: 1, last: -2, step: 1 }, Group::List, list::brpop),
     spec("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KeySpec::TWO, Group::List, list::brpoplpush),
-    spec("bzmpop", -5, WRITE | BLOCKING, KeySpec::None, Group::SortedSet, zset::bzmpop),
+    spec("bzmpop", -5, WRITE | BLOCKING, KeySpec::NumKeys { at: 2, fixed: 0 }, Group::SortedSet, zset::bzmpop),
     spec("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KeySpec::Range { first: 1, last: -2, step: 1 }, Group::SortedSet, zset::bzpopmax),
     spec("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KeySpec::Range { first: 1, last: -2, step: 1 }, Group::SortedSet, zset::bzpopmin),
     container("client", -2, NONE, Group::Connection, CLIENT_SUBS),
@@ -69,7 +69,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("linsert", 5, WRITE | DENYOOM, KeySpec::ONE, Group::List, list::linsert),
     spec("llen", 2, READONLY | FAST, KeySpec::ONE, Group::List, list::llen),
     spec("lmove", 5, WRITE | DENYOOM, KeySpec::TWO, Group::List, list::lmove),
-    spec("lmpop", -4, WRITE, KeySpec::None, Group::List, list::lmpop),
+    spec("lmpop", -4, WRITE, KeySpec::NumKeys { at: 1, fixed: 0 }, Group::List, list::lmpop),
     spec("lpop", -2, WRITE | FAST, KeySpec::ONE, Group::List, list::lpop),
     spec("lpos", -3, READONLY, KeySpec::ONE, Group::List, list::lpos),
     spec("lpush", -3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::List, list::lpush),
@@ -117,13 +117,15 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("setrange", 4, WRITE | DENYOOM, KeySpec::ONE, Group::String, string::setrange),
     spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, KeySpec::None, Group::Server, server::shutdown),
     spec("sinter", -2, READONLY | UNORDERED, KeySpec::ALL, Group::Set, set::sinter),
-    spec("sintercard", -3, READONLY, KeySpec::None, Group::Set, set::sintercard),
+    spec("sintercard", -3, READONLY, KeySpec::NumKeys { at: 1, fixed: 0 }, Group::Set, set::sintercard),
     spec("sinterstore", -3, WRITE | DENYOOM, KeySpec::ALL, Group::Set, set::sinterstore),
     spec("sismember", 3, READONLY | FAST, KeySpec::ONE, Group::Set, set::sismember),
     container("slowlog", -2, NONE, Group::Server, SLOWLOG_SUBS),
     spec("smembers", 2, READONLY | UNORDERED, KeySpec::ONE, Group::Set, set::smembers),
     spec("smismember", -3, READONLY | FAST, KeySpec::ONE, Group::Set, set::smismember),
     spec("smove", 4, WRITE | FAST, KeySpec::TWO, Group::Set, set::smove),
+    spec("sort", -2, WRITE | DENYOOM, KeySpec::Sort { store: true }, Group::Generic, sort::sort),
+    spec("sort_ro", -2, READONLY, KeySpec::Sort { store: false }, Group::Generic, sort::sort_ro),
     spec("spop", -2, WRITE | FAST, KeySpec::ONE, Group::Set, set::spop),
     spec("spublish", 3, PUBSUB | LOADING | STALE | FAST, KeySpec::None, Group::PubSub, pubsub::spublish),
     spec("srandmember", -2, READONLY, KeySpec::ONE, Group::Set, set::srandmember),
@@ -147,14 +149,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("zadd", -4, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::SortedSet, zset::zadd),
     spec("zcard", 2, READONLY | FAST, KeySpec::ONE, Group::SortedSet, zset::zcard),
     spec("zcount", 4, READONLY | FAST, KeySpec::ONE, Group::SortedSet, zset::zcount),
-    spec("zdiff", -3, READONLY, KeySpec::None, Group::SortedSet, zset::zdiff),
-    spec("zdiffstore", -4, WRITE | DENYOOM, KeySpec::ONE, Group::SortedSet, zset::zdiffstore),
+    spec("zdiff", -3, READONLY, KeySpec::NumKeys { at: 1, fixed: 0 }, Group::SortedSet, zset::zdiff),
+    spec("zdiffstore", -4, WRITE | DENYOOM, KeySpec::NumKeys { at: 2, fixed: 1 }, Group::SortedSet, zset::zdiffstore),
     spec("zincrby", 4, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::SortedSet, zset::zincrby),
-    spec("zinter", -3, READONLY, KeySpec::None, Group::SortedSet, zset::zinter),
-    spec("zintercard", -3, READONLY, KeySpec::None, Group::SortedSet, zset::zintercard),
-    spec("zinterstore", -4, WRITE | DENYOOM, KeySpec::ONE, Group::SortedSet, zset::zinterstore),
+    spec("zinter", -3, READONLY, KeySpec::NumKeys { at: 1, fixed: 0 }, Group::SortedSet, zset::zinter),
+    spec("zintercard", -3, READONLY, KeySpec::NumKeys { at: 1, fixed: 0 }, Group::SortedSet, zset::zintercard),
+    spec("zinterstore", -4, WRITE | DENYOOM, KeySpec::NumKeys { at: 2, fixed: 1 }, Group::SortedSet, zset::zinterstore),
     spec("zlexcount", 4, READONLY | FAST, KeySpec::ONE, Group::SortedSet, zset::zlexcount),
-    spec("zmpop", -4, WRITE, KeySpec::None, Group::SortedSet, zset::zmpop),
+    spec("zmpop", -4, WRITE, KeySpec::NumKeys { at: 1, fixed: 0 }, Group::SortedSet, zset::zmpop),
     spec("zmscore", -3, READONLY | FAST, KeySpec::ONE, Group::SortedSet, zset::zmscore),
     spec("zpopmax", -2, WRITE | FAST, KeySpec::ONE, Group::SortedSet, zset::zpopmax),
     spec("zpopmin", -2, WRITE | FAST, KeySpec::ONE, Group::SortedSet, zset::zpopmin),
@@ -175,8 +177,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("zrevrank", -3, READONLY | FAST, KeySpec::ONE, Group::SortedSet, zset::zrevrank),
     spec("zscan", -3, READONLY, KeySpec::ONE, Group::SortedSet, zset::zscan),
     spec("zscore", 3, READONLY | FAST, KeySpec::ONE, Group::SortedSet, zset::zscore),
-    spec("zunion", -3, READONLY, KeySpec::None, Group::SortedSet, zset::zunion),
-    spec("zunionstore", -4, WRITE | DENYOOM, KeySpec::ONE, Group::SortedSet, zset::zunionstore),
+    spec("zunion", -3, READONLY, KeySpec::NumKeys { at: 1, fixed: 0 }, Group::SortedSet, zset::zunion),
+    spec("zunionstore", -4, WRITE | DENYOOM, KeySpec::NumKeys { at: 2, fixed: 1 }, Group::SortedSet, zset::zunionstore),
 ];
 
 /// CLIENT subcommands, sorted.

@@ -724,13 +724,11 @@ fn bzpop_generic(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
     let last = a.len() - 1;
     let deadline = super::parse_timeout(a.get(last), c.tx.now_ms)?;
     let keys: Vec<&[u8]> = (1..last).map(|i| a.get(i)).collect();
-    match pop_first(c, &keys, end, 1)? {
-        Some(p) => {
-            reply_popped(c.out, &p);
-            Ok(())
-        }
-        None => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline),
-    }
+    let found = pop_first(c, &keys, end, 1)?;
+    c.serve_or_block(found, &keys, deadline, |c, p| {
+        reply_popped(c.out, &p);
+        Ok(())
+    })
 }
 
 /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
@@ -739,11 +737,9 @@ fn bzpop_generic(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
 pub fn bzmpop(c: &mut Ctx, a: &Args) -> CmdResult {
     let p = parse_mpop(a, 2)?;
     let deadline = super::parse_timeout(a.get(1), c.tx.now_ms)?;
-    match pop_first(c, &p.keys, p.side, p.count)? {
-        Some(popped) => {
-            reply_mpop(c.out, &popped);
-            Ok(())
-        }
-        None => c.block(p.keys.iter().map(|k| k.to_vec()).collect(), deadline),
-    }
+    let found = pop_first(c, &p.keys, p.side, p.count)?;
+    c.serve_or_block(found, &p.keys, deadline, |c, popped| {
+        reply_mpop(c.out, &popped);
+        Ok(())
+    })
 }

@@ -9,7 +9,7 @@
 
 use super::conn::{Conn, ReadOutcome};
 use super::{Server, CONN_BASE, LISTENER, SIGNALS};
-use crate::cmd::dispatch;
+use crate::cmd::{count_timed_out, dispatch};
 use crate::cmd::state::{Blocked, Client};
 use crate::config::SyncPolicy;
 use crate::error::Error;
@@ -308,7 +308,8 @@ impl Server {
             }
         }
         for k in due {
-            if self.state.unpark(k).is_some() {
+            if let Some(b) = self.state.unpark(k) {
+                count_timed_out(&mut self.state, &b.args.as_args());
                 // Every Redis 7.0 blocking command times out with a null array.
                 self.conns[k].out.null_array();
                 self.resume.push(k);

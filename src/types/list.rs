@@ -279,6 +279,19 @@ impl End {
     }
 }
 
+/// Makes `key` the list `elems` whatever it held before (any type; the TTL
+/// goes too), or deletes it when `elems` is empty (SORT ... STORE).
+/// Returns the new length.
+pub fn replace<'e>(tx: &mut Tx, key: &[u8], elems: impl ExactSizeIterator<Item = &'e [u8]>) -> Result<u64, CmdError> {
+    if tx.meta(key)?.is_some() {
+        tx.del_meta(key)?;
+    }
+    if elems.len() == 0 {
+        return Ok(0);
+    }
+    push(tx, key, elems, End::Right, Exists::Any)
+}
+
 /// LMOVE / RPOPLPUSH: pops one element from `from` of `src` (read by [`get`])
 /// and pushes it at `to` of `dst`. The destination's type is checked before
 /// anything changes, as Redis does; `src == dst` rotates.

@@ -88,11 +88,6 @@ impl<'s> Members<'s> {
         Ok(out)
     }
 
-    /// The first element at or after `sub` in member order.
-    fn at_or_after(&self, sub: &[u8]) -> Result<Option<Element>, CmdError> {
-        Ok(self.read(Some(&self.key(sub)), false, 1)?.pop())
-    }
-
     /// Calls `f` on every element in order, in batches; `f` returns false to stop.
     pub fn for_each(&self, f: impl FnMut(Element) -> Result<bool, CmdError>) -> Result<(), CmdError> {
         self.for_each_from(None, f)
@@ -328,6 +323,15 @@ impl Default for Rng {
     }
 }
 
+/// Whether a seek may land on its start key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// At or after the start.
+    Inclusive,
+    /// Strictly after it.
+    Exclusive,
+}
+
 /// Levels of the random descent before settling for the range's first member.
 const MAX_DEPTH: usize = 32;
 
@@ -361,7 +365,9 @@ const BYTE_TRIES: usize = 8;
 /// here. A long SPOP loop empties the over-drawn branches first, and seeks
 /// into a branch full of deletion markers skip them one by one until
 /// RocksDB compacts them away, so such a drain slows down towards its end.
-/// Cost: about five seeks per level (each a fresh RocksDB iterator today).
+/// Cost: about five seeks per level (each a fresh RocksDB iterator today),
+/// each bounded by its range, so deletion markers are only stepped over
+/// inside the branch being searched, never up to the next live member beyond it.
 struct Seeker {
     first: Element,
     /// Length of the prefix every member shares (None: a single member).
@@ -376,7 +382,27 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 impl Members<'_> {
     /// The first member at or after `start` if it begins with `range`.
     fn first_in(&self, range: &[u8], start: &[u8]) -> Result<Option<Element>, CmdError> {
-        Ok(self.at_or_after(start)?.filter(|(s, _)| s.starts_with(range)))
+        self.first_in_range(range, start, Bound::Inclusive)
+    }
+
+    /// The first member beginning with `range` at (or strictly after) `start`.
+    /// The iterator ends where the range ends: a draining SPOP leaves the
+    /// deletion markers of popped members everywhere, and an unbounded seek
+    /// that finds nothing live in the range would step over every marker up
+    /// to the next live member, possibly to the end of the collection.
+    fn first_in_range(&self, range: &[u8], start: &[u8], bound: Bound) -> Result<Option<Element>, CmdError> {
+        let from = self.key(start);
+        let upper = prefix_successor(&self.key(range)).or_else(|| prefix_successor(&self.prefix));
+        let n = self.prefix.len();
+        let mut found = None;
+        self.store.iter_range(Cf::Data, &self.prefix, upper, Some(&from), |k, v| {
+            if bound == Bound::Exclusive && k == from.as_slice() {
+                return true;
+            }
+            found = Some((k[n..].to_vec(), v.to_vec()));
+            false
+        })?;
+        Ok(found)
     }
 
     /// For the members beginning with `lo[..c]`, `lo` being the first: the
@@ -385,7 +411,7 @@ impl Members<'_> {
     /// every one starting with `lo[..k]`" (forward seeks) finds it.
     fn shared_prefix(&self, c: usize, lo: &[u8]) -> Result<Option<usize>, CmdError> {
         let range = &lo[..c];
-        let Some((next, _)) = self.page(Some(lo), 1)?.pop().filter(|(s, _)| s.starts_with(range)) else {
+        let Some((next, _)) = self.first_in_range(range, lo, Bound::Exclusive)? else {
             return Ok(None);
         };
         let (mut known, mut upper) = (c, common_prefix(lo, &next));
@@ -424,7 +450,7 @@ impl Seeker {
             let lo_ends = lo.0.len() == c;
             // The first member with a byte at `c`, and that byte.
             let low_member = if lo_ends {
-                match m.page(Some(&lo.0), 1)?.pop().filter(|(s, _)| s.starts_with(&range)) {
+                match m.first_in_range(&range, &lo.0, Bound::Exclusive)? {
                     Some(e) => e,
                     None => return Ok(lo),
                 }

@@ -347,6 +347,66 @@ impl Writer {
     }
 }
 
+/// Redis's WRONGTYPE error text.
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/// An integer reply.
+pub fn int(n: i64) -> Reply {
+    Reply::Int(n)
+}
+
+/// A bulk string reply.
+pub fn bulk(s: &str) -> Reply {
+    Reply::bulk(s)
+}
+
+/// An array of bulk strings.
+pub fn bulks(items: &[&str]) -> Reply {
+    Reply::Array(Some(items.iter().map(|s| Reply::bulk(s)).collect()))
+}
+
+/// An error reply with this full text.
+pub fn err(text: &str) -> Reply {
+    Reply::Error(text.into())
+}
+
+/// A tiny deterministic xorshift generator for randomized tests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+
+    /// An integer in `-span..=span`, as text.
+    pub fn int(&mut self, span: i64) -> String {
+        (self.below(2 * span as u64 + 1) as i64 - span).to_string()
+    }
+
+    /// One of `of`.
+    pub fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
+        of[self.below(of.len() as u64) as usize]
+    }
+}
+
+/// Sends `cmd` to DiskDB (`ours`) and redis-server (`theirs`) and asserts
+/// the raw replies are equal; `step` names the command in the failure.
+pub fn same_reply(ours: &mut RawClient, theirs: &mut RawClient, step: usize, cmd: &[String]) {
+    let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    ours.send_cmd(&args);
+    theirs.send_cmd(&args);
+    let (a, b) = (ours.read_raw(), theirs.read_raw());
+    assert_eq!(
+        String::from_utf8_lossy(&a),
+        String::from_utf8_lossy(&b),
+        "command {step}: {cmd:?} (ours left, redis right)"
+    );
+}
+
 /// A parsed RESP2/RESP3 reply.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
