@@ -14,6 +14,7 @@ pub mod members;
 pub mod server;
 pub mod set;
 pub mod state;
+pub mod stream;
 pub mod string;
 pub mod table;
 pub mod zset;
@@ -152,6 +153,8 @@ pub enum Group {
     SortedSet,
     /// Lists.
     List,
+    /// Streams.
+    Stream,
 }
 
 impl Group {
@@ -166,6 +169,7 @@ impl Group {
             Group::Set => "set",
             Group::SortedSet => "sortedset",
             Group::List => "list",
+            Group::Stream => "stream",
         }
     }
 }
@@ -267,7 +271,13 @@ impl Ctx<'_> {
     /// passes; the command is then run again from the start. The handler
     /// returns this without writing a reply.
     pub fn block(&mut self, keys: Vec<Vec<u8>>, deadline_ms: Option<u64>) -> CmdResult {
-        self.state.block_request = Some(BlockRequest { keys, deadline_ms });
+        self.state.block_request = Some(BlockRequest { keys, deadline_ms, rerun: None });
+        Ok(())
+    }
+
+    /// [`Ctx::block`], but the retries run `rerun` instead of the command sent.
+    pub fn block_rerun(&mut self, keys: Vec<Vec<u8>>, deadline_ms: Option<u64>, rerun: Vec<Vec<u8>>) -> CmdResult {
+        self.state.block_request = Some(BlockRequest { keys, deadline_ms, rerun: Some(rerun) });
         Ok(())
     }
 }

@@ -7,5 +7,6 @@ pub mod keys;
 pub mod list;
 pub mod members;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;

@@ -30,7 +30,7 @@ macro_rules! diff_scripts {
     };
 }
 
-diff_scripts!(connection, generic, hashes, keys, lists, protocol, server, sets, strings, zsets);
+diff_scripts!(connection, generic, hashes, keys, lists, protocol, server, sets, streams, strings, zsets);
 
 #[test]
 fn every_script_has_a_test() {
