@@ -359,14 +359,21 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
     let mut resolved: Vec<Option<Id>> = vec![None; r.nkeys];
     for (k, key) in keys.iter().enumerate() {
         let arg = a.get(r.streams_at + r.nkeys + k);
-        let s = st::lookup(&mut c.tx, key)?;
+        let s = match (st::lookup(&mut c.tx, key), attempt, r.group) {
+            // A parked group reader whose stream was deleted (or replaced) is
+            // told so, as Redis 7.0 does; a plain reader keeps waiting.
+            (Ok(None) | Err(CmdError::WrongType), Attempt::Retry, Some(_)) => {
+                return Err(CmdError::Raw("UNBLOCKED the stream key no longer exists".into()));
+            }
+            (r, _, _) => attempt.source(r)?,
+        };
         if let Some((group, _)) = r.group {
             let exists = match &s {
                 Some(s) => st::group(&c.tx, key, s, group)?.is_some(),
                 None => false,
             };
             if !exists {
-                if attempt == Attempt::Retry && s.is_some() {
+                if attempt == Attempt::Retry {
                     return Err(CmdError::Raw(
                         "NOGROUP the consumer group this client was blocked on no longer exists".into(),
                     ));
@@ -408,7 +415,7 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
     // Serve every stream that has something; an empty answer may block.
     let mut served: Vec<(&[u8], Served)> = Vec::new();
     for (key, want) in keys.iter().zip(&wants) {
-        let Some(s) = st::lookup(&mut c.tx, key)? else {
+        let Some(s) = attempt.source(st::lookup(&mut c.tx, key))? else {
             continue;
         };
         match r.group {
