@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{cmd, named, on_both, reply, wait_parked, RawClient, RedisServer, TestServer};
+use common::{cmd, named, on_both, reply, wait_parked, RawClient};
 use std::time::Duration;
 
 /// Waits until no client is called `name` any more (it disconnected).

@@ -12,8 +12,8 @@ use super::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
 use crate::types::stream::{
-    self as st, Ack, AddOutcome, Bound, ClaimOpts, Created, Entry, GroupCtx, Id, NewId, Rev, SetId, StartAt, Strict,
-    Trim, TrimSpec,
+    self as st, Ack, AddOutcome, Bound, ClaimOpts, Created, Entry, GroupCtx, Id, NewId,
+    Redelivered, Rev, SetId, StartAt, Strict, Trim, TrimSpec,
 };
 
 fn id_bulk(c: &mut Ctx, id: Id) {
@@ -69,7 +69,9 @@ fn parse_add_or_trim(a: &Args, cmd: TrimCmd) -> Result<AddArgs, CmdError> {
             break;
         } else if (a.is(i, "MAXLEN") || a.is(i, "MINID")) && more > 0 {
             if strategy.is_some() {
-                return Err(CmdError::Err("syntax error, MAXLEN and MINID options at the same time are not compatible"));
+                return Err(CmdError::Err(
+                    "syntax error, MAXLEN and MINID options at the same time are not compatible",
+                ));
             }
             let maxlen = a.is(i, "MAXLEN");
             let mut v = i + 1;
@@ -102,11 +104,15 @@ fn parse_add_or_trim(a: &Args, cmd: TrimCmd) -> Result<AddArgs, CmdError> {
         } else if cmd == TrimCmd::Xadd {
             // The id: `ms-*` picks the sequence, anything else is exact.
             new_id = Some(match opt.strip_suffix(b"-*") {
-                Some(ms) if !ms.is_empty() && !ms.contains(&b'-') => NewId::Ms(Id::parse(ms, 0, Strict::Yes)?.ms),
+                Some(ms) if !ms.is_empty() && !ms.contains(&b'-') => {
+                    NewId::Ms(Id::parse(ms, 0, Strict::Yes)?.ms)
+                }
                 _ => {
                     let id = strict_id(opt)?;
                     if id == Id::MIN {
-                        return Err(CmdError::Err("The ID specified in XADD must be greater than 0-0"));
+                        return Err(CmdError::Err(
+                            "The ID specified in XADD must be greater than 0-0",
+                        ));
                     }
                     NewId::Exact(id)
                 }
@@ -118,21 +124,36 @@ fn parse_add_or_trim(a: &Args, cmd: TrimCmd) -> Result<AddArgs, CmdError> {
         i += 1;
     }
     if limit.is_some() && strategy.is_none() {
-        return Err(CmdError::Err("syntax error, LIMIT cannot be used without specifying a trimming strategy"));
+        return Err(CmdError::Err(
+            "syntax error, LIMIT cannot be used without specifying a trimming strategy",
+        ));
     }
     if cmd == TrimCmd::Xtrim && strategy.is_none() {
-        return Err(CmdError::Err("syntax error, XTRIM must be called with a trimming strategy"));
+        return Err(CmdError::Err(
+            "syntax error, XTRIM must be called with a trimming strategy",
+        ));
     }
     if limit.is_some() && !approx {
-        return Err(CmdError::Err("syntax error, LIMIT cannot be used without the special ~ option"));
+        return Err(CmdError::Err(
+            "syntax error, LIMIT cannot be used without the special ~ option",
+        ));
     }
     let limit = match limit {
         Some(n) => n as u64,
         None if approx => st::DEFAULT_TRIM_LIMIT,
         None => 0,
     };
-    let trim = strategy.map(|strategy| TrimSpec { strategy, approx, limit });
-    Ok(AddArgs { trim, mkstream, new_id: new_id.unwrap_or(NewId::Auto), fields_at: i + 1 })
+    let trim = strategy.map(|strategy| TrimSpec {
+        strategy,
+        approx,
+        limit,
+    });
+    Ok(AddArgs {
+        trim,
+        mkstream,
+        new_id: new_id.unwrap_or(NewId::Auto),
+        fields_at: i + 1,
+    })
 }
 
 /// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]
@@ -227,7 +248,10 @@ pub fn xdel(c: &mut Ctx, a: &Args) -> CmdResult {
         c.out.int(0);
         return Ok(());
     }
-    let ids = a.iter_from(2).map(strict_id).collect::<Result<Vec<_>, _>>()?;
+    let ids = a
+        .iter_from(2)
+        .map(strict_id)
+        .collect::<Result<Vec<_>, _>>()?;
     let n = st::delete(&mut c.tx, a.get(1), &ids)?;
     c.out.int(n as i64);
     Ok(())
@@ -236,7 +260,11 @@ pub fn xdel(c: &mut Ctx, a: &Args) -> CmdResult {
 /// XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]
 /// O(1).
 pub fn xsetid(c: &mut Ctx, a: &Args) -> CmdResult {
-    let mut o = SetId { last: strict_id(a.get(2))?, entries_added: None, max_deleted: Id::MIN };
+    let mut o = SetId {
+        last: strict_id(a.get(2))?,
+        entries_added: None,
+        max_deleted: Id::MIN,
+    };
     let mut i = 3;
     while i < a.len() {
         let more = i + 1 < a.len();
@@ -249,7 +277,9 @@ pub fn xsetid(c: &mut Ctx, a: &Args) -> CmdResult {
         } else if a.is(i, "MAXDELETEDID") && more {
             o.max_deleted = strict_id(a.get(i + 1))?;
             if o.last < o.max_deleted {
-                return Err(CmdError::Err("The ID specified in XSETID is smaller than the provided max_deleted_entry_id"));
+                return Err(CmdError::Err(
+                    "The ID specified in XSETID is smaller than the provided max_deleted_entry_id",
+                ));
             }
         } else {
             return Err(CmdError::Syntax);
@@ -281,16 +311,29 @@ enum Reader {
 }
 
 fn parse_read<'a>(c: &Ctx, a: &Args<'a>, who: Reader) -> Result<ReadArgs<'a>, CmdError> {
-    let mut r = ReadArgs { count: 0, block: None, group: None, ack: Ack::Explicit, streams_at: 0, nkeys: 0 };
+    let mut r = ReadArgs {
+        count: 0,
+        block: None,
+        group: None,
+        ack: Ack::Explicit,
+        streams_at: 0,
+        nkeys: 0,
+    };
     let mut i = 1;
     while i < a.len() {
         let more = a.len() - 1 - i;
         if a.is(i, "BLOCK") && more > 0 {
-            let ms = a.i64(i + 1).map_err(|_| CmdError::Err("timeout is not an integer or out of range"))?;
+            let ms = a
+                .i64(i + 1)
+                .map_err(|_| CmdError::Err("timeout is not an integer or out of range"))?;
             if ms < 0 {
                 return Err(CmdError::Err("timeout is negative"));
             }
-            r.block = Some(if ms == 0 { None } else { Some(c.tx.now_ms.saturating_add(ms as u64)) });
+            r.block = Some(if ms == 0 {
+                None
+            } else {
+                Some(c.tx.now_ms.saturating_add(ms as u64))
+            });
             i += 1;
         } else if a.is(i, "COUNT") && more > 0 {
             r.count = a.i64(i + 1)?.max(0) as u64;
@@ -307,13 +350,17 @@ fn parse_read<'a>(c: &Ctx, a: &Args<'a>, who: Reader) -> Result<ReadArgs<'a>, Cm
             break;
         } else if a.is(i, "GROUP") && more >= 2 {
             if who == Reader::Plain {
-                return Err(CmdError::Err("The GROUP option is only supported by XREADGROUP. You called XREAD instead."));
+                return Err(CmdError::Err(
+                    "The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
             }
             r.group = Some((a.get(i + 1), a.get(i + 2)));
             i += 2;
         } else if a.is(i, "NOACK") {
             if who == Reader::Plain {
-                return Err(CmdError::Err("The NOACK option is only supported by XREADGROUP. You called XREAD instead."));
+                return Err(CmdError::Err(
+                    "The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
             }
             r.ack = Ack::Auto;
         } else {
@@ -363,7 +410,9 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
             // A parked group reader whose stream was deleted (or replaced) is
             // told so, as Redis 7.0 does; a plain reader keeps waiting.
             (Ok(None) | Err(CmdError::WrongType), Attempt::Retry, Some(_)) => {
-                return Err(CmdError::Raw("UNBLOCKED the stream key no longer exists".into()));
+                return Err(CmdError::Raw(
+                    "UNBLOCKED the stream key no longer exists".into(),
+                ));
             }
             (r, _, _) => attempt.source(r)?,
         };
@@ -375,7 +424,8 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
             if !exists {
                 if attempt == Attempt::Retry {
                     return Err(CmdError::Raw(
-                        "NOGROUP the consumer group this client was blocked on no longer exists".into(),
+                        "NOGROUP the consumer group this client was blocked on no longer exists"
+                            .into(),
                     ));
                 }
                 return Err(CmdError::Bytes(
@@ -423,7 +473,12 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
                 let Some(g) = st::group(&c.tx, key, &s, group)? else {
                     continue;
                 };
-                let mut gc = GroupCtx { key, s, name: group.to_vec(), g };
+                let mut gc = GroupCtx {
+                    key,
+                    s,
+                    name: group.to_vec(),
+                    g,
+                };
                 gc.touch_consumer(&mut c.tx, consumer)?;
                 match want {
                     Want::New => {
@@ -433,7 +488,10 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
                         }
                     }
                     Want::After(id) => {
-                        served.push((key, Served::History(gc.read_history(&mut c.tx, consumer, *id, r.count)?)));
+                        served.push((
+                            key,
+                            Served::History(gc.read_history(&mut c.tx, consumer, *id, r.count)?),
+                        ));
                     }
                 }
             }
@@ -497,18 +555,34 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
 /// One stream's part of a read reply.
 enum Served {
     Entries(Vec<Entry>),
-    History(Vec<(Id, Option<Vec<Vec<u8>>>)>),
+    History(Vec<Redelivered>),
 }
 
 // ------------------------------------------------------------ groups
 
 fn nogroup_for_key(key: &[u8], group: &[u8]) -> CmdError {
-    CmdError::Bytes([b"NOGROUP No such key '".as_slice(), key, b"' or consumer group '", group, b"'"].concat())
+    CmdError::Bytes(
+        [
+            b"NOGROUP No such key '".as_slice(),
+            key,
+            b"' or consumer group '",
+            group,
+            b"'",
+        ]
+        .concat(),
+    )
 }
 
 fn nogroup_named(key: &[u8], group: &[u8]) -> CmdError {
     CmdError::Bytes(
-        [b"NOGROUP No such consumer group '".as_slice(), group, b"' for key name '", key, b"'"].concat(),
+        [
+            b"NOGROUP No such consumer group '".as_slice(),
+            group,
+            b"' for key name '",
+            key,
+            b"'",
+        ]
+        .concat(),
     )
 }
 
@@ -528,7 +602,12 @@ fn xgroup_target<'k>(c: &mut Ctx, a: &Args<'k>) -> Result<GroupCtx<'k>, CmdError
     let key = a.get(2);
     let s = st::lookup(&mut c.tx, key)?.ok_or_else(key_required)?;
     match st::group(&c.tx, key, &s, a.get(3))? {
-        Some(g) => Ok(GroupCtx { key, s, name: a.get(3).to_vec(), g }),
+        Some(g) => Ok(GroupCtx {
+            key,
+            s,
+            name: a.get(3).to_vec(),
+            g,
+        }),
         None => Err(nogroup_named(key, a.get(3))),
     }
 }
@@ -544,7 +623,9 @@ fn key_required() -> CmdError {
 fn entries_read_arg(a: &Args, i: usize) -> Result<i64, CmdError> {
     let n = a.i64(i)?;
     if n < 0 && n != -1 {
-        return Err(CmdError::Err("value for ENTRIESREAD must be positive or -1"));
+        return Err(CmdError::Err(
+            "value for ENTRIESREAD must be positive or -1",
+        ));
     }
     Ok(n)
 }
@@ -573,14 +654,22 @@ pub fn xgroup_create(c: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() > 8 {
         return Err(subcommand_syntax(a));
     }
-    let at = if a.get(4) == b"$" { StartAt::Last } else { StartAt::Id(strict_id(a.get(4))?) };
+    let at = if a.get(4) == b"$" {
+        StartAt::Last
+    } else {
+        StartAt::Id(strict_id(a.get(4))?)
+    };
     let s = match existing {
         Some(s) => s,
         None => st::Stream::create(&c.tx)?,
     };
     match st::create_group(&mut c.tx, key, s, a.get(3), at, entries_read)? {
         Created::Ok => c.out.ok(),
-        Created::Exists => return Err(CmdError::Raw("BUSYGROUP Consumer Group name already exists".into())),
+        Created::Exists => {
+            return Err(CmdError::Raw(
+                "BUSYGROUP Consumer Group name already exists".into(),
+            ))
+        }
     }
     Ok(())
 }
@@ -592,7 +681,11 @@ pub fn xgroup_setid(c: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() != 5 && a.len() != 7 {
         return Err(subcommand_syntax(a));
     }
-    let at = if a.get(4) == b"$" { StartAt::Last } else { StartAt::Id(Id::parse(a.get(4), 0, Strict::No)?) };
+    let at = if a.get(4) == b"$" {
+        StartAt::Last
+    } else {
+        StartAt::Id(Id::parse(a.get(4), 0, Strict::No)?)
+    };
     let mut entries_read = -1;
     if a.len() == 7 {
         if !a.is(5, "ENTRIESREAD") {
@@ -612,7 +705,13 @@ pub fn xgroup_destroy(c: &mut Ctx, a: &Args) -> CmdResult {
     let s = st::lookup(&mut c.tx, key)?.ok_or_else(key_required)?;
     match st::group(&c.tx, key, &s, a.get(3))? {
         Some(g) => {
-            GroupCtx { key, s, name: a.get(3).to_vec(), g }.destroy(&mut c.tx)?;
+            GroupCtx {
+                key,
+                s,
+                name: a.get(3).to_vec(),
+                g,
+            }
+            .destroy(&mut c.tx)?;
             c.out.int(1);
         }
         None => c.out.int(0),
@@ -676,7 +775,10 @@ fn help(c: &mut Ctx, lines: &[&str]) -> CmdResult {
 /// O(1) per id.
 pub fn xack(c: &mut Ctx, a: &Args) -> CmdResult {
     let s = st::lookup(&mut c.tx, a.get(1))?;
-    let ids = a.iter_from(3).map(strict_id).collect::<Result<Vec<_>, _>>()?;
+    let ids = a
+        .iter_from(3)
+        .map(strict_id)
+        .collect::<Result<Vec<_>, _>>()?;
     let g = match &s {
         Some(s) => st::group(&c.tx, a.get(1), s, a.get(2))?,
         None => None,
@@ -685,7 +787,12 @@ pub fn xack(c: &mut Ctx, a: &Args) -> CmdResult {
         c.out.int(0);
         return Ok(());
     };
-    let mut gc = GroupCtx { key: a.get(1), s, name: a.get(2).to_vec(), g };
+    let mut gc = GroupCtx {
+        key: a.get(1),
+        s,
+        name: a.get(2).to_vec(),
+        g,
+    };
     let n = gc.ack(&mut c.tx, &ids)?;
     c.out.int(n as i64);
     Ok(())
@@ -693,7 +800,8 @@ pub fn xack(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// The stream and group of XPENDING / XCLAIM / XAUTOCLAIM: NOGROUP if missing.
 fn claim_target<'k>(c: &mut Ctx, a: &Args<'k>) -> Result<GroupCtx<'k>, CmdError> {
-    st::open_group(&mut c.tx, a.get(1), a.get(2))?.ok_or_else(|| nogroup_for_key(a.get(1), a.get(2)))
+    st::open_group(&mut c.tx, a.get(1), a.get(2))?
+        .ok_or_else(|| nogroup_for_key(a.get(1), a.get(2)))
 }
 
 /// XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
@@ -732,7 +840,11 @@ pub fn xpending(c: &mut Ctx, a: &Args) -> CmdResult {
         let last = last_pending(c, &gc)?;
         id_bulk(c, first.first().map_or(Id::MIN, |p| p.id));
         id_bulk(c, last);
-        let owners: Vec<_> = gc.consumers(&c.tx)?.into_iter().filter(|(_, k)| k.pending > 0).collect();
+        let owners: Vec<_> = gc
+            .consumers(&c.tx)?
+            .into_iter()
+            .filter(|(_, k)| k.pending > 0)
+            .collect();
         c.out.array(owners.len());
         for (name, k) in owners {
             c.out.array(2);
@@ -770,14 +882,20 @@ pub fn xpending(c: &mut Ctx, a: &Args) -> CmdResult {
 /// The group's highest pending id (one reverse seek).
 fn last_pending(c: &Ctx, gc: &GroupCtx) -> Result<Id, CmdError> {
     // The PEL is short-lived in practice; a forward scan keeps one code path.
-    Ok(gc.pending(&c.tx, Id::MIN, Id::MAX, None, u64::MAX)?.last().map_or(Id::MIN, |p| p.id))
+    Ok(gc
+        .pending(&c.tx, Id::MIN, Id::MAX, None, u64::MAX)?
+        .last()
+        .map_or(Id::MIN, |p| p.id))
 }
 
 /// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]
 /// O(log N) per id.
 pub fn xclaim(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut gc = claim_target(c, a)?;
-    let min_idle = a.i64(4).map_err(|_| CmdError::Err("Invalid min-idle-time argument for XCLAIM"))?.max(0);
+    let min_idle = a
+        .i64(4)
+        .map_err(|_| CmdError::Err("Invalid min-idle-time argument for XCLAIM"))?
+        .max(0);
     let mut j = 5;
     let mut ids = Vec::new();
     while j < a.len() {
@@ -788,7 +906,13 @@ pub fn xclaim(c: &mut Ctx, a: &Args) -> CmdResult {
         j += 1;
     }
     let now = c.tx.now_ms as i64;
-    let mut o = ClaimOpts { min_idle, delivery_ms: 0, retry_count: None, force: false, justid: false };
+    let mut o = ClaimOpts {
+        min_idle,
+        delivery_ms: 0,
+        retry_count: None,
+        force: false,
+        justid: false,
+    };
     let mut delivery: Option<i64> = None;
     let mut last_id = Id::MIN;
     while j < a.len() {
@@ -813,7 +937,12 @@ pub fn xclaim(c: &mut Ctx, a: &Args) -> CmdResult {
             last_id = strict_id(a.get(j))?;
         } else {
             return Err(CmdError::Bytes(
-                [b"ERR Unrecognized XCLAIM option '".as_slice(), a.get(j), b"'"].concat(),
+                [
+                    b"ERR Unrecognized XCLAIM option '".as_slice(),
+                    a.get(j),
+                    b"'",
+                ]
+                .concat(),
             ));
         }
         j += 1;
@@ -848,14 +977,19 @@ pub fn xclaim(c: &mut Ctx, a: &Args) -> CmdResult {
 /// O(count).
 pub fn xautoclaim(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut gc = claim_target(c, a)?;
-    let min_idle = a.i64(4).map_err(|_| CmdError::Err("Invalid min-idle-time argument for XAUTOCLAIM"))?.max(0);
+    let min_idle = a
+        .i64(4)
+        .map_err(|_| CmdError::Err("Invalid min-idle-time argument for XAUTOCLAIM"))?
+        .max(0);
     let start = Id::parse_bound(a.get(5), Bound::Start)?;
     let (mut count, mut justid) = (100u64, false);
     let mut j = 6;
     while j < a.len() {
         if a.is(j, "COUNT") && j + 1 < a.len() {
-            let n = a.i64(j + 1).map_err(|_| CmdError::Err("COUNT must be > 0"))?;
-            if n < 1 || n > i64::MAX / 16 {
+            let n = a
+                .i64(j + 1)
+                .map_err(|_| CmdError::Err("COUNT must be > 0"))?;
+            if !(1..=i64::MAX / 16).contains(&n) {
                 return Err(CmdError::Err("COUNT must be > 0"));
             }
             count = n as u64;
@@ -941,7 +1075,10 @@ pub fn xinfo_stream(c: &mut Ctx, a: &Args) -> CmdResult {
     if !full {
         c.out.bulk(b"groups");
         c.out.int(s.groups as i64);
-        for (name, rev) in [(&b"first-entry"[..], Rev::No), (&b"last-entry"[..], Rev::Yes)] {
+        for (name, rev) in [
+            (&b"first-entry"[..], Rev::No),
+            (&b"last-entry"[..], Rev::Yes),
+        ] {
             c.out.bulk(name);
             match st::range(&c.tx, key, &s, Id::MIN, Id::MAX, 1, rev)?.first() {
                 Some((id, f)) => reply_entry(c, *id, f),
@@ -959,7 +1096,12 @@ pub fn xinfo_stream(c: &mut Ctx, a: &Args) -> CmdResult {
     let limit = if count == 0 { u64::MAX } else { count };
     for (name, g) in groups {
         let lag = s.lag(&g);
-        let gc = GroupCtx { key, s: s.clone(), name: name.clone(), g };
+        let gc = GroupCtx {
+            key,
+            s: s.clone(),
+            name: name.clone(),
+            g,
+        };
         fields(c, 7);
         c.out.bulk(b"name");
         c.out.bulk(&name);
@@ -1015,7 +1157,12 @@ pub fn xinfo_groups(c: &mut Ctx, a: &Args) -> CmdResult {
     c.out.array(groups.len());
     for (name, g) in groups {
         let lag = s.lag(&g);
-        let gc = GroupCtx { key, s: s.clone(), name: name.clone(), g };
+        let gc = GroupCtx {
+            key,
+            s: s.clone(),
+            name: name.clone(),
+            g,
+        };
         let consumers = gc.consumers(&c.tx)?.len();
         fields(c, 6);
         c.out.bulk(b"name");
@@ -1040,7 +1187,12 @@ pub fn xinfo_consumers(c: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.get(2);
     let s = st::lookup(&mut c.tx, key)?.ok_or(CmdError::NoSuchKey)?;
     let g = st::group(&c.tx, key, &s, a.get(3))?.ok_or_else(|| nogroup_named(key, a.get(3)))?;
-    let gc = GroupCtx { key, s, name: a.get(3).to_vec(), g };
+    let gc = GroupCtx {
+        key,
+        s,
+        name: a.get(3).to_vec(),
+        g,
+    };
     let consumers = gc.consumers(&c.tx)?;
     let now = c.tx.now_ms as i64;
     c.out.array(consumers.len());
@@ -1080,6 +1232,9 @@ mod tests {
 
     #[test]
     fn invalid_id_text_is_redis_text() {
-        assert_eq!(INVALID_ID.text(), "ERR Invalid stream ID specified as stream command argument");
+        assert_eq!(
+            INVALID_ID.text(),
+            "ERR Invalid stream ID specified as stream command argument"
+        );
     }
 }
