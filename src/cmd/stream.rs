@@ -473,12 +473,7 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
                 let Some(g) = st::group(&c.tx, key, &s, group)? else {
                     continue;
                 };
-                let mut gc = GroupCtx {
-                    key,
-                    s,
-                    name: group.to_vec(),
-                    g,
-                };
+                let mut gc = GroupCtx::new(key, s, group, g);
                 gc.touch_consumer(&mut c.tx, consumer)?;
                 match want {
                     Want::New => {
@@ -602,12 +597,7 @@ fn xgroup_target<'k>(c: &mut Ctx, a: &Args<'k>) -> Result<GroupCtx<'k>, CmdError
     let key = a.get(2);
     let s = st::lookup(&mut c.tx, key)?.ok_or_else(key_required)?;
     match st::group(&c.tx, key, &s, a.get(3))? {
-        Some(g) => Ok(GroupCtx {
-            key,
-            s,
-            name: a.get(3).to_vec(),
-            g,
-        }),
+        Some(g) => Ok(GroupCtx::new(key, s, a.get(3), g)),
         None => Err(nogroup_named(key, a.get(3))),
     }
 }
@@ -705,12 +695,7 @@ pub fn xgroup_destroy(c: &mut Ctx, a: &Args) -> CmdResult {
     let s = st::lookup(&mut c.tx, key)?.ok_or_else(key_required)?;
     match st::group(&c.tx, key, &s, a.get(3))? {
         Some(g) => {
-            GroupCtx {
-                key,
-                s,
-                name: a.get(3).to_vec(),
-                g,
-            }
+            GroupCtx::new(key, s, a.get(3), g)
             .destroy(&mut c.tx)?;
             c.out.int(1);
         }
@@ -787,12 +772,7 @@ pub fn xack(c: &mut Ctx, a: &Args) -> CmdResult {
         c.out.int(0);
         return Ok(());
     };
-    let mut gc = GroupCtx {
-        key: a.get(1),
-        s,
-        name: a.get(2).to_vec(),
-        g,
-    };
+    let mut gc = GroupCtx::new(a.get(1), s, a.get(2), g);
     let n = gc.ack(&mut c.tx, &ids)?;
     c.out.int(n as i64);
     Ok(())
@@ -1096,12 +1076,7 @@ pub fn xinfo_stream(c: &mut Ctx, a: &Args) -> CmdResult {
     let limit = if count == 0 { u64::MAX } else { count };
     for (name, g) in groups {
         let lag = s.lag(&g);
-        let gc = GroupCtx {
-            key,
-            s: s.clone(),
-            name: name.clone(),
-            g,
-        };
+        let gc = GroupCtx::new(key, s.clone(), &name, g);
         fields(c, 7);
         c.out.bulk(b"name");
         c.out.bulk(&name);
@@ -1157,12 +1132,7 @@ pub fn xinfo_groups(c: &mut Ctx, a: &Args) -> CmdResult {
     c.out.array(groups.len());
     for (name, g) in groups {
         let lag = s.lag(&g);
-        let gc = GroupCtx {
-            key,
-            s: s.clone(),
-            name: name.clone(),
-            g,
-        };
+        let gc = GroupCtx::new(key, s.clone(), &name, g);
         let consumers = gc.consumers(&c.tx)?.len();
         fields(c, 6);
         c.out.bulk(b"name");
@@ -1187,12 +1157,7 @@ pub fn xinfo_consumers(c: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.get(2);
     let s = st::lookup(&mut c.tx, key)?.ok_or(CmdError::NoSuchKey)?;
     let g = st::group(&c.tx, key, &s, a.get(3))?.ok_or_else(|| nogroup_named(key, a.get(3)))?;
-    let gc = GroupCtx {
-        key,
-        s,
-        name: a.get(3).to_vec(),
-        g,
-    };
+    let gc = GroupCtx::new(key, s, a.get(3), g);
     let consumers = gc.consumers(&c.tx)?;
     let now = c.tx.now_ms as i64;
     c.out.array(consumers.len());

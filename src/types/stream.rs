@@ -328,9 +328,7 @@ fn encode_entry(add_index: u64, fields: &[&[u8]]) -> Vec<u8> {
 }
 
 fn entry_index(v: &[u8]) -> u64 {
-    v.get(..8).map_or(0, |b| {
-        u64::from_be_bytes(b.try_into().expect("invariant: 8 bytes"))
-    })
+    u64_at(v, 0)
 }
 
 fn decode_entry(v: &[u8]) -> Vec<Vec<u8>> {
@@ -732,6 +730,11 @@ pub fn node_count(tx: &Tx, key: &[u8], s: &Stream) -> Result<u64, CmdError> {
 
 // ---------------------------------------------------------------- groups
 
+/// The big-endian u64 at `o` in a record (0 if the record is shorter).
+fn u64_at(v: &[u8], o: usize) -> u64 {
+    v.get(o..o + 8).map_or(0, |b| u64::from_be_bytes(b.try_into().expect("invariant: 8 bytes")))
+}
+
 /// A consumer group record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -745,11 +748,7 @@ pub struct Group {
 
 impl Group {
     fn decode(v: &[u8]) -> Group {
-        let n = |o: usize| {
-            v.get(o..o + 8).map_or(0, |b| {
-                u64::from_be_bytes(b.try_into().expect("invariant: 8"))
-            })
-        };
+        let n = |o: usize| u64_at(v, o);
         Group {
             last: Id::from_key(&v[..16.min(v.len())]),
             entries_read: n(16) as i64,
@@ -776,11 +775,7 @@ pub struct Consumer {
 
 impl Consumer {
     fn decode(v: &[u8]) -> Consumer {
-        let n = |o: usize| {
-            v.get(o..o + 8).map_or(0, |b| {
-                u64::from_be_bytes(b.try_into().expect("invariant: 8"))
-            })
-        };
+        let n = |o: usize| u64_at(v, o);
         Consumer {
             seen_ms: n(0),
             pending: n(8),
@@ -809,11 +804,7 @@ pub struct Pending {
 
 impl Pending {
     fn decode(id: Id, v: &[u8]) -> Pending {
-        let n = |o: usize| {
-            v.get(o..o + 8).map_or(0, |b| {
-                u64::from_be_bytes(b.try_into().expect("invariant: 8"))
-            })
-        };
+        let n = |o: usize| u64_at(v, o);
         Pending {
             id,
             delivered_ms: n(0),
@@ -923,7 +914,12 @@ pub fn create_group(
     Ok(Created::Ok)
 }
 
-impl GroupCtx<'_> {
+impl<'k> GroupCtx<'k> {
+    /// Bundles a stream and its group `name`.
+    pub fn new(key: &'k [u8], s: Stream, name: &[u8], g: Group) -> Self {
+        GroupCtx { key, s, name: name.to_vec(), g }
+    }
+
     fn gk(&self, tx: &Tx, tag: StreamTag, tail: &[u8]) -> Vec<u8> {
         self.s.sub(tx, self.key, tag, Some(&self.name), tail)
     }
