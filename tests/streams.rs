@@ -386,3 +386,62 @@ fn deleting_a_big_stream_touches_only_its_meta_record() {
     );
     assert_eq!(c.cmd(&["TYPE", "big"]), Reply::Simple("stream".into()));
 }
+
+#[test]
+fn xclaim_idle_time_and_retrycount_show_in_xpending_and_xinfo_full() {
+    let s = TestServer::new();
+    let mut c = s.raw();
+    c.cmd(&["XADD", "q", "1-0", "f", "v"]);
+    c.cmd(&["XADD", "q", "2-0", "f", "v"]);
+    c.cmd(&["XGROUP", "CREATE", "q", "g", "0"]);
+    c.cmd(&["XREADGROUP", "GROUP", "g", "a", "STREAMS", "q", ">"]);
+    // Back-dated by an hour, with a retry count given: idle >= 3600000.
+    let r = c.cmd(&[
+        "XCLAIM",
+        "q",
+        "g",
+        "b",
+        "0",
+        "1-0",
+        "IDLE",
+        "3600000",
+        "RETRYCOUNT",
+        "9",
+        "JUSTID",
+    ]);
+    assert_eq!(
+        r.items().iter().map(Reply::str).collect::<Vec<_>>(),
+        ["1-0"]
+    );
+    // min-idle-time not reached: 2-0 was delivered just now.
+    assert_eq!(
+        c.cmd(&["XCLAIM", "q", "g", "b", "3600000", "2-0"]),
+        Reply::Array(Some(vec![]))
+    );
+    let old = c.cmd(&["XPENDING", "q", "g", "IDLE", "3000000", "-", "+", "10"]);
+    assert_eq!(old.items().len(), 1);
+    let row = old.items()[0].items();
+    assert_eq!(
+        (row[0].str(), row[1].str(), row[3].clone()),
+        ("1-0".into(), "b".into(), Reply::Int(9))
+    );
+    assert!(matches!(row[2], Reply::Int(n) if n >= 3_600_000));
+    // XINFO STREAM FULL: the group's PEL carries delivery times and counts.
+    let full = c.cmd(&["XINFO", "STREAM", "q", "FULL"]);
+    let f = full.items();
+    assert_eq!(f[0].str(), "length");
+    assert_eq!(f[16].str(), "groups");
+    let g = f[17].items()[0].items();
+    assert_eq!(
+        (g[1].str(), g[8].str(), g[9].clone(), g[11].items().len()),
+        ("g".into(), "pel-count".into(), Reply::Int(2), 2)
+    );
+    let consumers = g[13].items();
+    assert_eq!(
+        consumers
+            .iter()
+            .map(|m| m.items()[1].str())
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+}

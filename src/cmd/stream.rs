@@ -695,8 +695,7 @@ pub fn xgroup_destroy(c: &mut Ctx, a: &Args) -> CmdResult {
     let s = st::lookup(&mut c.tx, key)?.ok_or_else(key_required)?;
     match st::group(&c.tx, key, &s, a.get(3))? {
         Some(g) => {
-            GroupCtx::new(key, s, a.get(3), g)
-            .destroy(&mut c.tx)?;
+            GroupCtx::new(key, s, a.get(3), g).destroy(&mut c.tx)?;
             c.out.int(1);
         }
         None => c.out.int(0),
@@ -817,7 +816,7 @@ pub fn xpending(c: &mut Ctx, a: &Args) -> CmdResult {
             return Ok(());
         }
         let first = gc.pending(&c.tx, Id::MIN, Id::MAX, None, 1)?;
-        let last = last_pending(c, &gc)?;
+        let last = gc.last_pending(&c.tx)?.unwrap_or(Id::MIN);
         id_bulk(c, first.first().map_or(Id::MIN, |p| p.id));
         id_bulk(c, last);
         let owners: Vec<_> = gc
@@ -857,15 +856,6 @@ pub fn xpending(c: &mut Ctx, a: &Args) -> CmdResult {
         c.out.int(p.count as i64);
     }
     Ok(())
-}
-
-/// The group's highest pending id (one reverse seek).
-fn last_pending(c: &Ctx, gc: &GroupCtx) -> Result<Id, CmdError> {
-    // The PEL is short-lived in practice; a forward scan keeps one code path.
-    Ok(gc
-        .pending(&c.tx, Id::MIN, Id::MAX, None, u64::MAX)?
-        .last()
-        .map_or(Id::MIN, |p| p.id))
 }
 
 /// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]

@@ -732,7 +732,9 @@ pub fn node_count(tx: &Tx, key: &[u8], s: &Stream) -> Result<u64, CmdError> {
 
 /// The big-endian u64 at `o` in a record (0 if the record is shorter).
 fn u64_at(v: &[u8], o: usize) -> u64 {
-    v.get(o..o + 8).map_or(0, |b| u64::from_be_bytes(b.try_into().expect("invariant: 8 bytes")))
+    v.get(o..o + 8).map_or(0, |b| {
+        u64::from_be_bytes(b.try_into().expect("invariant: 8 bytes"))
+    })
 }
 
 /// A consumer group record.
@@ -917,7 +919,12 @@ pub fn create_group(
 impl<'k> GroupCtx<'k> {
     /// Bundles a stream and its group `name`.
     pub fn new(key: &'k [u8], s: Stream, name: &[u8], g: Group) -> Self {
-        GroupCtx { key, s, name: name.to_vec(), g }
+        GroupCtx {
+            key,
+            s,
+            name: name.to_vec(),
+            g,
+        }
     }
 
     fn gk(&self, tx: &Tx, tag: StreamTag, tail: &[u8]) -> Vec<u8> {
@@ -1054,6 +1061,19 @@ impl<'k> GroupCtx<'k> {
                 (out.len() as u64) < count
             })?;
         Ok(out)
+    }
+
+    /// The highest pending id (one reverse seek), None if the PEL is empty.
+    pub fn last_pending(&self, tx: &Tx) -> Result<Option<Id>, CmdError> {
+        let prefix = self.gk(tx, StreamTag::Pending, b"");
+        let from = self.gk(tx, StreamTag::Pending, &Id::MAX.bytes());
+        let mut last = None;
+        tx.store()
+            .iter_prefix(Cf::Data, &prefix, Some(&from), true, |k, _| {
+                last = Some(Id::from_key(k));
+                false
+            })?;
+        Ok(last)
     }
 
     /// One pending entry.
