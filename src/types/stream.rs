@@ -1398,4 +1398,84 @@ mod tests {
             vec![b"a".to_vec(), vec![], b"bc".to_vec()]
         );
     }
+
+    use crate::storage::testutil::TempStore;
+
+    fn id(ms: u64) -> Id {
+        Id { ms, seq: 0 }
+    }
+
+    fn add_n(t: &mut TempStore, from: u64, to: u64) {
+        for ms in from..to {
+            t.run(|tx| add(tx, b"s", NewId::Exact(id(ms)), &[b"f", b"v"], true, None))
+                .unwrap();
+        }
+    }
+
+    fn ids(t: &mut TempStore) -> Vec<u64> {
+        t.run(|tx| {
+            let s = lookup(tx, b"s").unwrap().unwrap();
+            range(tx, b"s", &s, Id::MIN, Id::MAX, 0, Rev::No)
+                .unwrap()
+                .iter()
+                .map(|e| e.0.ms)
+                .collect()
+        })
+    }
+
+    #[test]
+    fn exact_trim_counts_the_entry_being_added() {
+        let mut t = TempStore::new();
+        add_n(&mut t, 1, 4);
+        let spec = TrimSpec {
+            strategy: Trim::MaxLen(0),
+            approx: false,
+            limit: 0,
+        };
+        let out = t
+            .run(|tx| {
+                add(
+                    tx,
+                    b"s",
+                    NewId::Exact(id(9)),
+                    &[b"f", b"v"],
+                    true,
+                    Some(spec),
+                )
+            })
+            .unwrap();
+        assert_eq!(out, AddOutcome::Added(id(9)));
+        assert_eq!(ids(&mut t), Vec::<u64>::new());
+        let s = t.run(|tx| lookup(tx, b"s").unwrap().unwrap());
+        assert_eq!(
+            (s.len, s.first, s.last, s.entries_added),
+            (0, Id::MIN, id(9), 4)
+        );
+    }
+
+    #[test]
+    fn approximate_trim_drops_whole_nodes_only_within_the_limit() {
+        let mut t = TempStore::new();
+        add_n(&mut t, 1, 251);
+        let approx = |limit| TrimSpec {
+            strategy: Trim::MaxLen(10),
+            approx: true,
+            limit,
+        };
+        assert_eq!(t.run(|tx| trim(tx, b"s", approx(50))).unwrap(), 0);
+        assert_eq!(
+            t.run(|tx| trim(tx, b"s", approx(DEFAULT_TRIM_LIMIT)))
+                .unwrap(),
+            200
+        );
+        assert_eq!(ids(&mut t).first(), Some(&201));
+        let minid = TrimSpec {
+            strategy: Trim::MinId(id(240)),
+            approx: false,
+            limit: 0,
+        };
+        assert_eq!(t.run(|tx| trim(tx, b"s", minid)).unwrap(), 39);
+        let s = t.run(|tx| lookup(tx, b"s").unwrap().unwrap());
+        assert_eq!((s.len, s.first), (11, id(240)));
+    }
 }
