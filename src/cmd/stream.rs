@@ -474,15 +474,18 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
                     continue;
                 };
                 let mut gc = GroupCtx::new(key, s, group, g);
-                gc.touch_consumer(&mut c.tx, consumer)?;
+                // Like Redis 7.0, a consumer is created (or seen) only by a
+                // read that serves it, not by one that finds nothing new.
                 match want {
                     Want::New => {
                         let entries = gc.read_new(&mut c.tx, consumer, r.count, r.ack)?;
                         if !entries.is_empty() {
+                            gc.touch_consumer(&mut c.tx, consumer)?;
                             served.push((key, Served::Entries(entries)));
                         }
                     }
                     Want::After(id) => {
+                        gc.touch_consumer(&mut c.tx, consumer)?;
                         served.push((
                             key,
                             Served::History(gc.read_history(&mut c.tx, consumer, *id, r.count)?),
