@@ -16,8 +16,15 @@ use crate::types::stream::{
     Redelivered, Rev, SetId, StartAt, Strict, Trim, TrimSpec,
 };
 
+/// An id as a bulk string, formatted on the stack (XRANGE replies hold many).
 fn id_bulk(c: &mut Ctx, id: Id) {
-    c.out.bulk(id.text().as_bytes());
+    let mut buf = [0u8; 41];
+    let (mut ms, mut seq) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let (ms, seq) = (ms.format(id.ms).as_bytes(), seq.format(id.seq).as_bytes());
+    buf[..ms.len()].copy_from_slice(ms);
+    buf[ms.len()] = b'-';
+    buf[ms.len() + 1..ms.len() + 1 + seq.len()].copy_from_slice(seq);
+    c.out.bulk(&buf[..ms.len() + 1 + seq.len()]);
 }
 
 fn reply_entry(c: &mut Ctx, id: Id, fields: &[Vec<u8>]) {
