@@ -942,15 +942,20 @@ pub fn xclaim(c: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     gc.save(&mut c.tx);
+    reply_claimed(c, &claimed, o.justid);
+    Ok(())
+}
+
+/// Claimed entries, or only their ids with JUSTID.
+fn reply_claimed(c: &mut Ctx, claimed: &[Entry], justid: bool) {
     c.out.array(claimed.len());
-    for (id, fields) in &claimed {
-        if o.justid {
+    for (id, fields) in claimed {
+        if justid {
             id_bulk(c, *id);
         } else {
             reply_entry(c, *id, fields);
         }
     }
-    Ok(())
 }
 
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
@@ -984,14 +989,7 @@ pub fn xautoclaim(c: &mut Ctx, a: &Args) -> CmdResult {
     let r = gc.autoclaim(&mut c.tx, a.get(3), min_idle, start, count, justid)?;
     c.out.array(3);
     id_bulk(c, r.next);
-    c.out.array(r.claimed.len());
-    for (id, fields) in &r.claimed {
-        if justid {
-            id_bulk(c, *id);
-        } else {
-            reply_entry(c, *id, fields);
-        }
-    }
+    reply_claimed(c, &r.claimed, justid);
     c.out.array(r.deleted.len());
     for id in &r.deleted {
         id_bulk(c, *id);
