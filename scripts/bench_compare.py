@@ -61,7 +61,7 @@ class Test:
     """One redis-benchmark test: its -t name, value size, database, the
     commands that must work for it to be meaningful, and its CSV row name."""
 
-    def __init__(self, name, rb, probe, size=None, db=0):
+    def __init__(self, name, rb, probe, size=None, db=0, command=None):
         self.name = name
         self.rb = rb
         self.probe = probe
@@ -69,9 +69,12 @@ class Test:
         # 1 KiB tests use their own database, so a 1 KiB SET never changes
         # what the 3-byte GET of a later pass reads.
         self.db = db
+        # A test that is not one of redis-benchmark's own (-t) runs this
+        # command line instead; its CSV row is the command line itself.
+        self.command = command
         # redis-benchmark's row: "SET", "LRANGE_100 (first 100 elements)",
         # "MSET (10 keys)"; the word before " (" identifies it.
-        self.row = rb.upper()
+        self.row = " ".join(command) if command else rb.upper()
 
 
 def _k(suffix):
@@ -94,10 +97,14 @@ TESTS = [
     Test("zadd", "zadd", [["ZADD", _k("z"), "1", "v"]]),
     Test("lrange_100", "lrange_100", [["LPUSH", _k("l"), "v"], ["LRANGE", _k("l"), "0", "99"]]),
     Test("mset", "mset", [["MSET", _k("a"), "v", _k("b"), "v"]]),
+    # Streams: one stream that XADD grows and XRANGE reads the head of.
+    Test("xadd", "xadd", [["XADD", _k("x"), "*", "f", "v"]], command=["XADD", "bench:stream", "*", "f", "v"]),
+    Test("xrange_10", "xrange_10", [["XADD", _k("x"), "*", "f", "v"], ["XRANGE", _k("x"), "-", "+", "COUNT", "10"]],
+         command=["XRANGE", "bench:stream", "-", "+", "COUNT", "10"]),
     Test("set_1k", "set", [["SET", _k("s"), "v" * 1024]], size=1024, db=1),
     Test("get_1k", "get", [["GET", _k("s")]], size=1024, db=1),
 ]
-PROBE_KEYS = [_k(s) for s in "snlthzab"]
+PROBE_KEYS = [_k(s) for s in "snlthzabx"]
 
 
 # --------------------------------------------------------------------------
@@ -355,10 +362,11 @@ class Run:
 
 def bench(rb, server, test, pipeline, n, keyspace):
     cmd = [rb, "-h", "127.0.0.1", "-p", str(server.port), "-c", str(CLIENTS),
-           "-n", str(n), "-P", str(pipeline), "-r", str(keyspace), "-t", test.rb,
+           "-n", str(n), "-P", str(pipeline), "-r", str(keyspace),
            "--dbnum", str(test.db), "--csv"]
     if test.size:
         cmd += ["-d", str(test.size)]
+    cmd += test.command if test.command else ["-t", test.rb]
     t0 = time.monotonic()
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,

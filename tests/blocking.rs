@@ -10,56 +10,8 @@
 
 mod common;
 
-use common::{RawClient, RedisServer, TestServer};
+use common::{cmd, named, on_both, reply, wait_parked, RawClient};
 use std::time::Duration;
-
-/// Runs `scenario` (given a server's port) on DiskDB and on redis-server, and
-/// asserts both transcripts are equal; returns DiskDB's.
-fn on_both(scenario: impl Fn(u16) -> Vec<String>) -> Vec<String> {
-    let ours = {
-        let s = TestServer::new();
-        scenario(s.port)
-    };
-    if let Some(redis) = RedisServer::start() {
-        let theirs = scenario(redis.port);
-        assert_eq!(ours, theirs, "DiskDB (left) and redis-server (right) differ");
-    }
-    ours
-}
-
-/// A connection named `name` (so CLIENT LIST can tell when it is parked).
-fn named(port: u16, name: &str) -> RawClient {
-    let mut c = RawClient::connect(port).expect("connect");
-    c.send_cmd(&["CLIENT", "SETNAME", name]);
-    assert_eq!(c.read_raw(), b"+OK\r\n");
-    c
-}
-
-/// Reads one reply as text (CRLFs kept visible).
-fn reply(c: &mut RawClient) -> String {
-    String::from_utf8_lossy(&c.read_raw()).into_owned()
-}
-
-/// Sends `args` and reads the reply as text.
-fn cmd(c: &mut RawClient, args: &[&str]) -> String {
-    c.send_cmd(args);
-    reply(c)
-}
-
-/// Waits until client `name` has run `command` (it is then parked, since the
-/// scenarios only call this for commands that have nothing to serve).
-fn wait_parked(port: u16, name: &str, command: &str) {
-    let mut ctl = RawClient::connect(port).expect("connect");
-    let (want_name, want_cmd) = (format!(" name={name} "), format!(" cmd={command} "));
-    for _ in 0..1000 {
-        let list = ctl.cmd(&["CLIENT", "LIST"]).str();
-        if list.lines().any(|l| l.contains(&want_name) && l.contains(&want_cmd)) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("client {name} never ran {command}");
-}
 
 /// Waits until no client is called `name` any more (it disconnected).
 fn wait_gone(port: u16, name: &str) {

@@ -17,6 +17,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod state;
+pub mod stream;
 pub mod string;
 pub mod table;
 pub mod zset;
@@ -231,6 +232,8 @@ pub enum Group {
     Transactions,
     /// Pub/Sub.
     PubSub,
+    /// Streams.
+    Stream,
 }
 
 impl Group {
@@ -247,6 +250,7 @@ impl Group {
             Group::List => "list",
             Group::Transactions => "transactions",
             Group::PubSub => "pubsub",
+            Group::Stream => "stream",
         }
     }
 }
@@ -362,7 +366,17 @@ impl Ctx<'_> {
             self.out.null_array();
             return Ok(());
         }
-        self.state.block_request = Some(BlockRequest { keys, deadline_ms });
+        self.state.block_request = Some(BlockRequest { keys, deadline_ms, rerun: None });
+        Ok(())
+    }
+
+    /// [`Ctx::block`], but the retries run `rerun` instead of the command sent.
+    pub fn block_rerun(&mut self, keys: Vec<Vec<u8>>, deadline_ms: Option<u64>, rerun: Vec<Vec<u8>>) -> CmdResult {
+        if !self.may_block() {
+            self.out.null_array();
+            return Ok(());
+        }
+        self.state.block_request = Some(BlockRequest { keys, deadline_ms, rerun: Some(rerun) });
         Ok(())
     }
 

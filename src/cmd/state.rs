@@ -84,6 +84,10 @@ pub struct BlockRequest {
     /// Absolute deadline (Unix ms), None = forever. On timeout the client
     /// gets a null array, as every blocking command does in Redis 7.0.
     pub deadline_ms: Option<u64>,
+    /// The command to run again instead of the one sent, when the handler
+    /// resolved something that must not be re-resolved at the retry (XREAD's
+    /// `$` becomes the stream's last id at the time the client blocked).
+    pub rerun: Option<Vec<Vec<u8>>>,
 }
 
 /// A parked client: its command, to be run again when a key becomes ready.

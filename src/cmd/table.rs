@@ -3,7 +3,7 @@
 //! Adding a command = one row here + one handler in its family's file.
 
 use super::flag_bits::*;
-use super::{connection, container, hash, keys, list, multi, pubsub, server, set, sort, spec, string, zset, CommandSpec, Group, KeySpec};
+use super::{connection, container, hash, keys, list, multi, pubsub, server, set, sort, spec, stream, string, zset, CommandSpec, Group, KeySpec};
 
 /// Every command, sorted by name (binary-searched by `lookup`).
 pub static COMMANDS: &[CommandSpec] = &[
@@ -146,6 +146,22 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::unsubscribe),
     spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::None, Group::Transactions, multi::unwatch),
     spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::ALL, Group::Transactions, multi::watch),
+    spec("xack", -4, WRITE | FAST, KeySpec::ONE, Group::Stream, stream::xack),
+    spec("xadd", -5, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::Stream, stream::xadd),
+    spec("xautoclaim", -6, WRITE | FAST, KeySpec::ONE, Group::Stream, stream::xautoclaim),
+    spec("xclaim", -6, WRITE | FAST, KeySpec::ONE, Group::Stream, stream::xclaim),
+    spec("xdel", -3, WRITE | FAST, KeySpec::ONE, Group::Stream, stream::xdel),
+    container("xgroup", -2, NONE, Group::Stream, XGROUP_SUBS),
+    container("xinfo", -2, NONE, Group::Stream, XINFO_SUBS),
+    spec("xlen", 2, READONLY | FAST, KeySpec::ONE, Group::Stream, stream::xlen),
+    spec("xpending", -3, READONLY, KeySpec::ONE, Group::Stream, stream::xpending),
+    spec("xrange", -4, READONLY, KeySpec::ONE, Group::Stream, stream::xrange),
+    // Keys follow STREAMS, which a Range cannot express (like BLMPOP's).
+    spec("xread", -4, READONLY | BLOCKING, KeySpec::None, Group::Stream, stream::xread),
+    spec("xreadgroup", -7, WRITE | BLOCKING, KeySpec::None, Group::Stream, stream::xreadgroup),
+    spec("xrevrange", -4, READONLY, KeySpec::ONE, Group::Stream, stream::xrevrange),
+    spec("xsetid", -3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::Stream, stream::xsetid),
+    spec("xtrim", -4, WRITE, KeySpec::ONE, Group::Stream, stream::xtrim),
     spec("zadd", -4, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::SortedSet, zset::zadd),
     spec("zcard", 2, READONLY | FAST, KeySpec::ONE, Group::SortedSet, zset::zcard),
     spec("zcount", 4, READONLY | FAST, KeySpec::ONE, Group::SortedSet, zset::zcount),
@@ -253,6 +269,27 @@ static PUBSUB_SUBS: &[CommandSpec] = &[
     spec("numsub", -2, PUBSUB | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::pubsub_numsub),
     spec("shardchannels", -2, PUBSUB | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::pubsub_shardchannels),
     spec("shardnumsub", -2, PUBSUB | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::pubsub_shardnumsub),
+];
+
+/// Key position of the XGROUP and XINFO subcommands.
+const SUB_KEY: KeySpec = KeySpec::Range { first: 2, last: 2, step: 1 };
+
+/// XGROUP subcommands, sorted.
+pub static XGROUP_SUBS: &[CommandSpec] = &[
+    spec("create", -5, WRITE | DENYOOM, SUB_KEY, Group::Stream, stream::xgroup_create),
+    spec("createconsumer", 5, WRITE | DENYOOM, SUB_KEY, Group::Stream, stream::xgroup_createconsumer),
+    spec("delconsumer", 5, WRITE, SUB_KEY, Group::Stream, stream::xgroup_delconsumer),
+    spec("destroy", 4, WRITE, SUB_KEY, Group::Stream, stream::xgroup_destroy),
+    spec("help", 2, LOADING_STALE, KeySpec::None, Group::Stream, stream::xgroup_help),
+    spec("setid", -5, WRITE, SUB_KEY, Group::Stream, stream::xgroup_setid),
+];
+
+/// XINFO subcommands, sorted.
+pub static XINFO_SUBS: &[CommandSpec] = &[
+    spec("consumers", 4, READONLY, SUB_KEY, Group::Stream, stream::xinfo_consumers),
+    spec("groups", 3, READONLY, SUB_KEY, Group::Stream, stream::xinfo_groups),
+    spec("help", 2, LOADING_STALE, KeySpec::None, Group::Stream, stream::xinfo_help),
+    spec("stream", -3, READONLY, SUB_KEY, Group::Stream, stream::xinfo_stream),
 ];
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::cmd::{count_timed_out, dispatch};
 use crate::cmd::state::{Blocked, Client};
 use crate::config::SyncPolicy;
 use crate::error::Error;
-use crate::resp::args::Args;
+use crate::resp::args::{Args, OwnedArgs};
 use crate::resp::parser::{Auth, Limits, Parsed};
 use crate::storage::now_ms;
 use crate::types::expire::active_expire_cycle;
@@ -188,9 +188,13 @@ impl Server {
                     let args = Args::new(buf, conn.parser.spans());
                     if !args.is_empty() {
                         dispatch(&self.store, &mut self.state, key, &mut conn.out, &args);
-                        if let Some(req) = self.state.block_request.take() {
+                        if let Some(mut req) = self.state.block_request.take() {
                             let db = self.state.clients[key].db;
-                            self.state.park(key, Blocked { args: args.to_owned_args(), db, req });
+                            let args = match req.rerun.take() {
+                                Some(rerun) => OwnedArgs::from_slices(rerun.iter().map(Vec::as_slice)),
+                                None => args.to_owned_args(),
+                            };
+                            self.state.park(key, Blocked { args, db, req });
                         }
                     }
                     conn.start += consumed;

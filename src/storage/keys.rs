@@ -11,6 +11,15 @@
 //! integers and the order-preserving score make byte order numeric order. Every
 //! layout starts with the db byte (except `expire`, ordered by time), so one
 //! range delete `[db, db+1)` empties a database.
+//!
+//! A stream's `sub` starts with a tag byte, so its entries sort apart from its
+//! consumer-group records and each record kind is one contiguous range:
+//! ```text
+//! entry    : | 0 | ms u64 BE | seq u64 BE |                    (XRANGE = one bounded scan)
+//! group    : | 1 | group ... |
+//! consumer : | 2 | group_len u32 BE | group | consumer ... |
+//! pending  : | 3 | group_len u32 BE | group | ms u64 BE | seq u64 BE |   (the group's PEL, id order)
+//! ```
 
 /// Column families. `Default` holds server records (counts, versions, format).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +120,46 @@ pub fn split_data(k: &[u8]) -> Option<(u8, &[u8], u64, &[u8])> {
     Some((k[0], &k[5..end], version, &k[end + 8..]))
 }
 
+/// Tags of a stream's sub-keys (see the diagram at the top).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamTag {
+    /// An entry, by id.
+    Entry = 0,
+    /// A consumer group.
+    Group = 1,
+    /// A consumer of a group.
+    Consumer = 2,
+    /// A pending entry of a group.
+    Pending = 3,
+}
+
+/// A stream sub-key: the data prefix, `tag`, then (for consumers and pending
+/// entries) the length-prefixed `group`, then `tail` (an id or a name).
+pub fn stream_sub(db: u8, key: &[u8], version: u64, tag: StreamTag, group: Option<&[u8]>, tail: &[u8]) -> Vec<u8> {
+    let mut k = data_prefix(db, key, version);
+    k.push(tag as u8);
+    if let Some(g) = group {
+        k.extend_from_slice(&(g.len() as u32).to_be_bytes());
+        k.extend_from_slice(g);
+    }
+    k.extend_from_slice(tail);
+    k
+}
+
+/// A stream id as 16 order-preserving bytes.
+pub fn stream_id(ms: u64, seq: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&ms.to_be_bytes());
+    b[8..].copy_from_slice(&seq.to_be_bytes());
+    b
+}
+
+/// Inverse of [`stream_id`] on the last 16 bytes of a sub-key.
+pub fn split_stream_id(k: &[u8]) -> Option<(u64, u64)> {
+    let t = k.len().checked_sub(16)?;
+    Some((u64::from_be_bytes(k[t..t + 8].try_into().ok()?), u64::from_be_bytes(k[t + 8..].try_into().ok()?)))
+}
+
 /// `expire_at_ms | db | user_key`: the expiry index key.
 pub fn expire(at_ms: u64, db: u8, key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(9 + key.len());
@@ -165,6 +214,16 @@ mod tests {
         assert!(!ab.starts_with(&data_prefix(0, b"a", 1)));
         assert!(!a.starts_with(&ab));
         assert_eq!(split_data(&a), Some((0, &b"a"[..], 1, &b"x"[..])));
+    }
+
+    #[test]
+    fn stream_records_sort_apart() {
+        let e = stream_sub(0, b"s", 1, StreamTag::Entry, None, &stream_id(u64::MAX, u64::MAX));
+        let g = stream_sub(0, b"s", 1, StreamTag::Group, None, b"");
+        let p = stream_sub(0, b"s", 1, StreamTag::Pending, Some(b"g"), &stream_id(1, 2));
+        assert!(e < g && g < p);
+        assert_eq!(split_stream_id(&p), Some((1, 2)));
+        assert!(stream_id(1, u64::MAX) < stream_id(2, 0));
     }
 
     #[test]

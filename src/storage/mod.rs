@@ -826,9 +826,11 @@ pub struct TxData {
 }
 
 impl TxData {
-    /// `(db, user_key)` of every key this transaction creates or changes.
+    /// `(db, user_key)` of every key this transaction creates, changes or
+    /// deletes (a deleted stream must wake its blocked XREADGROUP clients,
+    /// which then get Redis's NOGROUP error).
     pub fn written_keys(&self) -> impl Iterator<Item = (u8, &[u8])> {
-        self.entries.iter().filter(|e| e.dirty && e.cur.is_some()).map(|e| keys::split_meta(&e.mkey))
+        self.entries.iter().filter(|e| e.dirty).map(|e| keys::split_meta(&e.mkey))
     }
 
     /// `(db, user_key)` of every key this transaction writes or deletes.

@@ -8,5 +8,6 @@ pub mod list;
 pub mod members;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
