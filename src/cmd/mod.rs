@@ -8,6 +8,7 @@
 
 pub mod connection;
 pub mod hash;
+pub mod json;
 pub mod keys;
 pub mod list;
 pub mod members;
@@ -152,6 +153,8 @@ pub enum Group {
     SortedSet,
     /// Lists.
     List,
+    /// JSON documents.
+    Json,
 }
 
 impl Group {
@@ -166,6 +169,7 @@ impl Group {
             Group::Set => "set",
             Group::SortedSet => "sortedset",
             Group::List => "list",
+            Group::Json => "json",
         }
     }
 }
