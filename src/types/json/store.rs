@@ -35,7 +35,7 @@ const INLINE_MAX: usize = 2048;
 /// A node bigger than this cuts out its big container children.
 const NODE_MAX: usize = 4096;
 /// Children smaller than this stay in their parent's node.
-const SPLIT_MIN: usize = 128;
+const SPLIT_MIN: usize = 64;
 
 const INLINE: u8 = 0;
 const SPLIT: u8 = 1;
