@@ -46,7 +46,9 @@ pub struct JPath {
 impl JPath {
     /// Parses a path argument (JSONPath if it starts with `$`, legacy otherwise).
     pub fn parse(raw: &[u8]) -> Result<JPath, CmdError> {
-        let original = std::str::from_utf8(raw).map_err(|_| CmdError::Err("path is not valid UTF-8"))?.to_string();
+        let original = std::str::from_utf8(raw)
+            .map_err(|_| CmdError::Err("path is not valid UTF-8"))?
+            .to_string();
         let (legacy, text) = if original.starts_with('$') {
             (false, original.clone())
         } else if original == "." || original.is_empty() {
@@ -56,10 +58,21 @@ impl JPath {
         } else {
             (true, format!("$.{original}"))
         };
-        let compiled = JsonPath::parse(&text)
-            .map_err(|e| CmdError::Raw(format!("ERR Invalid JSONPath '{}': {}", original, e.message())))?;
+        let compiled = JsonPath::parse(&text).map_err(|e| {
+            CmdError::Raw(format!(
+                "ERR Invalid JSONPath '{}': {}",
+                original,
+                e.message()
+            ))
+        })?;
         let chain = chain_of(&compiled);
-        Ok(JPath { legacy, text, original, compiled, chain })
+        Ok(JPath {
+            legacy,
+            text,
+            original,
+            compiled,
+            chain,
+        })
     }
 
     /// The root path `$` / `.`.
@@ -138,7 +151,8 @@ fn chain_of(path: &JsonPath) -> Option<Vec<Seg>> {
     resolved.reverse();
     let found = path.query_located(&probe).locations().count();
     let at = get(&probe, &resolved).is_some_and(|v| v == "probe");
-    (found == 1 && at && path.query(&probe).exactly_one().is_ok_and(|v| v == "probe")).then_some(chain)
+    (found == 1 && at && path.query(&probe).exactly_one().is_ok_and(|v| v == "probe"))
+        .then_some(chain)
 }
 
 /// The value at a resolved location.
@@ -195,7 +209,9 @@ fn update<R>(
     access: Access,
     mut f: impl FnMut(&mut Value, &[Vec<Seg>]) -> Result<(R, bool), CmdError>,
 ) -> Result<Option<R>, CmdError> {
-    let Some(meta) = store::lookup(tx, key)? else { return Ok(None) };
+    let Some(meta) = store::lookup(tx, key)? else {
+        return Ok(None);
+    };
     if let (Access::Shallow, true, Some(chain)) = (access, store::is_split(&meta), &path.chain) {
         return match store::walk(tx, key, &meta, chain)? {
             Some(mut w) => {
@@ -235,9 +251,19 @@ fn each<T>(
 }
 
 /// Read-only variant of [`each`].
-fn read_each<T>(tx: &mut Tx, key: &[u8], path: &JPath, f: impl Fn(&Value) -> Option<T>) -> Result<Option<Vec<Option<T>>>, CmdError> {
+fn read_each<T>(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    f: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<Vec<Option<T>>>, CmdError> {
     update(tx, key, path, Access::Shallow, |root, locs| {
-        Ok((locs.iter().map(|l| f(get(root, l).expect("invariant: located paths exist"))).collect(), false))
+        Ok((
+            locs.iter()
+                .map(|l| f(get(root, l).expect("invariant: located paths exist")))
+                .collect(),
+            false,
+        ))
     })
 }
 
@@ -261,11 +287,20 @@ pub fn type_name(v: &Value) -> &'static str {
 
 /// JSON.GET / JSON.MGET / JSON.RESP: for each path, the matched values
 /// (whole, loaded). None if the key is absent.
-pub fn get_values(tx: &mut Tx, key: &[u8], paths: &[JPath]) -> Result<Option<Vec<Vec<Value>>>, CmdError> {
+pub fn get_values(
+    tx: &mut Tx,
+    key: &[u8],
+    paths: &[JPath],
+) -> Result<Option<Vec<Vec<Value>>>, CmdError> {
     let mut all = Vec::with_capacity(paths.len());
     for p in paths {
         let found = update(tx, key, p, Access::Shallow, |root, locs| {
-            Ok((locs.iter().map(|l| get(root, l).expect("invariant: located").clone()).collect::<Vec<_>>(), false))
+            Ok((
+                locs.iter()
+                    .map(|l| get(root, l).expect("invariant: located").clone())
+                    .collect::<Vec<_>>(),
+                false,
+            ))
         })?;
         match found {
             Some(v) => all.push(v),
@@ -305,7 +340,13 @@ pub enum SetOutcome {
 }
 
 /// JSON.SET key path value [NX|XX] (also each triple of JSON.MSET).
-pub fn set(tx: &mut Tx, key: &[u8], path: &JPath, value: Value, cond: SetCond) -> Result<SetOutcome, CmdError> {
+pub fn set(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    value: Value,
+    cond: SetCond,
+) -> Result<SetOutcome, CmdError> {
     let meta = store::lookup(tx, key)?;
     if path.is_root() {
         let ok = match cond {
@@ -320,7 +361,11 @@ pub fn set(tx: &mut Tx, key: &[u8], path: &JPath, value: Value, cond: SetCond) -
         return Ok(SetOutcome::Done);
     }
     let Some(meta) = meta else {
-        return Ok(if cond == SetCond::IfExists { SetOutcome::Skipped } else { SetOutcome::NotAtRoot });
+        return Ok(if cond == SetCond::IfExists {
+            SetOutcome::Skipped
+        } else {
+            SetOutcome::NotAtRoot
+        });
     };
     // Fast path: a chain on a split document touches only its node.
     if let (true, Some(chain)) = (store::is_split(&meta), &path.chain) {
@@ -335,7 +380,9 @@ pub fn set(tx: &mut Tx, key: &[u8], path: &JPath, value: Value, cond: SetCond) -
                 store::save_node(tx, key, &meta, w.node, w.value)?;
                 return Ok(SetOutcome::Done);
             }
-        } else if let (Some((Seg::Key(last), parent)), true) = (chain.split_last(), cond != SetCond::IfExists) {
+        } else if let (Some((Seg::Key(last), parent)), true) =
+            (chain.split_last(), cond != SetCond::IfExists)
+        {
             if let Some(mut w) = store::walk(tx, key, &meta, parent)? {
                 return Ok(match get_mut(&mut w.value, &w.rel) {
                     Some(Value::Object(o)) => {
@@ -360,7 +407,8 @@ pub fn set(tx: &mut Tx, key: &[u8], path: &JPath, value: Value, cond: SetCond) -
         }
     } else {
         // Only a new member of an existing object can be created.
-        let Some((Seg::Key(last), parent)) = path.chain.as_ref().and_then(|c| c.split_last()) else {
+        let Some((Seg::Key(last), parent)) = path.chain.as_ref().and_then(|c| c.split_last())
+        else {
             return Ok(SetOutcome::Skipped);
         };
         if cond == SetCond::IfExists {
@@ -368,7 +416,9 @@ pub fn set(tx: &mut Tx, key: &[u8], path: &JPath, value: Value, cond: SetCond) -
         }
         let mut at = &mut root;
         for s in parent {
-            let Some(step) = resolve(at, s) else { return Ok(SetOutcome::Skipped) };
+            let Some(step) = resolve(at, s) else {
+                return Ok(SetOutcome::Skipped);
+            };
             at = get_mut(at, std::slice::from_ref(&step)).expect("invariant: resolved");
         }
         match at {
@@ -414,7 +464,9 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }
-    let t = target.as_object_mut().expect("invariant: just made an object");
+    let t = target
+        .as_object_mut()
+        .expect("invariant: just made an object");
     for (k, v) in p {
         if v.is_null() {
             t.remove(k);
@@ -479,7 +531,10 @@ fn cmp_loc(a: &[Seg], b: &[Seg]) -> Ordering {
 
 /// JSON.TYPE: the type name of each match.
 pub fn types(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<&'static str>>, CmdError> {
-    Ok(read_each(tx, key, path, |v| Some(type_name(v)))?.map(|v| v.into_iter().flatten().collect()))
+    Ok(
+        read_each(tx, key, path, |v| Some(type_name(v)))?
+            .map(|v| v.into_iter().flatten().collect()),
+    )
 }
 
 /// JSON.STRLEN: length of each string match.
@@ -498,8 +553,14 @@ pub fn objlen(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option
 }
 
 /// JSON.OBJKEYS.
-pub fn objkeys(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option<Vec<String>>>>, CmdError> {
-    read_each(tx, key, path, |v| v.as_object().map(|o| o.keys().cloned().collect()))
+pub fn objkeys(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+) -> Result<Option<Vec<Option<Vec<String>>>>, CmdError> {
+    read_each(tx, key, path, |v| {
+        v.as_object().map(|o| o.keys().cloned().collect())
+    })
 }
 
 /// Arithmetic of JSON.NUMINCRBY / JSON.NUMMULTBY.
@@ -512,7 +573,13 @@ pub enum NumOp {
 }
 
 /// JSON.NUMINCRBY / JSON.NUMMULTBY: the new value of each number match.
-pub fn num_op(tx: &mut Tx, key: &[u8], path: &JPath, op: NumOp, by: &Number) -> Result<Option<Vec<Option<Number>>>, CmdError> {
+pub fn num_op(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    op: NumOp,
+    by: &Number,
+) -> Result<Option<Vec<Option<Number>>>, CmdError> {
     update(tx, key, path, Access::Shallow, |root, locs| {
         each(root, locs, |v| {
             let Value::Number(n) = v else { return Ok(None) };
@@ -536,7 +603,12 @@ pub fn num_op(tx: &mut Tx, key: &[u8], path: &JPath, op: NumOp, by: &Number) -> 
 }
 
 /// JSON.STRAPPEND: the new length of each string match.
-pub fn strappend(tx: &mut Tx, key: &[u8], path: &JPath, suffix: &str) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+pub fn strappend(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    suffix: &str,
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
     update(tx, key, path, Access::Shallow, |root, locs| {
         each(root, locs, |v| {
             Ok(match v {
@@ -551,7 +623,11 @@ pub fn strappend(tx: &mut Tx, key: &[u8], path: &JPath, suffix: &str) -> Result<
 }
 
 /// JSON.TOGGLE: the new value of each boolean match.
-pub fn toggle(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option<bool>>>, CmdError> {
+pub fn toggle(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+) -> Result<Option<Vec<Option<bool>>>, CmdError> {
     update(tx, key, path, Access::Shallow, |root, locs| {
         each(root, locs, |v| {
             Ok(match v {
@@ -590,7 +666,12 @@ pub fn clear(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<i64>, CmdEr
 }
 
 /// JSON.ARRAPPEND: the new length of each array match.
-pub fn arrappend(tx: &mut Tx, key: &[u8], path: &JPath, values: &[Value]) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+pub fn arrappend(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    values: &[Value],
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
     update(tx, key, path, Access::Shallow, |root, locs| {
         each(root, locs, |v| {
             Ok(v.as_array_mut().map(|a| {
@@ -602,10 +683,18 @@ pub fn arrappend(tx: &mut Tx, key: &[u8], path: &JPath, values: &[Value]) -> Res
 }
 
 /// JSON.ARRINSERT: inserts before `index` (negative from the end).
-pub fn arrinsert(tx: &mut Tx, key: &[u8], path: &JPath, index: i64, values: &[Value]) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+pub fn arrinsert(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    index: i64,
+    values: &[Value],
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
     update(tx, key, path, Access::Whole, |root, locs| {
         each(root, locs, |v| {
-            let Some(a) = v.as_array_mut() else { return Ok(None) };
+            let Some(a) = v.as_array_mut() else {
+                return Ok(None);
+            };
             let len = a.len() as i64;
             let at = if index < 0 { len + index } else { index };
             if !(0..=len).contains(&at) {
@@ -620,7 +709,14 @@ pub fn arrinsert(tx: &mut Tx, key: &[u8], path: &JPath, index: i64, values: &[Va
 }
 
 /// JSON.ARRINDEX: first index of `needle` in `[start, stop)` (-1 if none).
-pub fn arrindex(tx: &mut Tx, key: &[u8], path: &JPath, needle: &Value, start: i64, stop: i64) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+pub fn arrindex(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    needle: &Value,
+    start: i64,
+    stop: i64,
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
     update(tx, key, path, Access::Whole, |root, locs| {
         let r = locs
             .iter()
@@ -644,9 +740,13 @@ pub fn arrindex(tx: &mut Tx, key: &[u8], path: &JPath, needle: &Value, start: i6
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -654,15 +754,26 @@ fn json_eq(a: &Value, b: &Value) -> bool {
 
 /// JSON.ARRPOP: removes and returns the element at `index` (clamped) of each
 /// array match; Some(None) for an empty array.
-pub fn arrpop(tx: &mut Tx, key: &[u8], path: &JPath, index: i64) -> Result<Option<Vec<Option<Option<Value>>>>, CmdError> {
+pub fn arrpop(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    index: i64,
+) -> Result<Option<Vec<Option<Option<Value>>>>, CmdError> {
     update(tx, key, path, Access::Whole, |root, locs| {
         let (r, _) = each(root, locs, |v| {
-            let Some(a) = v.as_array_mut() else { return Ok(None) };
+            let Some(a) = v.as_array_mut() else {
+                return Ok(None);
+            };
             if a.is_empty() {
                 return Ok(Some(None));
             }
             let len = a.len() as i64;
-            let at = if index < 0 { (len + index).max(0) } else { index.min(len - 1) };
+            let at = if index < 0 {
+                (len + index).max(0)
+            } else {
+                index.min(len - 1)
+            };
             Ok(Some(Some(a.remove(at as usize))))
         })?;
         let changed = r.iter().any(|x| matches!(x, Some(Some(_))));
@@ -671,10 +782,18 @@ pub fn arrpop(tx: &mut Tx, key: &[u8], path: &JPath, index: i64) -> Result<Optio
 }
 
 /// JSON.ARRTRIM: keeps `[start, stop]` (inclusive, negative from the end).
-pub fn arrtrim(tx: &mut Tx, key: &[u8], path: &JPath, start: i64, stop: i64) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+pub fn arrtrim(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    start: i64,
+    stop: i64,
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
     update(tx, key, path, Access::Whole, |root, locs| {
         each(root, locs, |v| {
-            let Some(a) = v.as_array_mut() else { return Ok(None) };
+            let Some(a) = v.as_array_mut() else {
+                return Ok(None);
+            };
             let len = a.len() as i64;
             let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i };
             let (from, to) = (norm(start), norm(stop).min(len - 1));

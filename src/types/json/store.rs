@@ -73,7 +73,7 @@ pub fn has_placeholder(v: &Value) -> bool {
 
 /// The live JSON document record of `key` (None if absent, WRONGTYPE otherwise).
 pub fn lookup(tx: &mut Tx, key: &[u8]) -> Result<Option<Meta>, CmdError> {
-    Ok(tx.meta(key)?.of_type(Type::Json)?)
+    tx.meta(key)?.of_type(Type::Json)
 }
 
 /// True if the document is split into nodes (else it is inline).
@@ -87,12 +87,16 @@ fn corrupt() -> CmdError {
 }
 
 fn load_node(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Value, CmdError> {
-    let raw = tx.get(Cf::Data, &keys::json_node(tx.db, key, meta.version(), id))?.ok_or_else(corrupt)?;
+    let raw = tx
+        .get(Cf::Data, &keys::json_node(tx.db, key, meta.version(), id))?
+        .ok_or_else(corrupt)?;
     decode_node(&raw).ok_or_else(corrupt)
 }
 
 fn decode_node(raw: &[u8]) -> Option<Value> {
-    let Value::Array(mut pair) = serde_json::from_slice::<Value>(raw).ok()? else { return None };
+    let Value::Array(mut pair) = serde_json::from_slice::<Value>(raw).ok()? else {
+        return None;
+    };
     let refs = pair.pop()?;
     let mut shape = pair.pop()?;
     for r in refs.as_array()? {
@@ -138,7 +142,8 @@ fn encode_node(mut v: Value) -> Vec<u8> {
     }
     let mut refs = Vec::new();
     collect(&mut v, &mut Vec::new(), &mut refs);
-    serde_json::to_vec(&Value::Array(vec![v, Value::Array(refs)])).expect("invariant: a Value always serializes")
+    serde_json::to_vec(&Value::Array(vec![v, Value::Array(refs)]))
+        .expect("invariant: a Value always serializes")
 }
 
 /// Cuts big container children of `v` out into new nodes (bottom-up);
@@ -200,7 +205,9 @@ pub fn materialize(tx: &Tx, key: &[u8], meta: &Meta, v: &mut Value) -> Result<()
     }
     match v {
         Value::Array(a) => a.iter_mut().try_for_each(|c| materialize(tx, key, meta, c)),
-        Value::Object(o) => o.values_mut().try_for_each(|c| materialize(tx, key, meta, c)),
+        Value::Object(o) => o
+            .values_mut()
+            .try_for_each(|c| materialize(tx, key, meta, c)),
         _ => Ok(()),
     }
 }
@@ -223,7 +230,10 @@ pub fn save_full(tx: &mut Tx, key: &[u8], mut v: Value, expire_ms: u64) -> Resul
     for (id, rec) in out {
         tx.put(Cf::Data, keys::json_node(tx.db, key, version, id), rec);
     }
-    Ok(tx.put_meta(key, Meta::collection(Type::Json, version, next_id, expire_ms, &[SPLIT]))?)
+    Ok(tx.put_meta(
+        key,
+        Meta::collection(Type::Json, version, next_id, expire_ms, &[SPLIT]),
+    )?)
 }
 
 /// A position reached by [`walk`]: the loaded node holding it and the path
@@ -240,14 +250,26 @@ pub struct Walked {
 /// Follows `chain` from the root of a split document, loading only the nodes
 /// on the way; None if the path does not exist.
 pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Walked>, CmdError> {
-    let mut w = Walked { node: 0, value: load_node(tx, key, meta, 0)?, rel: Vec::new() };
+    let mut w = Walked {
+        node: 0,
+        value: load_node(tx, key, meta, 0)?,
+        rel: Vec::new(),
+    };
     for seg in chain {
-        let Some(cur) = super::get(&w.value, &w.rel) else { return Ok(None) };
-        let Some(step) = super::resolve(cur, seg) else { return Ok(None) };
+        let Some(cur) = super::get(&w.value, &w.rel) else {
+            return Ok(None);
+        };
+        let Some(step) = super::resolve(cur, seg) else {
+            return Ok(None);
+        };
         w.rel.push(step);
         let child = super::get(&w.value, &w.rel).expect("invariant: resolved step exists");
         if let Some(id) = placeholder_id(child) {
-            w = Walked { node: id, value: load_node(tx, key, meta, id)?, rel: Vec::new() };
+            w = Walked {
+                node: id,
+                value: load_node(tx, key, meta, id)?,
+                rel: Vec::new(),
+            };
         }
     }
     Ok(Some(w))
@@ -255,16 +277,32 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
 
 /// Writes back one node changed in place, cutting it again if it grew. Only
 /// this node and any new children are written (plus `meta` if ids were used).
-pub fn save_node(tx: &mut Tx, key: &[u8], meta: &Meta, node: u64, mut value: Value) -> Result<(), CmdError> {
+pub fn save_node(
+    tx: &mut Tx,
+    key: &[u8],
+    meta: &Meta,
+    node: u64,
+    mut value: Value,
+) -> Result<(), CmdError> {
     let mut next_id = meta.len();
     let mut out = Vec::new();
     shrink(&mut value, &mut next_id, &mut out);
     out.push((node, encode_node(value)));
     for (id, rec) in out {
-        tx.put(Cf::Data, keys::json_node(tx.db, key, meta.version(), id), rec);
+        tx.put(
+            Cf::Data,
+            keys::json_node(tx.db, key, meta.version(), id),
+            rec,
+        );
     }
     if next_id != meta.len() {
-        let m = Meta::collection(Type::Json, meta.version(), next_id, meta.expire_ms(), meta.extra());
+        let m = Meta::collection(
+            Type::Json,
+            meta.version(),
+            next_id,
+            meta.expire_ms(),
+            meta.extra(),
+        );
         tx.put_meta(key, m)?;
     }
     Ok(())
