@@ -665,6 +665,23 @@ pub fn clear(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<i64>, CmdEr
     })
 }
 
+/// Runs `f` on every array match (None for other matches); `f` returns the
+/// array's new length.
+fn each_array(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    access: Access,
+    mut f: impl FnMut(&mut Vec<Value>) -> Result<i64, CmdError>,
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    update(tx, key, path, access, |root, locs| {
+        each(root, locs, |v| match v.as_array_mut() {
+            Some(a) => f(a).map(Some),
+            None => Ok(None),
+        })
+    })
+}
+
 /// JSON.ARRAPPEND: the new length of each array match.
 pub fn arrappend(
     tx: &mut Tx,
@@ -672,13 +689,9 @@ pub fn arrappend(
     path: &JPath,
     values: &[Value],
 ) -> Result<Option<Vec<Option<i64>>>, CmdError> {
-    update(tx, key, path, Access::Shallow, |root, locs| {
-        each(root, locs, |v| {
-            Ok(v.as_array_mut().map(|a| {
-                a.extend_from_slice(values);
-                a.len() as i64
-            }))
-        })
+    each_array(tx, key, path, Access::Shallow, |a| {
+        a.extend_from_slice(values);
+        Ok(a.len() as i64)
     })
 }
 
@@ -690,21 +703,16 @@ pub fn arrinsert(
     index: i64,
     values: &[Value],
 ) -> Result<Option<Vec<Option<i64>>>, CmdError> {
-    update(tx, key, path, Access::Whole, |root, locs| {
-        each(root, locs, |v| {
-            let Some(a) = v.as_array_mut() else {
-                return Ok(None);
-            };
-            let len = a.len() as i64;
-            let at = if index < 0 { len + index } else { index };
-            if !(0..=len).contains(&at) {
-                return Err(CmdError::Err("index out of bounds"));
-            }
-            let tail = a.split_off(at as usize);
-            a.extend_from_slice(values);
-            a.extend(tail);
-            Ok(Some(a.len() as i64))
-        })
+    each_array(tx, key, path, Access::Whole, |a| {
+        let len = a.len() as i64;
+        let at = if index < 0 { len + index } else { index };
+        if !(0..=len).contains(&at) {
+            return Err(CmdError::Err("index out of bounds"));
+        }
+        let tail = a.split_off(at as usize);
+        a.extend_from_slice(values);
+        a.extend(tail);
+        Ok(a.len() as i64)
     })
 }
 
@@ -789,21 +797,16 @@ pub fn arrtrim(
     start: i64,
     stop: i64,
 ) -> Result<Option<Vec<Option<i64>>>, CmdError> {
-    update(tx, key, path, Access::Whole, |root, locs| {
-        each(root, locs, |v| {
-            let Some(a) = v.as_array_mut() else {
-                return Ok(None);
-            };
-            let len = a.len() as i64;
-            let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i };
-            let (from, to) = (norm(start), norm(stop).min(len - 1));
-            if from >= len || from > to {
-                a.clear();
-            } else {
-                a.truncate(to as usize + 1);
-                a.drain(..from as usize);
-            }
-            Ok(Some(a.len() as i64))
-        })
+    each_array(tx, key, path, Access::Whole, |a| {
+        let len = a.len() as i64;
+        let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i };
+        let (from, to) = (norm(start), norm(stop).min(len - 1));
+        if from >= len || from > to {
+            a.clear();
+        } else {
+            a.truncate(to as usize + 1);
+            a.drain(..from as usize);
+        }
+        Ok(a.len() as i64)
     })
 }

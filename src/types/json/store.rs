@@ -307,3 +307,98 @@ pub fn save_node(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{num_op, JPath, NumOp, Seg};
+    use super::*;
+    use crate::storage::testutil::TempStore;
+    use serde_json::{json, Map};
+
+    fn big() -> Value {
+        let recs: Map<String, Value> = (0..400)
+            .map(|i| {
+                (
+                    format!("r{i}"),
+                    json!({"n": i, "s": "x".repeat(100), "l": [1, 2, 3]}),
+                )
+            })
+            .collect();
+        json!({"top": 1, "recs": recs})
+    }
+
+    #[test]
+    fn split_document_round_trips_and_updates_in_place() {
+        let mut t = TempStore::new();
+        let doc = big();
+        t.run(|tx| save_full(tx, b"k", doc.clone(), 0).unwrap());
+        let meta = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+        assert!(is_split(&meta));
+        assert!(meta.len() > 100, "records became nodes: {}", meta.len());
+        assert_eq!(t.run(|tx| load_full(tx, b"k", &meta).unwrap()), doc);
+        // A plain path walks to the record's own node and rewrites only it:
+        // the version (a full rewrite would change it) stays.
+        let path = JPath::parse(b".recs.r7.n").unwrap();
+        assert_eq!(
+            path.chain,
+            Some(vec![
+                Seg::Key("recs".into()),
+                Seg::Key("r7".into()),
+                Seg::Key("n".into())
+            ])
+        );
+        let walked = t.run(|tx| {
+            walk(tx, b"k", &meta, path.chain.as_ref().unwrap())
+                .unwrap()
+                .unwrap()
+        });
+        assert_ne!(walked.node, 0);
+        assert!(walked.value.to_string().len() < 300);
+        let r = t.run(|tx| num_op(tx, b"k", &path, NumOp::Incr, &5.into()).unwrap());
+        assert_eq!(r, Some(vec![Some(12.into())]));
+        let after = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+        assert_eq!(after.version(), meta.version());
+        let mut expect = doc;
+        expect["recs"]["r7"]["n"] = 12.into();
+        assert_eq!(t.run(|tx| load_full(tx, b"k", &after).unwrap()), expect);
+    }
+
+    #[test]
+    fn small_documents_are_inline() {
+        let mut t = TempStore::new();
+        t.run(|tx| save_full(tx, b"k", json!({"a": [1, 2]}), 0).unwrap());
+        let meta = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+        assert!(!is_split(&meta));
+        assert_eq!(
+            t.run(|tx| load_full(tx, b"k", &meta).unwrap()),
+            json!({"a": [1, 2]})
+        );
+    }
+
+    #[test]
+    fn only_plain_paths_are_chains() {
+        let chain = |p: &str| JPath::parse(p.as_bytes()).unwrap().chain;
+        assert_eq!(chain("$"), Some(vec![]));
+        assert_eq!(chain("."), Some(vec![]));
+        assert_eq!(
+            chain("$.a[-1]['b c']"),
+            Some(vec![
+                Seg::Key("a".into()),
+                Seg::Idx(-1),
+                Seg::Key("b c".into())
+            ])
+        );
+        for p in [
+            "$..a",
+            "$.a[*]",
+            "$.a[0:2]",
+            "$[?(@.x)]",
+            "$['a','b']",
+            "$.*",
+            "$['a\\']b']",
+            "$['a\\'][\\'b']",
+        ] {
+            assert_eq!(chain(p), None, "{p}");
+        }
+    }
+}
