@@ -13,10 +13,7 @@ impl TempStore {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&cfg(dir.path()), 16).expect("open");
-        TempStore {
-            store: Some(store),
-            _dir: dir,
-        }
+        TempStore { store: Some(store), _dir: dir }
     }
     fn reopen(&mut self) {
         let path = self._dir.path().to_path_buf();
@@ -29,11 +26,7 @@ impl TempStore {
 }
 
 fn cfg(p: &std::path::Path) -> StorageConfig {
-    StorageConfig {
-        dir: p.to_string_lossy().into(),
-        read_cache_size: 1 << 20,
-        ..StorageConfig::default()
-    }
+    StorageConfig { dir: p.to_string_lossy().into(), read_cache_size: 1 << 20, ..StorageConfig::default() }
 }
 
 fn set(s: &mut Store, db: u8, k: &[u8], v: &[u8], exp: u64) {
@@ -50,35 +43,14 @@ fn put_get_counts_and_reopen() {
     set(t.s(), 0, b"b", b"2", 5000);
     set(t.s(), 1, b"a", b"x", 0);
     set(t.s(), 0, b"a", b"3", 0);
-    assert_eq!(
-        t.s().counts(0),
-        DbCounts {
-            keys: 2,
-            expires: 1
-        }
-    );
-    assert_eq!(
-        t.s().counts(1),
-        DbCounts {
-            keys: 1,
-            expires: 0
-        }
-    );
+    assert_eq!(t.s().counts(0), DbCounts { keys: 2, expires: 1 });
+    assert_eq!(t.s().counts(1), DbCounts { keys: 1, expires: 0 });
     t.s().flush_wal(true).unwrap();
     t.reopen();
-    assert_eq!(
-        t.s().counts(0),
-        DbCounts {
-            keys: 2,
-            expires: 1
-        }
-    );
+    assert_eq!(t.s().counts(0), DbCounts { keys: 2, expires: 1 });
     let m = t.s().get_meta(&keys::meta(0, b"a")).unwrap().unwrap();
     assert_eq!(m.value(), b"3");
-    assert_eq!(
-        t.s().due_expiries(0, 5000, 10).unwrap(),
-        vec![(5000, 0, b"b".to_vec())]
-    );
+    assert_eq!(t.s().due_expiries(0, 5000, 10).unwrap(), vec![(5000, 0, b"b".to_vec())]);
 }
 
 #[test]
@@ -144,48 +116,17 @@ fn compaction_drops_dead_versions_only() {
     let v_old = s.new_version().unwrap();
     let v_live = s.new_version().unwrap();
     let mut tx = Tx::new(s, 0, 1000);
-    tx.put_meta(b"h", Meta::collection(Type::Hash, v_live, 1, 0, b""))
-        .unwrap();
-    tx.put(
-        Cf::Data,
-        keys::data(0, b"h", v_live, b"f"),
-        b"live".to_vec(),
-    );
-    tx.put(
-        Cf::Data,
-        keys::data(0, b"h", v_old, b"f"),
-        b"stale".to_vec(),
-    );
-    tx.put(
-        Cf::Data,
-        keys::data(0, b"gone", v_live, b"f"),
-        b"orphan".to_vec(),
-    );
-    tx.put(
-        Cf::Zscore,
-        keys::zscore(0, b"h", v_old, 1.0, b"m"),
-        Vec::new(),
-    );
+    tx.put_meta(b"h", Meta::collection(Type::Hash, v_live, 1, 0, b"")).unwrap();
+    tx.put(Cf::Data, keys::data(0, b"h", v_live, b"f"), b"live".to_vec());
+    tx.put(Cf::Data, keys::data(0, b"h", v_old, b"f"), b"stale".to_vec());
+    tx.put(Cf::Data, keys::data(0, b"gone", v_live, b"f"), b"orphan".to_vec());
+    tx.put(Cf::Zscore, keys::zscore(0, b"h", v_old, 1.0, b"m"), Vec::new());
     let d = tx.finish();
     s.commit(d).unwrap();
     s.persist_all().unwrap();
     s.compact_all();
-    assert_eq!(
-        s.get(Cf::Data, &keys::data(0, b"h", v_live, b"f")).unwrap(),
-        Some(b"live".to_vec())
-    );
-    assert_eq!(
-        s.get(Cf::Data, &keys::data(0, b"h", v_old, b"f")).unwrap(),
-        None
-    );
-    assert_eq!(
-        s.get(Cf::Data, &keys::data(0, b"gone", v_live, b"f"))
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        s.get(Cf::Zscore, &keys::zscore(0, b"h", v_old, 1.0, b"m"))
-            .unwrap(),
-        None
-    );
+    assert_eq!(s.get(Cf::Data, &keys::data(0, b"h", v_live, b"f")).unwrap(), Some(b"live".to_vec()));
+    assert_eq!(s.get(Cf::Data, &keys::data(0, b"h", v_old, b"f")).unwrap(), None);
+    assert_eq!(s.get(Cf::Data, &keys::data(0, b"gone", v_live, b"f")).unwrap(), None);
+    assert_eq!(s.get(Cf::Zscore, &keys::zscore(0, b"h", v_old, 1.0, b"m")).unwrap(), None);
 }

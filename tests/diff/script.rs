@@ -55,10 +55,7 @@ pub struct Script {
 
 /// Parses a script; errors name the line.
 pub fn parse(name: &str, text: &str) -> Result<Script, String> {
-    let mut script = Script {
-        name: name.to_string(),
-        ..Script::default()
-    };
+    let mut script = Script { name: name.to_string(), ..Script::default() };
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
         let text = raw.trim_end_matches('\r');
@@ -70,17 +67,14 @@ pub fn parse(name: &str, text: &str) -> Result<Script, String> {
         let step = if let Some(directive) = trimmed.strip_prefix('!') {
             let mut words = directive.split_whitespace();
             match (words.next(), words.next(), words.next()) {
-                (Some("sleep"), Some(ms), None) => Step::Sleep(
-                    ms.parse()
-                        .map_err(|_| bad("!sleep wants milliseconds".into()))?,
-                ),
+                (Some("sleep"), Some(ms), None) => {
+                    Step::Sleep(ms.parse().map_err(|_| bad("!sleep wants milliseconds".into()))?)
+                }
                 (Some("resp3"), None, None) => Step::Protocol(3),
                 (Some("resp2"), None, None) => Step::Protocol(2),
                 (Some("both-protocols"), None, None) => {
                     if !script.lines.is_empty() {
-                        return Err(bad(
-                            "!both-protocols must come before the first command".into()
-                        ));
+                        return Err(bad("!both-protocols must come before the first command".into()));
                     }
                     script.both_protocols = true;
                     continue;
@@ -101,11 +95,7 @@ pub fn parse(name: &str, text: &str) -> Result<Script, String> {
             }
             Step::Command { args, order }
         };
-        script.lines.push(Line {
-            number,
-            text: text.to_string(),
-            step,
-        });
+        script.lines.push(Line { number, text: text.to_string(), step });
     }
     Ok(script)
 }
@@ -133,10 +123,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
                 match c {
                     None => return Err("unbalanced quotes"),
                     Some(b'\\') if line.get(p + 1) == Some(&b'x') => {
-                        match (
-                            line.get(p + 2).copied().and_then(hex),
-                            line.get(p + 3).copied().and_then(hex),
-                        ) {
+                        match (line.get(p + 2).copied().and_then(hex), line.get(p + 3).copied().and_then(hex)) {
                             (Some(h), Some(l)) => {
                                 current.push(h * 16 + l);
                                 p += 3;
@@ -208,25 +195,13 @@ mod tests {
 
     #[test]
     fn splits_like_redis_cli() {
-        assert_eq!(
-            split("SET  k   v"),
-            vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]
-        );
-        assert_eq!(
-            split(r#"ECHO "a b" 'c d'"#)[1..],
-            [b"a b".to_vec(), b"c d".to_vec()]
-        );
-        assert_eq!(
-            split(r#"ECHO "\x00\xff\n\r\t\"\\\q""#)[1],
-            b"\x00\xff\n\r\t\"\\q".to_vec()
-        );
+        assert_eq!(split("SET  k   v"), vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]);
+        assert_eq!(split(r#"ECHO "a b" 'c d'"#)[1..], [b"a b".to_vec(), b"c d".to_vec()]);
+        assert_eq!(split(r#"ECHO "\x00\xff\n\r\t\"\\\q""#)[1], b"\x00\xff\n\r\t\"\\q".to_vec());
         assert_eq!(split(r#"ECHO "\xzz""#)[1], b"xzz".to_vec());
         assert_eq!(split(r"ECHO 'it\'s \n'")[1], b"it's \\n".to_vec());
         assert_eq!(split(r#"ECHO "" ''"#)[1..], [Vec::new(), Vec::new()]);
-        assert_eq!(
-            split(r#"ECHO a"b c" d"#)[1..],
-            [b"ab c".to_vec(), b"d".to_vec()]
-        );
+        assert_eq!(split(r#"ECHO a"b c" d"#)[1..], [b"ab c".to_vec(), b"d".to_vec()]);
         assert_eq!(split("   "), Vec::<Vec<u8>>::new());
         assert!(split_args(br#"ECHO "abc"#).is_err());
         assert!(split_args(br#"ECHO "a"b"#).is_err());
@@ -235,39 +210,18 @@ mod tests {
 
     #[test]
     fn parses_directives_and_markers() {
-        let s = parse(
-            "t",
-            "!both-protocols\n# c\n\n~ SMEMBERS s\n~~ SCAN 0\n!sleep 5\n!resp3\nPING\r\n",
-        )
-        .expect("parses");
+        let s =
+            parse("t", "!both-protocols\n# c\n\n~ SMEMBERS s\n~~ SCAN 0\n!sleep 5\n!resp3\nPING\r\n").expect("parses");
         assert!(s.both_protocols);
         let steps: Vec<_> = s.lines.iter().map(|l| (l.number, l.step.clone())).collect();
         assert_eq!(
             steps,
             vec![
-                (
-                    4,
-                    Step::Command {
-                        args: vec![b"SMEMBERS".to_vec(), b"s".to_vec()],
-                        order: Order::Top
-                    }
-                ),
-                (
-                    5,
-                    Step::Command {
-                        args: vec![b"SCAN".to_vec(), b"0".to_vec()],
-                        order: Order::Deep
-                    }
-                ),
+                (4, Step::Command { args: vec![b"SMEMBERS".to_vec(), b"s".to_vec()], order: Order::Top }),
+                (5, Step::Command { args: vec![b"SCAN".to_vec(), b"0".to_vec()], order: Order::Deep }),
                 (6, Step::Sleep(5)),
                 (7, Step::Protocol(3)),
-                (
-                    8,
-                    Step::Command {
-                        args: vec![b"PING".to_vec()],
-                        order: Order::Exact
-                    }
-                ),
+                (8, Step::Command { args: vec![b"PING".to_vec()], order: Order::Exact }),
             ]
         );
         assert!(parse("t", "PING\n!both-protocols\n").is_err());
