@@ -86,11 +86,13 @@ fn corrupt() -> CmdError {
     CmdError::Internal
 }
 
+fn read_node(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Vec<u8>, CmdError> {
+    tx.get(Cf::Data, &keys::json_node(tx.db, key, meta.version(), id))?
+        .ok_or_else(corrupt)
+}
+
 fn load_node(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Value, CmdError> {
-    let raw = tx
-        .get(Cf::Data, &keys::json_node(tx.db, key, meta.version(), id))?
-        .ok_or_else(corrupt)?;
-    decode_node(&raw).ok_or_else(corrupt)
+    decode_node(&read_node(tx, key, meta, id)?).ok_or_else(corrupt)
 }
 
 fn decode_node(raw: &[u8]) -> Option<Value> {
@@ -250,29 +252,61 @@ pub struct Walked {
 /// Follows `chain` from the root of a split document, loading only the nodes
 /// on the way; None if the path does not exist.
 pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Walked>, CmdError> {
-    let mut w = Walked {
-        node: 0,
-        value: load_node(tx, key, meta, 0)?,
-        rel: Vec::new(),
-    };
+    let mut node = 0;
+    let mut raw = read_node(tx, key, meta, 0)?;
+    // The current node stays undecoded while each step lands on a child
+    // node: a wide node (thousands of members) is then only scanned.
+    let mut value: Option<Value> = None;
+    let mut rel = Vec::new();
     for seg in chain {
-        let Some(cur) = super::get(&w.value, &w.rel) else {
+        if value.is_none() {
+            if let Some(id) = child_node(&raw, seg) {
+                node = id;
+                raw = read_node(tx, key, meta, id)?;
+                continue;
+            }
+        }
+        let v = match &mut value {
+            Some(v) => v,
+            None => value.insert(decode_node(&raw).ok_or_else(corrupt)?),
+        };
+        let Some(cur) = super::get(v, &rel) else {
             return Ok(None);
         };
         let Some(step) = super::resolve(cur, seg) else {
             return Ok(None);
         };
-        w.rel.push(step);
-        let child = super::get(&w.value, &w.rel).expect("invariant: resolved step exists");
+        rel.push(step);
+        let child = super::get(v, &rel).expect("invariant: resolved step exists");
         if let Some(id) = placeholder_id(child) {
-            w = Walked {
-                node: id,
-                value: load_node(tx, key, meta, id)?,
-                rel: Vec::new(),
-            };
+            node = id;
+            raw = read_node(tx, key, meta, id)?;
+            value = None;
+            rel.clear();
         }
     }
-    Ok(Some(w))
+    let value = match value {
+        Some(v) => v,
+        None => decode_node(&raw).ok_or_else(corrupt)?,
+    };
+    Ok(Some(Walked { node, value, rel }))
+}
+
+/// The node id of the direct child `seg` of a node record's root, if that
+/// child is a node of its own; found by scanning the record's ref list
+/// without building the node's values.
+fn child_node(raw: &[u8], seg: &Seg) -> Option<u64> {
+    use serde::de::IgnoredAny;
+    use serde_json::value::RawValue;
+    let want = match seg {
+        Seg::Key(k) => serde_json::to_string(&[k]).ok()?,
+        Seg::Idx(i) if *i >= 0 => format!("[{i}]"),
+        Seg::Idx(_) => return None,
+    };
+    let (_, refs): (IgnoredAny, Vec<(&RawValue, u64)>) = serde_json::from_slice(raw).ok()?;
+    refs.iter()
+        .find(|(p, _)| p.get() == want)
+        .map(|(_, id)| *id)
 }
 
 /// Writes back one node changed in place, cutting it again if it grew. Only
