@@ -58,15 +58,6 @@ fn ints(c: &mut Ctx, p: &JPath, r: Option<Vec<Option<i64>>>, or: &str, which: Pi
     Ok(())
 }
 
-/// Legacy read commands answer null for a missing key.
-fn legacy_absent(c: &mut Ctx, p: &JPath, r: &Option<Vec<Option<i64>>>) -> bool {
-    if p.legacy && r.is_none() {
-        c.out.null();
-        return true;
-    }
-    false
-}
-
 /// JSON.SET key path value [NX | XX]
 /// O(size of value) plus, on a split document with a plain path, the nodes on the path.
 pub fn json_set(c: &mut Ctx, a: &Args) -> CmdResult {
@@ -315,34 +306,31 @@ pub fn json_type(c: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// JSON.STRLEN key [path]
-pub fn json_strlen(c: &mut Ctx, a: &Args) -> CmdResult {
+/// A per-match length (JSON.STRLEN / ARRLEN / OBJLEN): legacy paths answer
+/// null for a missing key and the first match's length.
+fn length(c: &mut Ctx, a: &Args, of: doc::Lengths, or: &str) -> CmdResult {
     let path = path_at(a, 2)?;
-    let r = doc::strlen(&mut c.tx, a.get(1), &path)?;
-    if legacy_absent(c, &path, &r) {
+    let r = of(&mut c.tx, a.get(1), &path)?;
+    if path.legacy && r.is_none() {
+        c.out.null();
         return Ok(());
     }
-    ints(c, &path, r, "not a string", Pick::First)
+    ints(c, &path, r, or, Pick::First)
+}
+
+/// JSON.STRLEN key [path]
+pub fn json_strlen(c: &mut Ctx, a: &Args) -> CmdResult {
+    length(c, a, doc::strlen, "not a string")
 }
 
 /// JSON.ARRLEN key [path]
 pub fn json_arrlen(c: &mut Ctx, a: &Args) -> CmdResult {
-    let path = path_at(a, 2)?;
-    let r = doc::arrlen(&mut c.tx, a.get(1), &path)?;
-    if legacy_absent(c, &path, &r) {
-        return Ok(());
-    }
-    ints(c, &path, r, "not an array", Pick::First)
+    length(c, a, doc::arrlen, "not an array")
 }
 
 /// JSON.OBJLEN key [path]
 pub fn json_objlen(c: &mut Ctx, a: &Args) -> CmdResult {
-    let path = path_at(a, 2)?;
-    let r = doc::objlen(&mut c.tx, a.get(1), &path)?;
-    if legacy_absent(c, &path, &r) {
-        return Ok(());
-    }
-    ints(c, &path, r, "not an object", Pick::First)
+    length(c, a, doc::objlen, "not an object")
 }
 
 /// JSON.OBJKEYS key [path]

@@ -537,6 +537,9 @@ pub fn types(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<&'stati
     )
 }
 
+/// The shape of [`strlen`], [`arrlen`] and [`objlen`].
+pub type Lengths = fn(&mut Tx, &[u8], &JPath) -> Result<Option<Vec<Option<i64>>>, CmdError>;
+
 /// JSON.STRLEN: length of each string match.
 pub fn strlen(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option<i64>>>, CmdError> {
     read_each(tx, key, path, |v| v.as_str().map(|s| s.len() as i64))
