@@ -8,6 +8,7 @@
 
 pub mod connection;
 pub mod hash;
+pub mod json;
 pub mod keys;
 pub mod list;
 pub mod members;
@@ -234,6 +235,8 @@ pub enum Group {
     PubSub,
     /// Streams.
     Stream,
+    /// JSON documents.
+    Json,
 }
 
 impl Group {
@@ -251,6 +254,7 @@ impl Group {
             Group::Transactions => "transactions",
             Group::PubSub => "pubsub",
             Group::Stream => "stream",
+            Group::Json => "json",
         }
     }
 }

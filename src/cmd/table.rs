@@ -3,7 +3,7 @@
 //! Adding a command = one row here + one handler in its family's file.
 
 use super::flag_bits::*;
-use super::{connection, container, hash, keys, list, multi, pubsub, server, set, sort, spec, stream, string, zset, CommandSpec, Group, KeySpec};
+use super::{connection, container, hash, json, keys, list, multi, pubsub, server, set, sort, spec, stream, string, zset, CommandSpec, Group, KeySpec};
 
 /// Every command, sorted by name (binary-searched by `lookup`).
 pub static COMMANDS: &[CommandSpec] = &[
@@ -62,6 +62,29 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("incrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::incrby),
     spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::incrbyfloat),
     spec("info", -1, LOADING | STALE, KeySpec::None, Group::Server, server::info),
+    spec("json.arrappend", -4, WRITE | DENYOOM, KeySpec::ONE, Group::Json, json::json_arrappend),
+    spec("json.arrindex", -4, READONLY, KeySpec::ONE, Group::Json, json::json_arrindex),
+    spec("json.arrinsert", -5, WRITE | DENYOOM, KeySpec::ONE, Group::Json, json::json_arrinsert),
+    spec("json.arrlen", -2, READONLY | FAST, KeySpec::ONE, Group::Json, json::json_arrlen),
+    spec("json.arrpop", -2, WRITE, KeySpec::ONE, Group::Json, json::json_arrpop),
+    spec("json.arrtrim", 5, WRITE, KeySpec::ONE, Group::Json, json::json_arrtrim),
+    spec("json.clear", -2, WRITE, KeySpec::ONE, Group::Json, json::json_clear),
+    spec("json.del", -2, WRITE, KeySpec::ONE, Group::Json, json::json_del),
+    spec("json.forget", -2, WRITE, KeySpec::ONE, Group::Json, json::json_forget),
+    spec("json.get", -2, READONLY, KeySpec::ONE, Group::Json, json::json_get),
+    spec("json.merge", -4, WRITE | DENYOOM, KeySpec::ONE, Group::Json, json::json_merge),
+    spec("json.mget", -3, READONLY, KeySpec::Range { first: 1, last: -2, step: 1 }, Group::Json, json::json_mget),
+    spec("json.mset", -4, WRITE | DENYOOM, KeySpec::Range { first: 1, last: -1, step: 3 }, Group::Json, json::json_mset),
+    spec("json.numincrby", 4, WRITE, KeySpec::ONE, Group::Json, json::json_numincrby),
+    spec("json.nummultby", 4, WRITE, KeySpec::ONE, Group::Json, json::json_nummultby),
+    spec("json.objkeys", -2, READONLY, KeySpec::ONE, Group::Json, json::json_objkeys),
+    spec("json.objlen", -2, READONLY, KeySpec::ONE, Group::Json, json::json_objlen),
+    spec("json.resp", -2, READONLY, KeySpec::ONE, Group::Json, json::json_resp),
+    spec("json.set", -4, WRITE | DENYOOM, KeySpec::ONE, Group::Json, json::json_set),
+    spec("json.strappend", -3, WRITE | DENYOOM, KeySpec::ONE, Group::Json, json::json_strappend),
+    spec("json.strlen", -2, READONLY, KeySpec::ONE, Group::Json, json::json_strlen),
+    spec("json.toggle", 3, WRITE, KeySpec::ONE, Group::Json, json::json_toggle),
+    spec("json.type", -2, READONLY, KeySpec::ONE, Group::Json, json::json_type),
     spec("keys", 2, READONLY | UNORDERED, KeySpec::None, Group::Generic, keys::keys),
     spec("lastsave", 1, LOADING | STALE | FAST, KeySpec::None, Group::Server, server::lastsave),
     spec("lcs", -3, READONLY, KeySpec::TWO, Group::String, string::lcs),

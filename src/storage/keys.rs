@@ -5,6 +5,7 @@
 //! meta    : | db u8 | user_key ...................................... |
 //! data    : | db u8 | key_len u32 BE | user_key | version u64 BE | sub |
 //! zscore  : | db u8 | key_len u32 BE | user_key | version u64 BE | score [8] | member |
+//! json    : | db u8 | key_len u32 BE | user_key | version u64 BE | node id u64 BE |  (in `data`)
 //! expire  : | expire_at_ms u64 BE | db u8 | user_key |
 //! ```
 //! The length prefix stops key `a` from being a prefix of key `ab`; big-endian
@@ -96,6 +97,12 @@ pub fn data(db: u8, key: &[u8], version: u64, sub: &[u8]) -> Vec<u8> {
     let mut k = data_prefix(db, key, version);
     k.extend_from_slice(sub);
     k
+}
+
+/// A JSON document node: prefix | node id (u64 BE). Node 0 is the root of
+/// a document too large to live inline in its `meta` record.
+pub fn json_node(db: u8, key: &[u8], version: u64, node: u64) -> Vec<u8> {
+    data(db, key, version, &node.to_be_bytes())
 }
 
 /// A sorted-set order record: prefix | encoded score | member.

@@ -3,6 +3,7 @@
 
 pub mod expire;
 pub mod hash;
+pub mod json;
 pub mod keys;
 pub mod list;
 pub mod members;

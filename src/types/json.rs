@@ -1,0 +1,815 @@
+//! JSON documents (RedisJSON's JSON.* semantics) over the store: paths,
+//! matching, and every operation as a function returning typed per-match
+//! results; `cmd::json` turns them into replies. How documents sit on disk
+//! (inline, or split into nodes for partial updates) is in `json/store.rs`.
+//!
+//! Paths: `$…` is RFC 9535 JSONPath, evaluated by `serde_json_path`; anything
+//! else is RedisJSON's legacy syntax (`.a.b`, `a.b`, `.`), translated to
+//! JSONPath. A path that is a plain chain of names and indexes is also kept
+//! as a [`Seg`] list, so single-field commands on a split document walk to
+//! the field instead of loading the whole document. That chain is read off
+//! the crate's canonical rendering of the parsed path and then checked by
+//! running the parsed path over a probe document built from the chain; any
+//! doubt means "not a chain", which is only slower, never different.
+
+pub mod store;
+
+use crate::error::CmdError;
+use crate::storage::Tx;
+use serde_json::{Map, Number, Value};
+use serde_json_path::{JsonPath, PathElement};
+use std::cmp::Ordering;
+
+/// One step of a location: an object member or an array index (negative
+/// counts from the end, only in chains before they are resolved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    /// Object member.
+    Key(String),
+    /// Array index.
+    Idx(i64),
+}
+
+/// A parsed path argument.
+pub struct JPath {
+    /// True for the legacy syntax (single-value replies).
+    pub legacy: bool,
+    /// The path as JSONPath text (legacy paths translated).
+    pub text: String,
+    /// The argument as given (reply keys of multi-path JSON.GET).
+    pub original: String,
+    compiled: JsonPath,
+    /// The plain chain of steps, if the path is one.
+    pub chain: Option<Vec<Seg>>,
+}
+
+impl JPath {
+    /// Parses a path argument (JSONPath if it starts with `$`, legacy otherwise).
+    pub fn parse(raw: &[u8]) -> Result<JPath, CmdError> {
+        let original = std::str::from_utf8(raw)
+            .map_err(|_| CmdError::Err("path is not valid UTF-8"))?
+            .to_string();
+        let (legacy, text) = if original.starts_with('$') {
+            (false, original.clone())
+        } else if original == "." || original.is_empty() {
+            (true, "$".to_string())
+        } else if original.starts_with('.') || original.starts_with('[') {
+            (true, format!("${original}"))
+        } else {
+            (true, format!("$.{original}"))
+        };
+        let compiled = JsonPath::parse(&text).map_err(|e| {
+            CmdError::Raw(format!(
+                "ERR Invalid JSONPath '{}': {}",
+                original,
+                e.message()
+            ))
+        })?;
+        let chain = chain_of(&compiled);
+        Ok(JPath {
+            legacy,
+            text,
+            original,
+            compiled,
+            chain,
+        })
+    }
+
+    /// The root path `$` / `.`.
+    pub fn is_root(&self) -> bool {
+        self.chain.as_ref().is_some_and(|c| c.is_empty())
+    }
+
+    /// Every location the path matches in `root`, in document order.
+    pub fn locate(&self, root: &Value) -> Vec<Vec<Seg>> {
+        self.compiled
+            .query_located(root)
+            .locations()
+            .map(|loc| {
+                loc.iter()
+                    .map(|e| match e {
+                        PathElement::Name(n) => Seg::Key(n.to_string()),
+                        PathElement::Index(i) => Seg::Idx(*i as i64),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// The chain of a plain path (see the module header), verified on a probe.
+fn chain_of(path: &JsonPath) -> Option<Vec<Seg>> {
+    let shown = path.to_string();
+    let mut s = shown.strip_prefix('$')?;
+    let mut chain = Vec::new();
+    while !s.is_empty() {
+        if let Some(r) = s.strip_prefix("['") {
+            let end = r.find("']")?;
+            if r[..end].contains('\'') {
+                return None;
+            }
+            chain.push(Seg::Key(r[..end].to_string()));
+            s = &r[end + 2..];
+        } else if let Some(r) = s.strip_prefix('[') {
+            let end = r.find(']')?;
+            let n: i64 = r[..end].parse().ok()?;
+            if n.unsigned_abs() > 1024 {
+                return None;
+            }
+            chain.push(Seg::Idx(n));
+            s = &r[end + 1..];
+        } else if let Some(r) = s.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            if end == 0 || &r[..end] == "*" {
+                return None;
+            }
+            chain.push(Seg::Key(r[..end].to_string()));
+            s = &r[end..];
+        } else {
+            return None;
+        }
+    }
+    // Probe: a document holding exactly this chain must match exactly there.
+    let mut probe = Value::String("probe".into());
+    let mut resolved = Vec::with_capacity(chain.len());
+    for seg in chain.iter().rev() {
+        probe = match seg {
+            Seg::Key(k) => Value::Object(Map::from_iter([(k.clone(), probe)])),
+            Seg::Idx(n) => {
+                let len = if *n >= 0 { *n + 1 } else { -*n } as usize;
+                let at = if *n >= 0 { *n as usize } else { 0 };
+                let mut a = vec![Value::Null; len];
+                a[at] = probe;
+                Value::Array(a)
+            }
+        };
+        resolved.push(match seg {
+            Seg::Idx(n) if *n < 0 => Seg::Idx(0),
+            other => other.clone(),
+        });
+    }
+    resolved.reverse();
+    let found = path.query_located(&probe).locations().count();
+    let at = get(&probe, &resolved).is_some_and(|v| v == "probe");
+    (found == 1 && at && path.query(&probe).exactly_one().is_ok_and(|v| v == "probe"))
+        .then_some(chain)
+}
+
+/// The value at a resolved location.
+pub fn get<'a>(mut v: &'a Value, loc: &[Seg]) -> Option<&'a Value> {
+    for s in loc {
+        v = match s {
+            Seg::Key(k) => v.as_object()?.get(k)?,
+            Seg::Idx(i) => v.as_array()?.get(usize::try_from(*i).ok()?)?,
+        };
+    }
+    Some(v)
+}
+
+/// The value at a resolved location, mutably.
+pub fn get_mut<'a>(mut v: &'a mut Value, loc: &[Seg]) -> Option<&'a mut Value> {
+    for s in loc {
+        v = match s {
+            Seg::Key(k) => v.as_object_mut()?.get_mut(k)?,
+            Seg::Idx(i) => v.as_array_mut()?.get_mut(usize::try_from(*i).ok()?)?,
+        };
+    }
+    Some(v)
+}
+
+/// Resolves one chain step against `cur`: the step if it exists (negative
+/// index made absolute), else None.
+pub fn resolve(cur: &Value, seg: &Seg) -> Option<Seg> {
+    match (cur, seg) {
+        (Value::Object(o), Seg::Key(k)) => o.contains_key(k).then(|| seg.clone()),
+        (Value::Array(a), Seg::Idx(i)) => {
+            let i = if *i < 0 { a.len() as i64 + i } else { *i };
+            (0..a.len() as i64).contains(&i).then_some(Seg::Idx(i))
+        }
+        _ => None,
+    }
+}
+
+/// Whether an operation copes with unloaded parts below its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Only the target itself (and its direct shape) is looked at.
+    Shallow,
+    /// The operation needs the whole document.
+    Whole,
+}
+
+/// Runs `f` over the matches of `path` in the document at `key` (None if
+/// the key is absent); `f` returns its result and whether it changed the
+/// document, which is then written back.
+fn update<R>(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    access: Access,
+    mut f: impl FnMut(&mut Value, &[Vec<Seg>]) -> Result<(R, bool), CmdError>,
+) -> Result<Option<R>, CmdError> {
+    let Some(meta) = store::lookup(tx, key)? else {
+        return Ok(None);
+    };
+    if let (Access::Shallow, true, Some(chain)) = (access, store::is_split(&meta), &path.chain) {
+        return match store::walk(tx, key, &meta, chain)? {
+            Some(mut w) => {
+                let (r, changed) = f(&mut w.value, std::slice::from_ref(&w.rel))?;
+                if changed {
+                    store::save_node(tx, key, &meta, w.node, w.value)?;
+                }
+                Ok(Some(r))
+            }
+            None => Ok(Some(f(&mut Value::Null, &[])?.0)),
+        };
+    }
+    let mut root = store::load_full(tx, key, &meta)?;
+    let locs = path.locate(&root);
+    let (r, changed) = f(&mut root, &locs)?;
+    if changed {
+        store::save_full(tx, key, root, meta.expire_ms())?;
+    }
+    Ok(Some(r))
+}
+
+/// Applies `f` to each matched value; None for matches `f` refuses.
+fn each<T>(
+    root: &mut Value,
+    locs: &[Vec<Seg>],
+    mut f: impl FnMut(&mut Value) -> Result<Option<T>, CmdError>,
+) -> Result<(Vec<Option<T>>, bool), CmdError> {
+    let mut out = Vec::with_capacity(locs.len());
+    let mut changed = false;
+    for loc in locs {
+        let v = get_mut(root, loc).expect("invariant: located paths exist");
+        let r = f(v)?;
+        changed |= r.is_some();
+        out.push(r);
+    }
+    Ok((out, changed))
+}
+
+/// Read-only variant of [`each`].
+fn read_each<T>(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    f: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<Vec<Option<T>>>, CmdError> {
+    update(tx, key, path, Access::Shallow, |root, locs| {
+        Ok((
+            locs.iter()
+                .map(|l| f(get(root, l).expect("invariant: located paths exist")))
+                .collect(),
+            false,
+        ))
+    })
+}
+
+/// Parses a JSON argument; the error is serde_json's text, as RedisJSON's.
+pub fn parse_value(raw: &[u8]) -> Result<Value, CmdError> {
+    serde_json::from_slice(raw).map_err(|e| CmdError::Raw(format!("ERR {e}")))
+}
+
+/// RedisJSON's type names.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// JSON.GET / JSON.MGET / JSON.RESP: for each path, the matched values
+/// (whole, loaded). None if the key is absent.
+pub fn get_values(
+    tx: &mut Tx,
+    key: &[u8],
+    paths: &[JPath],
+) -> Result<Option<Vec<Vec<Value>>>, CmdError> {
+    let mut all = Vec::with_capacity(paths.len());
+    for p in paths {
+        let found = update(tx, key, p, Access::Shallow, |root, locs| {
+            Ok((
+                locs.iter()
+                    .map(|l| get(root, l).expect("invariant: located").clone())
+                    .collect::<Vec<_>>(),
+                false,
+            ))
+        })?;
+        match found {
+            Some(v) => all.push(v),
+            None => return Ok(None),
+        }
+    }
+    if let Some(meta) = store::lookup(tx, key)? {
+        if store::is_split(&meta) {
+            for v in all.iter_mut().flatten() {
+                store::materialize(tx, key, &meta, v)?;
+            }
+        }
+    }
+    Ok(Some(all))
+}
+
+/// How JSON.SET treats an existing / missing path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetCond {
+    /// Always.
+    Any,
+    /// NX: only where nothing exists.
+    IfMissing,
+    /// XX: only where something exists.
+    IfExists,
+}
+
+/// Outcome of JSON.SET.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SetOutcome {
+    /// Written.
+    Done,
+    /// Condition not met or path not creatable: a nil reply.
+    Skipped,
+    /// A non-root path on a missing key.
+    NotAtRoot,
+}
+
+/// JSON.SET key path value [NX|XX] (also each triple of JSON.MSET).
+pub fn set(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    value: Value,
+    cond: SetCond,
+) -> Result<SetOutcome, CmdError> {
+    let meta = store::lookup(tx, key)?;
+    if path.is_root() {
+        let ok = match cond {
+            SetCond::Any => true,
+            SetCond::IfMissing => meta.is_none(),
+            SetCond::IfExists => meta.is_some(),
+        };
+        if !ok {
+            return Ok(SetOutcome::Skipped);
+        }
+        store::save_full(tx, key, value, meta.map_or(0, |m| m.expire_ms()))?;
+        return Ok(SetOutcome::Done);
+    }
+    let Some(meta) = meta else {
+        return Ok(if cond == SetCond::IfExists {
+            SetOutcome::Skipped
+        } else {
+            SetOutcome::NotAtRoot
+        });
+    };
+    // Fast path: a chain on a split document touches only its node.
+    if let (true, Some(chain)) = (store::is_split(&meta), &path.chain) {
+        if let Some(w) = store::walk(tx, key, &meta, chain)? {
+            let replaced = get(&w.value, &w.rel).expect("invariant: walked");
+            if !store::has_placeholder(replaced) {
+                if cond == SetCond::IfMissing {
+                    return Ok(SetOutcome::Skipped);
+                }
+                let mut w = w;
+                *get_mut(&mut w.value, &w.rel).expect("invariant: walked") = value;
+                store::save_node(tx, key, &meta, w.node, w.value)?;
+                return Ok(SetOutcome::Done);
+            }
+        } else if let (Some((Seg::Key(last), parent)), true) =
+            (chain.split_last(), cond != SetCond::IfExists)
+        {
+            if let Some(mut w) = store::walk(tx, key, &meta, parent)? {
+                return Ok(match get_mut(&mut w.value, &w.rel) {
+                    Some(Value::Object(o)) => {
+                        o.insert(last.clone(), value);
+                        store::save_node(tx, key, &meta, w.node, w.value)?;
+                        SetOutcome::Done
+                    }
+                    _ => SetOutcome::Skipped,
+                });
+            }
+            return Ok(SetOutcome::Skipped);
+        }
+    }
+    let mut root = store::load_full(tx, key, &meta)?;
+    let locs = path.locate(&root);
+    if !locs.is_empty() {
+        if cond == SetCond::IfMissing {
+            return Ok(SetOutcome::Skipped);
+        }
+        for l in &locs {
+            *get_mut(&mut root, l).expect("invariant: located") = value.clone();
+        }
+    } else {
+        // Only a new member of an existing object can be created.
+        let Some((Seg::Key(last), parent)) = path.chain.as_ref().and_then(|c| c.split_last())
+        else {
+            return Ok(SetOutcome::Skipped);
+        };
+        if cond == SetCond::IfExists {
+            return Ok(SetOutcome::Skipped);
+        }
+        let mut at = &mut root;
+        for s in parent {
+            let Some(step) = resolve(at, s) else {
+                return Ok(SetOutcome::Skipped);
+            };
+            at = get_mut(at, std::slice::from_ref(&step)).expect("invariant: resolved");
+        }
+        match at {
+            Value::Object(o) => {
+                o.insert(last.clone(), value);
+            }
+            _ => return Ok(SetOutcome::Skipped),
+        }
+    }
+    store::save_full(tx, key, root, meta.expire_ms())?;
+    Ok(SetOutcome::Done)
+}
+
+/// JSON.MERGE key path value: RFC 7396 merge at every match (or create like SET).
+pub fn merge(tx: &mut Tx, key: &[u8], path: &JPath, patch: Value) -> Result<SetOutcome, CmdError> {
+    let Some(meta) = store::lookup(tx, key)? else {
+        if path.is_root() {
+            store::save_full(tx, key, patch, 0)?;
+            return Ok(SetOutcome::Done);
+        }
+        return Ok(SetOutcome::NotAtRoot);
+    };
+    let mut root = store::load_full(tx, key, &meta)?;
+    let locs = path.locate(&root);
+    if locs.is_empty() {
+        if patch.is_null() {
+            return Ok(SetOutcome::Skipped);
+        }
+        return set(tx, key, path, patch, SetCond::Any);
+    }
+    for l in &locs {
+        merge_patch(get_mut(&mut root, l).expect("invariant: located"), &patch);
+    }
+    store::save_full(tx, key, root, meta.expire_ms())?;
+    Ok(SetOutcome::Done)
+}
+
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let t = target
+        .as_object_mut()
+        .expect("invariant: just made an object");
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+        } else {
+            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+/// JSON.DEL / JSON.FORGET: removes every match; Some(count), None if absent.
+pub fn del(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<u64, CmdError> {
+    if store::lookup(tx, key)?.is_none() {
+        return Ok(0);
+    }
+    if path.is_root() {
+        tx.del_meta(key)?;
+        return Ok(1);
+    }
+    let n = update(tx, key, path, Access::Whole, |root, locs| {
+        let mut locs = locs.to_vec();
+        // Deepest and highest indexes first, so earlier removals do not shift
+        // later ones; a match inside another removed match is skipped.
+        locs.sort_by(|a, b| cmp_loc(b, a));
+        let mut removed: Vec<Vec<Seg>> = Vec::new();
+        for l in locs {
+            if l.is_empty() || removed.iter().any(|r| l.starts_with(r)) {
+                continue;
+            }
+            let (last, parent) = l.split_last().expect("invariant: non-empty");
+            match (get_mut(root, parent), last) {
+                (Some(Value::Object(o)), Seg::Key(k)) => {
+                    o.shift_remove(k);
+                }
+                (Some(Value::Array(a)), Seg::Idx(i)) => {
+                    a.remove(*i as usize);
+                }
+                _ => continue,
+            }
+            removed.retain(|r| !r.starts_with(&l));
+            removed.push(l);
+        }
+        let n = removed.len() as u64;
+        Ok((n, n > 0))
+    })?;
+    Ok(n.unwrap_or(0))
+}
+
+fn cmp_loc(a: &[Seg], b: &[Seg]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = match (x, y) {
+            (Seg::Idx(i), Seg::Idx(j)) => i.cmp(j),
+            (Seg::Key(i), Seg::Key(j)) => i.cmp(j),
+            (Seg::Key(_), Seg::Idx(_)) => Ordering::Less,
+            (Seg::Idx(_), Seg::Key(_)) => Ordering::Greater,
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// JSON.TYPE: the type name of each match.
+pub fn types(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<&'static str>>, CmdError> {
+    Ok(
+        read_each(tx, key, path, |v| Some(type_name(v)))?
+            .map(|v| v.into_iter().flatten().collect()),
+    )
+}
+
+/// The shape of [`strlen`], [`arrlen`] and [`objlen`].
+pub type Lengths = fn(&mut Tx, &[u8], &JPath) -> Result<Option<Vec<Option<i64>>>, CmdError>;
+
+/// JSON.STRLEN: length of each string match.
+pub fn strlen(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    read_each(tx, key, path, |v| v.as_str().map(|s| s.len() as i64))
+}
+
+/// JSON.ARRLEN.
+pub fn arrlen(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    read_each(tx, key, path, |v| v.as_array().map(|a| a.len() as i64))
+}
+
+/// JSON.OBJLEN.
+pub fn objlen(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    read_each(tx, key, path, |v| v.as_object().map(|o| o.len() as i64))
+}
+
+/// JSON.OBJKEYS.
+pub fn objkeys(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+) -> Result<Option<Vec<Option<Vec<String>>>>, CmdError> {
+    read_each(tx, key, path, |v| {
+        v.as_object().map(|o| o.keys().cloned().collect())
+    })
+}
+
+/// Arithmetic of JSON.NUMINCRBY / JSON.NUMMULTBY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumOp {
+    /// Add.
+    Incr,
+    /// Multiply.
+    Mult,
+}
+
+/// JSON.NUMINCRBY / JSON.NUMMULTBY: the new value of each number match.
+pub fn num_op(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    op: NumOp,
+    by: &Number,
+) -> Result<Option<Vec<Option<Number>>>, CmdError> {
+    update(tx, key, path, Access::Shallow, |root, locs| {
+        each(root, locs, |v| {
+            let Value::Number(n) = v else { return Ok(None) };
+            let int = match (n.as_i64(), by.as_i64(), op) {
+                (Some(a), Some(b), NumOp::Incr) => a.checked_add(b),
+                (Some(a), Some(b), NumOp::Mult) => a.checked_mul(b),
+                _ => None,
+            };
+            let new = match int {
+                Some(i) => Number::from(i),
+                None => {
+                    let (a, b) = (n.as_f64().unwrap_or(0.0), by.as_f64().unwrap_or(0.0));
+                    let r = if op == NumOp::Incr { a + b } else { a * b };
+                    Number::from_f64(r).ok_or(CmdError::Err("result is not a number"))?
+                }
+            };
+            *v = Value::Number(new.clone());
+            Ok(Some(new))
+        })
+    })
+}
+
+/// JSON.STRAPPEND: the new length of each string match.
+pub fn strappend(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    suffix: &str,
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    update(tx, key, path, Access::Shallow, |root, locs| {
+        each(root, locs, |v| {
+            Ok(match v {
+                Value::String(s) => {
+                    s.push_str(suffix);
+                    Some(s.len() as i64)
+                }
+                _ => None,
+            })
+        })
+    })
+}
+
+/// JSON.TOGGLE: the new value of each boolean match.
+pub fn toggle(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+) -> Result<Option<Vec<Option<bool>>>, CmdError> {
+    update(tx, key, path, Access::Shallow, |root, locs| {
+        each(root, locs, |v| {
+            Ok(match v {
+                Value::Bool(b) => {
+                    *b = !*b;
+                    Some(*b)
+                }
+                _ => None,
+            })
+        })
+    })
+}
+
+/// JSON.CLEAR: empties containers and zeroes numbers; returns how many.
+pub fn clear(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<i64>, CmdError> {
+    update(tx, key, path, Access::Whole, |root, locs| {
+        let (r, changed) = each(root, locs, |v| {
+            Ok(match v {
+                Value::Array(a) if !a.is_empty() => {
+                    a.clear();
+                    Some(())
+                }
+                Value::Object(o) if !o.is_empty() => {
+                    o.clear();
+                    Some(())
+                }
+                Value::Number(n) if n.as_f64() != Some(0.0) => {
+                    *v = Value::from(0);
+                    Some(())
+                }
+                _ => None,
+            })
+        })?;
+        Ok((r.iter().flatten().count() as i64, changed))
+    })
+}
+
+/// Runs `f` on every array match (None for other matches); `f` returns the
+/// array's new length.
+fn each_array(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    access: Access,
+    mut f: impl FnMut(&mut Vec<Value>) -> Result<i64, CmdError>,
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    update(tx, key, path, access, |root, locs| {
+        each(root, locs, |v| match v.as_array_mut() {
+            Some(a) => f(a).map(Some),
+            None => Ok(None),
+        })
+    })
+}
+
+/// JSON.ARRAPPEND: the new length of each array match.
+pub fn arrappend(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    values: &[Value],
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    each_array(tx, key, path, Access::Shallow, |a| {
+        a.extend_from_slice(values);
+        Ok(a.len() as i64)
+    })
+}
+
+/// JSON.ARRINSERT: inserts before `index` (negative from the end).
+pub fn arrinsert(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    index: i64,
+    values: &[Value],
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    each_array(tx, key, path, Access::Whole, |a| {
+        let len = a.len() as i64;
+        let at = if index < 0 { len + index } else { index };
+        if !(0..=len).contains(&at) {
+            return Err(CmdError::Err("index out of bounds"));
+        }
+        let tail = a.split_off(at as usize);
+        a.extend_from_slice(values);
+        a.extend(tail);
+        Ok(a.len() as i64)
+    })
+}
+
+/// JSON.ARRINDEX: first index of `needle` in `[start, stop)` (-1 if none).
+pub fn arrindex(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    needle: &Value,
+    start: i64,
+    stop: i64,
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    update(tx, key, path, Access::Whole, |root, locs| {
+        let r = locs
+            .iter()
+            .map(|l| {
+                let a = get(root, l)?.as_array()?;
+                let len = a.len() as i64;
+                let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
+                let (from, to) = (norm(start), if stop == 0 { len } else { norm(stop) });
+                Some(
+                    (from..to.max(from))
+                        .find(|&i| json_eq(&a[i as usize], needle))
+                        .unwrap_or(-1),
+                )
+            })
+            .collect();
+        Ok((r, false))
+    })
+}
+
+/// Equality where 1 and 1.0 are the same number, as RedisJSON compares.
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// JSON.ARRPOP: removes and returns the element at `index` (clamped) of each
+/// array match; Some(None) for an empty array.
+pub fn arrpop(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    index: i64,
+) -> Result<Option<Vec<Option<Option<Value>>>>, CmdError> {
+    update(tx, key, path, Access::Whole, |root, locs| {
+        let (r, _) = each(root, locs, |v| {
+            let Some(a) = v.as_array_mut() else {
+                return Ok(None);
+            };
+            if a.is_empty() {
+                return Ok(Some(None));
+            }
+            let len = a.len() as i64;
+            let at = if index < 0 {
+                (len + index).max(0)
+            } else {
+                index.min(len - 1)
+            };
+            Ok(Some(Some(a.remove(at as usize))))
+        })?;
+        let changed = r.iter().any(|x| matches!(x, Some(Some(_))));
+        Ok((r, changed))
+    })
+}
+
+/// JSON.ARRTRIM: keeps `[start, stop]` (inclusive, negative from the end).
+pub fn arrtrim(
+    tx: &mut Tx,
+    key: &[u8],
+    path: &JPath,
+    start: i64,
+    stop: i64,
+) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    each_array(tx, key, path, Access::Whole, |a| {
+        let len = a.len() as i64;
+        let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i };
+        let (from, to) = (norm(start), norm(stop).min(len - 1));
+        if from >= len || from > to {
+            a.clear();
+        } else {
+            a.truncate(to as usize + 1);
+            a.drain(..from as usize);
+        }
+        Ok(a.len() as i64)
+    })
+}
