@@ -38,6 +38,7 @@ diff_scripts!(
     lists,
     protocol,
     pubsub,
+    scripting,
     server,
     sets,
     strings,
