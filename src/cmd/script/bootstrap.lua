@@ -73,6 +73,14 @@ end
 -- Globals are read-only for scripts, and reading a missing one is an error
 -- (Redis 7): scripts run in `env`, which reads through to the globals.
 local G = _G
+-- A script killed at the time limit must not go on by catching the error.
+local pcall_, xpcall_ = pcall, xpcall
+local function rethrow_if_killed(ok, ...)
+  if not ok and bridge.killed() then error((...), 0) end
+  return ok, ...
+end
+pcall = function(...) return rethrow_if_killed(pcall_(...)) end
+xpcall = function(f, h) return rethrow_if_killed(xpcall_(f, h)) end
 loadfile, dofile = nil, nil
 local function missing(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)

@@ -169,6 +169,8 @@ impl Engine {
         let env: Table = bridge.get("env")?;
         let run: Function = bridge.get("run")?;
         let killed = Rc::new(Cell::new(false));
+        let k = killed.clone();
+        bridge.set("killed", lua.create_function(move |_, ()| Ok(k.get()))?)?;
         let started: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
         let limit = Duration::from_millis(time_limit_ms);
         let (k, s) = (killed.clone(), started.clone());
@@ -313,13 +315,13 @@ impl Engine {
             store
                 .end_batch()
                 .map_err(|e| mlua::Error::runtime(e.to_string()))?;
-            let (ok, value) = ran?;
-            let resp = resp.get();
             if killed.get() {
                 return Ok(Outcome::Failed(
                     format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:0.").into_bytes(),
                 ));
             }
+            let (ok, value) = ran?;
+            let resp = resp.get();
             if ok {
                 lua_to_reply(&value, out, resp == 3)?;
                 return Ok(Outcome::Done);
