@@ -186,8 +186,7 @@ impl Config {
 
     /// Parses and validates TOML text.
     pub fn from_toml(text: &str) -> Result<Config, Error> {
-        let cfg: Config =
-            toml::from_str(text).map_err(|e| Error::Config(e.to_string().trim().to_string()))?;
+        let cfg: Config = toml::from_str(text).map_err(|e| Error::Config(e.to_string().trim().to_string()))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -195,8 +194,7 @@ impl Config {
     /// Checks value ranges; the error names the offending key.
     pub fn validate(&self) -> Result<(), Error> {
         let s = &self.server;
-        let bad =
-            |k: &str, why: &str| Err(Error::Config(format!("invalid value for '{k}': {why}")));
+        let bad = |k: &str, why: &str| Err(Error::Config(format!("invalid value for '{k}': {why}")));
         if s.databases == 0 || s.databases > 256 {
             return bad("server.databases", "must be between 1 and 256");
         }
@@ -210,19 +208,10 @@ impl Config {
             return bad("server.proto_max_bulk_len", "must be at least 1048576");
         }
         if s.client_query_buffer_limit < 1024 * 1024 {
-            return bad(
-                "server.client_query_buffer_limit",
-                "must be at least 1048576",
-            );
+            return bad("server.client_query_buffer_limit", "must be at least 1048576");
         }
-        if !matches!(
-            s.loglevel.as_str(),
-            "error" | "warn" | "info" | "debug" | "trace"
-        ) {
-            return bad(
-                "server.loglevel",
-                "must be one of error, warn, info, debug, trace",
-            );
+        if !matches!(s.loglevel.as_str(), "error" | "warn" | "info" | "debug" | "trace") {
+            return bad("server.loglevel", "must be one of error, warn, info, debug, trace");
         }
         if self.storage.dir.is_empty() {
             return bad("storage.dir", "must not be empty");
@@ -244,29 +233,20 @@ mod tests {
     #[test]
     fn shipped_config_equals_defaults() {
         let text = include_str!("../conf/diskdb.toml");
-        assert_eq!(
-            Config::from_toml(text).expect("conf/diskdb.toml parses"),
-            Config::default()
-        );
+        assert_eq!(Config::from_toml(text).expect("conf/diskdb.toml parses"), Config::default());
     }
 
     #[test]
     fn unknown_key_is_named() {
-        let e = Config::from_toml("[server]\nprot = 1\n")
-            .unwrap_err()
-            .to_string();
+        let e = Config::from_toml("[server]\nprot = 1\n").unwrap_err().to_string();
         assert!(e.contains("prot"), "{e}");
     }
 
     #[test]
     fn bad_value_is_named() {
-        let e = Config::from_toml("[server]\ndatabases = 0\n")
-            .unwrap_err()
-            .to_string();
+        let e = Config::from_toml("[server]\ndatabases = 0\n").unwrap_err().to_string();
         assert!(e.contains("server.databases"), "{e}");
-        let e = Config::from_toml("[storage]\nsync = \"sometimes\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = Config::from_toml("[storage]\nsync = \"sometimes\"\n").unwrap_err().to_string();
         assert!(e.contains("sync"), "{e}");
     }
 }

@@ -29,11 +29,7 @@ impl fmt::Display for Error {
             Error::Config(m) => write!(f, "configuration error: {m}"),
             Error::Storage(m) => write!(f, "storage error: {m}"),
             Error::Corrupt { cf, key } => {
-                write!(
-                    f,
-                    "corrupt record in column family '{cf}', key {:?}",
-                    String::from_utf8_lossy(key)
-                )
+                write!(f, "corrupt record in column family '{cf}', key {:?}", String::from_utf8_lossy(key))
             }
         }
     }
@@ -87,14 +83,9 @@ impl CmdError {
             CmdError::WrongArity(c) => format!("ERR wrong number of arguments for '{c}' command"),
             CmdError::UnknownCommand(m) => m.clone(),
             CmdError::UnknownSubcommand(sub, cmd) => {
-                format!(
-                    "ERR unknown subcommand '{sub}'. Try {} HELP.",
-                    cmd.to_ascii_uppercase()
-                )
+                format!("ERR unknown subcommand '{sub}'. Try {} HELP.", cmd.to_ascii_uppercase())
             }
-            CmdError::WrongType => {
-                "WRONGTYPE Operation against a key holding the wrong kind of value".into()
-            }
+            CmdError::WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value".into(),
             CmdError::NotInteger => "ERR value is not an integer or out of range".into(),
             CmdError::NotFloat => "ERR value is not a valid float".into(),
             CmdError::Syntax => "ERR syntax error".into(),

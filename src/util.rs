@@ -10,11 +10,7 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     if s == b"0" {
         return Some(0);
     }
-    let (neg, digits) = if s[0] == b'-' {
-        (true, &s[1..])
-    } else {
-        (false, s)
-    };
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
     if digits.is_empty() || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -46,9 +42,7 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     // strtod's ERANGE: overflow to inf and underflow to zero are errors for
     // Redis's getDoubleFromObject; a literal "inf" is not.
     let mantissa = body.split('e').next().unwrap_or("");
-    if (v.is_infinite() && !body.starts_with("inf"))
-        || (v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c)))
-    {
+    if (v.is_infinite() && !body.starts_with("inf")) || (v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c))) {
         return None;
     }
     Some(v)
@@ -70,10 +64,7 @@ pub fn strtod(s: &[u8]) -> Option<f64> {
         return parse_hex_float(&lower);
     }
     // Rust accepts forms strtod rejects ("1_0" no, but "infinity" yes): check chars first.
-    if !lower
-        .bytes()
-        .all(|c| c.is_ascii_digit() || b"+-.eEinfty".contains(&c))
-    {
+    if !lower.bytes().all(|c| c.is_ascii_digit() || b"+-.eEinfty".contains(&c)) {
         return None;
     }
     lower.parse::<f64>().ok()
@@ -87,10 +78,7 @@ fn parse_hex_float(s: &str) -> Option<f64> {
     };
     let hex = body.strip_prefix("0x")?;
     let (mant, exp) = match hex.split_once('p') {
-        Some((m, e)) => (
-            m,
-            parse_i64(e.strip_prefix('+').unwrap_or(e).as_bytes()).or_else(|| e.parse().ok())?,
-        ),
+        Some((m, e)) => (m, parse_i64(e.strip_prefix('+').unwrap_or(e).as_bytes()).or_else(|| e.parse().ok())?),
         None => (hex, 0),
     };
     let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
@@ -114,11 +102,7 @@ fn parse_hex_float(s: &str) -> Option<f64> {
 /// `nan`) into `buf`, returning the used slice.
 pub fn fmt_double(d: f64, buf: &mut [u8; 40]) -> &[u8] {
     let s: String = if d.is_infinite() {
-        if d > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        }
+        if d > 0.0 { "inf".into() } else { "-inf".into() }
     } else if d.is_nan() {
         "nan".into()
     } else {
@@ -132,11 +116,7 @@ pub fn fmt_double(d: f64, buf: &mut [u8; 40]) -> &[u8] {
 /// C's `%.<prec>g` for a finite double.
 pub fn fmt_g(d: f64, prec: usize) -> String {
     if d == 0.0 {
-        return if d.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let e = format!("{:.*e}", prec - 1, d);
     let (mant, exp) = e.split_once('e').expect("invariant: {:e} has an exponent");
@@ -186,13 +166,7 @@ fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
     if depth > 1000 {
         return false;
     }
-    let eq = |a: u8, b: u8| {
-        if nocase {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
+    let eq = |a: u8, b: u8| if nocase { a.eq_ignore_ascii_case(&b) } else { a == b };
     while !p.is_empty() {
         match p[0] {
             b'*' => {
@@ -244,11 +218,7 @@ fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
                         p = &p[2..];
                         let c = s[0];
                         let in_range = |c: u8| c >= lo && c <= hi;
-                        if in_range(c)
-                            || (nocase
-                                && (in_range(c.to_ascii_lowercase())
-                                    || in_range(c.to_ascii_uppercase())))
-                        {
+                        if in_range(c) || (nocase && (in_range(c.to_ascii_lowercase()) || in_range(c.to_ascii_uppercase()))) {
                             matched = true;
                         }
                     } else if eq(p[0], s[0]) {
@@ -300,17 +270,7 @@ mod tests {
         assert_eq!(parse_i64(b"-12"), Some(-12));
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [
-            &b""[..],
-            b"+1",
-            b"01",
-            b" 1",
-            b"1 ",
-            b"-0",
-            b"9223372036854775808",
-            b"1a",
-            b"-",
-        ] {
+        for bad in [&b""[..], b"+1", b"01", b" 1", b"1 ", b"-0", b"9223372036854775808", b"1a", b"-"] {
             assert_eq!(parse_i64(bad), None, "{:?}", bad);
         }
     }
@@ -326,17 +286,7 @@ mod tests {
         assert_eq!(parse_f64(b"0x10"), Some(16.0));
         assert_eq!(parse_f64(b"-0x1.8p1"), Some(-3.0));
         assert_eq!(parse_f64(b"1e-310").map(|v| v > 0.0), Some(true));
-        for bad in [
-            &b""[..],
-            b"nan",
-            b" 1",
-            b"1 ",
-            b"abc",
-            b"1.5.5",
-            b"1e400",
-            b"1e-400",
-            b"--1",
-        ] {
+        for bad in [&b""[..], b"nan", b" 1", b"1 ", b"abc", b"1.5.5", b"1e400", b"1e-400", b"--1"] {
             assert_eq!(parse_f64(bad), None, "{:?}", bad);
         }
     }

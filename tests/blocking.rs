@@ -22,10 +22,7 @@ fn on_both(scenario: impl Fn(u16) -> Vec<String>) -> Vec<String> {
     };
     if let Some(redis) = RedisServer::start() {
         let theirs = scenario(redis.port);
-        assert_eq!(
-            ours, theirs,
-            "DiskDB (left) and redis-server (right) differ"
-        );
+        assert_eq!(ours, theirs, "DiskDB (left) and redis-server (right) differ");
     }
     ours
 }
@@ -56,10 +53,7 @@ fn wait_parked(port: u16, name: &str, command: &str) {
     let (want_name, want_cmd) = (format!(" name={name} "), format!(" cmd={command} "));
     for _ in 0..1000 {
         let list = ctl.cmd(&["CLIENT", "LIST"]).str();
-        if list
-            .lines()
-            .any(|l| l.contains(&want_name) && l.contains(&want_cmd))
-        {
+        if list.lines().any(|l| l.contains(&want_name) && l.contains(&want_cmd)) {
             return;
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -72,12 +66,7 @@ fn wait_gone(port: u16, name: &str) {
     let mut ctl = RawClient::connect(port).expect("connect");
     let want = format!(" name={name} ");
     for _ in 0..1000 {
-        if !ctl
-            .cmd(&["CLIENT", "LIST"])
-            .str()
-            .lines()
-            .any(|l| l.contains(&want))
-        {
+        if !ctl.cmd(&["CLIENT", "LIST"]).str().lines().any(|l| l.contains(&want)) {
             return;
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -123,15 +112,7 @@ fn a_push_serves_a_parked_blpop_and_the_list_stays_empty() {
             cmd(&mut p, &["LLEN", "l"]),
         ]
     });
-    assert_eq!(
-        t,
-        vec![
-            ":1\r\n".to_string(),
-            arr(&["l", "x"]),
-            ":0\r\n".into(),
-            ":0\r\n".into()
-        ]
-    );
+    assert_eq!(t, vec![":1\r\n".to_string(), arr(&["l", "x"]), ":0\r\n".into(), ":0\r\n".into()]);
 }
 
 #[test]
@@ -142,10 +123,7 @@ fn a_pipelined_push_then_llen_sees_the_element_already_served() {
         p.send(b"*3\r\n$5\r\nLPUSH\r\n$1\r\nl\r\n$1\r\na\r\n*2\r\n$4\r\nLLEN\r\n$1\r\nl\r\n");
         vec![reply(&mut p), reply(&mut p), reply(&mut w)]
     });
-    assert_eq!(
-        t,
-        vec![":1\r\n".to_string(), ":0\r\n".into(), arr(&["l", "a"])]
-    );
+    assert_eq!(t, vec![":1\r\n".to_string(), ":0\r\n".into(), arr(&["l", "a"])]);
 }
 
 #[test]
@@ -231,10 +209,7 @@ fn zero_timeout_waits_until_served_and_bad_timeouts_are_errors() {
         }
         t
     });
-    assert_eq!(
-        &t[..3],
-        &["true".to_string(), ":1\r\n".into(), arr(&["l", "v"])]
-    );
+    assert_eq!(&t[..3], &["true".to_string(), ":1\r\n".into(), arr(&["l", "v"])]);
     assert_eq!(t[3], "-ERR timeout is negative\r\n");
     assert_eq!(t[6], "-ERR timeout is not a float or out of range\r\n");
 }
@@ -243,16 +218,10 @@ fn zero_timeout_waits_until_served_and_bad_timeouts_are_errors() {
 fn several_keys_are_served_from_the_first_non_empty_one() {
     let t = on_both(|port| {
         let mut p = named(port, "p");
-        let mut t = vec![
-            cmd(&mut p, &["RPUSH", "k3", "c"]),
-            cmd(&mut p, &["RPUSH", "k2", "b"]),
-        ];
+        let mut t = vec![cmd(&mut p, &["RPUSH", "k3", "c"]), cmd(&mut p, &["RPUSH", "k2", "b"])];
         // Data present: argument order decides, not age.
         t.push(cmd(&mut p, &["BLPOP", "k1", "k2", "k3", "0"]));
-        t.push(cmd(
-            &mut p,
-            &["BLMPOP", "0", "3", "k1", "k2", "k3", "RIGHT", "COUNT", "5"],
-        ));
+        t.push(cmd(&mut p, &["BLMPOP", "0", "3", "k1", "k2", "k3", "RIGHT", "COUNT", "5"]));
         // Parked on several keys: whichever is pushed serves it.
         let mut w = park(port, "w", &["BRPOP", "k1", "k2", "0"]);
         t.push(cmd(&mut p, &["RPUSH", "k2", "x", "y"]));
@@ -280,18 +249,10 @@ fn blmove_blmpop_and_brpoplpush_are_served_by_pushes() {
         let mut p = named(port, "p");
         let mut m = park(port, "m", &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"]);
         let mut r = park(port, "r", &["BRPOPLPUSH", "src", "dst", "0"]);
-        let mut t = vec![
-            cmd(&mut p, &["RPUSH", "src", "a", "b", "c"]),
-            reply(&mut m),
-            reply(&mut r),
-        ];
+        let mut t = vec![cmd(&mut p, &["RPUSH", "src", "a", "b", "c"]), reply(&mut m), reply(&mut r)];
         t.push(cmd(&mut p, &["LRANGE", "src", "0", "-1"]));
         t.push(cmd(&mut p, &["LRANGE", "dst", "0", "-1"]));
-        let mut x = park(
-            port,
-            "x",
-            &["BLMPOP", "0", "2", "k1", "k2", "LEFT", "COUNT", "3"],
-        );
+        let mut x = park(port, "x", &["BLMPOP", "0", "2", "k1", "k2", "LEFT", "COUNT", "3"]);
         t.push(cmd(&mut p, &["RPUSH", "k2", "1", "2", "3", "4"]));
         t.push(reply(&mut x));
         t.push(cmd(&mut p, &["LRANGE", "k2", "0", "-1"]));
@@ -318,22 +279,9 @@ fn a_moved_element_wakes_the_waiter_of_the_destination() {
         let mut p = named(port, "p");
         let mut m = park(port, "m", &["BLMOVE", "a", "b", "LEFT", "LEFT", "0"]);
         let mut w = park(port, "w", &["BLPOP", "b", "0"]);
-        vec![
-            cmd(&mut p, &["RPUSH", "a", "v"]),
-            reply(&mut m),
-            reply(&mut w),
-            cmd(&mut p, &["DBSIZE"]),
-        ]
+        vec![cmd(&mut p, &["RPUSH", "a", "v"]), reply(&mut m), reply(&mut w), cmd(&mut p, &["DBSIZE"])]
     });
-    assert_eq!(
-        t,
-        vec![
-            ":1\r\n".to_string(),
-            "$1\r\nv\r\n".into(),
-            arr(&["b", "v"]),
-            ":0\r\n".into()
-        ]
-    );
+    assert_eq!(t, vec![":1\r\n".to_string(), "$1\r\nv\r\n".into(), arr(&["b", "v"]), ":0\r\n".into()]);
 }
 
 #[test]
@@ -361,8 +309,7 @@ fn a_key_of_another_type_keeps_the_waiter_parked() {
         t.push(cmd(&mut p, &["LRANGE", "src", "0", "-1"]));
         t
     });
-    let wrong =
-        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n".to_string();
+    let wrong = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n".to_string();
     assert_eq!(
         t,
         vec![
@@ -401,15 +348,7 @@ fn a_waiter_that_disconnects_loses_nothing() {
             cmd(&mut p, &["LRANGE", "l2", "0", "-1"]),
         ]
     });
-    assert_eq!(
-        t,
-        vec![
-            ":1\r\n".to_string(),
-            arr(&["l", "a"]),
-            ":1\r\n".into(),
-            arr(&["b"])
-        ]
-    );
+    assert_eq!(t, vec![":1\r\n".to_string(), arr(&["l", "a"]), ":1\r\n".into(), arr(&["b"])]);
 }
 
 #[test]
@@ -425,15 +364,7 @@ fn one_push_of_many_elements_serves_waiters_in_turn() {
             cmd(&mut p, &["LRANGE", "l", "0", "-1"]),
         ]
     });
-    assert_eq!(
-        t,
-        vec![
-            ":3\r\n".to_string(),
-            arr(&["l", "z"]),
-            arr(&["l", "x"]),
-            arr(&["y"])
-        ]
-    );
+    assert_eq!(t, vec![":3\r\n".to_string(), arr(&["l", "z"]), arr(&["l", "x"]), arr(&["y"])]);
 }
 
 #[test]
@@ -444,17 +375,11 @@ fn sorted_set_pops_serve_at_once_or_park_in_both_protocols() {
             let hello = |c: &mut RawClient| drop(cmd(c, &["HELLO", proto]));
             let mut p = named(port, "p");
             hello(&mut p);
-            t.push(cmd(
-                &mut p,
-                &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4.5", "d"],
-            ));
+            t.push(cmd(&mut p, &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4.5", "d"]));
             // Data present: the non-blocking path.
             t.push(cmd(&mut p, &["BZPOPMIN", "none", "z", "0"]));
             t.push(cmd(&mut p, &["BZPOPMAX", "z", "0"]));
-            t.push(cmd(
-                &mut p,
-                &["BZMPOP", "0", "2", "none", "z", "MIN", "COUNT", "5"],
-            ));
+            t.push(cmd(&mut p, &["BZMPOP", "0", "2", "none", "z", "MIN", "COUNT", "5"]));
             t.push(cmd(&mut p, &["EXISTS", "z"]));
             // Parked, then served by a ZADD.
             let mut w = named(port, "w");
@@ -507,10 +432,7 @@ fn sorted_set_pops_skip_a_key_of_another_type_while_parked() {
         t.push(cmd(&mut p, &["BZPOPMIN", "z", "-1"]));
         t.push(cmd(&mut p, &["BZPOPMIN", "z", "abc"]));
         t.push(cmd(&mut p, &["BZMPOP", "-1", "0", "z", "MIN"]));
-        t.push(cmd(
-            &mut p,
-            &["BZMPOP", "abc", "1", "z", "MIN", "COUNT", "0"],
-        ));
+        t.push(cmd(&mut p, &["BZMPOP", "abc", "1", "z", "MIN", "COUNT", "0"]));
         t.push(cmd(&mut p, &["BZMPOP", "abc", "1", "z", "MIN"]));
         let mut w = park(port, "w", &["BZPOPMIN", "z", "0"]);
         t.push(cmd(&mut p, &["RPUSH", "z", "not-a-zset"]));

@@ -37,10 +37,7 @@ fn lazy_expiry_on_access() {
     set(&mut c, "k2", "v");
     assert_eq!(c.cmd(&["PEXPIRE", "k2", "30"]), Reply::Int(1));
     std::thread::sleep(Duration::from_millis(80));
-    assert_eq!(
-        c.cmd(&["RENAME", "k2", "x"]),
-        Reply::Error("ERR no such key".into())
-    );
+    assert_eq!(c.cmd(&["RENAME", "k2", "x"]), Reply::Error("ERR no such key".into()));
     assert_eq!(c.cmd(&["PERSIST", "k2"]), Reply::Int(0));
     set(&mut c, "k2", "new");
     assert_eq!(c.cmd(&["TTL", "k2"]), Reply::Int(-1));
@@ -58,9 +55,7 @@ fn active_expiry_reclaims_untouched_keys() {
     set(&mut c, "keep", "v");
     assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(201));
     // Only DBSIZE, which never looks at keys: the drop is the active cycle's work.
-    eventually("DBSIZE to drop to 1", || {
-        c.cmd(&["DBSIZE"]) == Reply::Int(1)
-    });
+    eventually("DBSIZE to drop to 1", || c.cmd(&["DBSIZE"]) == Reply::Int(1));
     assert_eq!(c.cmd(&["GET", "keep"]), Reply::bulk("v"));
     // Other databases are reclaimed too.
     assert_eq!(c.cmd(&["SELECT", "5"]), Reply::ok());
@@ -78,10 +73,7 @@ fn ttl_survives_restart() {
     {
         let mut c = s.raw();
         set(&mut c, "vol", "v");
-        assert_eq!(
-            c.cmd(&["PEXPIREAT", "vol", "33177600000000"]),
-            Reply::Int(1)
-        );
+        assert_eq!(c.cmd(&["PEXPIREAT", "vol", "33177600000000"]), Reply::Int(1));
         set(&mut c, "short", "v");
         assert_eq!(c.cmd(&["PEXPIRE", "short", "300"]), Reply::Int(1));
         set(&mut c, "plain", "v");
@@ -95,9 +87,7 @@ fn ttl_survives_restart() {
     assert_eq!(c.cmd(&["TTL", "plain"]), Reply::Int(-1));
     assert_eq!(c.cmd(&["TTL", "persisted"]), Reply::Int(-1));
     // The short-lived key still expires after the restart, without being touched.
-    eventually("the short key to expire", || {
-        c.cmd(&["DBSIZE"]) == Reply::Int(3)
-    });
+    eventually("the short key to expire", || c.cmd(&["DBSIZE"]) == Reply::Int(3));
     assert_eq!(c.cmd(&["EXISTS", "short"]), Reply::Int(0));
 }
 

@@ -32,19 +32,11 @@ fn field_commands_exact_replies() {
     c.send_cmd(&["HSET", "h", "f1", "v1", "f2", "v2"]);
     assert_eq!(c.read_raw(), b":2\r\n");
     c.send_cmd(&["HSET", "h", "f1", "new", "f3", "v3", "f3", "v3b"]);
-    assert_eq!(
-        c.read_raw(),
-        b":1\r\n",
-        "one new field; a field named twice counts once"
-    );
+    assert_eq!(c.read_raw(), b":1\r\n", "one new field; a field named twice counts once");
     c.send_cmd(&["HGET", "h", "f1"]);
     assert_eq!(c.read_raw(), b"$3\r\nnew\r\n");
     c.send_cmd(&["HGET", "h", "f3"]);
-    assert_eq!(
-        c.read_raw(),
-        b"$3\r\nv3b\r\n",
-        "the last value of a repeated field wins"
-    );
+    assert_eq!(c.read_raw(), b"$3\r\nv3b\r\n", "the last value of a repeated field wins");
     c.send_cmd(&["HGET", "h", "nofield"]);
     assert_eq!(c.read_raw(), b"$-1\r\n");
     c.send_cmd(&["HMGET", "h", "f1", "nofield", "f2"]);
@@ -57,29 +49,17 @@ fn field_commands_exact_replies() {
     assert_eq!(c.cmd(&["HSETNX", "h", "f1", "x"]), int(0));
     assert_eq!(c.cmd(&["HSETNX", "h", "f4", "x"]), int(1));
     assert_eq!(c.cmd(&["HMSET", "h", "f5", "v5"]), Reply::ok());
-    assert_eq!(
-        c.cmd(&["HSET", "h", "f1"]),
-        err("ERR wrong number of arguments for 'hset' command")
-    );
-    assert_eq!(
-        c.cmd(&["HMSET", "h", "a", "1", "b"]),
-        err("ERR wrong number of arguments for 'hmset' command")
-    );
+    assert_eq!(c.cmd(&["HSET", "h", "f1"]), err("ERR wrong number of arguments for 'hset' command"));
+    assert_eq!(c.cmd(&["HMSET", "h", "a", "1", "b"]), err("ERR wrong number of arguments for 'hmset' command"));
     // Binary-safe fields and values.
     let f: &[u8] = b"f\0\r\n\xff";
     let v: &[u8] = b"\0v\r\n";
     assert_eq!(c.cmd_bytes(&[b"HSET", b"bin", f, v]), int(1));
-    assert_eq!(
-        c.cmd_bytes(&[b"HGET", b"bin", f]),
-        Reply::Bulk(Some(v.to_vec()))
-    );
+    assert_eq!(c.cmd_bytes(&[b"HGET", b"bin", f]), Reply::Bulk(Some(v.to_vec())));
     assert_eq!(c.cmd_bytes(&[b"HGET", b"bin", b"f"]), Reply::Bulk(None));
     // HKEYS / HVALS / HGETALL come in field order here; Redis leaves it unspecified.
     c.send_cmd(&["HKEYS", "h"]);
-    assert_eq!(
-        c.read_raw(),
-        b"*5\r\n$2\r\nf1\r\n$2\r\nf2\r\n$2\r\nf3\r\n$2\r\nf4\r\n$2\r\nf5\r\n"
-    );
+    assert_eq!(c.read_raw(), b"*5\r\n$2\r\nf1\r\n$2\r\nf2\r\n$2\r\nf3\r\n$2\r\nf4\r\n$2\r\nf5\r\n");
     c.send_cmd(&["HGETALL", "nokey"]);
     assert_eq!(c.read_raw(), b"*0\r\n");
 }
@@ -95,31 +75,17 @@ fn resp3_shapes() {
     c.send_cmd(&["HGETALL", "nokey"]);
     assert_eq!(c.read_raw(), b"%0\r\n");
     c.send_cmd(&["HRANDFIELD", "h", "2", "WITHVALUES"]);
-    assert_eq!(
-        c.read_raw(),
-        b"*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n",
-        "RESP3: an array of pairs"
-    );
+    assert_eq!(c.read_raw(), b"*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n", "RESP3: an array of pairs");
     c.send_cmd(&["HRANDFIELD", "h", "-2", "WITHVALUES"]);
-    assert_eq!(
-        c.read_raw(),
-        b"*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"
-    );
+    assert_eq!(c.read_raw(), b"*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
     c.send_cmd(&["HRANDFIELD", "nokey"]);
     assert_eq!(c.read_raw(), b"_\r\n");
     c.send_cmd(&["HGET", "h", "zz"]);
     assert_eq!(c.read_raw(), b"_\r\n");
     c.send_cmd(&["HINCRBYFLOAT", "h", "a", "0.5"]);
-    assert_eq!(
-        c.read_raw(),
-        b"$3\r\n1.5\r\n",
-        "a bulk string, not a RESP3 double"
-    );
+    assert_eq!(c.read_raw(), b"$3\r\n1.5\r\n", "a bulk string, not a RESP3 double");
     c.send_cmd(&["HSCAN", "h", "0"]);
-    assert_eq!(
-        c.read_raw(),
-        b"*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$3\r\n1.5\r\n"
-    );
+    assert_eq!(c.read_raw(), b"*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$3\r\n1.5\r\n");
     // RESP2: WITHVALUES is flat.
     c.cmd(&["HELLO", "2"]);
     c.send_cmd(&["HRANDFIELD", "h", "1", "WITHVALUES"]);
@@ -132,42 +98,18 @@ fn counters() {
     let mut c = s.raw();
     assert_eq!(c.cmd(&["HINCRBY", "h", "n", "5"]), int(5));
     assert_eq!(c.cmd(&["HINCRBY", "h", "n", "-8"]), int(-3));
-    assert_eq!(
-        c.cmd(&["HINCRBY", "h", "n", "x"]),
-        err("ERR value is not an integer or out of range")
-    );
-    assert_eq!(
-        c.cmd(&["HSET", "h", "max", "9223372036854775807", "s", "abc"]),
-        int(2)
-    );
-    assert_eq!(
-        c.cmd(&["HINCRBY", "h", "max", "1"]),
-        err("ERR increment or decrement would overflow")
-    );
-    assert_eq!(
-        c.cmd(&["HINCRBY", "h", "s", "1"]),
-        err("ERR hash value is not an integer")
-    );
+    assert_eq!(c.cmd(&["HINCRBY", "h", "n", "x"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(c.cmd(&["HSET", "h", "max", "9223372036854775807", "s", "abc"]), int(2));
+    assert_eq!(c.cmd(&["HINCRBY", "h", "max", "1"]), err("ERR increment or decrement would overflow"));
+    assert_eq!(c.cmd(&["HINCRBY", "h", "s", "1"]), err("ERR hash value is not an integer"));
     assert_eq!(c.cmd(&["HINCRBYFLOAT", "h", "f", "10.5"]), bulk("10.5"));
     assert_eq!(c.cmd(&["HINCRBYFLOAT", "h", "f", "0.1"]), bulk("10.6"));
     assert_eq!(c.cmd(&["HINCRBYFLOAT", "h", "n", "1e2"]), bulk("97"));
-    assert_eq!(
-        c.cmd(&["HINCRBYFLOAT", "h", "f", "x"]),
-        err("ERR value is not a valid float")
-    );
-    assert_eq!(
-        c.cmd(&["HINCRBYFLOAT", "h", "f", "inf"]),
-        err("ERR value is NaN or Infinity")
-    );
-    assert_eq!(
-        c.cmd(&["HINCRBYFLOAT", "h", "s", "1"]),
-        err("ERR hash value is not a float")
-    );
+    assert_eq!(c.cmd(&["HINCRBYFLOAT", "h", "f", "x"]), err("ERR value is not a valid float"));
+    assert_eq!(c.cmd(&["HINCRBYFLOAT", "h", "f", "inf"]), err("ERR value is NaN or Infinity"));
+    assert_eq!(c.cmd(&["HINCRBYFLOAT", "h", "s", "1"]), err("ERR hash value is not a float"));
     assert_eq!(c.cmd(&["HSET", "h", "big", "1e4932"]), int(1));
-    assert_eq!(
-        c.cmd(&["HINCRBYFLOAT", "h", "big", "1e4932"]),
-        err("ERR increment would produce NaN or Infinity")
-    );
+    assert_eq!(c.cmd(&["HINCRBYFLOAT", "h", "big", "1e4932"]), err("ERR increment would produce NaN or Infinity"));
     assert_eq!(c.cmd(&["HGET", "h", "f"]), bulk("10.6"));
     assert_eq!(c.cmd(&["HGET", "h", "n"]), bulk("97"));
     // The failed commands wrote nothing.
@@ -202,13 +144,7 @@ fn wrongtype_both_ways() {
     }
     assert_eq!(c.cmd(&["GET", "str"]), bulk("v"), "the string is untouched");
     c.cmd(&["HSET", "h", "f", "v"]);
-    for cmd in [
-        &["GET", "h"][..],
-        &["APPEND", "h", "x"],
-        &["INCR", "h"],
-        &["STRLEN", "h"],
-        &["SADD", "h", "m"],
-    ] {
+    for cmd in [&["GET", "h"][..], &["APPEND", "h", "x"], &["INCR", "h"], &["STRLEN", "h"], &["SADD", "h", "m"]] {
         assert_eq!(c.cmd(cmd), err(WRONGTYPE), "{cmd:?}");
     }
     assert_eq!(c.cmd(&["TYPE", "h"]), Reply::Simple("hash".into()));
@@ -244,10 +180,7 @@ fn emptied_hash_disappears_and_writes_keep_ttl() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     assert_eq!(c.cmd(&["HLEN", "t"]), int(0));
     assert_eq!(c.cmd(&["HSET", "t", "z", "1"]), int(1));
-    assert_eq!(
-        c.cmd(&["HGETALL", "t"]),
-        Reply::Array(Some(vec![bulk("z"), bulk("1")]))
-    );
+    assert_eq!(c.cmd(&["HGETALL", "t"]), Reply::Array(Some(vec![bulk("z"), bulk("1")])));
     assert_eq!(c.cmd(&["TTL", "t"]), int(-1));
 }
 
@@ -272,27 +205,16 @@ fn fields_of(reply: Reply, all: &HashMap<String, String>, with_values: bool) -> 
 fn big_hash_random_picks_and_scan() {
     let s = TestServer::new();
     let mut r = s.client();
-    let all: HashMap<String, String> = (0..10_000)
-        .map(|i| (format!("field:{i}"), format!("value:{i}")))
-        .collect();
+    let all: HashMap<String, String> = (0..10_000).map(|i| (format!("field:{i}"), format!("value:{i}"))).collect();
     let pairs: Vec<(&String, &String)> = all.iter().collect();
     let _: () = r.hset_multiple("big", &pairs).expect("HSET 10,000 fields");
     assert_eq!(r.hlen::<_, i64>("big").expect("HLEN"), 10_000);
-    assert_eq!(
-        r.hget::<_, _, String>("big", "field:1234").expect("HGET"),
-        "value:1234"
-    );
+    assert_eq!(r.hget::<_, _, String>("big", "field:1234").expect("HGET"), "value:1234");
 
     let mut c = s.raw();
     // Distinct picks, at counts taking the sampling path and the read-all path.
-    for (count, with_values) in [
-        (1, false),
-        (100, true),
-        (3000, false),
-        (6000, true),
-        (10_000, false),
-        (20_000, true),
-    ] {
+    for (count, with_values) in [(1, false), (100, true), (3000, false), (6000, true), (10_000, false), (20_000, true)]
+    {
         let mut cmd = vec!["HRANDFIELD".to_string(), "big".into(), count.to_string()];
         if with_values {
             cmd.push("WITHVALUES".into());
@@ -304,21 +226,11 @@ fn big_hash_random_picks_and_scan() {
         assert_eq!(unique.len(), got.len(), "count {count}: distinct");
     }
     // Repeats allowed: exactly |count| answers.
-    let got = fields_of(
-        c.cmd(&["HRANDFIELD", "big", "-500", "WITHVALUES"]),
-        &all,
-        true,
-    );
+    let got = fields_of(c.cmd(&["HRANDFIELD", "big", "-500", "WITHVALUES"]), &all, true);
     assert_eq!(got.len(), 500);
     // Single picks reach many different fields.
-    let singles: HashSet<String> = (0..300)
-        .map(|_| c.cmd(&["HRANDFIELD", "big"]).str())
-        .collect();
-    assert!(
-        singles.len() > 200,
-        "300 draws gave only {} fields",
-        singles.len()
-    );
+    let singles: HashSet<String> = (0..300).map(|_| c.cmd(&["HRANDFIELD", "big"]).str()).collect();
+    assert!(singles.len() > 200, "300 draws gave only {} fields", singles.len());
 
     // HSCAN walks everything once, COUNT at a time.
     let mut seen = HashMap::new();
@@ -330,10 +242,7 @@ fn big_hash_random_picks_and_scan() {
         let items = reply[1].items();
         assert!(items.len() <= 1000, "at most COUNT pairs per call");
         for ch in items.chunks(2) {
-            assert!(
-                seen.insert(ch[0].str(), ch[1].str()).is_none(),
-                "field returned twice"
-            );
+            assert!(seen.insert(ch[0].str(), ch[1].str()).is_none(), "field returned twice");
         }
         calls += 1;
         if cursor == "0" {
@@ -343,9 +252,7 @@ fn big_hash_random_picks_and_scan() {
     assert_eq!(seen, all);
     assert_eq!(calls, 20);
     // MATCH filters within a step.
-    let reply = c
-        .cmd(&["HSCAN", "big", "0", "MATCH", "field:1?", "COUNT", "100000"])
-        .items();
+    let reply = c.cmd(&["HSCAN", "big", "0", "MATCH", "field:1?", "COUNT", "100000"]).items();
     assert_eq!(reply[0].str(), "0");
     assert_eq!(reply[1].items().len(), 20);
 
@@ -353,11 +260,7 @@ fn big_hash_random_picks_and_scan() {
     let half: Vec<String> = (0..5000).map(|i| format!("field:{i}")).collect();
     assert_eq!(r.hdel::<_, _, i64>("big", &half).expect("HDEL"), 5000);
     assert_eq!(r.hlen::<_, i64>("big").expect("HLEN"), 5000);
-    assert_eq!(
-        r.hget::<_, _, Option<String>>("big", "field:10")
-            .expect("HGET"),
-        None
-    );
+    assert_eq!(r.hget::<_, _, Option<String>>("big", "field:10").expect("HGET"), None);
     let rest: Vec<String> = (5000..10_000).map(|i| format!("field:{i}")).collect();
     assert_eq!(r.hdel::<_, _, i64>("big", &rest).expect("HDEL"), 5000);
     assert!(!r.exists::<_, bool>("big").expect("EXISTS"));
@@ -378,10 +281,7 @@ fn hashes_survive_a_crash_restart() {
     s.restart();
     let mut c = s.raw();
     assert_eq!(c.cmd(&["HLEN", "h"]), int(3));
-    assert_eq!(
-        c.cmd(&["HMGET", "h", "a", "b", "f"]),
-        Reply::Array(Some(vec![bulk("1"), bulk("2"), bulk("1.5")]))
-    );
+    assert_eq!(c.cmd(&["HMGET", "h", "a", "b", "f"]), Reply::Array(Some(vec![bulk("1"), bulk("2"), bulk("1.5")])));
     assert_eq!(c.cmd(&["EXISTS", "gone"]), int(0));
     assert!(matches!(c.cmd(&["TTL", "ttl"]), Reply::Int(n) if n > 990));
     assert_eq!(c.cmd(&["HSET", "h", "c", "3"]), int(1));

@@ -34,10 +34,7 @@ fn set(c: &mut RawClient, k: &str, v: &str) {
 /// TTL of `key` is `secs`, or one less if the machine is slow.
 fn assert_ttl_near(c: &mut RawClient, key: &str, secs: i64) {
     let ttl = c.cmd(&["TTL", key]);
-    assert!(
-        matches!(ttl, Reply::Int(t) if t == secs || t == secs - 1),
-        "TTL {key}: {ttl:?}, want ~{secs}"
-    );
+    assert!(matches!(ttl, Reply::Int(t) if t == secs || t == secs - 1), "TTL {key}: {ttl:?}, want ~{secs}");
 }
 
 /// The keys of an array reply, sorted.
@@ -60,10 +57,7 @@ fn scan_all(c: &mut RawClient, extra: &[&str]) -> (Vec<String>, usize) {
         calls += 1;
         assert_eq!(r.len(), 2);
         let next = r[0].str();
-        assert!(
-            next.parse::<u64>().is_ok(),
-            "cursor {next:?} must be a number"
-        );
+        assert!(next.parse::<u64>().is_ok(), "cursor {next:?} must be a number");
         seen.extend(r[1].items().iter().map(Reply::str));
         if next == "0" {
             return (seen, calls);
@@ -97,26 +91,14 @@ fn del_unlink_exists_touch_type() {
 fn keys_patterns() {
     let s = TestServer::new();
     let mut c = s.raw();
-    for k in [
-        "user:1", "user:2", "user:10", "usex", "hello", "hallo", "hxllo", "heeeello", "a*b", "[x]",
-        "Hello",
-    ] {
+    for k in ["user:1", "user:2", "user:10", "usex", "hello", "hallo", "hxllo", "heeeello", "a*b", "[x]", "Hello"] {
         set(&mut c, k, "v");
     }
     assert_eq!(sorted(c.cmd(&["KEYS", "*"])).len(), 11);
-    assert_eq!(
-        sorted(c.cmd(&["KEYS", "user:*"])),
-        ["user:1", "user:10", "user:2"]
-    );
+    assert_eq!(sorted(c.cmd(&["KEYS", "user:*"])), ["user:1", "user:10", "user:2"]);
     assert_eq!(sorted(c.cmd(&["KEYS", "user:?"])), ["user:1", "user:2"]);
-    assert_eq!(
-        sorted(c.cmd(&["KEYS", "h?llo"])),
-        ["hallo", "hello", "hxllo"]
-    );
-    assert_eq!(
-        sorted(c.cmd(&["KEYS", "h*llo"])),
-        ["hallo", "heeeello", "hello", "hxllo"]
-    );
+    assert_eq!(sorted(c.cmd(&["KEYS", "h?llo"])), ["hallo", "hello", "hxllo"]);
+    assert_eq!(sorted(c.cmd(&["KEYS", "h*llo"])), ["hallo", "heeeello", "hello", "hxllo"]);
     assert_eq!(sorted(c.cmd(&["KEYS", "h[ae]llo"])), ["hallo", "hello"]);
     assert_eq!(sorted(c.cmd(&["KEYS", "h[^e]llo"])), ["hallo", "hxllo"]);
     assert_eq!(sorted(c.cmd(&["KEYS", "h[a-b]llo"])), ["hallo"]);
@@ -128,10 +110,7 @@ fn keys_patterns() {
     assert_eq!(sorted(c.cmd(&["KEYS", "user:1"])), ["user:1"]);
     // Expired keys are not listed even before they are reclaimed.
     assert_eq!(c.cmd(&["PEXPIREAT", "hello", "1"]), int(1));
-    assert_eq!(
-        sorted(c.cmd(&["KEYS", "h*llo"])),
-        ["hallo", "heeeello", "hxllo"]
-    );
+    assert_eq!(sorted(c.cmd(&["KEYS", "h*llo"])), ["hallo", "heeeello", "hxllo"]);
 }
 
 #[test]
@@ -147,10 +126,7 @@ fn scan_sees_every_key_once() {
     let (seen, calls) = scan_all(&mut c, &["COUNT", "10"]);
     assert_eq!(seen.len(), 1000, "no duplicates");
     assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), all);
-    assert!(
-        calls >= 100,
-        "COUNT 10 over 1000 keys takes many calls ({calls})"
-    );
+    assert!(calls >= 100, "COUNT 10 over 1000 keys takes many calls ({calls})");
     // Default COUNT.
     let (seen, _) = scan_all(&mut c, &[]);
     assert_eq!(seen.len(), 1000);
@@ -168,10 +144,7 @@ fn scan_match_type_and_errors() {
         set(&mut c, &format!("b:{i}"), "v");
     }
     let (seen, _) = scan_all(&mut c, &["MATCH", "a:1*", "COUNT", "7"]);
-    let want: BTreeSet<String> = (0..200)
-        .map(|i| format!("a:{i}"))
-        .filter(|k| k.starts_with("a:1"))
-        .collect();
+    let want: BTreeSet<String> = (0..200).map(|i| format!("a:{i}")).filter(|k| k.starts_with("a:1")).collect();
     assert_eq!(seen.len(), want.len());
     assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), want);
     let (seen, _) = scan_all(&mut c, &["MATCH", "*:19?", "COUNT", "13"]);
@@ -187,35 +160,17 @@ fn scan_match_type_and_errors() {
     // Expired keys are skipped.
     assert_eq!(c.cmd(&["PEXPIREAT", "a:5", "1"]), int(1));
     let (seen, _) = scan_all(&mut c, &["MATCH", "a:5*"]);
-    assert_eq!(
-        sorted(Reply::Array(Some(seen.iter().map(|k| bulk(k)).collect()))).len(),
-        10
-    );
+    assert_eq!(sorted(Reply::Array(Some(seen.iter().map(|k| bulk(k)).collect()))).len(), 10);
     assert_eq!(err(&mut c, &["SCAN", "abc"]), "ERR invalid cursor");
     assert_eq!(err(&mut c, &["SCAN", " 1"]), "ERR invalid cursor");
-    assert_eq!(
-        err(&mut c, &["SCAN", "18446744073709551616"]),
-        "ERR invalid cursor"
-    );
-    assert_eq!(
-        err(&mut c, &["SCAN", "0", "COUNT", "0"]),
-        "ERR syntax error"
-    );
-    assert_eq!(
-        err(&mut c, &["SCAN", "0", "COUNT", "x"]),
-        "ERR value is not an integer or out of range"
-    );
+    assert_eq!(err(&mut c, &["SCAN", "18446744073709551616"]), "ERR invalid cursor");
+    assert_eq!(err(&mut c, &["SCAN", "0", "COUNT", "0"]), "ERR syntax error");
+    assert_eq!(err(&mut c, &["SCAN", "0", "COUNT", "x"]), "ERR value is not an integer or out of range");
     assert_eq!(err(&mut c, &["SCAN", "0", "MATCH"]), "ERR syntax error");
-    assert_eq!(
-        err(&mut c, &["SCAN", "0", "FOO", "bar"]),
-        "ERR syntax error"
-    );
+    assert_eq!(err(&mut c, &["SCAN", "0", "FOO", "bar"]), "ERR syntax error");
     // SCAN of an empty db: cursor 0 at once.
     assert_eq!(c.cmd(&["SELECT", "3"]), Reply::ok());
-    assert_eq!(
-        c.cmd(&["SCAN", "0"]),
-        Reply::Array(Some(vec![bulk("0"), Reply::Array(Some(vec![]))]))
-    );
+    assert_eq!(c.cmd(&["SCAN", "0"]), Reply::Array(Some(vec![bulk("0"), Reply::Array(Some(vec![]))])));
 }
 
 #[test]
@@ -234,11 +189,7 @@ fn randomkey_returns_live_keys() {
         assert!(k == "only" || k.starts_with("user:"), "{k}");
         seen.insert(k);
     }
-    assert!(
-        seen.len() > 60,
-        "RANDOMKEY should spread over the keys, saw {}",
-        seen.len()
-    );
+    assert!(seen.len() > 60, "RANDOMKEY should spread over the keys, saw {}", seen.len());
     // Keys that expired but are not reclaimed yet are never returned.
     assert_eq!(c.cmd(&["SELECT", "2"]), Reply::ok());
     for i in 0..50 {
@@ -261,13 +212,8 @@ fn rename_and_renamenx() {
     assert_eq!(c.cmd(&["RENAME", "a", "b"]), Reply::ok());
     assert_eq!(c.cmd(&["EXISTS", "a"]), int(0));
     assert_eq!(c.cmd(&["GET", "b"]), bulk("1"));
-    let Reply::Int(ttl) = c.cmd(&["PTTL", "b"]) else {
-        panic!("PTTL")
-    };
-    assert!(
-        ttl > 90_000 && ttl <= 100_000,
-        "TTL moves with the key: {ttl}"
-    );
+    let Reply::Int(ttl) = c.cmd(&["PTTL", "b"]) else { panic!("PTTL") };
+    assert!(ttl > 90_000 && ttl <= 100_000, "TTL moves with the key: {ttl}");
     set(&mut c, "c", "3");
     assert_eq!(c.cmd(&["RENAME", "b", "c"]), Reply::ok());
     assert_eq!(c.cmd(&["GET", "c"]), bulk("1"));
@@ -277,10 +223,7 @@ fn rename_and_renamenx() {
     assert_eq!(c.cmd(&["RENAMENX", "c", "c"]), int(0));
     assert_eq!(c.cmd(&["GET", "c"]), bulk("1"));
     assert_eq!(err(&mut c, &["RENAME", "nokey", "x"]), "ERR no such key");
-    assert_eq!(
-        err(&mut c, &["RENAME", "nokey", "nokey"]),
-        "ERR no such key"
-    );
+    assert_eq!(err(&mut c, &["RENAME", "nokey", "nokey"]), "ERR no such key");
     assert_eq!(err(&mut c, &["RENAMENX", "nokey", "x"]), "ERR no such key");
     set(&mut c, "d", "4");
     assert_eq!(c.cmd(&["RENAMENX", "c", "d"]), int(0));
@@ -319,31 +262,13 @@ fn copy_within_and_across_dbs() {
     assert!(matches!(c.cmd(&["TTL", "src"]), Reply::Int(t) if t > 990 && t <= 1000));
     assert_eq!(c.cmd(&["SELECT", "0"]), Reply::ok());
     assert_eq!(c.cmd(&["DBSIZE"]), int(3));
-    assert_eq!(
-        err(&mut c, &["COPY", "src", "src"]),
-        "ERR source and destination objects are the same"
-    );
-    assert_eq!(
-        err(&mut c, &["COPY", "src", "src", "DB", "0"]),
-        "ERR source and destination objects are the same"
-    );
-    assert_eq!(
-        err(&mut c, &["COPY", "src", "x", "DB", "16"]),
-        "ERR DB index is out of range"
-    );
-    assert_eq!(
-        err(&mut c, &["COPY", "src", "x", "DB", "-1"]),
-        "ERR DB index is out of range"
-    );
-    assert_eq!(
-        err(&mut c, &["COPY", "src", "x", "DB", "x"]),
-        "ERR value is not an integer or out of range"
-    );
+    assert_eq!(err(&mut c, &["COPY", "src", "src"]), "ERR source and destination objects are the same");
+    assert_eq!(err(&mut c, &["COPY", "src", "src", "DB", "0"]), "ERR source and destination objects are the same");
+    assert_eq!(err(&mut c, &["COPY", "src", "x", "DB", "16"]), "ERR DB index is out of range");
+    assert_eq!(err(&mut c, &["COPY", "src", "x", "DB", "-1"]), "ERR DB index is out of range");
+    assert_eq!(err(&mut c, &["COPY", "src", "x", "DB", "x"]), "ERR value is not an integer or out of range");
     assert_eq!(err(&mut c, &["COPY", "src", "x", "DB"]), "ERR syntax error");
-    assert_eq!(
-        err(&mut c, &["COPY", "src", "x", "FOO"]),
-        "ERR syntax error"
-    );
+    assert_eq!(err(&mut c, &["COPY", "src", "x", "FOO"]), "ERR syntax error");
 }
 
 #[test]
@@ -363,18 +288,9 @@ fn move_between_dbs() {
     set(&mut c, "k", "other");
     assert_eq!(c.cmd(&["MOVE", "k", "1"]), int(0));
     assert_eq!(c.cmd(&["GET", "k"]), bulk("other"));
-    assert_eq!(
-        err(&mut c, &["MOVE", "k", "0"]),
-        "ERR source and destination objects are the same"
-    );
-    assert_eq!(
-        err(&mut c, &["MOVE", "k", "16"]),
-        "ERR DB index is out of range"
-    );
-    assert_eq!(
-        err(&mut c, &["MOVE", "k", "x"]),
-        "ERR value is not an integer or out of range"
-    );
+    assert_eq!(err(&mut c, &["MOVE", "k", "0"]), "ERR source and destination objects are the same");
+    assert_eq!(err(&mut c, &["MOVE", "k", "16"]), "ERR DB index is out of range");
+    assert_eq!(err(&mut c, &["MOVE", "k", "x"]), "ERR value is not an integer or out of range");
     assert_eq!(
         err(&mut c, &["MOVE", "k", "99999999999"]),
         "ERR value is out of range, value must between -2147483648 and 2147483647"
@@ -424,9 +340,7 @@ fn expire_family_and_options() {
     assert_eq!(c.cmd(&["EXPIRETIME", "k"]), int(33177600000));
     assert_eq!(c.cmd(&["EXPIREAT", "k", "33177600001"]), int(1));
     assert_eq!(c.cmd(&["PEXPIRETIME", "k"]), int(33177600001000));
-    let Reply::Int(pttl) = c.cmd(&["PTTL", "k"]) else {
-        panic!("PTTL")
-    };
+    let Reply::Int(pttl) = c.cmd(&["PTTL", "k"]) else { panic!("PTTL") };
     assert!(pttl > 1_000_000_000_000);
     // A time in the past deletes the key and counts as applied.
     assert_eq!(c.cmd(&["EXPIRE", "k", "-1"]), int(1));
@@ -454,34 +368,13 @@ fn expire_family_and_options() {
         err(&mut c, &["EXPIRE", "k", "10", "GT", "LT"]),
         "ERR GT and LT options at the same time are not compatible"
     );
-    assert_eq!(
-        err(&mut c, &["EXPIRE", "k", "10", "FOO"]),
-        "ERR Unsupported option FOO"
-    );
-    assert_eq!(
-        err(&mut c, &["EXPIRE", "k", "x"]),
-        "ERR value is not an integer or out of range"
-    );
-    assert_eq!(
-        err(&mut c, &["EXPIRE", "k", "9223372036854776"]),
-        "ERR invalid expire time in 'expire' command"
-    );
-    assert_eq!(
-        err(&mut c, &["EXPIRE", "k", "-9223372036854776"]),
-        "ERR invalid expire time in 'expire' command"
-    );
-    assert_eq!(
-        err(&mut c, &["PEXPIRE", "k", "9223372036854775807"]),
-        "ERR invalid expire time in 'pexpire' command"
-    );
-    assert_eq!(
-        err(&mut c, &["EXPIREAT", "k", "9223372036854775808"]),
-        "ERR value is not an integer or out of range"
-    );
-    assert_eq!(
-        err(&mut c, &["EXPIREAT", "k", "9223372036854776"]),
-        "ERR invalid expire time in 'expireat' command"
-    );
+    assert_eq!(err(&mut c, &["EXPIRE", "k", "10", "FOO"]), "ERR Unsupported option FOO");
+    assert_eq!(err(&mut c, &["EXPIRE", "k", "x"]), "ERR value is not an integer or out of range");
+    assert_eq!(err(&mut c, &["EXPIRE", "k", "9223372036854776"]), "ERR invalid expire time in 'expire' command");
+    assert_eq!(err(&mut c, &["EXPIRE", "k", "-9223372036854776"]), "ERR invalid expire time in 'expire' command");
+    assert_eq!(err(&mut c, &["PEXPIRE", "k", "9223372036854775807"]), "ERR invalid expire time in 'pexpire' command");
+    assert_eq!(err(&mut c, &["EXPIREAT", "k", "9223372036854775808"]), "ERR value is not an integer or out of range");
+    assert_eq!(err(&mut c, &["EXPIREAT", "k", "9223372036854776"]), "ERR invalid expire time in 'expireat' command");
     assert_eq!(c.cmd(&["TTL", "k"]), int(-1));
     assert!(err(&mut c, &["EXPIRE", "k"]).contains("wrong number of arguments for 'expire'"));
 }
@@ -510,47 +403,25 @@ fn object_subcommands() {
     assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "i"]), int(0));
     assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "nokey"]), nil());
     assert_eq!(c.cmd(&["OBJECT", "FREQ", "nokey"]), nil());
-    assert!(err(&mut c, &["OBJECT", "FREQ", "i"])
-        .starts_with("ERR An LFU maxmemory policy is not selected"));
+    assert!(err(&mut c, &["OBJECT", "FREQ", "i"]).starts_with("ERR An LFU maxmemory policy is not selected"));
     let help = c.cmd(&["OBJECT", "HELP"]).items();
     assert_eq!(help.len(), 15);
-    assert_eq!(
-        help[0],
-        Reply::Simple("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".into())
-    );
-    assert_eq!(
-        err(&mut c, &["OBJECT", "foo"]),
-        "ERR unknown subcommand 'foo'. Try OBJECT HELP."
-    );
-    assert_eq!(
-        err(&mut c, &["OBJECT"]),
-        "ERR wrong number of arguments for 'object' command"
-    );
-    assert_eq!(
-        err(&mut c, &["OBJECT", "ENCODING"]),
-        "ERR wrong number of arguments for 'object|encoding' command"
-    );
+    assert_eq!(help[0], Reply::Simple("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".into()));
+    assert_eq!(err(&mut c, &["OBJECT", "foo"]), "ERR unknown subcommand 'foo'. Try OBJECT HELP.");
+    assert_eq!(err(&mut c, &["OBJECT"]), "ERR wrong number of arguments for 'object' command");
+    assert_eq!(err(&mut c, &["OBJECT", "ENCODING"]), "ERR wrong number of arguments for 'object|encoding' command");
 }
 
 #[test]
 fn generic_commands_through_redis_crate() {
     let s = TestServer::new();
     let mut con = s.client();
-    let _: () = redis::cmd("SET")
-        .arg("k")
-        .arg("v")
-        .query(&mut con)
-        .expect("SET");
-    let n: i64 = redis::cmd("EXPIRE")
-        .arg("k")
-        .arg(100)
-        .query(&mut con)
-        .expect("EXPIRE");
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut con).expect("SET");
+    let n: i64 = redis::cmd("EXPIRE").arg("k").arg(100).query(&mut con).expect("EXPIRE");
     assert_eq!(n, 1);
     let ttl: i64 = redis::cmd("TTL").arg("k").query(&mut con).expect("TTL");
     assert_eq!(ttl, 100);
-    let (cursor, keys): (u64, Vec<String>) =
-        redis::cmd("SCAN").arg(0).query(&mut con).expect("SCAN");
+    let (cursor, keys): (u64, Vec<String>) = redis::cmd("SCAN").arg(0).query(&mut con).expect("SCAN");
     assert_eq!((cursor, keys), (0, vec!["k".to_string()]));
     let all: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).expect("KEYS");
     assert_eq!(all, ["k"]);

@@ -18,11 +18,7 @@ fn bulks(items: &[&str]) -> Reply {
 
 /// LRANGE key 0 -1 as strings.
 fn all(c: &mut RawClient, key: &str) -> Vec<String> {
-    c.cmd(&["LRANGE", key, "0", "-1"])
-        .items()
-        .iter()
-        .map(|r| r.str())
-        .collect()
+    c.cmd(&["LRANGE", key, "0", "-1"]).items().iter().map(|r| r.str()).collect()
 }
 
 /// Pushes `n` elements "0".."n-1" with one RPUSH.
@@ -42,14 +38,8 @@ fn long_list_edits_in_the_middle_stay_consistent() {
 
     // Bounded reads anywhere in the list.
     assert_eq!(c.cmd(&["LRANGE", "l", "0", "2"]), bulks(&["0", "1", "2"]));
-    assert_eq!(
-        c.cmd(&["LRANGE", "l", "-2", "-1"]),
-        bulks(&["1998", "1999"])
-    );
-    assert_eq!(
-        c.cmd(&["LRANGE", "l", "1000", "1001"]),
-        bulks(&["1000", "1001"])
-    );
+    assert_eq!(c.cmd(&["LRANGE", "l", "-2", "-1"]), bulks(&["1998", "1999"]));
+    assert_eq!(c.cmd(&["LRANGE", "l", "1000", "1001"]), bulks(&["1000", "1001"]));
     assert_eq!(c.cmd(&["LINDEX", "l", "1234"]), Reply::bulk("1234"));
     assert_eq!(c.cmd(&["LINDEX", "l", "-1234"]), Reply::bulk("766"));
 
@@ -78,17 +68,11 @@ fn long_list_edits_in_the_middle_stay_consistent() {
     let last = model.iter().rposition(|x| x == "x").unwrap();
     model.remove(last);
     assert_eq!(all(&mut c, "l"), model);
-    assert_eq!(
-        c.cmd(&["RPUSH", "l", "x", "x"]),
-        int(model.len() as i64 + 2)
-    );
+    assert_eq!(c.cmd(&["RPUSH", "l", "x", "x"]), int(model.len() as i64 + 2));
     assert_eq!(c.cmd(&["LREM", "l", "0", "x"]), int(3));
     model.retain(|x| x != "x");
     assert_eq!(all(&mut c, "l"), model);
-    assert_eq!(
-        c.cmd(&["LPOS", "l", "1500"]),
-        int(model.iter().position(|x| x == "1500").unwrap() as i64)
-    );
+    assert_eq!(c.cmd(&["LPOS", "l", "1500"]), int(model.iter().position(|x| x == "1500").unwrap() as i64));
 
     // LTRIM dropping long runs at both ends (range deletes), then the rest.
     assert_eq!(c.cmd(&["LTRIM", "l", "100", "-101"]), Reply::ok());
@@ -104,27 +88,13 @@ fn long_list_edits_in_the_middle_stay_consistent() {
     assert_eq!(all(&mut c, "l"), model);
 
     // Popping big counts from both ends until it is gone.
-    let popped = c
-        .cmd(&["LPOP", "l", "700"])
-        .items()
-        .iter()
-        .map(|r| r.str())
-        .collect::<Vec<_>>();
+    let popped = c.cmd(&["LPOP", "l", "700"]).items().iter().map(|r| r.str()).collect::<Vec<_>>();
     assert_eq!(popped, model[..700].to_vec());
     model.drain(..700);
-    let popped = c
-        .cmd(&["RPOP", "l", "3"])
-        .items()
-        .iter()
-        .map(|r| r.str())
-        .collect::<Vec<_>>();
+    let popped = c.cmd(&["RPOP", "l", "3"]).items().iter().map(|r| r.str()).collect::<Vec<_>>();
     assert_eq!(
         popped,
-        vec![
-            model[model.len() - 1].clone(),
-            model[model.len() - 2].clone(),
-            model[model.len() - 3].clone()
-        ]
+        vec![model[model.len() - 1].clone(), model[model.len() - 2].clone(), model[model.len() - 3].clone()]
     );
     model.truncate(model.len() - 3);
     assert_eq!(all(&mut c, "l"), model);
@@ -144,10 +114,7 @@ fn lists_survive_a_restart_and_keep_their_ttl() {
         assert_eq!(c.cmd(&["EXPIRE", "l", "1000"]), int(1));
         assert_eq!(c.cmd(&["RPUSH", "l", "d"]), int(5));
         assert_eq!(c.cmd(&["LPOP", "l"]), Reply::bulk("z"));
-        assert_eq!(
-            c.cmd(&["LMOVE", "l", "l", "LEFT", "RIGHT"]),
-            Reply::bulk("a")
-        );
+        assert_eq!(c.cmd(&["LMOVE", "l", "l", "LEFT", "RIGHT"]), Reply::bulk("a"));
         assert_eq!(c.cmd(&["RPUSH", "other", "x"]), int(1));
         assert_eq!(c.cmd(&["RPOPLPUSH", "other", "other"]), Reply::bulk("x"));
     }
@@ -165,8 +132,7 @@ fn wrongtype_everywhere_and_resp3_shapes() {
     let s = TestServer::new();
     let mut c = s.raw();
     assert_eq!(c.cmd(&["SET", "s", "v"]), Reply::ok());
-    let wrong =
-        Reply::Error("WRONGTYPE Operation against a key holding the wrong kind of value".into());
+    let wrong = Reply::Error("WRONGTYPE Operation against a key holding the wrong kind of value".into());
     for cmd in [
         &["LPUSH", "s", "a"][..],
         &["RPUSHX", "s", "a"],
@@ -199,10 +165,7 @@ fn wrongtype_everywhere_and_resp3_shapes() {
     c.send_cmd(&["RPUSH", "l", "a", "b"]);
     assert_eq!(c.read_raw(), b":2\r\n");
     c.send_cmd(&["LMPOP", "1", "l", "RIGHT", "COUNT", "5"]);
-    assert_eq!(
-        c.read_raw(),
-        b"*2\r\n$1\r\nl\r\n*2\r\n$1\r\nb\r\n$1\r\na\r\n"
-    );
+    assert_eq!(c.read_raw(), b"*2\r\n$1\r\nl\r\n*2\r\n$1\r\nb\r\n$1\r\na\r\n");
 }
 
 /// A tiny deterministic PRNG, so a failure reproduces.
@@ -243,23 +206,13 @@ fn random_command(r: &mut Rng) -> Vec<String> {
             v
         }
         3 => vec![r.pick(&["LPOP", "RPOP"]).into(), key],
-        4 => vec![
-            r.pick(&["LPOP", "RPOP"]).into(),
-            key,
-            r.below(5).to_string(),
-        ],
+        4 => vec![r.pick(&["LPOP", "RPOP"]).into(), key, r.below(5).to_string()],
         5 => vec!["LRANGE".into(), key, r.int(12), r.int(12)],
         6 => vec!["LINDEX".into(), key, r.int(12)],
         7 => vec!["LSET".into(), key, r.int(12), val],
         8 if r.below(3) == 0 => vec!["LTRIM".into(), key, r.int(12), r.int(12)],
         9 => vec!["LREM".into(), key, r.int(3), val],
-        10 => vec![
-            "LINSERT".into(),
-            key,
-            r.pick(&["BEFORE", "AFTER"]).into(),
-            val,
-            r.pick(&vals).into(),
-        ],
+        10 => vec!["LINSERT".into(), key, r.pick(&["BEFORE", "AFTER"]).into(), val, r.pick(&vals).into()],
         11 => {
             let mut v = vec!["LPOS".into(), key, val];
             if r.below(2) == 0 {
@@ -273,13 +226,7 @@ fn random_command(r: &mut Rng) -> Vec<String> {
             }
             v
         }
-        12 => vec![
-            "LMOVE".into(),
-            key,
-            r.pick(&keys).into(),
-            r.pick(&ends).into(),
-            r.pick(&ends).into(),
-        ],
+        12 => vec!["LMOVE".into(), key, r.pick(&keys).into(), r.pick(&ends).into(), r.pick(&ends).into()],
         13 => vec!["RPOPLPUSH".into(), key, r.pick(&keys).into()],
         14 => vec![
             "LMPOP".into(),
@@ -296,9 +243,7 @@ fn random_command(r: &mut Rng) -> Vec<String> {
 
 #[test]
 fn random_commands_match_redis_byte_for_byte() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
+    let Some(redis) = RedisServer::start() else { return };
     let s = TestServer::new();
     let (mut ours, mut theirs) = (s.raw(), redis.raw());
     let mut r = Rng(0x2545_f491_4f6c_dd1d);

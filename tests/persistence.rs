@@ -31,13 +31,8 @@ impl Writer {
     fn connect(port: u16) -> Option<Writer> {
         let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
         stream.set_nodelay(true).ok()?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .ok()?;
-        Some(Writer {
-            stream,
-            buf: Vec::new(),
-        })
+        stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        Some(Writer { stream, buf: Vec::new() })
     }
 
     fn call(&mut self, args: &[&[u8]]) -> Option<Reply> {
@@ -64,9 +59,7 @@ fn pipeline(s: &TestServer, db: u32, cmds: &[Vec<Vec<u8>>]) -> Vec<Reply> {
         bytes.extend(encode(&args));
     }
     let mut stream = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
     let mut writer = stream.try_clone().expect("clone");
     let select = encode(&[b"SELECT", db.to_string().as_bytes()]);
     let sender = std::thread::spawn(move || {
@@ -106,25 +99,12 @@ fn graceful_restart_keeps_every_key_and_ttl() {
     for db in dbs {
         assert_eq!(c.cmd(&["SELECT", &db.to_string()]), Reply::ok());
         for i in 0..50 {
-            assert_eq!(
-                c.cmd(&[
-                    "SET",
-                    &format!("plain:{db}:{i}"),
-                    &format!("value {db} {i}")
-                ]),
-                Reply::ok()
-            );
+            assert_eq!(c.cmd(&["SET", &format!("plain:{db}:{i}"), &format!("value {db} {i}")]), Reply::ok());
         }
         for i in 0..db + 3 {
-            assert_eq!(
-                c.cmd(&["SET", &format!("ttl:{db}:{i}"), "t", "EX", "100000"]),
-                Reply::ok()
-            );
+            assert_eq!(c.cmd(&["SET", &format!("ttl:{db}:{i}"), "t", "EX", "100000"]), Reply::ok());
         }
-        assert_eq!(
-            c.cmd_bytes(&[b"SET", b"bin\x00key", b"\x00\xff\r\n"]),
-            Reply::ok()
-        );
+        assert_eq!(c.cmd_bytes(&[b"SET", b"bin\x00key", b"\x00\xff\r\n"]), Reply::ok());
         assert_eq!(c.cmd_bytes(&[b"SET", b"big", &big]), Reply::ok());
     }
     // A key whose TTL is over by the time the server is back.
@@ -133,9 +113,7 @@ fn graceful_restart_keeps_every_key_and_ttl() {
     let mut sizes = Vec::new();
     for db in dbs {
         assert_eq!(c.cmd(&["SELECT", &db.to_string()]), Reply::ok());
-        let Reply::Int(n) = c.cmd(&["DBSIZE"]) else {
-            panic!("DBSIZE")
-        };
+        let Reply::Int(n) = c.cmd(&["DBSIZE"]) else { panic!("DBSIZE") };
         assert_eq!(n, 50 + db as i64 + 3 + 2, "db {db} before restart");
         sizes.push(n);
     }
@@ -145,9 +123,8 @@ fn graceful_restart_keeps_every_key_and_ttl() {
     s.restart();
 
     for (db, size) in dbs.into_iter().zip(sizes) {
-        let mut cmds: Vec<Vec<Vec<u8>>> = (0..50)
-            .map(|i| args(&[b"GET", format!("plain:{db}:{i}").as_bytes()]))
-            .collect();
+        let mut cmds: Vec<Vec<Vec<u8>>> =
+            (0..50).map(|i| args(&[b"GET", format!("plain:{db}:{i}").as_bytes()])).collect();
         cmds.extend((0..50).map(|i| args(&[b"TTL", format!("plain:{db}:{i}").as_bytes()])));
         cmds.extend((0..db + 3).map(|i| args(&[b"TTL", format!("ttl:{db}:{i}").as_bytes()])));
         cmds.extend((0..db + 3).map(|i| args(&[b"GET", format!("ttl:{db}:{i}").as_bytes()])));
@@ -156,49 +133,23 @@ fn graceful_restart_keeps_every_key_and_ttl() {
         cmds.push(args(&[b"DBSIZE"]));
         let mut replies = pipeline(&s, db, &cmds).into_iter();
         for i in 0..50 {
-            assert_eq!(
-                replies.next(),
-                Some(Reply::bulk(&format!("value {db} {i}"))),
-                "db {db} plain:{i}"
-            );
+            assert_eq!(replies.next(), Some(Reply::bulk(&format!("value {db} {i}"))), "db {db} plain:{i}");
         }
         for i in 0..50 {
-            assert_eq!(
-                replies.next(),
-                Some(Reply::Int(-1)),
-                "db {db} TTL plain:{i}"
-            );
+            assert_eq!(replies.next(), Some(Reply::Int(-1)), "db {db} TTL plain:{i}");
         }
         for i in 0..db + 3 {
             let ttl = replies.next();
-            assert!(
-                matches!(ttl, Some(Reply::Int(t)) if t > 0 && t <= 100000),
-                "db {db} TTL ttl:{i}: {ttl:?}"
-            );
+            assert!(matches!(ttl, Some(Reply::Int(t)) if t > 0 && t <= 100000), "db {db} TTL ttl:{i}: {ttl:?}");
         }
         for i in 0..db + 3 {
             assert_eq!(replies.next(), Some(Reply::bulk("t")), "db {db} ttl:{i}");
         }
-        assert_eq!(
-            replies.next(),
-            Some(Reply::Bulk(Some(b"\x00\xff\r\n".to_vec()))),
-            "db {db} binary key"
-        );
-        assert_eq!(
-            replies.next(),
-            Some(Reply::Bulk(Some(big.clone()))),
-            "db {db} big value"
-        );
-        assert_eq!(
-            replies.next(),
-            Some(Reply::Int(size)),
-            "db {db} DBSIZE after restart"
-        );
+        assert_eq!(replies.next(), Some(Reply::Bulk(Some(b"\x00\xff\r\n".to_vec()))), "db {db} binary key");
+        assert_eq!(replies.next(), Some(Reply::Bulk(Some(big.clone()))), "db {db} big value");
+        assert_eq!(replies.next(), Some(Reply::Int(size)), "db {db} DBSIZE after restart");
     }
-    assert_eq!(
-        pipeline(&s, 9, &[args(&[b"GET", b"short"])]),
-        vec![Reply::Bulk(None)]
-    );
+    assert_eq!(pipeline(&s, 9, &[args(&[b"GET", b"short"])]), vec![Reply::Bulk(None)]);
     assert_eq!(pipeline(&s, 3, &[args(&[b"DBSIZE"])]), vec![Reply::Int(0)]);
 }
 
@@ -212,17 +163,10 @@ struct Acked {
 }
 
 /// Writes until the connection fails: SET a new key, INCR the thread's counter.
-fn spawn_writer(
-    port: u16,
-    cycle: usize,
-    thread: usize,
-    acks: Arc<AtomicUsize>,
-) -> JoinHandle<Acked> {
+fn spawn_writer(port: u16, cycle: usize, thread: usize, acks: Arc<AtomicUsize>) -> JoinHandle<Acked> {
     std::thread::spawn(move || {
         let mut acked = Acked::default();
-        let Some(mut w) = Writer::connect(port) else {
-            return acked;
-        };
+        let Some(mut w) = Writer::connect(port) else { return acked };
         let counter = format!("counter:{thread}");
         for i in 0.. {
             let key = format!("k:{cycle}:{thread}:{i}");
@@ -262,9 +206,7 @@ fn kill_under_load(sync: &str) {
     let mut counters = [0i64; THREADS];
     for cycle in 0..5 {
         let acks = Arc::new(AtomicUsize::new(0));
-        let writers: Vec<_> = (0..THREADS)
-            .map(|t| spawn_writer(s.port, cycle, t, acks.clone()))
-            .collect();
+        let writers: Vec<_> = (0..THREADS).map(|t| spawn_writer(s.port, cycle, t, acks.clone())).collect();
         wait_then_random(&acks);
         s.kill();
         let mut cycle_sets = 0;
@@ -274,17 +216,11 @@ fn kill_under_load(sync: &str) {
             sets.extend(acked.sets);
             counters[t] = counters[t].max(acked.counter);
         }
-        assert!(
-            cycle_sets > 0,
-            "cycle {cycle}: nothing was acknowledged before the kill"
-        );
+        assert!(cycle_sets > 0, "cycle {cycle}: nothing was acknowledged before the kill");
         eprintln!("sync={sync} cycle {cycle}: {cycle_sets} SETs acknowledged before the kill");
         s.restart();
 
-        let mut cmds: Vec<_> = sets
-            .iter()
-            .map(|(k, _)| args(&[b"GET", k.as_bytes()]))
-            .collect();
+        let mut cmds: Vec<_> = sets.iter().map(|(k, _)| args(&[b"GET", k.as_bytes()])).collect();
         cmds.extend((0..THREADS).map(|t| args(&[b"GET", format!("counter:{t}").as_bytes()])));
         let replies = pipeline(&s, 0, &cmds);
         let mut lost = Vec::new();
@@ -341,14 +277,11 @@ fn sigkill_never_splits_an_mset() {
         // MSET is a large batch).
         let writer = std::thread::spawn(move || {
             let mut acked = None;
-            let Some(mut w) = Writer::connect(port) else {
-                return acked;
-            };
+            let Some(mut w) = Writer::connect(port) else { return acked };
             for round in start.. {
                 let value = format!("{round}:{}", "p".repeat(1000));
-                let keys: Vec<String> = (0..PAIRS)
-                    .flat_map(|i| [format!("r{round}:{i}"), format!("fixed:{i}")])
-                    .collect();
+                let keys: Vec<String> =
+                    (0..PAIRS).flat_map(|i| [format!("r{round}:{i}"), format!("fixed:{i}")]).collect();
                 let mut cmd: Vec<&[u8]> = vec![b"MSET"];
                 for k in &keys {
                     cmd.push(k.as_bytes());
@@ -366,18 +299,13 @@ fn sigkill_never_splits_an_mset() {
         wait_then_random(&acks);
         s.kill();
         let acked = writer.join().expect("writer thread");
-        assert!(
-            acked.is_some(),
-            "cycle {cycle}: no MSET was acknowledged before the kill"
-        );
+        assert!(acked.is_some(), "cycle {cycle}: no MSET was acknowledged before the kill");
         last_acked = acked.or(last_acked);
         s.restart();
 
         let newest = last_acked.expect("some MSET acknowledged");
         // Rounds up to the acknowledged one, plus the one that may have been in flight.
-        let mut cmds: Vec<_> = (0..PAIRS)
-            .map(|i| args(&[b"GET", format!("fixed:{i}").as_bytes()]))
-            .collect();
+        let mut cmds: Vec<_> = (0..PAIRS).map(|i| args(&[b"GET", format!("fixed:{i}").as_bytes()])).collect();
         for r in 0..=newest + 1 {
             cmds.push(args(&[b"EXISTS", format!("r{r}:0").as_bytes()]));
             let mut mget = vec![b"MGET".to_vec()];
@@ -386,15 +314,8 @@ fn sigkill_never_splits_an_mset() {
         }
         let replies = pipeline(&s, 0, &cmds);
         let fixed: Vec<String> = replies[..PAIRS].iter().map(|r| r.str()).collect();
-        assert!(
-            fixed.iter().all(|v| *v == fixed[0]),
-            "cycle {cycle}: fixed:* mix two MSETs"
-        );
-        let fixed_round: usize = fixed[0]
-            .split(':')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .expect("round number");
+        assert!(fixed.iter().all(|v| *v == fixed[0]), "cycle {cycle}: fixed:* mix two MSETs");
+        let fixed_round: usize = fixed[0].split(':').next().and_then(|n| n.parse().ok()).expect("round number");
         assert!(
             fixed_round == newest || fixed_round == newest + 1,
             "cycle {cycle}: fixed:* hold round {fixed_round}, last acknowledged {newest}"
@@ -402,18 +323,11 @@ fn sigkill_never_splits_an_mset() {
         for (r, pair) in replies[PAIRS..].chunks(2).enumerate() {
             let items = pair[1].items();
             let present = items.iter().filter(|x| **x != Reply::Bulk(None)).count();
-            assert!(
-                present == 0 || present == PAIRS,
-                "cycle {cycle}: round {r} has {present} of {PAIRS} keys"
-            );
+            assert!(present == 0 || present == PAIRS, "cycle {cycle}: round {r} has {present} of {PAIRS} keys");
             if r <= newest {
                 assert_eq!(present, PAIRS, "cycle {cycle}: acknowledged round {r} lost");
             }
-            assert_eq!(
-                pair[0],
-                Reply::Int(i64::from(present > 0)),
-                "cycle {cycle}: EXISTS r{r}:0"
-            );
+            assert_eq!(pair[0], Reply::Int(i64::from(present > 0)), "cycle {cycle}: EXISTS r{r}:0");
         }
         round = fixed_round + 1;
     }
@@ -428,10 +342,7 @@ fn second_server_on_the_same_dir_is_refused() {
     let data = s.data_dir();
     std::fs::write(
         &config,
-        format!(
-            "[server]\nbind = \"127.0.0.1\"\nport = 0\n\n[storage]\ndir = {:?}\n",
-            data.to_string_lossy()
-        ),
+        format!("[server]\nbind = \"127.0.0.1\"\nport = 0\n\n[storage]\ndir = {:?}\n", data.to_string_lossy()),
     )
     .expect("write config");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_diskdb"))
@@ -454,22 +365,11 @@ fn second_server_on_the_same_dir_is_refused() {
         std::thread::sleep(Duration::from_millis(20));
     };
     let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read stderr");
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
     assert!(!status.success(), "second server exited with {status}");
     let lower = stderr.to_lowercase();
-    assert!(
-        lower.contains("in use") || lower.contains("lock"),
-        "stderr does not say why: {stderr}"
-    );
-    assert!(
-        stderr.contains(&*data.to_string_lossy()),
-        "stderr does not name the dir: {stderr}"
-    );
+    assert!(lower.contains("in use") || lower.contains("lock"), "stderr does not say why: {stderr}");
+    assert!(stderr.contains(&*data.to_string_lossy()), "stderr does not name the dir: {stderr}");
     // The first server is unaffected.
     assert_eq!(s.raw().cmd(&["GET", "mine"]), Reply::bulk("1"));
 }

@@ -35,9 +35,7 @@ fn read_until_close(s: &mut TcpStream) -> (Vec<u8>, bool) {
         match s.read(&mut chunk) {
             Ok(0) => return (out, true),
             Ok(n) => out.extend_from_slice(&chunk[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return (out, false)
-            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return (out, false),
             Err(_) => return (out, true),
         }
     }
@@ -48,17 +46,10 @@ fn read_until_tail(s: &mut TcpStream, tail: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut chunk = [0u8; 64 * 1024];
     while !out.ends_with(tail) {
-        let n = s.read(&mut chunk).unwrap_or_else(|e| {
-            panic!(
-                "reading replies: {e}; got so far: {:?}",
-                String::from_utf8_lossy(&out)
-            )
-        });
-        assert!(
-            n > 0,
-            "connection closed; got so far: {:?}",
-            String::from_utf8_lossy(&out)
-        );
+        let n = s
+            .read(&mut chunk)
+            .unwrap_or_else(|e| panic!("reading replies: {e}; got so far: {:?}", String::from_utf8_lossy(&out)));
+        assert!(n > 0, "connection closed; got so far: {:?}", String::from_utf8_lossy(&out));
         out.extend_from_slice(&chunk[..n]);
     }
     out
@@ -84,44 +75,23 @@ fn converse(port: u16, bytes: &[u8]) -> Vec<u8> {
 
 /// A fresh client gets PONG: the server survived whatever came before.
 fn assert_alive(s: &TestServer) {
-    assert_eq!(
-        s.raw().cmd(&["PING"]),
-        Reply::Simple("PONG".into()),
-        "server stopped serving:\n{}",
-        s.log()
-    );
+    assert_eq!(s.raw().cmd(&["PING"]), Reply::Simple("PONG".into()), "server stopped serving:\n{}", s.log());
 }
 
 fn show(b: &[u8]) -> String {
-    String::from_utf8_lossy(b)
-        .replace('\r', "\\r")
-        .replace('\n', "\\n")
+    String::from_utf8_lossy(b).replace('\r', "\\r").replace('\n', "\\n")
 }
 
 /// A request that ends in a protocol error: DiskDB (and redis-server, when
 /// installed) reply exactly `expected` and close the connection.
-fn assert_protocol_error(
-    s: &TestServer,
-    redis: Option<&RedisServer>,
-    request: &[u8],
-    expected: &[u8],
-) {
+fn assert_protocol_error(s: &TestServer, redis: Option<&RedisServer>, request: &[u8], expected: &[u8]) {
     let (got, closed) = until_close(s.port, request);
     assert_eq!(show(&got), show(expected), "reply to {:?}", show(request));
     assert!(closed, "connection stays open after {:?}", show(request));
     if let Some(r) = redis {
         let (theirs, closed) = until_close(r.port, request);
-        assert_eq!(
-            show(&theirs),
-            show(expected),
-            "redis-server's reply to {:?}",
-            show(request)
-        );
-        assert!(
-            closed,
-            "redis-server keeps the connection open after {:?}",
-            show(request)
-        );
+        assert_eq!(show(&theirs), show(expected), "redis-server's reply to {:?}", show(request));
+        assert!(closed, "redis-server keeps the connection open after {:?}", show(request));
     }
     assert_alive(s);
 }
@@ -160,10 +130,7 @@ fn pipeline_of_10000_commands_in_one_write() {
     sender.join().expect("sender");
     got.truncate(got.len() - SENTINEL_REPLY.len());
     assert_eq!(got.len(), expected.len(), "reply stream length");
-    assert!(
-        got == expected,
-        "replies differ from the expected in-order stream"
-    );
+    assert!(got == expected, "replies differ from the expected in-order stream");
     assert_alive(&s);
 }
 
@@ -176,11 +143,7 @@ fn frames_split_across_reads() {
         (b"*1\r", b"\n$4\r\nPING\r\n", b"+PONG\r\n"),
         (b"*", b"1\r\n$4\r\nPING\r\n", b"+PONG\r\n"),
         (b"*1\r\n$4\r\nPING\r", b"\n", b"+PONG\r\n"),
-        (
-            b"*2\r\n$4\r\nECHO\r\n$11\r\nhello",
-            b" world\r\n",
-            b"$11\r\nhello world\r\n",
-        ),
+        (b"*2\r\n$4\r\nECHO\r\n$11\r\nhello", b" world\r\n", b"$11\r\nhello world\r\n"),
         (b"PI", b"NG\r\n", b"+PONG\r\n"),
         (b"PING\r", b"\n", b"+PONG\r\n"),
         (b"ECHO \"a ", b"b\"\r\n", b"$3\r\na b\r\n"),
@@ -191,13 +154,7 @@ fn frames_split_across_reads() {
         // Give the server a chance to read the first part on its own.
         std::thread::sleep(Duration::from_millis(20));
         c.send(second);
-        assert_eq!(
-            show(&c.read_raw()),
-            show(reply),
-            "split {:?} | {:?}",
-            show(first),
-            show(second)
-        );
+        assert_eq!(show(&c.read_raw()), show(reply), "split {:?} | {:?}", show(first), show(second));
     }
     assert_alive(&s);
 }
@@ -223,11 +180,7 @@ fn pipeline_split_at_every_byte() {
     let stream = mixed_pipeline();
     let reference = converse(s.port, &stream);
     if let Some(r) = RedisServer::start() {
-        assert_eq!(
-            show(&converse(r.port, &stream)),
-            show(&reference),
-            "DiskDB vs redis-server, whole pipeline"
-        );
+        assert_eq!(show(&converse(r.port, &stream)), show(&reference), "DiskDB vs redis-server, whole pipeline");
     }
     let mut c = connect(s.port);
     for at in 1..stream.len() {
@@ -247,11 +200,7 @@ fn pipeline_split_at_every_byte() {
     c.write_all(SENTINEL).expect("send");
     let mut got = read_until_tail(&mut c, SENTINEL_REPLY);
     got.truncate(got.len() - SENTINEL_REPLY.len());
-    assert_eq!(
-        show(&got),
-        show(&reference),
-        "pipeline sent one byte at a time"
-    );
+    assert_eq!(show(&got), show(&reference), "pipeline sent one byte at a time");
     assert_alive(&s);
 }
 
@@ -266,39 +215,17 @@ fn inline_commands() {
         (b"GET k\r\n", b"$3\r\na b\r\n"),
         (b"  GET   k  \r\n", b"$3\r\na b\r\n"),
         (b"SET k2 'it\\'s'\r\nGET k2\r\n", b"+OK\r\n$4\r\nit's\r\n"),
-        (
-            b"SET k3 \"\\x00\\r\\n\"\r\nGET k3\r\n",
-            b"+OK\r\n$3\r\n\x00\r\n\r\n",
-        ),
+        (b"SET k3 \"\\x00\\r\\n\"\r\nGET k3\r\n", b"+OK\r\n$3\r\n\x00\r\n\r\n"),
         (b"ECHO \"\"\r\n", b"$0\r\n\r\n"),
         (b"\r\n\n\r\nPING\r\n", b"+PONG\r\n"),
-        (
-            b"foo a b\r\n",
-            b"-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n",
-        ),
-        (
-            b"GET\r\n",
-            b"-ERR wrong number of arguments for 'get' command\r\n",
-        ),
-        (
-            b"PING\r\n*1\r\n$4\r\nPING\r\nPING\r\n",
-            b"+PONG\r\n+PONG\r\n+PONG\r\n",
-        ),
+        (b"foo a b\r\n", b"-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n"),
+        (b"GET\r\n", b"-ERR wrong number of arguments for 'get' command\r\n"),
+        (b"PING\r\n*1\r\n$4\r\nPING\r\nPING\r\n", b"+PONG\r\n+PONG\r\n+PONG\r\n"),
     ];
     for (request, expected) in cases {
-        assert_eq!(
-            show(&converse(s.port, request)),
-            show(expected),
-            "inline {:?}",
-            show(request)
-        );
+        assert_eq!(show(&converse(s.port, request)), show(expected), "inline {:?}", show(request));
         if let Some(r) = &redis {
-            assert_eq!(
-                show(&converse(r.port, request)),
-                show(expected),
-                "redis-server, inline {:?}",
-                show(request)
-            );
+            assert_eq!(show(&converse(r.port, request)), show(expected), "redis-server, inline {:?}", show(request));
         }
     }
     assert_alive(&s);
@@ -313,67 +240,27 @@ fn protocol_errors_reply_and_close() {
     let invalid_bulk: &[u8] = b"-ERR Protocol error: invalid bulk length\r\n";
     assert_protocol_error(&s, r, b"*abc\r\n", invalid_mbulk);
     assert_protocol_error(&s, r, b"*1x\r\n", invalid_mbulk);
-    assert_protocol_error(
-        &s,
-        r,
-        b"*1\r\nx3\r\nfoo\r\n",
-        b"-ERR Protocol error: expected '$', got 'x'\r\n",
-    );
-    assert_protocol_error(
-        &s,
-        r,
-        b"*2\r\n$4\r\nECHO\r\n:3\r\n",
-        b"-ERR Protocol error: expected '$', got ':'\r\n",
-    );
+    assert_protocol_error(&s, r, b"*1\r\nx3\r\nfoo\r\n", b"-ERR Protocol error: expected '$', got 'x'\r\n");
+    assert_protocol_error(&s, r, b"*2\r\n$4\r\nECHO\r\n:3\r\n", b"-ERR Protocol error: expected '$', got ':'\r\n");
     assert_protocol_error(&s, r, b"*1\r\n$abc\r\n", invalid_bulk);
     assert_protocol_error(&s, r, b"*1\r\n$-1\r\n", invalid_bulk);
     assert_protocol_error(&s, r, b"*1\r\n$-5\r\n", invalid_bulk);
     assert_protocol_error(&s, r, b"*2\r\n$4\r\nECHO\r\n$536870913\r\n", invalid_bulk);
-    assert_protocol_error(
-        &s,
-        r,
-        b"SET k \"abc\r\n",
-        b"-ERR Protocol error: unbalanced quotes in request\r\n",
-    );
-    assert_protocol_error(
-        &s,
-        r,
-        b"SET k 'a'b\r\n",
-        b"-ERR Protocol error: unbalanced quotes in request\r\n",
-    );
-    assert_protocol_error(
-        &s,
-        r,
-        b"ECHO \"a\"b\r\n",
-        b"-ERR Protocol error: unbalanced quotes in request\r\n",
-    );
+    assert_protocol_error(&s, r, b"SET k \"abc\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n");
+    assert_protocol_error(&s, r, b"SET k 'a'b\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n");
+    assert_protocol_error(&s, r, b"ECHO \"a\"b\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n");
     // Replies to the commands before the bad one still go out, nothing after it runs.
     let mut pipeline = b"PING\r\n*abc\r\nPING\r\n".to_vec();
-    assert_protocol_error(
-        &s,
-        r,
-        &pipeline,
-        b"+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n",
-    );
+    assert_protocol_error(&s, r, &pipeline, b"+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n");
     pipeline = encode(&[b"SET", b"before", b"1"]);
     pipeline.extend_from_slice(b"*1\r\nx\r\n");
     pipeline.extend(encode(&[b"SET", b"after", b"1"]));
-    assert_protocol_error(
-        &s,
-        r,
-        &pipeline,
-        b"+OK\r\n-ERR Protocol error: expected '$', got 'x'\r\n",
-    );
+    assert_protocol_error(&s, r, &pipeline, b"+OK\r\n-ERR Protocol error: expected '$', got 'x'\r\n");
     let mut c = s.raw();
     assert_eq!(c.cmd(&["EXISTS", "before", "after"]), Reply::Int(1));
     // An inline request longer than 64 KiB without a newline.
     let long = vec![b'x'; 64 * 1024 + 100];
-    assert_protocol_error(
-        &s,
-        r,
-        &long,
-        b"-ERR Protocol error: too big inline request\r\n",
-    );
+    assert_protocol_error(&s, r, &long, b"-ERR Protocol error: too big inline request\r\n");
 }
 
 #[test]
@@ -381,26 +268,14 @@ fn bulk_longer_than_proto_max_bulk_len() {
     let s = TestServer::start("[server]\nproto_max_bulk_len = 1048576\n");
     let redis = RedisServer::start();
     if let Some(r) = &redis {
-        assert_eq!(
-            r.raw()
-                .cmd(&["CONFIG", "SET", "proto-max-bulk-len", "1048576"]),
-            Reply::ok()
-        );
+        assert_eq!(r.raw().cmd(&["CONFIG", "SET", "proto-max-bulk-len", "1048576"]), Reply::ok());
     }
     let request = b"*2\r\n$4\r\nECHO\r\n$1048577\r\n";
-    assert_protocol_error(
-        &s,
-        redis.as_ref(),
-        request,
-        b"-ERR Protocol error: invalid bulk length\r\n",
-    );
+    assert_protocol_error(&s, redis.as_ref(), request, b"-ERR Protocol error: invalid bulk length\r\n");
     // Exactly the limit is fine.
     let value = vec![b'v'; 1024 * 1024];
     let mut c = s.raw();
-    assert_eq!(
-        c.cmd_bytes(&[b"ECHO", &value]),
-        Reply::Bulk(Some(value.clone()))
-    );
+    assert_eq!(c.cmd_bytes(&[b"ECHO", &value]), Reply::Bulk(Some(value.clone())));
     assert_alive(&s);
 }
 
@@ -409,11 +284,7 @@ fn query_buffer_limit_closes_the_client() {
     let s = TestServer::start("[server]\nclient_query_buffer_limit = 1048576\n");
     let redis = RedisServer::start();
     if let Some(r) = &redis {
-        assert_eq!(
-            r.raw()
-                .cmd(&["CONFIG", "SET", "client-query-buffer-limit", "1mb"]),
-            Reply::ok()
-        );
+        assert_eq!(r.raw().cmd(&["CONFIG", "SET", "client-query-buffer-limit", "1mb"]), Reply::ok());
     }
     let mut ports = vec![s.port];
     ports.extend(redis.as_ref().map(|r| r.port));
@@ -428,32 +299,20 @@ fn query_buffer_limit_closes_the_client() {
         });
         let (got, closed) = read_until_close(&mut c);
         let _ = sender.join();
-        assert!(
-            closed,
-            "port {port}: client over the query buffer limit not closed"
-        );
-        assert!(
-            got.is_empty(),
-            "port {port}: unexpected reply {:?}",
-            show(&got)
-        );
+        assert!(closed, "port {port}: client over the query buffer limit not closed");
+        assert!(got.is_empty(), "port {port}: unexpected reply {:?}", show(&got));
 
         // A bulk under the limit may be pending for as long as the client
         // likes; finishing it later gets the reply.
         let mut c = connect(port);
         let value = vec![b'y'; 1_000_000];
-        c.write_all(b"*2\r\n$4\r\nECHO\r\n$1000000\r\n")
-            .expect("send");
+        c.write_all(b"*2\r\n$4\r\nECHO\r\n$1000000\r\n").expect("send");
         c.write_all(&value[..999_000]).expect("send");
         std::thread::sleep(Duration::from_millis(100));
         c.write_all(&value[999_000..]).expect("send");
         c.write_all(b"\r\n").expect("send");
         let got = read_until_tail(&mut c, b"y\r\n");
-        assert_eq!(
-            got.len(),
-            b"$1000000\r\n".len() + 1_000_000 + 2,
-            "port {port}: pending bulk reply"
-        );
+        assert_eq!(got.len(), b"$1000000\r\n".len() + 1_000_000 + 2, "port {port}: pending bulk reply");
 
         // The limit is on unparsed input, not on a pipeline's total size.
         let mut pipeline = Vec::new();
@@ -471,10 +330,7 @@ fn query_buffer_limit_closes_the_client() {
         let mut got = read_until_tail(&mut c, SENTINEL_REPLY);
         sender.join().expect("sender");
         got.truncate(got.len() - SENTINEL_REPLY.len());
-        assert!(
-            got == expected,
-            "port {port}: 2 MiB pipeline replies differ"
-        );
+        assert!(got == expected, "port {port}: 2 MiB pipeline replies differ");
     }
     assert_alive(&s);
 }
@@ -489,11 +345,7 @@ fn connect_admitted(port: u16) -> TcpStream {
         if got == b"+PONG\r\n" {
             return c;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not admitted: {:?}",
-            show(&got)
-        );
+        assert!(std::time::Instant::now() < deadline, "not admitted: {:?}", show(&got));
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -556,11 +408,7 @@ fn output_buffer_limit_closes_a_client_that_does_not_read() {
     let (got, closed) = read_until_close(&mut slow);
     assert!(closed, "slow client not closed (got {} bytes)", got.len());
     let full = gets * (b"$102400\r\n".len() + value.len() + 2);
-    assert!(
-        got.len() < full,
-        "got every reply ({} bytes): the limit did not apply",
-        got.len()
-    );
+    assert!(got.len() < full, "got every reply ({} bytes): the limit did not apply", got.len());
     let _ = slow.shutdown(Shutdown::Both);
     assert_eq!(good.cmd(&["GET", "big"]), Reply::Bulk(Some(value)));
     assert_alive(&s);

@@ -29,23 +29,13 @@ fn every_subscriber_gets_every_message_in_order() {
         .collect();
     let mut publisher = server.raw();
     for n in 0..50 {
-        assert_eq!(
-            ints(&publisher.cmd(&["PUBLISH", "news", &n.to_string()])),
-            5
-        );
+        assert_eq!(ints(&publisher.cmd(&["PUBLISH", "news", &n.to_string()])), 5);
     }
     assert_eq!(ints(&publisher.cmd(&["PUBLISH", "own:3", "just you"])), 1);
     for (i, s) in subs.iter_mut().enumerate() {
         for n in 0..50 {
             let m = s.read().items();
-            assert_eq!(
-                m,
-                vec![
-                    Reply::bulk("message"),
-                    Reply::bulk("news"),
-                    Reply::bulk(&n.to_string())
-                ]
-            );
+            assert_eq!(m, vec![Reply::bulk("message"), Reply::bulk("news"), Reply::bulk(&n.to_string())]);
         }
         if i == 3 {
             assert_eq!(s.read().items()[2], Reply::bulk("just you"));
@@ -69,25 +59,11 @@ fn a_resp3_subscriber_runs_commands_and_receives_pushes() {
     assert_eq!(sub.cmd(&["SET", "k", "v"]), Reply::ok());
     // Publishing to itself: the push comes before the PUBLISH reply.
     sub.send_cmd(&["PUBLISH", "ch", "self"]);
-    assert_eq!(
-        sub.read(),
-        Reply::Push(vec![
-            Reply::bulk("message"),
-            Reply::bulk("ch"),
-            Reply::bulk("self")
-        ])
-    );
+    assert_eq!(sub.read(), Reply::Push(vec![Reply::bulk("message"), Reply::bulk("ch"), Reply::bulk("self")]));
     assert_eq!(sub.read(), Reply::Int(1));
     let mut other = server.raw();
     other.cmd(&["PUBLISH", "ch", "from other"]);
-    assert_eq!(
-        sub.read(),
-        Reply::Push(vec![
-            Reply::bulk("message"),
-            Reply::bulk("ch"),
-            Reply::bulk("from other")
-        ])
-    );
+    assert_eq!(sub.read(), Reply::Push(vec![Reply::bulk("message"), Reply::bulk("ch"), Reply::bulk("from other")]));
     assert_eq!(sub.cmd(&["GET", "k"]), Reply::bulk("v"));
 }
 
@@ -115,24 +91,9 @@ fn a_subscriber_that_does_not_read_is_dropped_and_the_publisher_never_waits() {
     for _ in 0..4096 {
         delivered_to.push(ints(&publisher.cmd(&["PUBLISH", "flood", &payload])));
     }
-    assert_eq!(
-        reader.join().expect("reader"),
-        4096,
-        "the reading subscriber got everything"
-    );
+    assert_eq!(reader.join().expect("reader"), 4096, "the reading subscriber got everything");
     assert_eq!(delivered_to[0], 2);
-    assert_eq!(
-        *delivered_to.last().expect("published"),
-        1,
-        "the slow subscriber was dropped"
-    );
-    assert!(
-        slow.is_closed_after_data(Duration::from_secs(10)),
-        "the slow subscriber's connection is closed"
-    );
-    assert!(
-        server.log().contains("pubsub output buffer limit"),
-        "{}",
-        server.log()
-    );
+    assert_eq!(*delivered_to.last().expect("published"), 1, "the slow subscriber was dropped");
+    assert!(slow.is_closed_after_data(Duration::from_secs(10)), "the slow subscriber's connection is closed");
+    assert!(server.log().contains("pubsub output buffer limit"), "{}", server.log());
 }

@@ -14,32 +14,17 @@ const REDIS_PY: &str = "redis==8.1.0";
 fn python() -> PathBuf {
     // target/release/diskdb → target/pyenv
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_diskdb"));
-    let target = bin
-        .parent()
-        .and_then(|p| p.parent())
-        .expect("target dir")
-        .to_path_buf();
+    let target = bin.parent().and_then(|p| p.parent()).expect("target dir").to_path_buf();
     let venv = target.join("pyenv");
     let ready = venv.join(".redis-py-8.1.0");
     if !ready.exists() {
         // Tests run in parallel: build in a private folder, then rename into place.
         let tmp = target.join(format!("pyenv.tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&tmp)
-            .status()
-            .expect("python3 -m venv");
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(&tmp).status().expect("python3 -m venv");
         assert!(ok.success(), "creating the virtual environment failed");
         let ok = Command::new(tmp.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                REDIS_PY,
-            ])
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", REDIS_PY])
             .status()
             .expect("pip");
         assert!(ok.success(), "pip install {REDIS_PY} failed");
@@ -66,10 +51,7 @@ fn run_session(s: &TestServer, password: Option<&str>) {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("redis-py session OK, protocol 3"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("redis-py session OK, protocol 3"), "{stdout}");
 }
 
 #[test]

@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 fn err(r: &Reply) -> &str {
-    r.err()
-        .unwrap_or_else(|| panic!("expected an error, got {r:?}"))
+    r.err().unwrap_or_else(|| panic!("expected an error, got {r:?}"))
 }
 
 /// `key:value` lines of an INFO reply.
@@ -18,9 +17,7 @@ fn info_fields(text: &str) -> HashMap<String, String> {
     text.split("\r\n")
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| {
-            let (k, v) = l
-                .split_once(':')
-                .unwrap_or_else(|| panic!("INFO line without ':': {l:?}"));
+            let (k, v) = l.split_once(':').unwrap_or_else(|| panic!("INFO line without ':': {l:?}"));
             (k.to_string(), v.to_string())
         })
         .collect()
@@ -28,11 +25,7 @@ fn info_fields(text: &str) -> HashMap<String, String> {
 
 /// CONFIG GET's reply as pairs (RESP2 flat array).
 fn config_get(c: &mut common::RawClient, pattern: &str) -> Vec<(String, String)> {
-    c.cmd(&["CONFIG", "GET", pattern])
-        .items()
-        .chunks(2)
-        .map(|kv| (kv[0].str(), kv[1].str()))
-        .collect()
+    c.cmd(&["CONFIG", "GET", pattern]).items().chunks(2).map(|kv| (kv[0].str(), kv[1].str())).collect()
 }
 
 fn config_value(c: &mut common::RawClient, name: &str) -> String {
@@ -48,25 +41,12 @@ fn info_has_the_fields_tools_parse() {
     assert_eq!(c.cmd(&["SET", "a", "1"]), Reply::ok());
     assert_eq!(c.cmd(&["SET", "b", "2"]), Reply::ok());
     let text = c.cmd(&["INFO"]).str();
-    for section in [
-        "# Server",
-        "# Clients",
-        "# Memory",
-        "# Persistence",
-        "# Stats",
-        "# Replication",
-        "# Keyspace",
-        "# Storage",
-    ] {
-        assert!(
-            text.contains(&format!("{section}\r\n")),
-            "missing {section}:\n{text}"
-        );
+    for section in
+        ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# Keyspace", "# Storage"]
+    {
+        assert!(text.contains(&format!("{section}\r\n")), "missing {section}:\n{text}");
     }
-    assert!(
-        !text.contains("# Commandstats"),
-        "commandstats is not a default section"
-    );
+    assert!(!text.contains("# Commandstats"), "commandstats is not a default section");
     let f = info_fields(&text);
     assert_eq!(f["redis_version"], "7.0.15");
     assert_eq!(f["redis_mode"], "standalone");
@@ -128,11 +108,7 @@ fn dbsize_flushdb_flushall() {
     assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
     assert_eq!(c.cmd(&["GET", "a"]), Reply::Bulk(None));
     assert_eq!(c.cmd(&["SELECT", "1"]), Reply::ok());
-    assert_eq!(
-        c.cmd(&["DBSIZE"]),
-        Reply::Int(1),
-        "FLUSHDB only empties the selected db"
-    );
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(1), "FLUSHDB only empties the selected db");
     assert_eq!(c.cmd(&["FLUSHALL"]), Reply::ok());
     assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
 }
@@ -151,31 +127,14 @@ fn config_get_set_round_trips() {
         ("proto-max-bulk-len", "2097152"),
         ("client-query-buffer-limit", "2097152"),
     ] {
-        assert_eq!(
-            c.cmd(&["CONFIG", "SET", name, value]),
-            Reply::ok(),
-            "{name}"
-        );
+        assert_eq!(c.cmd(&["CONFIG", "SET", name, value]), Reply::ok(), "{name}");
         assert_eq!(config_value(&mut c, name), value, "{name}");
     }
     // Units, case-insensitive names and enum values, several pairs at once.
-    assert_eq!(
-        c.cmd(&[
-            "CONFIG",
-            "SET",
-            "PROTO-MAX-BULK-LEN",
-            "4mb",
-            "appendfsync",
-            "EVERYSEC"
-        ]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "PROTO-MAX-BULK-LEN", "4mb", "appendfsync", "EVERYSEC"]), Reply::ok());
     assert_eq!(config_value(&mut c, "proto-max-bulk-len"), "4194304");
     assert_eq!(config_value(&mut c, "appendfsync"), "everysec");
-    assert_eq!(
-        c.cmd(&["CONFIG", "SET", "loglevel", "warning"]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "loglevel", "warning"]), Reply::ok());
     assert_eq!(config_value(&mut c, "loglevel"), "warn");
 
     // Read-only parameters are still shown.
@@ -191,16 +150,9 @@ fn config_get_set_round_trips() {
     );
 
     // Globs and several patterns, each parameter once.
-    let names: Vec<String> = c
-        .cmd(&["CONFIG", "GET", "slowlog-*", "*max-len", "timeout"])
-        .items()
-        .chunks(2)
-        .map(|kv| kv[0].str())
-        .collect();
-    assert_eq!(
-        names,
-        ["slowlog-log-slower-than", "slowlog-max-len", "timeout"]
-    );
+    let names: Vec<String> =
+        c.cmd(&["CONFIG", "GET", "slowlog-*", "*max-len", "timeout"]).items().chunks(2).map(|kv| kv[0].str()).collect();
+    assert_eq!(names, ["slowlog-log-slower-than", "slowlog-max-len", "timeout"]);
 
     // All-or-nothing: a bad value leaves the good pair unapplied.
     assert_eq!(
@@ -224,10 +176,7 @@ fn config_set_maxclients_refuses_extra_clients() {
     let mut a = s.raw();
     assert_eq!(a.cmd(&["CONFIG", "SET", "maxclients", "1"]), Reply::ok());
     let mut b = s.raw();
-    assert_eq!(
-        b.read(),
-        Reply::Error("ERR max number of clients reached".into())
-    );
+    assert_eq!(b.read(), Reply::Error("ERR max number of clients reached".into()));
     assert!(b.is_closed(Duration::from_secs(10)));
     assert_eq!(a.cmd(&["CONFIG", "SET", "maxclients", "10"]), Reply::ok());
     assert_eq!(s.raw().cmd(&["PING"]), Reply::Simple("PONG".into()));
@@ -257,10 +206,7 @@ fn config_set_requirepass_takes_effect_for_new_connections() {
 fn config_rewrite_updates_the_file() {
     let s = TestServer::new();
     let mut c = s.raw();
-    assert_eq!(
-        c.cmd(&["CONFIG", "SET", "maxclients", "77", "appendfsync", "always"]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxclients", "77", "appendfsync", "always"]), Reply::ok());
     assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), Reply::ok());
     let path = s.data_dir().parent().expect("temp dir").join("diskdb.toml");
     let text = std::fs::read_to_string(&path).expect("config file");
@@ -270,10 +216,7 @@ fn config_rewrite_updates_the_file() {
     assert_eq!(parsed.server.hz, 50, "untouched keys are kept");
     assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), Reply::ok());
     let f = info_fields(&c.cmd(&["INFO", "stats"]).str());
-    assert_eq!(
-        f["total_commands_processed"], "1",
-        "counters restart: only RESETSTAT itself is counted"
-    );
+    assert_eq!(f["total_commands_processed"], "1", "counters restart: only RESETSTAT itself is counted");
 }
 
 #[test]
@@ -281,10 +224,7 @@ fn slowlog_records_commands_over_the_threshold() {
     let s = TestServer::new();
     let mut c = s.raw();
     assert_eq!(c.cmd(&["CLIENT", "SETNAME", "slowpoke"]), Reply::ok());
-    assert_eq!(
-        c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]), Reply::ok());
     assert_eq!(c.cmd(&["SLOWLOG", "RESET"]), Reply::ok());
     assert_eq!(c.cmd(&["SET", "key", "value"]), Reply::ok());
     assert_eq!(c.cmd(&["GET", "key"]), Reply::bulk("value"));
@@ -296,38 +236,25 @@ fn slowlog_records_commands_over_the_threshold() {
     assert!(matches!(e[0], Reply::Int(_)));
     assert!(matches!(e[1], Reply::Int(t) if t > 1_600_000_000));
     assert!(matches!(e[2], Reply::Int(us) if us >= 0));
-    assert_eq!(
-        e[3],
-        Reply::Array(Some(vec![Reply::bulk("GET"), Reply::bulk("key")]))
-    );
+    assert_eq!(e[3], Reply::Array(Some(vec![Reply::bulk("GET"), Reply::bulk("key")])));
     assert!(e[4].str().starts_with("127.0.0.1:"));
     assert_eq!(e[5], Reply::bulk("slowpoke"));
     assert_eq!(entries[1].items()[3].items()[0], Reply::bulk("SET"));
     let ids: Vec<Reply> = entries.iter().map(|e| e.items()[0].clone()).collect();
-    assert!(ids
-        .windows(2)
-        .all(|w| matches!((&w[0], &w[1]), (Reply::Int(a), Reply::Int(b)) if a > b)));
+    assert!(ids.windows(2).all(|w| matches!((&w[0], &w[1]), (Reply::Int(a), Reply::Int(b)) if a > b)));
     assert_eq!(c.cmd(&["SLOWLOG", "GET", "1"]).items().len(), 1);
     assert!(matches!(c.cmd(&["SLOWLOG", "LEN"]), Reply::Int(n) if n >= 4));
-    assert_eq!(
-        c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]), Reply::ok());
     assert_eq!(c.cmd(&["SLOWLOG", "RESET"]), Reply::ok());
     assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), Reply::Int(0));
-    assert_eq!(
-        err(&c.cmd(&["SLOWLOG", "GET", "-2"])),
-        "ERR count should be greater than or equal to -1"
-    );
+    assert_eq!(err(&c.cmd(&["SLOWLOG", "GET", "-2"])), "ERR count should be greater than or equal to -1");
 }
 
 #[test]
 fn command_introspection_comes_from_the_table() {
     let s = TestServer::new();
     let mut c = s.raw();
-    let Reply::Int(count) = c.cmd(&["COMMAND", "COUNT"]) else {
-        panic!("COMMAND COUNT")
-    };
+    let Reply::Int(count) = c.cmd(&["COMMAND", "COUNT"]) else { panic!("COMMAND COUNT") };
     let all = c.cmd(&["COMMAND"]).items();
     assert_eq!(all.len() as i64, count);
     assert!(all.iter().all(|e| e.items().len() == 10));
@@ -337,17 +264,8 @@ fn command_introspection_comes_from_the_table() {
     let g = get[0].items();
     assert_eq!(g[0], Reply::bulk("get"));
     assert_eq!(g[1], Reply::Int(2));
-    assert_eq!(
-        g[2],
-        Reply::Array(Some(vec![
-            Reply::Simple("readonly".into()),
-            Reply::Simple("fast".into())
-        ]))
-    );
-    assert_eq!(
-        (g[3].clone(), g[4].clone(), g[5].clone()),
-        (Reply::Int(1), Reply::Int(1), Reply::Int(1))
-    );
+    assert_eq!(g[2], Reply::Array(Some(vec![Reply::Simple("readonly".into()), Reply::Simple("fast".into())])));
+    assert_eq!((g[3].clone(), g[4].clone(), g[5].clone()), (Reply::Int(1), Reply::Int(1), Reply::Int(1)));
     assert_eq!(
         g[6],
         Reply::Array(Some(vec![
@@ -359,29 +277,16 @@ fn command_introspection_comes_from_the_table() {
     assert_eq!(g[8].items().len(), 1, "one key spec");
 
     let config = c.cmd(&["COMMAND", "INFO", "config"]).items()[0].items();
-    let subs: Vec<String> = config[9]
-        .items()
-        .iter()
-        .map(|e| e.items()[0].str())
-        .collect();
+    let subs: Vec<String> = config[9].items().iter().map(|e| e.items()[0].str()).collect();
     assert!(subs.contains(&"config|get".to_string()), "{subs:?}");
-    assert_eq!(
-        c.cmd(&["COMMAND", "INFO", "CONFIG|GET"]).items()[0].items()[1],
-        Reply::Int(-3)
-    );
+    assert_eq!(c.cmd(&["COMMAND", "INFO", "CONFIG|GET"]).items()[0].items()[1], Reply::Int(-3));
 
     assert_eq!(
         c.cmd(&["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]),
         Reply::Array(Some(vec![Reply::bulk("a"), Reply::bulk("b")]))
     );
-    assert_eq!(
-        err(&c.cmd(&["COMMAND", "GETKEYS", "PING", "x"])),
-        "ERR The command has no key arguments"
-    );
-    assert_eq!(
-        err(&c.cmd(&["COMMAND", "GETKEYS", "nosuch", "x"])),
-        "ERR Invalid command specified"
-    );
+    assert_eq!(err(&c.cmd(&["COMMAND", "GETKEYS", "PING", "x"])), "ERR The command has no key arguments");
+    assert_eq!(err(&c.cmd(&["COMMAND", "GETKEYS", "nosuch", "x"])), "ERR Invalid command specified");
     assert_eq!(
         err(&c.cmd(&["COMMAND", "GETKEYS", "GET", "a", "b"])),
         "ERR Invalid number of arguments specified for command"
@@ -393,33 +298,14 @@ fn command_introspection_comes_from_the_table() {
     assert_eq!(fields[0], Reply::bulk("group"));
     assert_eq!(fields[1], Reply::bulk("string"));
 
-    let list: Vec<String> = c
-        .cmd(&["COMMAND", "LIST"])
-        .items()
-        .iter()
-        .map(Reply::str)
-        .collect();
+    let list: Vec<String> = c.cmd(&["COMMAND", "LIST"]).items().iter().map(Reply::str).collect();
     assert!(list.contains(&"get".to_string()) && list.contains(&"client|kill".to_string()));
-    let pat: Vec<String> = c
-        .cmd(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "config*"])
-        .items()
-        .iter()
-        .map(Reply::str)
-        .collect();
-    assert!(
-        pat.iter().all(|n| n.starts_with("config")) && pat.len() >= 6,
-        "{pat:?}"
-    );
-    let conn: Vec<String> = c
-        .cmd(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "connection"])
-        .items()
-        .iter()
-        .map(Reply::str)
-        .collect();
-    assert!(
-        conn.contains(&"ping".to_string()) && !conn.contains(&"get".to_string()),
-        "{conn:?}"
-    );
+    let pat: Vec<String> =
+        c.cmd(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "config*"]).items().iter().map(Reply::str).collect();
+    assert!(pat.iter().all(|n| n.starts_with("config")) && pat.len() >= 6, "{pat:?}");
+    let conn: Vec<String> =
+        c.cmd(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "connection"]).items().iter().map(Reply::str).collect();
+    assert!(conn.contains(&"ping".to_string()) && !conn.contains(&"get".to_string()), "{conn:?}");
 }
 
 #[test]
@@ -444,23 +330,11 @@ fn shutdown_exits_cleanly_and_keeps_the_data() {
     let mut s = TestServer::new();
     let mut c = s.raw();
     assert_eq!(c.cmd(&["SET", "survivor", "yes"]), Reply::ok());
-    assert_eq!(
-        err(&c.cmd(&["SHUTDOWN", "ABORT"])),
-        "ERR No shutdown in progress."
-    );
-    assert_eq!(
-        err(&c.cmd(&["SHUTDOWN", "SAVE", "NOSAVE"])),
-        "ERR syntax error"
-    );
+    assert_eq!(err(&c.cmd(&["SHUTDOWN", "ABORT"])), "ERR No shutdown in progress.");
+    assert_eq!(err(&c.cmd(&["SHUTDOWN", "SAVE", "NOSAVE"])), "ERR syntax error");
     c.send_cmd(&["SHUTDOWN", "NOSAVE"]);
-    assert_eq!(
-        c.read_to_close(),
-        b"",
-        "no reply, the connection just closes"
-    );
-    let status = s
-        .wait_exit(Duration::from_secs(20))
-        .expect("server exits after SHUTDOWN");
+    assert_eq!(c.read_to_close(), b"", "no reply, the connection just closes");
+    let status = s.wait_exit(Duration::from_secs(20)).expect("server exits after SHUTDOWN");
     assert!(status.success(), "{status}");
     s.restart();
     assert_eq!(s.raw().cmd(&["GET", "survivor"]), Reply::bulk("yes"));
@@ -480,10 +354,7 @@ fn sigterm_stops_gracefully_and_keeps_the_data() {
 fn shutdown_requires_authentication() {
     let s = TestServer::start("[server]\nrequirepass = \"pw\"\n");
     let mut c = s.raw();
-    assert_eq!(
-        err(&c.cmd(&["SHUTDOWN"])),
-        "NOAUTH Authentication required."
-    );
+    assert_eq!(err(&c.cmd(&["SHUTDOWN"])), "NOAUTH Authentication required.");
     assert_eq!(c.cmd(&["AUTH", "pw"]), Reply::ok());
     assert_eq!(c.cmd(&["PING"]), Reply::Simple("PONG".into()));
 }
@@ -492,10 +363,7 @@ fn shutdown_requires_authentication() {
 fn slowlog_hides_passwords_and_commandstats_name_subcommands() {
     let s = TestServer::new();
     let mut c = s.raw();
-    assert_eq!(
-        c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]), Reply::ok());
     let _ = c.cmd(&["AUTH", "secret-one"]);
     let _ = c.cmd(&["HELLO", "2", "AUTH", "default", "secret-two"]);
     assert_eq!(c.cmd(&["CONFIG", "SET", "requirepass", ""]), Reply::ok());

@@ -49,10 +49,7 @@ fn membership_exact_replies() {
     c.send_cmd(&["SMISMEMBER", "s", "a", "zz", "d"]);
     assert_eq!(c.read_raw(), b"*3\r\n:1\r\n:0\r\n:1\r\n");
     c.send_cmd(&["SMEMBERS", "s"]);
-    assert_eq!(
-        c.read_raw(),
-        b"*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
-    );
+    assert_eq!(c.read_raw(), b"*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n");
     assert_eq!(c.cmd(&["SREM", "s", "a", "a", "zz"]), int(1));
     assert_eq!(c.cmd(&["SCARD", "s"]), int(3));
     let m: &[u8] = b"m\0\r\n\xff";
@@ -89,15 +86,8 @@ fn spop_and_srandmember() {
     let repeated = c.cmd(&["SRANDMEMBER", "s", "-12"]).items();
     assert_eq!(repeated.len(), 12);
     assert!(repeated.iter().all(|m| all.contains(&m.str())));
-    assert_eq!(
-        c.cmd(&["SRANDMEMBER", "s", "0"]),
-        Reply::Array(Some(vec![]))
-    );
-    assert_eq!(
-        c.cmd(&["SCARD", "s"]),
-        int(5),
-        "SRANDMEMBER does not remove"
-    );
+    assert_eq!(c.cmd(&["SRANDMEMBER", "s", "0"]), Reply::Array(Some(vec![])));
+    assert_eq!(c.cmd(&["SCARD", "s"]), int(5), "SRANDMEMBER does not remove");
     assert_eq!(
         c.cmd(&["SRANDMEMBER", "s", "-9223372036854775808"]),
         err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
@@ -112,17 +102,10 @@ fn spop_and_srandmember() {
     let one = c.cmd(&["SPOP", "s"]).str();
     assert!(all.contains(&one) && !popped.contains(&one));
     assert_eq!(c.cmd(&["SCARD", "s"]), int(2));
-    assert_eq!(
-        c.cmd(&["SPOP", "s", "-1"]),
-        err("ERR value is out of range, must be positive")
-    );
+    assert_eq!(c.cmd(&["SPOP", "s", "-1"]), err("ERR value is out of range, must be positive"));
     assert_eq!(c.cmd(&["SPOP", "s", "1", "2"]), err("ERR syntax error"));
     assert_eq!(sorted(c.cmd(&["SPOP", "s", "5"])).len(), 2);
-    assert_eq!(
-        c.cmd(&["EXISTS", "s"]),
-        int(0),
-        "popping everything deletes the set"
-    );
+    assert_eq!(c.cmd(&["EXISTS", "s"]), int(0), "popping everything deletes the set");
     assert_eq!(c.cmd(&["SPOP", "s"]), Reply::Bulk(None));
 }
 
@@ -134,40 +117,20 @@ fn smove_including_same_source_and_destination() {
     c.cmd(&["SADD", "dst", "b", "c"]);
     assert_eq!(c.cmd(&["SMOVE", "src", "dst", "a"]), int(1));
     assert_eq!(c.cmd(&["SMOVE", "src", "dst", "a"]), int(0));
-    assert_eq!(
-        c.cmd(&["SMOVE", "src", "dst", "b"]),
-        int(1),
-        "already in dst: still moved out of src"
-    );
-    assert_eq!(
-        c.cmd(&["EXISTS", "src"]),
-        int(0),
-        "emptied source disappears"
-    );
+    assert_eq!(c.cmd(&["SMOVE", "src", "dst", "b"]), int(1), "already in dst: still moved out of src");
+    assert_eq!(c.cmd(&["EXISTS", "src"]), int(0), "emptied source disappears");
     assert_eq!(sorted(c.cmd(&["SMEMBERS", "dst"])), strs(&["a", "b", "c"]));
     assert_eq!(c.cmd(&["SMOVE", "dst", "dst", "a"]), int(1));
     assert_eq!(c.cmd(&["SMOVE", "dst", "dst", "zz"]), int(0));
-    assert_eq!(
-        sorted(c.cmd(&["SMEMBERS", "dst"])),
-        strs(&["a", "b", "c"]),
-        "SMOVE s s changes nothing"
-    );
+    assert_eq!(sorted(c.cmd(&["SMEMBERS", "dst"])), strs(&["a", "b", "c"]), "SMOVE s s changes nothing");
     assert_eq!(c.cmd(&["SMOVE", "dst", "fresh", "c"]), int(1));
     assert_eq!(sorted(c.cmd(&["SMEMBERS", "fresh"])), strs(&["c"]));
     assert_eq!(c.cmd(&["SCARD", "dst"]), int(2));
     c.cmd(&["SET", "str", "v"]);
-    assert_eq!(
-        c.cmd(&["SMOVE", "nokey", "str", "a"]),
-        int(0),
-        "a missing source answers before dst's type"
-    );
+    assert_eq!(c.cmd(&["SMOVE", "nokey", "str", "a"]), int(0), "a missing source answers before dst's type");
     assert_eq!(c.cmd(&["SMOVE", "dst", "str", "a"]), err(WRONGTYPE));
     assert_eq!(c.cmd(&["SMOVE", "str", "dst", "a"]), err(WRONGTYPE));
-    assert_eq!(
-        c.cmd(&["SCARD", "dst"]),
-        int(2),
-        "a failed SMOVE changes nothing"
-    );
+    assert_eq!(c.cmd(&["SCARD", "dst"]), int(2), "a failed SMOVE changes nothing");
 }
 
 #[test]
@@ -178,38 +141,20 @@ fn algebra_and_store_with_destination_among_sources() {
     c.cmd(&["SADD", "y", "c", "d", "e"]);
     c.cmd(&["SADD", "z", "d", "e", "f"]);
     assert_eq!(sorted(c.cmd(&["SINTER", "x", "y", "z"])), strs(&["d"]));
-    assert_eq!(
-        sorted(c.cmd(&["SUNION", "x", "y", "z"])),
-        strs(&["a", "b", "c", "d", "e", "f"])
-    );
+    assert_eq!(sorted(c.cmd(&["SUNION", "x", "y", "z"])), strs(&["a", "b", "c", "d", "e", "f"]));
     assert_eq!(sorted(c.cmd(&["SDIFF", "x", "y", "z"])), strs(&["a", "b"]));
-    assert_eq!(
-        sorted(c.cmd(&["SINTER", "x", "nokey"])),
-        Vec::<String>::new()
-    );
+    assert_eq!(sorted(c.cmd(&["SINTER", "x", "nokey"])), Vec::<String>::new());
     assert_eq!(c.cmd(&["SINTERCARD", "2", "x", "y"]), int(2));
     assert_eq!(c.cmd(&["SINTERCARD", "2", "x", "y", "LIMIT", "1"]), int(1));
-    assert_eq!(
-        c.cmd(&["SINTERCARD", "0", "x"]),
-        err("ERR numkeys should be greater than 0")
-    );
-    assert_eq!(
-        c.cmd(&["SINTERCARD", "3", "x"]),
-        err("ERR Number of keys can't be greater than number of args")
-    );
-    assert_eq!(
-        c.cmd(&["SINTERCARD", "1", "x", "LIMIT", "-1"]),
-        err("ERR LIMIT can't be negative")
-    );
+    assert_eq!(c.cmd(&["SINTERCARD", "0", "x"]), err("ERR numkeys should be greater than 0"));
+    assert_eq!(c.cmd(&["SINTERCARD", "3", "x"]), err("ERR Number of keys can't be greater than number of args"));
+    assert_eq!(c.cmd(&["SINTERCARD", "1", "x", "LIMIT", "-1"]), err("ERR LIMIT can't be negative"));
 
     // The destination is one of the sources: computed before written.
     assert_eq!(c.cmd(&["SINTERSTORE", "x", "x", "y"]), int(2));
     assert_eq!(sorted(c.cmd(&["SMEMBERS", "x"])), strs(&["c", "d"]));
     assert_eq!(c.cmd(&["SUNIONSTORE", "x", "x", "z"]), int(4));
-    assert_eq!(
-        sorted(c.cmd(&["SMEMBERS", "x"])),
-        strs(&["c", "d", "e", "f"])
-    );
+    assert_eq!(sorted(c.cmd(&["SMEMBERS", "x"])), strs(&["c", "d", "e", "f"]));
     assert_eq!(c.cmd(&["SDIFFSTORE", "x", "x", "y"]), int(1));
     assert_eq!(sorted(c.cmd(&["SMEMBERS", "x"])), strs(&["f"]));
     // An empty result deletes the destination, whatever it held.
@@ -257,12 +202,7 @@ fn wrongtype_both_ways_and_emptied_sets_disappear() {
         assert_eq!(c.cmd(cmd), err(WRONGTYPE), "{cmd:?}");
     }
     c.cmd(&["SADD", "s", "m"]);
-    for cmd in [
-        &["GET", "s"][..],
-        &["INCR", "s"],
-        &["HGET", "s", "f"],
-        &["HSET", "s", "f", "v"],
-    ] {
+    for cmd in [&["GET", "s"][..], &["INCR", "s"], &["HGET", "s", "f"], &["HSET", "s", "f", "v"]] {
         assert_eq!(c.cmd(cmd), err(WRONGTYPE), "{cmd:?}");
     }
     assert_eq!(c.cmd(&["SREM", "s", "m"]), int(1));
@@ -280,26 +220,16 @@ fn big_set_sampling_and_scan() {
     let mut r = s.client();
     let members: Vec<String> = (0..10_000).map(|i| format!("member-{i}")).collect();
     let all: HashSet<&String> = members.iter().collect();
-    assert_eq!(
-        r.sadd::<_, _, i64>("big", &members).expect("SADD 10,000"),
-        10_000
-    );
+    assert_eq!(r.sadd::<_, _, i64>("big", &members).expect("SADD 10,000"), 10_000);
     assert_eq!(r.scard::<_, i64>("big").expect("SCARD"), 10_000);
     let mut c = s.raw();
     for count in [1usize, 50, 2000, 6000, 10_000, 50_000] {
-        let got: Vec<String> = c
-            .cmd(&["SRANDMEMBER", "big", &count.to_string()])
-            .items()
-            .iter()
-            .map(Reply::str)
-            .collect();
+        let got: Vec<String> =
+            c.cmd(&["SRANDMEMBER", "big", &count.to_string()]).items().iter().map(Reply::str).collect();
         assert_eq!(got.len(), count.min(10_000), "count {count}");
         let unique: HashSet<&String> = got.iter().collect();
         assert_eq!(unique.len(), got.len(), "count {count}: distinct");
-        assert!(
-            got.iter().all(|m| all.contains(m)),
-            "count {count}: real members"
-        );
+        assert!(got.iter().all(|m| all.contains(m)), "count {count}: real members");
     }
     let got = c.cmd(&["SRANDMEMBER", "big", "-3000"]).items();
     assert_eq!(got.len(), 3000);
@@ -336,21 +266,12 @@ fn big_set_sampling_and_scan() {
     assert!(seen.is_disjoint(&popped));
 
     // The algebra at size: intersection with itself, difference with itself.
-    assert_eq!(
-        c.cmd(&["SINTERSTORE", "copy", "big", "big"]),
-        int(10_000 - 2602)
-    );
-    assert_eq!(
-        c.cmd(&["SINTERCARD", "2", "big", "copy", "LIMIT", "10"]),
-        int(10)
-    );
+    assert_eq!(c.cmd(&["SINTERSTORE", "copy", "big", "big"]), int(10_000 - 2602));
+    assert_eq!(c.cmd(&["SINTERCARD", "2", "big", "copy", "LIMIT", "10"]), int(10));
     assert_eq!(c.cmd(&["SDIFFSTORE", "copy", "copy", "big"]), int(0));
     assert_eq!(c.cmd(&["EXISTS", "copy"]), int(0));
     // Popping everything left deletes the key.
-    assert_eq!(
-        c.cmd(&["SPOP", "big", "100000"]).items().len(),
-        10_000 - 2602
-    );
+    assert_eq!(c.cmd(&["SPOP", "big", "100000"]).items().len(), 10_000 - 2602);
     assert_eq!(c.cmd(&["EXISTS", "big"]), int(0));
 }
 

@@ -50,34 +50,16 @@ fn get_set_exact_bytes_and_binary_values() {
     assert_eq!(c.cmd_bytes(&[b"SET", key, &all]), ok());
     assert_eq!(c.cmd_bytes(&[b"GET", key]), Reply::Bulk(Some(all.clone())));
     assert_eq!(c.cmd_bytes(&[b"STRLEN", key]), int(all.len() as i64));
-    assert_eq!(
-        c.cmd_bytes(&[b"GETRANGE", key, b"0", b"2"]),
-        Reply::Bulk(Some(vec![0, 1, 2]))
-    );
-    assert_eq!(
-        c.cmd_bytes(&[b"APPEND", key, b"\0\xff"]),
-        int(all.len() as i64 + 2)
-    );
-    assert_eq!(
-        c.cmd_bytes(&[b"GETRANGE", key, b"-2", b"-1"]),
-        Reply::Bulk(Some(vec![0, 0xff]))
-    );
+    assert_eq!(c.cmd_bytes(&[b"GETRANGE", key, b"0", b"2"]), Reply::Bulk(Some(vec![0, 1, 2])));
+    assert_eq!(c.cmd_bytes(&[b"APPEND", key, b"\0\xff"]), int(all.len() as i64 + 2));
+    assert_eq!(c.cmd_bytes(&[b"GETRANGE", key, b"-2", b"-1"]), Reply::Bulk(Some(vec![0, 0xff])));
     // Keys differing only after a NUL are distinct.
     assert_eq!(c.cmd_bytes(&[b"GET", b"bin"]), nil());
 
     // Arity errors name the command as typed by Redis.
-    assert_eq!(
-        c.cmd(&["GET"]),
-        err("ERR wrong number of arguments for 'get' command")
-    );
-    assert_eq!(
-        c.cmd(&["SET", "k"]),
-        err("ERR wrong number of arguments for 'set' command")
-    );
-    assert_eq!(
-        c.cmd(&["substr", "k", "0"]),
-        err("ERR wrong number of arguments for 'substr' command")
-    );
+    assert_eq!(c.cmd(&["GET"]), err("ERR wrong number of arguments for 'get' command"));
+    assert_eq!(c.cmd(&["SET", "k"]), err("ERR wrong number of arguments for 'set' command"));
+    assert_eq!(c.cmd(&["substr", "k", "0"]), err("ERR wrong number of arguments for 'substr' command"));
 }
 
 #[test]
@@ -98,10 +80,7 @@ fn set_options_and_their_errors() {
     assert_eq!(c.cmd(&["SET", "nope", "v", "XX", "GET"]), nil());
     assert_eq!(c.cmd(&["GET", "nope"]), nil());
     // Repeating an option is fine; the last expire wins.
-    assert_eq!(
-        c.cmd(&["SET", "k", "v", "NX", "NX", "GET", "GET"]),
-        bulk("v4")
-    );
+    assert_eq!(c.cmd(&["SET", "k", "v", "NX", "NX", "GET", "GET"]), bulk("v4"));
     assert_eq!(c.cmd(&["SET", "k", "v", "EX", "10", "EX", "20"]), ok());
     assert_eq!(c.cmd(&["SET", "k", "v", "KEEPTTL", "KEEPTTL"]), ok());
 
@@ -130,51 +109,21 @@ fn set_options_and_their_errors() {
     }
 
     let invalid = err("ERR invalid expire time in 'set' command");
-    for t in [
-        &["EX", "0"][..],
-        &["EX", "-1"],
-        &["PX", "0"],
-        &["EXAT", "0"],
-        &["PXAT", "-5"],
-    ] {
+    for t in [&["EX", "0"][..], &["EX", "-1"], &["PX", "0"], &["EXAT", "0"], &["PXAT", "-5"]] {
         let mut cmd = vec!["SET", "k", "v"];
         cmd.extend_from_slice(t);
         assert_eq!(c.cmd(&cmd), invalid, "{t:?}");
     }
     // Overflow of seconds → ms, or of now + ms.
-    assert_eq!(
-        c.cmd(&["SET", "k", "v", "EX", "9223372036854775807"]),
-        invalid
-    );
+    assert_eq!(c.cmd(&["SET", "k", "v", "EX", "9223372036854775807"]), invalid);
     assert_eq!(c.cmd(&["SET", "k", "v", "EX", "9223372036854775"]), invalid);
-    assert_eq!(
-        c.cmd(&["SET", "k", "v", "PX", "9223372036854775807"]),
-        invalid
-    );
-    assert_eq!(
-        c.cmd(&["SET", "k", "v", "PXAT", "9223372036854775807"]),
-        ok()
-    );
-    assert_eq!(
-        c.cmd(&["SET", "k", "v", "EX", "1.5"]),
-        err("ERR value is not an integer or out of range")
-    );
-    assert_eq!(
-        c.cmd(&["SET", "k", "v", "EX", " 1"]),
-        err("ERR value is not an integer or out of range")
-    );
-    assert_eq!(
-        c.cmd(&["SETEX", "k", "0", "v"]),
-        err("ERR invalid expire time in 'setex' command")
-    );
-    assert_eq!(
-        c.cmd(&["PSETEX", "k", "-1", "v"]),
-        err("ERR invalid expire time in 'psetex' command")
-    );
-    assert_eq!(
-        c.cmd(&["SETEX", "k", "x", "v"]),
-        err("ERR value is not an integer or out of range")
-    );
+    assert_eq!(c.cmd(&["SET", "k", "v", "PX", "9223372036854775807"]), invalid);
+    assert_eq!(c.cmd(&["SET", "k", "v", "PXAT", "9223372036854775807"]), ok());
+    assert_eq!(c.cmd(&["SET", "k", "v", "EX", "1.5"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(c.cmd(&["SET", "k", "v", "EX", " 1"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(c.cmd(&["SETEX", "k", "0", "v"]), err("ERR invalid expire time in 'setex' command"));
+    assert_eq!(c.cmd(&["PSETEX", "k", "-1", "v"]), err("ERR invalid expire time in 'psetex' command"));
+    assert_eq!(c.cmd(&["SETEX", "k", "x", "v"]), err("ERR value is not an integer or out of range"));
     // A failed command changes nothing.
     assert_eq!(c.cmd(&["GET", "k"]), bulk("v"));
 
@@ -183,10 +132,7 @@ fn set_options_and_their_errors() {
     assert_eq!(c.cmd(&["GET", "fresh"]), bulk("x"));
     assert_eq!(c.cmd(&["SETEX", "se", "100", "a"]), ok());
     assert_eq!(c.cmd(&["PSETEX", "pse", "100000", "b"]), ok());
-    assert_eq!(
-        c.cmd(&["MGET", "se", "pse"]).items(),
-        vec![bulk("a"), bulk("b")]
-    );
+    assert_eq!(c.cmd(&["MGET", "se", "pse"]).items(), vec![bulk("a"), bulk("b")]);
 }
 
 #[test]
@@ -232,20 +178,10 @@ fn ttl_interplay() {
     assert_eq!(c.cmd(&["SET", "gxpast", "v"]), ok());
     assert_eq!(c.cmd(&["GETEX", "gxpast", "EXAT", "1"]), bulk("v"));
     assert_eq!(c.cmd(&["GET", "gxpast"]), nil());
-    assert_eq!(
-        c.cmd(&["GETEX", "gxpast", "EX", "-1"]),
-        nil(),
-        "missing key: nil before the time is checked"
-    );
+    assert_eq!(c.cmd(&["GETEX", "gxpast", "EX", "-1"]), nil(), "missing key: nil before the time is checked");
     assert_eq!(c.cmd(&["SET", "gxbad", "v"]), ok());
-    assert_eq!(
-        c.cmd(&["GETEX", "gxbad", "EX", "-1"]),
-        err("ERR invalid expire time in 'getex' command")
-    );
-    assert_eq!(
-        c.cmd(&["GETEX", "gxbad", "PX", "x"]),
-        err("ERR value is not an integer or out of range")
-    );
+    assert_eq!(c.cmd(&["GETEX", "gxbad", "EX", "-1"]), err("ERR invalid expire time in 'getex' command"));
+    assert_eq!(c.cmd(&["GETEX", "gxbad", "PX", "x"]), err("ERR value is not an integer or out of range"));
 
     std::thread::sleep(Duration::from_millis(250));
     let expect: &[(&str, Option<&str>)] = &[
@@ -283,43 +219,21 @@ fn counters() {
     assert_eq!(c.cmd(&["DECRBY", "n", "-9"]), int(50));
     assert_eq!(c.cmd(&["GET", "n"]), bulk("50"));
     assert_eq!(c.cmd(&["DECR", "fresh"]), int(-1));
-    assert_eq!(
-        c.cmd(&["INCRBY", "n", "-9223372036854775808"]),
-        int(50 + i64::MIN)
-    );
+    assert_eq!(c.cmd(&["INCRBY", "n", "-9223372036854775808"]), int(50 + i64::MIN));
 
     let not_int = err("ERR value is not an integer or out of range");
-    for v in [
-        "",
-        " 1",
-        "1 ",
-        "01",
-        "+1",
-        "1.0",
-        "abc",
-        "9223372036854775808",
-        "-0",
-    ] {
+    for v in ["", " 1", "1 ", "01", "+1", "1.0", "abc", "9223372036854775808", "-0"] {
         assert_eq!(c.cmd(&["SET", "bad", v]), ok());
         assert_eq!(c.cmd(&["INCR", "bad"]), not_int, "{v:?}");
     }
     assert_eq!(c.cmd(&["INCRBY", "n", "1.5"]), not_int);
     assert_eq!(c.cmd(&["DECRBY", "n", "x"]), not_int);
-    assert_eq!(
-        c.cmd(&["DECRBY", "n", "-9223372036854775808"]),
-        err("ERR decrement would overflow")
-    );
+    assert_eq!(c.cmd(&["DECRBY", "n", "-9223372036854775808"]), err("ERR decrement would overflow"));
 
     assert_eq!(c.cmd(&["SET", "max", "9223372036854775807"]), ok());
-    assert_eq!(
-        c.cmd(&["INCR", "max"]),
-        err("ERR increment or decrement would overflow")
-    );
+    assert_eq!(c.cmd(&["INCR", "max"]), err("ERR increment or decrement would overflow"));
     assert_eq!(c.cmd(&["SET", "min", "-9223372036854775808"]), ok());
-    assert_eq!(
-        c.cmd(&["DECR", "min"]),
-        err("ERR increment or decrement would overflow")
-    );
+    assert_eq!(c.cmd(&["DECR", "min"]), err("ERR increment or decrement would overflow"));
     assert_eq!(c.cmd(&["INCRBY", "min", "9223372036854775807"]), int(-1));
     assert_eq!(c.cmd(&["GET", "max"]), bulk("9223372036854775807"));
 
@@ -332,41 +246,19 @@ fn counters() {
     assert_eq!(f("g", "0.1"), bulk("0.1"));
     assert_eq!(f("g", "0.2"), bulk("0.3"));
     assert_eq!(f("h", "5.0e3"), bulk("5000"));
-    assert_eq!(
-        f("h", "-1.5e-2"),
-        bulk("4999.98499999999999988"),
-        "as Redis: 0.015 is inexact"
-    );
+    assert_eq!(f("h", "-1.5e-2"), bulk("4999.98499999999999988"), "as Redis: 0.015 is inexact");
     assert_eq!(f("i", "0x10"), bulk("16"));
     assert_eq!(f("j", "1e308"), f("j2", "1e308"));
     let big = f("j", "1e308");
-    assert!(
-        big.str().starts_with("19999999999999999999337") && big.str().len() == 309,
-        "{big:?}"
-    );
-    assert_eq!(
-        f("n", "1"),
-        bulk("-9223372036854775757"),
-        "64-bit significand: exact"
-    );
-    assert_eq!(
-        f("k", "inf"),
-        err("ERR increment would produce NaN or Infinity")
-    );
+    assert!(big.str().starts_with("19999999999999999999337") && big.str().len() == 309, "{big:?}");
+    assert_eq!(f("n", "1"), bulk("-9223372036854775757"), "64-bit significand: exact");
+    assert_eq!(f("k", "inf"), err("ERR increment would produce NaN or Infinity"));
     assert_eq!(f("k", "1e5000"), err("ERR value is not a valid float"));
     assert_eq!(f("k", "abc"), err("ERR value is not a valid float"));
     assert_eq!(f("k", "nan"), err("ERR value is not a valid float"));
     assert_eq!(f("k", " 1"), err("ERR value is not a valid float"));
-    assert_eq!(
-        f("bad", "1"),
-        err("ERR value is not a valid float"),
-        "value 'abc' is not a float"
-    );
-    assert_eq!(
-        c.cmd(&["GET", "k"]),
-        nil(),
-        "failed increments create nothing"
-    );
+    assert_eq!(f("bad", "1"), err("ERR value is not a valid float"), "value 'abc' is not a float");
+    assert_eq!(c.cmd(&["GET", "k"]), nil(), "failed increments create nothing");
 }
 
 #[test]
@@ -374,11 +266,7 @@ fn append_strlen_getrange_setrange() {
     let s = TestServer::start("[server]\nproto_max_bulk_len = 1048576\n");
     let mut c = s.raw();
     assert_eq!(c.cmd(&["APPEND", "a", ""]), int(0));
-    assert_eq!(
-        c.cmd(&["GET", "a"]),
-        bulk(""),
-        "APPEND creates the key even when empty"
-    );
+    assert_eq!(c.cmd(&["GET", "a"]), bulk(""), "APPEND creates the key even when empty");
     assert_eq!(c.cmd(&["APPEND", "a", "Hello"]), int(5));
     assert_eq!(c.cmd(&["APPEND", "a", " World"]), int(11));
     assert_eq!(c.cmd(&["STRLEN", "a"]), int(11));
@@ -395,58 +283,27 @@ fn append_strlen_getrange_setrange() {
         ("-9223372036854775808", "9223372036854775807", "Hello World"),
         ("20", "30", ""),
     ] {
-        assert_eq!(
-            c.cmd(&["GETRANGE", "a", start, end]),
-            bulk(want),
-            "{start} {end}"
-        );
-        assert_eq!(
-            c.cmd(&["SUBSTR", "a", start, end]),
-            bulk(want),
-            "{start} {end}"
-        );
+        assert_eq!(c.cmd(&["GETRANGE", "a", start, end]), bulk(want), "{start} {end}");
+        assert_eq!(c.cmd(&["SUBSTR", "a", start, end]), bulk(want), "{start} {end}");
     }
     c.send_cmd(&["GETRANGE", "none", "0", "-1"]);
     assert_eq!(c.read_raw(), b"$0\r\n\r\n");
-    assert_eq!(
-        c.cmd(&["GETRANGE", "a", "x", "1"]),
-        err("ERR value is not an integer or out of range")
-    );
+    assert_eq!(c.cmd(&["GETRANGE", "a", "x", "1"]), err("ERR value is not an integer or out of range"));
 
     assert_eq!(c.cmd(&["SETRANGE", "a", "6", "Redis"]), int(11));
     assert_eq!(c.cmd(&["GET", "a"]), bulk("Hello Redis"));
     assert_eq!(c.cmd(&["SETRANGE", "pad", "3", "x"]), int(4));
-    assert_eq!(
-        c.cmd_bytes(&[b"GET", b"pad"]),
-        Reply::Bulk(Some(b"\0\0\0x".to_vec()))
-    );
-    assert_eq!(
-        c.cmd(&["SETRANGE", "a", "20", ""]),
-        int(11),
-        "empty patch: length, no change"
-    );
+    assert_eq!(c.cmd_bytes(&[b"GET", b"pad"]), Reply::Bulk(Some(b"\0\0\0x".to_vec())));
+    assert_eq!(c.cmd(&["SETRANGE", "a", "20", ""]), int(11), "empty patch: length, no change");
     assert_eq!(c.cmd(&["SETRANGE", "none", "5", ""]), int(0));
-    assert_eq!(
-        c.cmd(&["GET", "none"]),
-        nil(),
-        "empty patch does not create the key"
-    );
-    assert_eq!(
-        c.cmd(&["SETRANGE", "a", "-1", "x"]),
-        err("ERR offset is out of range")
-    );
-    assert_eq!(
-        c.cmd(&["SETRANGE", "a", "x", "x"]),
-        err("ERR value is not an integer or out of range")
-    );
+    assert_eq!(c.cmd(&["GET", "none"]), nil(), "empty patch does not create the key");
+    assert_eq!(c.cmd(&["SETRANGE", "a", "-1", "x"]), err("ERR offset is out of range"));
+    assert_eq!(c.cmd(&["SETRANGE", "a", "x", "x"]), err("ERR value is not an integer or out of range"));
 
     // The size limit is proto_max_bulk_len (1 MiB here).
     let too_long = err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     assert_eq!(c.cmd(&["SETRANGE", "big", "1048576", "x"]), too_long);
-    assert_eq!(
-        c.cmd(&["SETRANGE", "big", "9223372036854775807", "x"]),
-        too_long
-    );
+    assert_eq!(c.cmd(&["SETRANGE", "big", "9223372036854775807", "x"]), too_long);
     assert_eq!(c.cmd(&["SETRANGE", "a", "1048575", "xy"]), too_long);
     assert_eq!(c.cmd(&["SETRANGE", "big", "1048575", "x"]), int(1048576));
     assert_eq!(c.cmd(&["APPEND", "big", "y"]), too_long);
@@ -466,36 +323,17 @@ fn mget_mset_msetnx() {
     let s = TestServer::new();
     let mut c = s.raw();
     assert_eq!(c.cmd(&["MSET", "a", "1", "b", "2", "a", "3"]), ok());
-    assert_eq!(
-        c.cmd(&["MGET", "a", "b", "c", "a"]).items(),
-        vec![bulk("3"), bulk("2"), nil(), bulk("3")]
-    );
+    assert_eq!(c.cmd(&["MGET", "a", "b", "c", "a"]).items(), vec![bulk("3"), bulk("2"), nil(), bulk("3")]);
     c.send_cmd(&["MGET", "a", "nope"]);
     assert_eq!(c.read_raw(), b"*2\r\n$1\r\n3\r\n$-1\r\n");
-    assert_eq!(
-        c.cmd(&["MSET", "a"]),
-        err("ERR wrong number of arguments for 'mset' command")
-    );
-    assert_eq!(
-        c.cmd(&["MSET", "a", "1", "b"]),
-        err("ERR wrong number of arguments for 'mset' command")
-    );
-    assert_eq!(
-        c.cmd(&["MSETNX", "x", "1", "y"]),
-        err("ERR wrong number of arguments for 'msetnx' command")
-    );
+    assert_eq!(c.cmd(&["MSET", "a"]), err("ERR wrong number of arguments for 'mset' command"));
+    assert_eq!(c.cmd(&["MSET", "a", "1", "b"]), err("ERR wrong number of arguments for 'mset' command"));
+    assert_eq!(c.cmd(&["MSETNX", "x", "1", "y"]), err("ERR wrong number of arguments for 'msetnx' command"));
     assert_eq!(c.cmd(&["MSETNX", "x", "1", "a", "2"]), int(0));
     assert_eq!(c.cmd(&["GET", "x"]), nil(), "MSETNX is all or nothing");
     assert_eq!(c.cmd(&["MSETNX", "x", "1", "y", "2"]), int(1));
-    assert_eq!(
-        c.cmd(&["MGET", "x", "y"]).items(),
-        vec![bulk("1"), bulk("2")]
-    );
-    assert_eq!(
-        c.cmd(&["MSETNX", "z", "1", "z", "2"]),
-        int(1),
-        "a key repeated in one MSETNX"
-    );
+    assert_eq!(c.cmd(&["MGET", "x", "y"]).items(), vec![bulk("1"), bulk("2")]);
+    assert_eq!(c.cmd(&["MSETNX", "z", "1", "z", "2"]), int(1), "a key repeated in one MSETNX");
     assert_eq!(c.cmd(&["GET", "z"]), bulk("2"));
 }
 
@@ -537,57 +375,31 @@ fn lcs() {
         c.read_raw(),
         b"*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
     );
-    assert_eq!(
-        c.cmd(&["LCS", "a", "b", "IDX", "MINMATCHLEN", "-5"])
-            .items()[1]
-            .items()
-            .len(),
-        2
-    );
+    assert_eq!(c.cmd(&["LCS", "a", "b", "IDX", "MINMATCHLEN", "-5"]).items()[1].items().len(), 2);
     assert_eq!(
         c.cmd(&["LCS", "a", "b", "IDX", "LEN"]),
         err("ERR If you want both the length and indexes, please just use IDX.")
     );
-    assert_eq!(
-        c.cmd(&["LCS", "a", "b", "MINMATCHLEN"]),
-        err("ERR syntax error")
-    );
+    assert_eq!(c.cmd(&["LCS", "a", "b", "MINMATCHLEN"]), err("ERR syntax error"));
     assert_eq!(c.cmd(&["LCS", "a", "b", "foo"]), err("ERR syntax error"));
-    assert_eq!(
-        c.cmd(&["LCS", "a", "b", "MINMATCHLEN", "x"]),
-        err("ERR value is not an integer or out of range")
-    );
-    assert_eq!(
-        c.cmd(&["LCS", "a"]),
-        err("ERR wrong number of arguments for 'lcs' command")
-    );
+    assert_eq!(c.cmd(&["LCS", "a", "b", "MINMATCHLEN", "x"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(c.cmd(&["LCS", "a"]), err("ERR wrong number of arguments for 'lcs' command"));
 }
 
 #[test]
 fn large_values_survive_restart() {
     let mut s = TestServer::new();
-    let mib: Vec<u8> = (0..1 << 20)
-        .map(|i: u32| (i.wrapping_mul(2654435761) >> 24) as u8)
-        .collect();
+    let mib: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
     {
         let mut c = s.raw();
         assert_eq!(c.cmd_bytes(&[b"SET", b"big", &mib]), ok());
-        assert_eq!(
-            c.cmd_bytes(&[b"GET", b"big"]),
-            Reply::Bulk(Some(mib.clone()))
-        );
+        assert_eq!(c.cmd_bytes(&[b"GET", b"big"]), Reply::Bulk(Some(mib.clone())));
         assert_eq!(c.cmd_bytes(&[b"APPEND", b"big", &mib]), int(2 << 20));
         assert_eq!(c.cmd(&["STRLEN", "big"]), int(2 << 20));
         let tail = c.cmd(&["GETRANGE", "big", "-3", "-1"]);
         assert_eq!(tail, Reply::Bulk(Some(mib[mib.len() - 3..].to_vec())));
-        assert_eq!(
-            c.cmd_bytes(&[b"SETRANGE", b"big", b"1048576", b"xyz"]),
-            int(2 << 20)
-        );
-        assert_eq!(
-            c.cmd_bytes(&[b"MSET", b"m1", &mib, b"m2", &mib[..10]]),
-            ok()
-        );
+        assert_eq!(c.cmd_bytes(&[b"SETRANGE", b"big", b"1048576", b"xyz"]), int(2 << 20));
+        assert_eq!(c.cmd_bytes(&[b"MSET", b"m1", &mib, b"m2", &mib[..10]]), ok());
     }
     s.restart();
     let mut c = s.raw();
@@ -596,10 +408,7 @@ fn large_values_survive_restart() {
     want.extend_from_slice(&mib[3..]);
     assert_eq!(c.cmd(&["GET", "big"]), Reply::Bulk(Some(want)));
     assert_eq!(c.cmd(&["STRLEN", "m1"]), int(1 << 20));
-    assert_eq!(
-        c.cmd_bytes(&[b"GETDEL", b"m2"]),
-        Reply::Bulk(Some(mib[..10].to_vec()))
-    );
+    assert_eq!(c.cmd_bytes(&[b"GETDEL", b"m2"]), Reply::Bulk(Some(mib[..10].to_vec())));
 }
 
 #[test]
@@ -616,11 +425,7 @@ fn redis_crate_typed_results() {
     assert_eq!(n, 5);
     let n: i64 = con.decr("ctr", 7).unwrap();
     assert_eq!(n, -2);
-    let f: f64 = redis::cmd("INCRBYFLOAT")
-        .arg("fl")
-        .arg(2.5)
-        .query(&mut con)
-        .unwrap();
+    let f: f64 = redis::cmd("INCRBYFLOAT").arg("fl").arg(2.5).query(&mut con).unwrap();
     assert_eq!(f, 2.5);
     let _: () = con.mset(&[("m1", "a"), ("m2", "b")]).unwrap();
     let vs: Vec<Option<String>> = con.mget(&["m1", "nope", "m2"]).unwrap();
@@ -634,9 +439,7 @@ fn redis_crate_typed_results() {
     let set: bool = con.set_nx("name", "y").unwrap();
     assert!(!set);
     let _: () = con.set_ex("tmp", "v", 100).unwrap();
-    let opts = redis::SetOptions::default()
-        .conditional_set(redis::ExistenceCheck::NX)
-        .get(true);
+    let opts = redis::SetOptions::default().conditional_set(redis::ExistenceCheck::NX).get(true);
     let prev: Option<String> = con.set_options("tmp", "w", opts).unwrap();
     assert_eq!(prev.as_deref(), Some("v"));
     let e = con.incr::<_, _, i64>("name", 1).unwrap_err();
@@ -663,9 +466,7 @@ impl Rng {
     }
 
     fn digits(&mut self, n: u64) -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + self.below(10) as u8))
-            .collect()
+        (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
     }
 
     /// A decimal like users and Redis's own tests write: signs, fractions,
@@ -691,9 +492,7 @@ impl Rng {
 
 #[test]
 fn incrbyfloat_matches_real_redis() {
-    let Some(redis) = common::RedisServer::start() else {
-        return;
-    };
+    let Some(redis) = common::RedisServer::start() else { return };
     let s = TestServer::new();
     let (mut ours, mut theirs) = (s.raw(), redis.raw());
     let mut rng = Rng(0x9e3779b97f4a7c15);
@@ -710,10 +509,7 @@ fn incrbyfloat_matches_real_redis() {
         ("9007199254740993", "1"),
         ("0.1e1", "-.5"),
     ];
-    let mut cases: Vec<(String, String)> = fixed
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
+    let mut cases: Vec<(String, String)> = fixed.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
     for _ in 0..400 {
         cases.push((rng.number(), rng.number()));
     }

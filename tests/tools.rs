@@ -16,10 +16,7 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// True if `tool --version` runs; otherwise prints why the test is skipped.
 fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let ok = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
     if !ok {
         eprintln!("SKIP: {tool} not found; install the Debian package redis-tools");
     }
@@ -50,10 +47,7 @@ fn run(tool: &str, args: &[&str], stdin: &[u8]) -> Output {
     let out = match rx.recv_timeout(TOOL_TIMEOUT) {
         Ok(out) => out.unwrap_or_else(|e| panic!("{tool}: {e}")),
         Err(_) => {
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(pid.to_string())
-                .status();
+            let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
             panic!("{tool} {args:?} did not finish within {TOOL_TIMEOUT:?}");
         }
     };
@@ -75,25 +69,12 @@ fn cli(port: u16, args: &[&str], stdin: &[u8]) -> Output {
 
 /// Runs the same redis-cli invocation against DiskDB and (if installed) a
 /// real redis-server; asserts equal stdout and exit status; returns DiskDB's stdout.
-fn cli_like_redis(
-    s: &TestServer,
-    redis: Option<&RedisServer>,
-    args: &[&str],
-    stdin: &[u8],
-) -> String {
+fn cli_like_redis(s: &TestServer, redis: Option<&RedisServer>, args: &[&str], stdin: &[u8]) -> String {
     let ours = cli(s.port, args, stdin);
     if let Some(r) = redis {
         let theirs = cli(r.port, args, stdin);
-        assert_eq!(
-            stdout(&ours),
-            stdout(&theirs),
-            "redis-cli {args:?}: stdout differs from redis-server's"
-        );
-        assert_eq!(
-            ours.status.code(),
-            theirs.status.code(),
-            "redis-cli {args:?}: exit status"
-        );
+        assert_eq!(stdout(&ours), stdout(&theirs), "redis-cli {args:?}: stdout differs from redis-server's");
+        assert_eq!(ours.status.code(), theirs.status.code(), "redis-cli {args:?}: exit status");
     }
     stdout(&ours)
 }
@@ -117,35 +98,16 @@ fn redis_cli_one_shot_commands() {
         (&["-n", "3", "SET", "in3", "x"], "OK\n"),
         (&["-n", "3", "DBSIZE"], "1\n"),
         (&["DBSIZE"], "2\n"),
-        (
-            &["GET"],
-            "ERR wrong number of arguments for 'get' command\n\n",
-        ),
-        (
-            &["FOO", "bar"],
-            "ERR unknown command 'FOO', with args beginning with: 'bar' \n\n",
-        ),
-        (
-            &["INCR", "a"],
-            "ERR value is not an integer or out of range\n\n",
-        ),
+        (&["GET"], "ERR wrong number of arguments for 'get' command\n\n"),
+        (&["FOO", "bar"], "ERR unknown command 'FOO', with args beginning with: 'bar' \n\n"),
+        (&["INCR", "a"], "ERR value is not an integer or out of range\n\n"),
     ];
     for (args, expected) in cases {
-        assert_eq!(
-            cli_like_redis(&s, r, args, b""),
-            *expected,
-            "redis-cli {args:?}"
-        );
+        assert_eq!(cli_like_redis(&s, r, args, b""), *expected, "redis-cli {args:?}");
     }
     // Arguments read from stdin (-x) as the last argument.
-    assert_eq!(
-        cli_like_redis(&s, r, &["-x", "SET", "fromstdin"], b"piped\nvalue"),
-        "OK\n"
-    );
-    assert_eq!(
-        cli_like_redis(&s, r, &["GET", "fromstdin"], b""),
-        "piped\nvalue\n"
-    );
+    assert_eq!(cli_like_redis(&s, r, &["-x", "SET", "fromstdin"], b"piped\nvalue"), "OK\n");
+    assert_eq!(cli_like_redis(&s, r, &["GET", "fromstdin"], b""), "piped\nvalue\n");
 }
 
 #[test]
@@ -160,11 +122,7 @@ fn redis_cli_scan() {
     }
     assert_eq!(c.cmd(&["SET", "other", "v"]), Reply::ok());
     let sorted = |o: Output| {
-        assert!(
-            o.status.success(),
-            "redis-cli --scan failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "redis-cli --scan failed: {}", String::from_utf8_lossy(&o.stderr));
         let mut lines: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
         lines.sort();
         lines
@@ -173,20 +131,10 @@ fn redis_cli_scan() {
     all.push("other".into());
     all.sort();
     assert_eq!(sorted(cli(s.port, &["--scan"], b"")), all);
-    let mut ones: Vec<String> = all
-        .iter()
-        .filter(|k| k.starts_with("k:1"))
-        .cloned()
-        .collect();
+    let mut ones: Vec<String> = all.iter().filter(|k| k.starts_with("k:1")).cloned().collect();
     ones.sort();
-    assert_eq!(
-        sorted(cli(s.port, &["--scan", "--pattern", "k:1*"], b"")),
-        ones
-    );
-    assert_eq!(
-        sorted(cli(s.port, &["--scan", "--pattern", "nothing*"], b"")),
-        Vec::<String>::new()
-    );
+    assert_eq!(sorted(cli(s.port, &["--scan", "--pattern", "k:1*"], b"")), ones);
+    assert_eq!(sorted(cli(s.port, &["--scan", "--pattern", "nothing*"], b"")), Vec::<String>::new());
 }
 
 /// A mass-insertion stream: `n` SETs in RESP, as the Redis docs describe.
@@ -209,15 +157,8 @@ fn redis_cli_pipe_mass_insertion() {
     let n = 20_000;
     let out = cli(s.port, &["--pipe"], &mass_insert(n));
     let text = stdout(&out);
-    assert!(
-        out.status.success(),
-        "redis-cli --pipe failed: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains(&format!("errors: 0, replies: {n}")),
-        "redis-cli --pipe said: {text}"
-    );
+    assert!(out.status.success(), "redis-cli --pipe failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&format!("errors: 0, replies: {n}")), "redis-cli --pipe said: {text}");
     let mut c = s.raw();
     assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(n as i64));
     assert_eq!(c.cmd(&["GET", "mass:12345"]), Reply::bulk("value-12345"));
@@ -229,10 +170,7 @@ fn redis_cli_pipe_mass_insertion() {
     }
     let out = cli(s.port, &["--pipe"], &stream);
     let text = stdout(&out);
-    assert!(
-        text.contains("errors: 3, replies: 13"),
-        "redis-cli --pipe said: {text}"
-    );
+    assert!(text.contains("errors: 3, replies: 13"), "redis-cli --pipe said: {text}");
 }
 
 #[test]
@@ -254,34 +192,19 @@ fn redis_cli_interactive_mode() {
 /// Runs redis-benchmark and checks every test printed a requests-per-second figure.
 fn benchmark(port: u16, extra: &[&str]) {
     let port = port.to_string();
-    let mut args = vec![
-        "-p",
-        port.as_str(),
-        "-t",
-        "set,get,incr,mset",
-        "-n",
-        "2000",
-        "-q",
-    ];
+    let mut args = vec!["-p", port.as_str(), "-t", "set,get,incr,mset", "-n", "2000", "-q"];
     args.extend_from_slice(extra);
     let out = run("redis-benchmark", &args, b"");
     let text = stdout(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "redis-benchmark {extra:?} failed ({}):\n{text}\n{stderr}",
-        out.status
-    );
+    assert!(out.status.success(), "redis-benchmark {extra:?} failed ({}):\n{text}\n{stderr}", out.status);
     assert!(
         !text.contains("Error") && !stderr.contains("Error"),
         "redis-benchmark {extra:?} reported errors:\n{text}\n{stderr}"
     );
     // Progress lines end in '\r'; the final line of each test ends in '\n'.
-    let results: Vec<&str> = text
-        .split(['\r', '\n'])
-        .map(str::trim)
-        .filter(|l| l.contains("requests per second"))
-        .collect();
+    let results: Vec<&str> =
+        text.split(['\r', '\n']).map(str::trim).filter(|l| l.contains("requests per second")).collect();
     for test in ["SET", "GET", "INCR", "MSET (10 keys)"] {
         let line = results
             .iter()

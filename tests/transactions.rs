@@ -20,14 +20,8 @@ fn watch_gives_optimistic_locking_under_concurrent_clients() {
                 let mut aborted = 0;
                 for _ in 0..per_client {
                     loop {
-                        redis::cmd("WATCH")
-                            .arg("counter")
-                            .exec(&mut con)
-                            .expect("watch");
-                        let v: Option<i64> = redis::cmd("GET")
-                            .arg("counter")
-                            .query(&mut con)
-                            .expect("get");
+                        redis::cmd("WATCH").arg("counter").exec(&mut con).expect("watch");
+                        let v: Option<i64> = redis::cmd("GET").arg("counter").query(&mut con).expect("get");
                         let r: Option<(String,)> = redis::pipe()
                             .atomic()
                             .cmd("SET")
@@ -47,10 +41,7 @@ fn watch_gives_optimistic_locking_under_concurrent_clients() {
         .collect();
     let aborted: usize = threads.into_iter().map(|t| t.join().expect("thread")).sum();
     let mut con = server.client();
-    let v: i64 = redis::cmd("GET")
-        .arg("counter")
-        .query(&mut con)
-        .expect("get");
+    let v: i64 = redis::cmd("GET").arg("counter").query(&mut con).expect("get");
     assert_eq!(v, 4 * per_client, "{aborted} aborted EXECs");
 }
 
@@ -102,21 +93,13 @@ fn a_killed_server_never_leaves_half_a_transaction() {
             let keys: Vec<String> = (0..8).map(|p| format!("tx:{round}:{i}:{p}")).collect();
             let mut args = vec!["EXISTS"];
             args.extend(keys.iter().map(String::as_str));
-            let Reply::Int(n) = raw.cmd(&args) else {
-                panic!("EXISTS reply")
-            };
-            assert!(
-                n == 0 || n == 8,
-                "transaction {i} of round {round} is half there: {n} of 8 keys"
-            );
+            let Reply::Int(n) = raw.cmd(&args) else { panic!("EXISTS reply") };
+            assert!(n == 0 || n == 8, "transaction {i} of round {round} is half there: {n} of 8 keys");
             if i <= last {
                 assert_eq!(n, 8, "acknowledged transaction {i} of round {round} lost");
             }
         }
-        assert!(
-            !acked.is_empty(),
-            "round {round}: no transaction was acknowledged before the kill"
-        );
+        assert!(!acked.is_empty(), "round {round}: no transaction was acknowledged before the kill");
     }
 }
 
@@ -134,19 +117,10 @@ fn a_crash_in_the_middle_of_exec_leaves_none_of_it() {
     raw.cmd(&["DEBUG", "CRASH"]);
     raw.cmd(&["SET", "inside:3", "x"]);
     raw.send_cmd(&["EXEC"]);
-    assert!(
-        raw.is_closed_after_data(Duration::from_secs(10)),
-        "the server died"
-    );
-    assert!(
-        server.wait_exit(Duration::from_secs(10)).is_some(),
-        "the process exited"
-    );
+    assert!(raw.is_closed_after_data(Duration::from_secs(10)), "the server died");
+    assert!(server.wait_exit(Duration::from_secs(10)).is_some(), "the process exited");
     server.restart();
     let mut raw = server.raw();
     assert_eq!(raw.cmd(&["GET", "before"]), Reply::bulk("1"));
-    assert_eq!(
-        raw.cmd(&["EXISTS", "inside:1", "inside:2", "inside:3"]),
-        Reply::Int(0)
-    );
+    assert_eq!(raw.cmd(&["EXISTS", "inside:1", "inside:2", "inside:3"]), Reply::Int(0));
 }

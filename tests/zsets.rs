@@ -25,19 +25,10 @@ fn bulks(items: &[&str]) -> Reply {
 
 /// Adds members `{prefix}{i:06}` with score `score(i)` for i in `range`,
 /// 1,000 pairs per ZADD.
-fn fill(
-    c: &mut RawClient,
-    key: &str,
-    prefix: &str,
-    range: std::ops::Range<usize>,
-    score: impl Fn(usize) -> String,
-) {
+fn fill(c: &mut RawClient, key: &str, prefix: &str, range: std::ops::Range<usize>, score: impl Fn(usize) -> String) {
     let ids: Vec<usize> = range.collect();
     for chunk in ids.chunks(1000) {
-        let pairs: Vec<(String, String)> = chunk
-            .iter()
-            .map(|&i| (score(i), format!("{prefix}{i:06}")))
-            .collect();
+        let pairs: Vec<(String, String)> = chunk.iter().map(|&i| (score(i), format!("{prefix}{i:06}"))).collect();
         let mut args = vec!["ZADD", key];
         for (s, m) in &pairs {
             args.push(s);
@@ -57,10 +48,7 @@ fn reply_shapes_in_resp2_and_resp3() {
     let mut c = s.raw();
     c.cmd(&["ZADD", "z", "1", "a", "2.5", "b", "inf", "c"]);
     c.send_cmd(&["ZRANGE", "z", "0", "1", "WITHSCORES"]);
-    assert_eq!(
-        c.read_raw(),
-        b"*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n"
-    );
+    assert_eq!(c.read_raw(), b"*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n");
     c.send_cmd(&["ZSCORE", "z", "c"]);
     assert_eq!(c.read_raw(), b"$3\r\ninf\r\n");
     c.send_cmd(&["ZSCORE", "z", "nosuch"]);
@@ -74,10 +62,7 @@ fn reply_shapes_in_resp2_and_resp3() {
 
     c.cmd(&["HELLO", "3"]);
     c.send_cmd(&["ZRANGE", "z", "0", "1", "WITHSCORES"]);
-    assert_eq!(
-        c.read_raw(),
-        b"*2\r\n*2\r\n$1\r\na\r\n,1.1000000000000001\r\n*2\r\n$1\r\nb\r\n,2.5\r\n"
-    );
+    assert_eq!(c.read_raw(), b"*2\r\n*2\r\n$1\r\na\r\n,1.1000000000000001\r\n*2\r\n$1\r\nb\r\n,2.5\r\n");
     c.send_cmd(&["ZSCORE", "z", "c"]);
     assert_eq!(c.read_raw(), b",inf\r\n");
     c.send_cmd(&["ZSCORE", "z", "nosuch"]);
@@ -89,10 +74,7 @@ fn reply_shapes_in_resp2_and_resp3() {
     assert_eq!(c.read_raw(), b"*1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n");
     // ZMPOP nests in both protocols.
     c.send_cmd(&["ZMPOP", "1", "z", "MIN", "COUNT", "5"]);
-    assert_eq!(
-        c.read_raw(),
-        b"*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\na\r\n,1.1000000000000001\r\n"
-    );
+    assert_eq!(c.read_raw(), b"*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\na\r\n,1.1000000000000001\r\n");
     c.send_cmd(&["ZMPOP", "1", "z", "MIN"]);
     assert_eq!(c.read_raw(), b"_\r\n");
     assert_eq!(c.cmd(&["EXISTS", "z"]), int(0));
@@ -113,14 +95,8 @@ fn rank_with_score_is_redis_7_2() {
     assert_eq!(c.read_raw(), b"*-1\r\n");
     c.send_cmd(&["ZRANK", "z", "nosuch"]);
     assert_eq!(c.read_raw(), b"$-1\r\n");
-    assert_eq!(
-        c.cmd(&["ZRANK", "z", "a", "WITHSCORES"]),
-        err("ERR syntax error")
-    );
-    assert_eq!(
-        c.cmd(&["ZRANK", "z", "a", "WITHSCORE", "x"]),
-        err("ERR wrong number of arguments for 'zrank' command")
-    );
+    assert_eq!(c.cmd(&["ZRANK", "z", "a", "WITHSCORES"]), err("ERR syntax error"));
+    assert_eq!(c.cmd(&["ZRANK", "z", "a", "WITHSCORE", "x"]), err("ERR wrong number of arguments for 'zrank' command"));
     c.cmd(&["HELLO", "3"]);
     c.send_cmd(&["ZRANK", "z", "c", "WITHSCORE"]);
     assert_eq!(c.read_raw(), b"*2\r\n:2\r\n,3\r\n");
@@ -136,26 +112,14 @@ fn hundred_thousand_members_are_read_with_bounded_walks() {
     fill(&mut c, "big", "m", 0..n, |i| i.to_string());
     assert_eq!(c.cmd(&["ZCARD", "big"]), int(n as i64));
 
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGE", "big", "0", "9"])),
-        (0..10).map(|i| format!("m{i:06}")).collect::<Vec<_>>()
-    );
+    assert_eq!(strings(&c.cmd(&["ZRANGE", "big", "0", "9"])), (0..10).map(|i| format!("m{i:06}")).collect::<Vec<_>>());
     assert_eq!(
         strings(&c.cmd(&["ZRANGE", "big", "-3", "-1", "WITHSCORES"])),
         ["m099997", "99997", "m099998", "99998", "m099999", "99999"]
     );
-    assert_eq!(
-        strings(&c.cmd(&["ZREVRANGE", "big", "0", "1"])),
-        ["m099999", "m099998"]
-    );
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGE", "big", "50000", "50001"])),
-        ["m050000", "m050001"]
-    );
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGE", "big", "-50001", "-50000", "REV"])),
-        ["m050000", "m049999"]
-    );
+    assert_eq!(strings(&c.cmd(&["ZREVRANGE", "big", "0", "1"])), ["m099999", "m099998"]);
+    assert_eq!(strings(&c.cmd(&["ZRANGE", "big", "50000", "50001"])), ["m050000", "m050001"]);
+    assert_eq!(strings(&c.cmd(&["ZRANGE", "big", "-50001", "-50000", "REV"])), ["m050000", "m049999"]);
     assert_eq!(c.cmd(&["ZSCORE", "big", "m077777"]), Reply::bulk("77777"));
     assert_eq!(c.cmd(&["ZRANK", "big", "m099990"]), int(99_990));
     assert_eq!(c.cmd(&["ZRANK", "big", "m050000"]), int(50_000));
@@ -165,40 +129,20 @@ fn hundred_thousand_members_are_read_with_bounded_walks() {
         strings(&c.cmd(&["ZRANGEBYSCORE", "big", "(99990", "+inf", "LIMIT", "2", "3"])),
         ["m099993", "m099994", "m099995"]
     );
-    assert_eq!(
-        strings(&c.cmd(&["ZREVRANGEBYSCORE", "big", "(12", "-inf", "LIMIT", "0", "2"])),
-        ["m000011", "m000010"]
-    );
+    assert_eq!(strings(&c.cmd(&["ZREVRANGEBYSCORE", "big", "(12", "-inf", "LIMIT", "0", "2"])), ["m000011", "m000010"]);
     assert_eq!(c.cmd(&["ZCOUNT", "big", "(10", "20"]), int(10));
     assert_eq!(c.cmd(&["ZCOUNT", "big", "-inf", "+inf"]), int(n as i64));
-    assert_eq!(
-        c.cmd(&["ZMSCORE", "big", "m000000", "m099999", "x"])
-            .items()
-            .len(),
-        3
-    );
+    assert_eq!(c.cmd(&["ZMSCORE", "big", "m000000", "m099999", "x"]).items().len(), 3);
 
     // Changes keep both indexes in step.
     assert_eq!(c.cmd(&["ZADD", "big", "-1", "m050000"]), int(0));
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGE", "big", "0", "1"])),
-        ["m050000", "m000000"]
-    );
+    assert_eq!(strings(&c.cmd(&["ZRANGE", "big", "0", "1"])), ["m050000", "m000000"]);
     assert_eq!(c.cmd(&["ZRANK", "big", "m050001"]), int(50_001));
-    assert_eq!(
-        strings(&c.cmd(&["ZPOPMAX", "big", "2"])),
-        ["m099999", "99999", "m099998", "99998"]
-    );
+    assert_eq!(strings(&c.cmd(&["ZPOPMAX", "big", "2"])), ["m099999", "99999", "m099998", "99998"]);
     assert_eq!(c.cmd(&["ZREMRANGEBYRANK", "big", "1", "10"]), int(10));
-    assert_eq!(
-        c.cmd(&["ZREMRANGEBYSCORE", "big", "(99990", "99997"]),
-        int(7)
-    );
+    assert_eq!(c.cmd(&["ZREMRANGEBYSCORE", "big", "(99990", "99997"]), int(7));
     assert_eq!(c.cmd(&["ZCARD", "big"]), int(n as i64 - 19));
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGE", "big", "0", "2"])),
-        ["m050000", "m000010", "m000011"]
-    );
+    assert_eq!(strings(&c.cmd(&["ZRANGE", "big", "0", "2"])), ["m050000", "m000010", "m000011"]);
     assert_eq!(strings(&c.cmd(&["ZRANGE", "big", "-1", "-1"])), ["m099990"]);
 }
 
@@ -217,10 +161,7 @@ fn every_rank_is_counted_right_from_both_ends() {
     }
     for i in 0..n {
         assert_eq!(c.read(), int(i as i64), "ZRANK of member {i}");
-        let expected = Reply::Array(Some(vec![
-            int((n - 1 - i) as i64),
-            Reply::bulk(&(i / 3).to_string()),
-        ]));
+        let expected = Reply::Array(Some(vec![int((n - 1 - i) as i64), Reply::bulk(&(i / 3).to_string())]));
         assert_eq!(c.read(), expected, "ZREVRANK of member {i}");
     }
 }
@@ -230,35 +171,14 @@ fn lex_ranges_on_a_big_equal_score_set_seek_by_member() {
     let s = TestServer::new();
     let mut c = s.raw();
     fill(&mut c, "lex", "k", 0..20_000, |_| "0".into());
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGEBYLEX", "lex", "[k012000", "(k012003"])),
-        ["k012000", "k012001", "k012002"]
-    );
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGEBYLEX", "lex", "(k012000", "+", "LIMIT", "1", "2"])),
-        ["k012002", "k012003"]
-    );
-    assert_eq!(
-        strings(&c.cmd(&["ZREVRANGEBYLEX", "lex", "(k012000", "-", "LIMIT", "0", "2"])),
-        ["k011999", "k011998"]
-    );
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGE", "lex", "[k019999", "[k019998", "BYLEX", "REV"])),
-        ["k019999", "k019998"]
-    );
-    assert_eq!(
-        c.cmd(&["ZLEXCOUNT", "lex", "[k000100", "(k000200"]),
-        int(100)
-    );
-    assert_eq!(
-        c.cmd(&["ZREMRANGEBYLEX", "lex", "[k010000", "(k011000"]),
-        int(1000)
-    );
+    assert_eq!(strings(&c.cmd(&["ZRANGEBYLEX", "lex", "[k012000", "(k012003"])), ["k012000", "k012001", "k012002"]);
+    assert_eq!(strings(&c.cmd(&["ZRANGEBYLEX", "lex", "(k012000", "+", "LIMIT", "1", "2"])), ["k012002", "k012003"]);
+    assert_eq!(strings(&c.cmd(&["ZREVRANGEBYLEX", "lex", "(k012000", "-", "LIMIT", "0", "2"])), ["k011999", "k011998"]);
+    assert_eq!(strings(&c.cmd(&["ZRANGE", "lex", "[k019999", "[k019998", "BYLEX", "REV"])), ["k019999", "k019998"]);
+    assert_eq!(c.cmd(&["ZLEXCOUNT", "lex", "[k000100", "(k000200"]), int(100));
+    assert_eq!(c.cmd(&["ZREMRANGEBYLEX", "lex", "[k010000", "(k011000"]), int(1000));
     assert_eq!(c.cmd(&["ZCARD", "lex"]), int(19_000));
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGEBYLEX", "lex", "(k009999", "+", "LIMIT", "0", "1"])),
-        ["k011000"]
-    );
+    assert_eq!(strings(&c.cmd(&["ZRANGEBYLEX", "lex", "(k009999", "+", "LIMIT", "0", "1"])), ["k011000"]);
 }
 
 #[test]
@@ -286,15 +206,12 @@ fn zscan_of_a_big_set_returns_every_member_once() {
     assert_eq!(seen.len(), 1000);
     assert!(calls > 5, "a big sorted set is scanned in several calls");
     // MATCH filters members.
-    let r = c
-        .cmd(&["ZSCAN", "z", "0", "MATCH", "m00099*", "COUNT", "10000"])
-        .items();
+    let r = c.cmd(&["ZSCAN", "z", "0", "MATCH", "m00099*", "COUNT", "10000"]).items();
     assert_eq!(
         strings(&r[1]),
         [
-            "m000990", "990.5", "m000991", "991.5", "m000992", "992.5", "m000993", "993.5",
-            "m000994", "994.5", "m000995", "995.5", "m000996", "996.5", "m000997", "997.5",
-            "m000998", "998.5", "m000999", "999.5"
+            "m000990", "990.5", "m000991", "991.5", "m000992", "992.5", "m000993", "993.5", "m000994", "994.5",
+            "m000995", "995.5", "m000996", "996.5", "m000997", "997.5", "m000998", "998.5", "m000999", "999.5"
         ]
     );
 }
@@ -343,11 +260,7 @@ fn emptied_sorted_sets_disappear() {
         c.cmd(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
         c.cmd(cmd);
         assert_eq!(c.cmd(&["EXISTS", "z"]), int(0), "{cmd:?}");
-        assert_eq!(
-            c.cmd(&["TYPE", "z"]),
-            Reply::Simple("none".into()),
-            "{cmd:?}"
-        );
+        assert_eq!(c.cmd(&["TYPE", "z"]), Reply::Simple("none".into()), "{cmd:?}");
         // A new sorted set at the same key starts empty (no leftover members).
         assert_eq!(c.cmd(&["ZADD", "z", "9", "x"]), int(1));
         assert_eq!(c.cmd(&["ZRANGE", "z", "0", "-1"]), bulks(&["x"]), "{cmd:?}");
@@ -400,15 +313,9 @@ fn same_key_as_source_and_destination() {
     let mut c = s.raw();
     c.cmd(&["ZADD", "d", "1", "a", "2", "b"]);
     assert_eq!(c.cmd(&["ZUNIONSTORE", "d", "2", "d", "d"]), int(2));
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"])),
-        ["a", "2", "b", "4"]
-    );
+    assert_eq!(strings(&c.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"])), ["a", "2", "b", "4"]);
     assert_eq!(c.cmd(&["ZRANGESTORE", "d", "d", "1", "1"]), int(1));
-    assert_eq!(
-        strings(&c.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"])),
-        ["b", "4"]
-    );
+    assert_eq!(strings(&c.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"])), ["b", "4"]);
     assert_eq!(c.cmd(&["ZDIFFSTORE", "d", "2", "d", "d"]), int(0));
     assert_eq!(c.cmd(&["EXISTS", "d"]), int(0));
     // A member named twice in one command counts once.
@@ -424,26 +331,13 @@ fn binary_members_and_exact_scores() {
     let s = TestServer::new();
     let mut c = s.raw();
     let weird: &[u8] = b"m\0\r\n\xff";
-    assert_eq!(
-        c.cmd_bytes(&[b"ZADD", b"z", b"0.1", weird, b"-0", b"", b"1e-300", b"tiny"]),
-        int(3)
-    );
-    assert_eq!(
-        c.cmd_bytes(&[b"ZSCORE", b"z", weird]),
-        Reply::bulk("0.10000000000000001")
-    );
+    assert_eq!(c.cmd_bytes(&[b"ZADD", b"z", b"0.1", weird, b"-0", b"", b"1e-300", b"tiny"]), int(3));
+    assert_eq!(c.cmd_bytes(&[b"ZSCORE", b"z", weird]), Reply::bulk("0.10000000000000001"));
     assert_eq!(c.cmd_bytes(&[b"ZSCORE", b"z", b""]), Reply::bulk("0"));
-    assert_eq!(
-        c.cmd_bytes(&[b"ZSCORE", b"z", b"tiny"]),
-        Reply::bulk("1e-300")
-    );
+    assert_eq!(c.cmd_bytes(&[b"ZSCORE", b"z", b"tiny"]), Reply::bulk("1e-300"));
     assert_eq!(
         c.cmd(&["ZRANGE", "z", "0", "-1"]),
-        Reply::Array(Some(vec![
-            Reply::bulk(""),
-            Reply::bulk("tiny"),
-            Reply::Bulk(Some(weird.to_vec()))
-        ]))
+        Reply::Array(Some(vec![Reply::bulk(""), Reply::bulk("tiny"), Reply::Bulk(Some(weird.to_vec()))]))
     );
     assert_eq!(c.cmd_bytes(&[b"ZRANK", b"z", weird]), int(2));
 }
@@ -476,10 +370,7 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 
@@ -490,17 +381,13 @@ impl Lcg {
 
 #[test]
 fn randomized_commands_match_redis() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
+    let Some(redis) = RedisServer::start() else { return };
     let s = TestServer::new();
     let (mut ours, mut theirs) = (s.raw(), redis.raw());
     let mut rng = Lcg(42);
     let keys = ["a", "b", "c"];
     let members = ["m1", "m2", "m3", "m4", "m5", "m6", "", "x"];
-    let scores = [
-        "0", "1", "-1", "2.5", "inf", "-inf", "-0", "1e300", "0.1", "3",
-    ];
+    let scores = ["0", "1", "-1", "2.5", "inf", "-inf", "-0", "1e300", "0.1", "3"];
     let bounds = ["-inf", "+inf", "0", "(0", "1", "(1", "2.5", "(3", "-1"];
     let lex = ["-", "+", "[m1", "(m3", "[m5", "(x", "[", "(m6"];
     let idx = ["0", "1", "-1", "2", "-3", "10", "-10"];
@@ -518,13 +405,7 @@ fn randomized_commands_match_redis() {
             ],
             4 => vec!["ZINCRBY", k, rng.pick(&scores), rng.pick(&members)],
             5 => vec!["ZREM", k, rng.pick(&members), rng.pick(&members)],
-            6 => vec![
-                "ZRANGE",
-                k,
-                rng.pick(&idx),
-                rng.pick(&idx),
-                rng.pick(&["WITHSCORES", "REV"]),
-            ],
+            6 => vec!["ZRANGE", k, rng.pick(&idx), rng.pick(&idx), rng.pick(&["WITHSCORES", "REV"])],
             7 => vec![
                 "ZRANGEBYSCORE",
                 k,
@@ -536,32 +417,12 @@ fn randomized_commands_match_redis() {
                 rng.pick(&["-1", "1", "3"]),
             ],
             8 => vec!["ZREVRANGEBYSCORE", k, rng.pick(&bounds), rng.pick(&bounds)],
-            9 => vec![
-                rng.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT"]),
-                k,
-                rng.pick(&lex),
-                rng.pick(&lex),
-            ],
-            10 => vec![
-                rng.pick(&["ZRANK", "ZREVRANK", "ZSCORE"]),
-                k,
-                rng.pick(&members),
-            ],
+            9 => vec![rng.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT"]), k, rng.pick(&lex), rng.pick(&lex)],
+            10 => vec![rng.pick(&["ZRANK", "ZREVRANK", "ZSCORE"]), k, rng.pick(&members)],
             11 => vec![rng.pick(&["ZPOPMIN", "ZPOPMAX"]), k, rng.pick(&["1", "2"])],
-            12 => vec![
-                rng.pick(&["ZREMRANGEBYRANK", "ZREMRANGEBYSCORE"]),
-                k,
-                rng.pick(&idx),
-                rng.pick(&idx),
-            ],
+            12 => vec![rng.pick(&["ZREMRANGEBYRANK", "ZREMRANGEBYSCORE"]), k, rng.pick(&idx), rng.pick(&idx)],
             13 => {
-                vec![
-                    rng.pick(&["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]),
-                    k,
-                    "2",
-                    rng.pick(&keys),
-                    rng.pick(&keys),
-                ]
+                vec![rng.pick(&["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]), k, "2", rng.pick(&keys), rng.pick(&keys)]
             }
             14 => vec![
                 rng.pick(&["ZUNION", "ZINTER"]),

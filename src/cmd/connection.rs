@@ -58,9 +58,7 @@ pub fn select(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // Redis parses an `int`, with its own message for a valid but too large integer.
     let id = args.i64(1)?;
     if i32::try_from(id).is_err() {
-        return Err(CmdError::Err(
-            "value is out of range, value must between -2147483648 and 2147483647",
-        ));
+        return Err(CmdError::Err("value is out of range, value must between -2147483648 and 2147483647"));
     }
     if id < 0 || id as usize >= ctx.state.config.server.databases {
         return Err(CmdError::Err("DB index is out of range"));
@@ -119,9 +117,7 @@ fn printable_name(name: &[u8]) -> bool {
 /// Sets (or clears, when empty) the calling client's name.
 fn set_name(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
     if !printable_name(name) {
-        return Err(CmdError::Err(
-            "Client names cannot contain spaces, newlines or special characters.",
-        ));
+        return Err(CmdError::Err("Client names cannot contain spaces, newlines or special characters."));
     }
     ctx.me().name = name.to_vec();
     Ok(())
@@ -141,9 +137,7 @@ fn set_protocol(ctx: &mut Ctx, proto: u8) {
 pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut proto = None;
     if args.len() >= 2 {
-        let v = parse_i64(args.get(1)).ok_or(CmdError::Err(
-            "Protocol version is not an integer or out of range",
-        ))?;
+        let v = parse_i64(args.get(1)).ok_or(CmdError::Err("Protocol version is not an integer or out of range"))?;
         if !(2..=3).contains(&v) {
             return Err(CmdError::Raw("NOPROTO unsupported protocol version".into()));
         }
@@ -160,9 +154,7 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
             i += 2;
         } else {
             let opt = String::from_utf8_lossy(args.get(i));
-            return Err(CmdError::Raw(format!(
-                "ERR Syntax error in HELLO option '{opt}'"
-            )));
+            return Err(CmdError::Raw(format!("ERR Syntax error in HELLO option '{opt}'")));
         }
     }
     if !ctx.me().authed {
@@ -267,10 +259,7 @@ pub fn client_setinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else if args.is(2, "LIB-VER") {
         false
     } else {
-        return Err(CmdError::Raw(format!(
-            "ERR Unrecognized option '{}'",
-            String::from_utf8_lossy(attr)
-        )));
+        return Err(CmdError::Raw(format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(attr))));
     };
     if !printable_name(value) {
         return Err(CmdError::Raw(format!(
@@ -279,11 +268,7 @@ pub fn client_setinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
         )));
     }
     let me = ctx.me();
-    let slot = if lib_name {
-        &mut me.lib_name
-    } else {
-        &mut me.lib_ver
-    };
+    let slot = if lib_name { &mut me.lib_name } else { &mut me.lib_ver };
     *slot = value.to_vec();
     ctx.out.ok();
     Ok(())
@@ -326,10 +311,7 @@ fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
     match name.to_ascii_lowercase().as_slice() {
         b"normal" => Ok(ClientType::Normal),
         b"slave" | b"replica" | b"pubsub" | b"master" => Ok(ClientType::Other),
-        _ => Err(CmdError::Raw(format!(
-            "ERR Unknown client type '{}'",
-            String::from_utf8_lossy(name)
-        ))),
+        _ => Err(CmdError::Raw(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(name)))),
     }
 }
 
@@ -337,12 +319,7 @@ fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
 /// touched, N none.
 fn client_flags(c: &Client) -> String {
     let mut f = String::new();
-    for (on, ch) in [
-        (c.blocked.is_some(), 'b'),
-        (c.subs.any(), 'P'),
-        (c.multi.is_some(), 'x'),
-        (c.dirty_cas, 'd'),
-    ] {
+    for (on, ch) in [(c.blocked.is_some(), 'b'), (c.subs.any(), 'P'), (c.multi.is_some(), 'x'), (c.dirty_cas, 'd')] {
         if on {
             f.push(ch);
         }
@@ -386,21 +363,14 @@ fn client_line(c: &Client, cmd: &str, now: u64) -> String {
 /// (the CLIENT subcommand in progress), as Redis does.
 fn push_client_line(ctx: &Ctx, key: usize, running: &str, text: &mut String) {
     let c = &ctx.state.clients[key];
-    let cmd = if key == ctx.client {
-        running
-    } else {
-        c.last_cmd
-    };
+    let cmd = if key == ctx.client { running } else { c.last_cmd };
     text.push_str(&client_line(c, cmd, now_ms()));
     text.push('\n');
 }
 
 /// `client|list` style name of the CLIENT subcommand being run.
 fn running_name(args: &Args) -> String {
-    format!(
-        "client|{}",
-        String::from_utf8_lossy(args.get(1)).to_ascii_lowercase()
-    )
+    format!("client|{}", String::from_utf8_lossy(args.get(1)).to_ascii_lowercase())
 }
 
 /// CLIENT INFO
@@ -466,10 +436,7 @@ impl KillFilter<'_> {
 
 /// Parses the new-style `CLIENT KILL <option> <value> ...` filter.
 fn kill_filter<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
-    let mut f = KillFilter {
-        skip_me: true,
-        ..KillFilter::default()
-    };
+    let mut f = KillFilter { skip_me: true, ..KillFilter::default() };
     let mut i = 2;
     while i < args.len() {
         if i + 1 >= args.len() {
@@ -477,9 +444,7 @@ fn kill_filter<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
         }
         let value = args.get(i + 1);
         if args.is(i, "ID") {
-            let id = parse_i64(value)
-                .filter(|&n| n >= 1)
-                .ok_or(CmdError::Err("client-id should be greater than 0"))?;
+            let id = parse_i64(value).filter(|&n| n >= 1).ok_or(CmdError::Err("client-id should be greater than 0"))?;
             f.id = Some(id as u64);
         } else if args.is(i, "TYPE") {
             f.normal = Some(client_type(value)? == ClientType::Normal);
@@ -489,10 +454,7 @@ fn kill_filter<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
             f.laddr = Some(value);
         } else if args.is(i, "USER") {
             if value != DEFAULT_USER {
-                return Err(CmdError::Raw(format!(
-                    "ERR No such user '{}'",
-                    String::from_utf8_lossy(value)
-                )));
+                return Err(CmdError::Raw(format!("ERR No such user '{}'", String::from_utf8_lossy(value))));
             }
         } else if args.is(i, "SKIPME") {
             f.skip_me = if value.eq_ignore_ascii_case(b"yes") {
@@ -517,14 +479,8 @@ fn kill_filter<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
 /// client") and may kill the caller; the new form replies the number killed.
 pub fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let old_form = args.len() == 3;
-    let filter = if old_form {
-        KillFilter {
-            addr: Some(args.get(2)),
-            ..KillFilter::default()
-        }
-    } else {
-        kill_filter(args)?
-    };
+    let filter =
+        if old_form { KillFilter { addr: Some(args.get(2)), ..KillFilter::default() } } else { kill_filter(args)? };
     let me = ctx.client;
     let mut killed = 0i64;
     for (key, c) in ctx.state.clients.iter_mut() {

@@ -187,11 +187,7 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let picked = hash::rand_fields(&mut c.tx, a.get(1), pick)?;
     let resp3 = c.out.resp3;
-    c.out.array(if with_values && !resp3 {
-        picked.len() * 2
-    } else {
-        picked.len()
-    });
+    c.out.array(if with_values && !resp3 { picked.len() * 2 } else { picked.len() });
     for (f, v) in &picked {
         if with_values && resp3 {
             c.out.array(2);

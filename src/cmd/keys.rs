@@ -83,10 +83,7 @@ pub fn type_(c: &mut Ctx, a: &Args) -> CmdResult {
 /// KEYS pattern
 /// O(N) in the keys sharing the pattern's literal prefix.
 pub fn keys(c: &mut Ctx, a: &Args) -> CmdResult {
-    let filter = Filter {
-        pattern: Some(a.get(1)).filter(|p| *p != b"*"),
-        type_name: None,
-    };
+    let filter = Filter { pattern: Some(a.get(1)).filter(|p| *p != b"*"), type_name: None };
     let found = keys::keys(c.tx.store(), c.tx.db, c.tx.now_ms, filter)?;
     c.out.array(found.len());
     for k in &found {
@@ -102,23 +99,11 @@ pub fn keys(c: &mut Ctx, a: &Args) -> CmdResult {
 pub fn scan(c: &mut Ctx, a: &Args) -> CmdResult {
     let cursor = parse_cursor(a.get(1)).ok_or(CmdError::Err("invalid cursor"))?;
     let opts = parse_scan_opts(a, 2, TypeOption::Allowed)?;
-    let filter = Filter {
-        pattern: opts.pattern,
-        type_name: opts.type_name,
-    };
+    let filter = Filter { pattern: opts.pattern, type_name: opts.type_name };
     let count = opts.count;
     let after = resume_point(c, cursor);
-    let page = keys::scan(
-        c.tx.store(),
-        c.tx.db,
-        c.tx.now_ms,
-        after.as_deref(),
-        count,
-        filter,
-    )?;
-    let next = page
-        .resume_after
-        .map_or(0, |k| c.state.scan_cursors.store(k));
+    let page = keys::scan(c.tx.store(), c.tx.db, c.tx.now_ms, after.as_deref(), count, filter)?;
+    let next = page.resume_after.map_or(0, |k| c.state.scan_cursors.store(k));
     c.out.array(2);
     let mut digits = itoa::Buffer::new();
     c.out.bulk(digits.format(next).as_bytes());
@@ -149,16 +134,8 @@ pub enum TypeOption {
 }
 
 /// Parses `[MATCH pattern] [COUNT count] [TYPE type]` from argument `from`.
-pub fn parse_scan_opts<'a>(
-    a: &Args<'a>,
-    from: usize,
-    types: TypeOption,
-) -> Result<ScanOpts<'a>, CmdError> {
-    let mut opts = ScanOpts {
-        count: 10,
-        pattern: None,
-        type_name: None,
-    };
+pub fn parse_scan_opts<'a>(a: &Args<'a>, from: usize, types: TypeOption) -> Result<ScanOpts<'a>, CmdError> {
+    let mut opts = ScanOpts { count: 10, pattern: None, type_name: None };
     let mut i = from;
     while i < a.len() {
         let has_value = i + 1 < a.len();
@@ -203,9 +180,7 @@ pub fn parse_cursor(s: &[u8]) -> Option<u64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let n = digits.iter().try_fold(0u64, |n, d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })?;
+    let n = digits.iter().try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))?;
     Some(if neg { n.wrapping_neg() } else { n })
 }
 
@@ -327,12 +302,8 @@ fn expire_generic(c: &mut Ctx, a: &Args, base: Base, unit: Unit) -> CmdResult {
         Base::Now => c.tx.now_ms as i64,
         Base::Epoch => 0,
     };
-    let at_ms = absolute_ms(when, base_ms, unit).ok_or_else(|| {
-        CmdError::Raw(format!(
-            "ERR invalid expire time in '{}' command",
-            c.spec.name
-        ))
-    })?;
+    let at_ms = absolute_ms(when, base_ms, unit)
+        .ok_or_else(|| CmdError::Raw(format!("ERR invalid expire time in '{}' command", c.spec.name)))?;
     let applied = keys::set_expire(&mut c.tx, a.get(1), at_ms, cond)?;
     c.out.int(applied as i64);
     Ok(())
@@ -360,23 +331,14 @@ fn parse_expire_options(a: &Args, from: usize) -> Result<ExpireIf, CmdError> {
             b"XX" => xx = true,
             b"GT" => gt = true,
             b"LT" => lt = true,
-            _ => {
-                return Err(CmdError::Raw(format!(
-                    "ERR Unsupported option {}",
-                    String::from_utf8_lossy(opt)
-                )))
-            }
+            _ => return Err(CmdError::Raw(format!("ERR Unsupported option {}", String::from_utf8_lossy(opt)))),
         }
     }
     if nx && (xx || gt || lt) {
-        return Err(CmdError::Err(
-            "NX and XX, GT or LT options at the same time are not compatible",
-        ));
+        return Err(CmdError::Err("NX and XX, GT or LT options at the same time are not compatible"));
     }
     if gt && lt {
-        return Err(CmdError::Err(
-            "GT and LT options at the same time are not compatible",
-        ));
+        return Err(CmdError::Err("GT and LT options at the same time are not compatible"));
     }
     Ok(match (nx, xx, gt, lt) {
         (true, ..) => ExpireIf::NoExpiry,
@@ -536,15 +498,9 @@ mod tests {
 
     #[test]
     fn expire_overflow_matches_redis() {
-        assert_eq!(
-            absolute_ms(i64::MAX / 1000, 0, Unit::Seconds),
-            Some(i64::MAX / 1000 * 1000)
-        );
+        assert_eq!(absolute_ms(i64::MAX / 1000, 0, Unit::Seconds), Some(i64::MAX / 1000 * 1000));
         assert_eq!(absolute_ms(i64::MAX / 1000 + 1, 0, Unit::Seconds), None);
-        assert_eq!(
-            absolute_ms(i64::MIN / 1000, 5, Unit::Seconds),
-            Some(i64::MIN / 1000 * 1000 + 5)
-        );
+        assert_eq!(absolute_ms(i64::MIN / 1000, 5, Unit::Seconds), Some(i64::MIN / 1000 * 1000 + 5));
         assert_eq!(absolute_ms(i64::MIN / 1000 - 1, 0, Unit::Seconds), None);
         assert_eq!(absolute_ms(i64::MAX, 1, Unit::Millis), None);
         assert_eq!(absolute_ms(i64::MAX, 0, Unit::Millis), Some(i64::MAX));

@@ -79,9 +79,7 @@ enum Nil {
 /// BLMOVE and BRPOPLPUSH too; RESP3 has one null).
 fn nothing(c: &mut Ctx, wait: Wait, keys: &[&[u8]], nil: Nil) -> CmdResult {
     match wait {
-        Wait::Until(deadline) if c.may_block() => {
-            c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline)
-        }
+        Wait::Until(deadline) if c.may_block() => c.block(keys.iter().map(|k| k.to_vec()).collect(), deadline),
         // Inside EXEC or a script: the nil of the non-blocking variant (`$-1`
         // for BLMOVE and BRPOPLPUSH), as Redis answers there.
         Wait::Until(_) | Wait::No => {
@@ -183,10 +181,7 @@ fn pop(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
         return Err(CmdError::WrongArity(c.spec.name.into()));
     }
     let count = match a.opt(2) {
-        Some(arg) => Some(non_negative(
-            arg,
-            "value is out of range, must be positive",
-        )?),
+        Some(arg) => Some(non_negative(arg, "value is out of range, must be positive")?),
         None => None,
     };
     let key = a.get(1);
@@ -310,9 +305,7 @@ pub fn linsert(c: &mut Ctx, a: &Args) -> CmdResult {
     };
     let key = a.get(1);
     let n = match list::get(&mut c.tx, key)? {
-        Some(l) => {
-            list::insert(&mut c.tx, key, l, place, a.get(3), a.get(4))?.map_or(-1, |len| len as i64)
-        }
+        Some(l) => list::insert(&mut c.tx, key, l, place, a.get(3), a.get(4))?.map_or(-1, |len| len as i64),
         None => 0,
     };
     c.out.int(n);
@@ -323,11 +316,7 @@ pub fn linsert(c: &mut Ctx, a: &Args) -> CmdResult {
 ///
 /// O(N): walks from the head (or the tail for a negative rank).
 pub fn lpos(c: &mut Ctx, a: &Args) -> CmdResult {
-    let mut q = PosQuery {
-        rank: 1,
-        count: 1,
-        maxlen: 0,
-    };
+    let mut q = PosQuery { rank: 1, count: 1, maxlen: 0 };
     let mut want_array = false;
     let mut j = 3;
     while j < a.len() {
@@ -496,11 +485,7 @@ pub(super) fn parse_mpop<'a, S>(
         j += 1;
     }
     let keys = (at + 1..side_at).map(|i| a.get(i)).collect();
-    Ok(Mpop {
-        keys,
-        side,
-        count: count.unwrap_or(1),
-    })
+    Ok(Mpop { keys, side, count: count.unwrap_or(1) })
 }
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]

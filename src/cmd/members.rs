@@ -44,11 +44,8 @@ pub fn scan(c: &mut Ctx, a: &Args, ty: Type, value: ScanValue) -> CmdResult {
         count = usize::MAX;
     }
     let after = resume_point(c, cursor);
-    let page =
-        Members::new(c.tx.store(), c.tx.db, key, &meta).scan(after.as_deref(), count, pattern)?;
-    let next = page
-        .resume_after
-        .map_or(0, |k| c.state.scan_cursors.store(k));
+    let page = Members::new(c.tx.store(), c.tx.db, key, &meta).scan(after.as_deref(), count, pattern)?;
+    let next = page.resume_after.map_or(0, |k| c.state.scan_cursors.store(k));
     reply(c.out, next, &page.elements, value);
     Ok(())
 }
@@ -84,9 +81,5 @@ pub fn rand_count(a: &Args, i: usize) -> Result<Pick, CmdError> {
             "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         ));
     }
-    Ok(if n >= 0 {
-        Pick::Distinct(n as u64)
-    } else {
-        Pick::Repeated(n.unsigned_abs())
-    })
+    Ok(if n >= 0 { Pick::Distinct(n as u64) } else { Pick::Repeated(n.unsigned_abs()) })
 }

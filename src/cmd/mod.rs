@@ -86,11 +86,7 @@ impl Flags {
             (Flags::NO_AUTH, "no_auth"),
             (Flags::ALLOW_BUSY, "allow_busy"),
         ];
-        table
-            .iter()
-            .filter(|(f, _)| self.contains(*f))
-            .map(|(_, n)| *n)
-            .collect()
+        table.iter().filter(|(f, _)| self.contains(*f)).map(|(_, n)| *n).collect()
     }
 }
 
@@ -112,29 +108,13 @@ pub enum KeySpec {
 
 impl KeySpec {
     /// The single key at index 1.
-    pub const ONE: KeySpec = KeySpec::Range {
-        first: 1,
-        last: 1,
-        step: 1,
-    };
+    pub const ONE: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
     /// Every argument from 1 on.
-    pub const ALL: KeySpec = KeySpec::Range {
-        first: 1,
-        last: -1,
-        step: 1,
-    };
+    pub const ALL: KeySpec = KeySpec::Range { first: 1, last: -1, step: 1 };
     /// Keys at 1 and 2 (RENAME, COPY, SMOVE, ...).
-    pub const TWO: KeySpec = KeySpec::Range {
-        first: 1,
-        last: 2,
-        step: 1,
-    };
+    pub const TWO: KeySpec = KeySpec::Range { first: 1, last: 2, step: 1 };
     /// Key/value pairs from 1 (MSET).
-    pub const PAIRS: KeySpec = KeySpec::Range {
-        first: 1,
-        last: -1,
-        step: 2,
-    };
+    pub const PAIRS: KeySpec = KeySpec::Range { first: 1, last: -1, step: 2 };
 
     /// `(first, last, step)` as COMMAND reports them.
     pub fn triple(self) -> (i32, i32, i32) {
@@ -150,10 +130,7 @@ impl KeySpec {
             KeySpec::None => Vec::new(),
             KeySpec::Range { first, last, step } => {
                 let last = if last < 0 { argc as i32 + last } else { last };
-                (first..=last.min(argc as i32 - 1))
-                    .step_by(step.max(1) as usize)
-                    .map(|i| i as usize)
-                    .collect()
+                (first..=last.min(argc as i32 - 1)).step_by(step.max(1) as usize).map(|i| i as usize).collect()
             }
         }
     }
@@ -268,33 +245,12 @@ pub mod flag_bits {
 }
 
 /// Builds a table row (`flags` from [`flag_bits`]).
-pub const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    group: Group,
-    run: Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags: Flags::from_bits_retain(flags),
-        keys,
-        group,
-        run,
-        subcommands: &[],
-    }
+pub const fn spec(name: &'static str, arity: i32, flags: u32, keys: KeySpec, group: Group, run: Handler) -> CommandSpec {
+    CommandSpec { name, arity, flags: Flags::from_bits_retain(flags), keys, group, run, subcommands: &[] }
 }
 
 /// Builds a container row whose handler is `run_subcommand`.
-pub const fn container(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    group: Group,
-    subs: &'static [CommandSpec],
-) -> CommandSpec {
+pub const fn container(name: &'static str, arity: i32, flags: u32, group: Group, subs: &'static [CommandSpec]) -> CommandSpec {
     CommandSpec {
         name,
         arity,
@@ -352,14 +308,9 @@ impl Ctx<'_> {
 /// truncated to whole milliseconds (so 0.0001 means forever), and values whose
 /// milliseconds do not fit an i64 (inf, 1e16) wrap negative like C's cast.
 pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, CmdError> {
-    let secs =
-        crate::util::strtod(arg).ok_or(CmdError::Err("timeout is not a float or out of range"))?;
+    let secs = crate::util::strtod(arg).ok_or(CmdError::Err("timeout is not a float or out of range"))?;
     let ms = secs * 1000.0;
-    let ms = if ms.is_finite() && ms.abs() < 9.2e18 {
-        ms.trunc() as i64
-    } else {
-        i64::MIN
-    };
+    let ms = if ms.is_finite() && ms.abs() < 9.2e18 { ms.trunc() as i64 } else { i64::MIN };
     if ms < 0 {
         return Err(CmdError::Err("timeout is negative"));
     }
@@ -381,10 +332,7 @@ pub fn lookup(table: &'static [CommandSpec], name: &[u8]) -> Option<&'static Com
     let lower = &mut lower[..name.len()];
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    table
-        .binary_search_by(|c| c.name.as_bytes().cmp(lower))
-        .ok()
-        .map(|i| &table[i])
+    table.binary_search_by(|c| c.name.as_bytes().cmp(lower)).ok().map(|i| &table[i])
 }
 
 pub(crate) fn arity_ok(arity: i32, argc: usize) -> bool {
@@ -430,10 +378,7 @@ pub fn run_subcommand(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
             (s.run)(ctx, args)
         }
-        None => Err(CmdError::UnknownSubcommand(
-            String::from_utf8_lossy(sub).into_owned(),
-            parent.name.into(),
-        )),
+        None => Err(CmdError::UnknownSubcommand(String::from_utf8_lossy(sub).into_owned(), parent.name.into())),
     }
 }
 
@@ -472,14 +417,7 @@ pub fn dispatch(
 
 /// Runs `spec` now (a client's command, or one queued by EXEC or called by a
 /// script): checks, runs, commits, counts, and writes its reply or error.
-pub fn call(
-    store: &Store,
-    state: &mut ServerState,
-    client: usize,
-    out: &mut ReplyBuf,
-    args: &Args,
-    spec: &'static CommandSpec,
-) {
+pub fn call(store: &Store, state: &mut ServerState, client: usize, out: &mut ReplyBuf, args: &Args, spec: &'static CommandSpec) {
     let mark = out.len();
     let started = Instant::now();
     let result = run(store, state, client, out, args, spec);
@@ -487,9 +425,7 @@ pub fn call(
     state.stats.commands += 1;
     // Containers count per subcommand, as Redis's `cmdstat_config|get`.
     let sub = match args.opt(1) {
-        Some(a) if !spec.subcommands.is_empty() => {
-            lookup(spec.subcommands, a).map_or("", |s| s.name)
-        }
+        Some(a) if !spec.subcommands.is_empty() => lookup(spec.subcommands, a).map_or("", |s| s.name),
         _ => "",
     };
     let st = state.stats.per_cmd.entry((spec.name, sub)).or_default();
@@ -534,13 +470,7 @@ fn run(
     }
     let db = c.db;
     let data = {
-        let mut ctx = Ctx {
-            tx: Tx::new(store, db, now),
-            out,
-            state,
-            client,
-            spec,
-        };
+        let mut ctx = Ctx { tx: Tx::new(store, db, now), out, state, client, spec };
         (spec.run)(&mut ctx, args)?;
         ctx.tx.finish()
     };
@@ -570,10 +500,7 @@ fn run(
 fn redacted_args(spec: &CommandSpec, args: &Args) -> Vec<usize> {
     match spec.name {
         "auth" => (1..args.len()).collect(),
-        "hello" => (2..args.len())
-            .filter(|&i| args.is(i, "AUTH"))
-            .flat_map(|i| [i + 1, i + 2])
-            .collect(),
+        "hello" => (2..args.len()).filter(|&i| args.is(i, "AUTH")).flat_map(|i| [i + 1, i + 2]).collect(),
         "config" if args.len() > 3 && args.is(1, "SET") => (2..args.len() - 1)
             .step_by(2)
             .filter(|&i| args.is(i, "requirepass") || args.is(i, "masterauth"))
@@ -583,13 +510,7 @@ fn redacted_args(spec: &CommandSpec, args: &Args) -> Vec<usize> {
     }
 }
 
-fn slowlog_push(
-    state: &mut ServerState,
-    client: usize,
-    args: &Args,
-    spec: &CommandSpec,
-    usec: u64,
-) {
+fn slowlog_push(state: &mut ServerState, client: usize, args: &Args, spec: &CommandSpec, usec: u64) {
     let threshold = state.config.server.slowlog_log_slower_than;
     if threshold < 0 || (usec as i64) < threshold || spec.flags.contains(Flags::SKIP_SLOWLOG) {
         return;
@@ -626,8 +547,5 @@ fn slowlog_push(
     };
     state.slowlog.next_id += 1;
     state.slowlog.entries.push_front(entry);
-    state
-        .slowlog
-        .entries
-        .truncate(state.config.server.slowlog_max_len);
+    state.slowlog.entries.truncate(state.config.server.slowlog_max_len);
 }

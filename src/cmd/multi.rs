@@ -22,10 +22,7 @@ use crate::storage::{Store, TxData};
 
 /// Commands that run at once inside MULTI instead of being queued.
 pub fn runs_in_multi(spec: &CommandSpec) -> bool {
-    matches!(
-        spec.name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
+    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
 }
 
 /// Marks the client's open transaction (if any) as failed: a command was rejected.
@@ -37,13 +34,7 @@ pub fn flag_error(state: &mut ServerState, client: usize) {
 }
 
 /// Queues `args` for EXEC, or rejects it (arity) and fails the transaction.
-pub fn queue(
-    state: &mut ServerState,
-    client: usize,
-    out: &mut ReplyBuf,
-    args: &Args,
-    spec: &'static CommandSpec,
-) {
+pub fn queue(state: &mut ServerState, client: usize, out: &mut ReplyBuf, args: &Args, spec: &'static CommandSpec) {
     if !super::arity_ok(spec.arity, args.len()) {
         state.stats.errors += 1;
         flag_error(state, client);
@@ -84,9 +75,7 @@ pub fn discard(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// Drops the client's queue and watched keys (DISCARD, EXEC, RESET, disconnect).
 pub fn discard_transaction(state: &mut ServerState, client: usize) {
-    let Some(c) = state.clients.get_mut(client) else {
-        return;
-    };
+    let Some(c) = state.clients.get_mut(client) else { return };
     c.multi = None;
     c.multi_aborted = false;
     unwatch_all(state, client);
@@ -106,9 +95,7 @@ pub fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let cas_failed = ctx.me().dirty_cas || watched_key_expired(ctx, store);
     discard_transaction(ctx.state, ctx.client);
     if aborted {
-        return Err(CmdError::Raw(
-            "EXECABORT Transaction discarded because of previous errors.".into(),
-        ));
+        return Err(CmdError::Raw("EXECABORT Transaction discarded because of previous errors.".into()));
     }
     if cas_failed {
         ctx.out.null_array();
@@ -128,11 +115,9 @@ pub fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// A key live at WATCH time that is gone or expired now.
 fn watched_key_expired(ctx: &mut Ctx, store: &Store) -> bool {
     let now = ctx.tx.now_ms;
-    ctx.state.clients[ctx.client]
-        .watched
-        .iter()
-        .filter(|w| w.live)
-        .any(|w| !matches!(store.get_meta_in(w.db, &w.key), Ok(Some(m)) if !m.is_expired(now)))
+    ctx.state.clients[ctx.client].watched.iter().filter(|w| w.live).any(|w| {
+        !matches!(store.get_meta_in(w.db, &w.key), Ok(Some(m)) if !m.is_expired(now))
+    })
 }
 
 /// WATCH key [key ...]
@@ -147,21 +132,9 @@ pub fn watch(ctx: &mut Ctx, args: &Args) -> CmdResult {
         if ctx.me().watched.iter().any(|w| w.db == db && w.key == key) {
             continue;
         }
-        let live = ctx
-            .tx
-            .store()
-            .get_meta_in(db, key)?
-            .is_some_and(|m| !m.is_expired(ctx.tx.now_ms));
-        ctx.me().watched.push(Watched {
-            db,
-            key: key.to_vec(),
-            live,
-        });
-        ctx.state
-            .watched_keys
-            .entry((db, key.to_vec()))
-            .or_default()
-            .push(ctx.client);
+        let live = ctx.tx.store().get_meta_in(db, key)?.is_some_and(|m| !m.is_expired(ctx.tx.now_ms));
+        ctx.me().watched.push(Watched { db, key: key.to_vec(), live });
+        ctx.state.watched_keys.entry((db, key.to_vec())).or_default().push(ctx.client);
     }
     ctx.out.ok();
     Ok(())
@@ -178,9 +151,7 @@ pub fn unwatch(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// Forgets every key `client` watches.
 pub fn unwatch_all(state: &mut ServerState, client: usize) {
-    let Some(c) = state.clients.get_mut(client) else {
-        return;
-    };
+    let Some(c) = state.clients.get_mut(client) else { return };
     c.dirty_cas = false;
     for w in std::mem::take(&mut c.watched) {
         let slot = (w.db, w.key);
@@ -205,9 +176,7 @@ pub fn touch(store: &Store, state: &mut ServerState, data: &TxData) {
     }
     for flushed in data.flushed_dbs() {
         for ((db, key), v) in &state.watched_keys {
-            if flushed.map_or(true, |d| d == *db)
-                && matches!(store.get_meta_in(*db, key), Ok(Some(_)))
-            {
+            if flushed.map_or(true, |d| d == *db) && matches!(store.get_meta_in(*db, key), Ok(Some(_))) {
                 hit.extend_from_slice(v);
             }
         }

@@ -93,15 +93,7 @@ impl Subscriptions {
 pub fn allowed_when_subscribed(name: &str) -> bool {
     matches!(
         name,
-        "subscribe"
-            | "unsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "ssubscribe"
-            | "sunsubscribe"
-            | "ping"
-            | "quit"
-            | "reset"
+        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe" | "ping" | "quit" | "reset"
     )
 }
 
@@ -130,10 +122,7 @@ fn subscribe_kind(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
         let list = kind.of_client(c);
         if !list.iter().any(|x| x == name) {
             list.push(name.to_vec());
-            kind.of_server(&mut ctx.state.pubsub)
-                .entry(name.to_vec())
-                .or_default()
-                .push(me);
+            kind.of_server(&mut ctx.state.pubsub).entry(name.to_vec()).or_default().push(me);
         }
         let count = ctx.state.clients[me].subs.count(kind);
         confirm(ctx.out, kind.words().0, Some(name), count);
@@ -144,9 +133,7 @@ fn subscribe_kind(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
 /// Removes `name` from client `me`'s `kind` subscriptions; false if absent.
 fn drop_one(state: &mut ServerState, me: usize, kind: Kind, name: &[u8]) -> bool {
     let list = kind.of_client(&mut state.clients[me]);
-    let Some(i) = list.iter().position(|x| x == name) else {
-        return false;
-    };
+    let Some(i) = list.iter().position(|x| x == name) else { return false };
     list.remove(i);
     let map = kind.of_server(&mut state.pubsub);
     if let Some(v) = map.get_mut(name) {
@@ -179,15 +166,9 @@ fn unsubscribe_kind(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
 
 /// Drops every subscription of `client` without replying (RESET, disconnect).
 pub fn unsubscribe_all(state: &mut ServerState, client: usize) {
-    let Some(c) = state.clients.get_mut(client) else {
-        return;
-    };
+    let Some(c) = state.clients.get_mut(client) else { return };
     let subs = std::mem::take(&mut c.subs);
-    for (kind, names) in [
-        (Kind::Channel, subs.channels),
-        (Kind::Pattern, subs.patterns),
-        (Kind::Shard, subs.shards),
-    ] {
+    for (kind, names) in [(Kind::Channel, subs.channels), (Kind::Pattern, subs.patterns), (Kind::Shard, subs.shards)] {
         let map = kind.of_server(&mut state.pubsub);
         for name in names {
             if let Some(v) = map.get_mut(&name) {
@@ -237,13 +218,8 @@ fn deliver(ctx: &mut Ctx, to: usize, write: impl Fn(&mut ReplyBuf)) {
         write(ctx.out);
         return;
     }
-    let Some(c) = ctx.state.clients.get_mut(to) else {
-        return;
-    };
-    let mut buf = ReplyBuf {
-        buf: std::mem::take(&mut c.pushes),
-        resp3: c.resp == 3,
-    };
+    let Some(c) = ctx.state.clients.get_mut(to) else { return };
+    let mut buf = ReplyBuf { buf: std::mem::take(&mut c.pushes), resp3: c.resp == 3 };
     let first = buf.is_empty();
     write(&mut buf);
     c.pushes = buf.buf;
@@ -256,26 +232,10 @@ fn deliver(ctx: &mut Ctx, to: usize, write: impl Fn(&mut ReplyBuf)) {
 /// returns how many received it.
 fn publish_to(ctx: &mut Ctx, channel: &[u8], msg: &[u8], kind: Kind) -> usize {
     let direct: Vec<usize> = match kind {
-        Kind::Shard => ctx
-            .state
-            .pubsub
-            .shards
-            .get(channel)
-            .cloned()
-            .unwrap_or_default(),
-        _ => ctx
-            .state
-            .pubsub
-            .channels
-            .get(channel)
-            .cloned()
-            .unwrap_or_default(),
+        Kind::Shard => ctx.state.pubsub.shards.get(channel).cloned().unwrap_or_default(),
+        _ => ctx.state.pubsub.channels.get(channel).cloned().unwrap_or_default(),
     };
-    let word: &[u8] = if kind == Kind::Shard {
-        b"smessage"
-    } else {
-        b"message"
-    };
+    let word: &[u8] = if kind == Kind::Shard { b"smessage" } else { b"message" };
     for &c in &direct {
         deliver(ctx, c, |out| {
             out.push(3);
@@ -343,10 +303,7 @@ fn list_channels(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
 fn count_subscribers(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
     ctx.out.array(2 * (args.len() - 2));
     for name in args.iter_from(2) {
-        let n = kind
-            .of_server(&mut ctx.state.pubsub)
-            .get(name)
-            .map_or(0, Vec::len);
+        let n = kind.of_server(&mut ctx.state.pubsub).get(name).map_or(0, Vec::len);
         ctx.out.bulk(name);
         ctx.out.int(n as i64);
     }

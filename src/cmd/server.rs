@@ -26,9 +26,7 @@ use std::time::Duration;
 /// HELP entry every command has.
 pub fn reply_help(out: &mut ReplyBuf, cmd: &str, lines: &[&str]) {
     out.array(lines.len() + 3);
-    out.simple(&format!(
-        "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-    ));
+    out.simple(&format!("{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
     for l in lines {
         out.simple(l);
     }
@@ -85,9 +83,7 @@ pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
 ///
 /// O(1). `[unix seconds, microseconds]` as bulk strings.
 pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     ctx.out.array(2);
     ctx.out.bulk_int(now.as_secs() as i64);
     ctx.out.bulk_int(now.subsec_micros() as i64);
@@ -202,11 +198,7 @@ pub fn slowlog_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
             Some(n) if n >= 0 => n as usize,
             _ => return Err(CmdError::Err("count should be greater than or equal to -1")),
         },
-        _ => {
-            return Err(CmdError::Err(
-                "unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.",
-            ))
-        }
+        _ => return Err(CmdError::Err("unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.")),
     };
     let entries = &ctx.state.slowlog.entries;
     let n = count.min(entries.len());
@@ -281,72 +273,17 @@ struct Section {
 /// Sections in output order (Redis prints them in a fixed order, whatever
 /// the order they were asked in).
 static SECTIONS: &[Section] = &[
-    Section {
-        name: "server",
-        title: "Server",
-        default: true,
-        write: info_server,
-    },
-    Section {
-        name: "clients",
-        title: "Clients",
-        default: true,
-        write: info_clients,
-    },
-    Section {
-        name: "memory",
-        title: "Memory",
-        default: true,
-        write: info_memory,
-    },
-    Section {
-        name: "persistence",
-        title: "Persistence",
-        default: true,
-        write: info_persistence,
-    },
-    Section {
-        name: "stats",
-        title: "Stats",
-        default: true,
-        write: info_stats,
-    },
-    Section {
-        name: "replication",
-        title: "Replication",
-        default: true,
-        write: info_replication,
-    },
-    Section {
-        name: "cpu",
-        title: "CPU",
-        default: true,
-        write: info_cpu,
-    },
-    Section {
-        name: "commandstats",
-        title: "Commandstats",
-        default: false,
-        write: info_commandstats,
-    },
-    Section {
-        name: "cluster",
-        title: "Cluster",
-        default: true,
-        write: info_cluster,
-    },
-    Section {
-        name: "keyspace",
-        title: "Keyspace",
-        default: true,
-        write: info_keyspace,
-    },
-    Section {
-        name: "storage",
-        title: "Storage",
-        default: true,
-        write: info_storage,
-    },
+    Section { name: "server", title: "Server", default: true, write: info_server },
+    Section { name: "clients", title: "Clients", default: true, write: info_clients },
+    Section { name: "memory", title: "Memory", default: true, write: info_memory },
+    Section { name: "persistence", title: "Persistence", default: true, write: info_persistence },
+    Section { name: "stats", title: "Stats", default: true, write: info_stats },
+    Section { name: "replication", title: "Replication", default: true, write: info_replication },
+    Section { name: "cpu", title: "CPU", default: true, write: info_cpu },
+    Section { name: "commandstats", title: "Commandstats", default: false, write: info_commandstats },
+    Section { name: "cluster", title: "Cluster", default: true, write: info_cluster },
+    Section { name: "keyspace", title: "Keyspace", default: true, write: info_keyspace },
+    Section { name: "storage", title: "Storage", default: true, write: info_storage },
 ];
 
 /// Appends one `key:value` line.
@@ -356,13 +293,7 @@ fn field(out: &mut String, key: &str, value: impl Display) {
 
 /// Redis's `bytesToHuman`: 1023B, 1.00K, 2.50M, ...
 fn human_bytes(n: u64) -> String {
-    let units = [
-        (1u64 << 50, 'P'),
-        (1 << 40, 'T'),
-        (1 << 30, 'G'),
-        (1 << 20, 'M'),
-        (1 << 10, 'K'),
-    ];
+    let units = [(1u64 << 50, 'P'), (1 << 40, 'T'), (1 << 30, 'G'), (1 << 20, 'M'), (1 << 10, 'K')];
     for (size, unit) in units {
         if n >= size {
             return format!("{:.2}{unit}", n as f64 / size as f64);
@@ -394,8 +325,7 @@ fn cpu_seconds() -> (f64, f64) {
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
     let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
-    let tick =
-        |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / TICKS_PER_SEC;
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / TICKS_PER_SEC;
     (tick(11), tick(12))
 }
 
@@ -422,16 +352,12 @@ thread_local! {
 fn rates(state: &ServerState) -> Sample {
     let now = now_ms();
     let s = &state.stats;
-    let prev = SAMPLE.get().unwrap_or(Sample {
-        at_ms: state.start_ms,
-        ..Sample::default()
-    });
+    let prev = SAMPLE.get().unwrap_or(Sample { at_ms: state.start_ms, ..Sample::default() });
     let elapsed = now.saturating_sub(prev.at_ms);
     if elapsed < 100 {
         return prev;
     }
-    let per_sec =
-        |now_v: u64, then: u64| now_v.saturating_sub(then) as f64 * 1000.0 / elapsed as f64;
+    let per_sec = |now_v: u64, then: u64| now_v.saturating_sub(then) as f64 * 1000.0 / elapsed as f64;
     let next = Sample {
         at_ms: now,
         commands: s.commands,
@@ -449,31 +375,16 @@ fn info_server(ctx: &Ctx, out: &mut String) {
     let st = &*ctx.state;
     let now = now_ms();
     let uptime = now.saturating_sub(st.start_ms) / 1000;
-    let kernel =
-        |f: &str| std::fs::read_to_string(format!("/proc/sys/kernel/{f}")).unwrap_or_default();
-    let usec = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_micros();
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let kernel = |f: &str| std::fs::read_to_string(format!("/proc/sys/kernel/{f}")).unwrap_or_default();
+    let usec = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros();
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
     field(out, "redis_version", REDIS_VERSION);
     field(out, "redis_git_sha1", "00000000");
     field(out, "redis_git_dirty", 0);
     field(out, "redis_build_id", "0");
     field(out, "redis_mode", "standalone");
     field(out, "diskdb_version", env!("CARGO_PKG_VERSION"));
-    field(
-        out,
-        "os",
-        format!(
-            "{} {} {}",
-            kernel("ostype").trim(),
-            kernel("osrelease").trim(),
-            std::env::consts::ARCH
-        ),
-    );
+    field(out, "os", format!("{} {} {}", kernel("ostype").trim(), kernel("osrelease").trim(), std::env::consts::ARCH));
     field(out, "arch_bits", usize::BITS);
     field(out, "multiplexing_api", "epoll");
     field(out, "process_id", std::process::id());
@@ -517,11 +428,7 @@ fn info_memory(ctx: &Ctx, out: &mut String) {
     field(out, "used_memory_peak_human", human_bytes(peak));
     field(out, "total_system_memory", total);
     field(out, "total_system_memory_human", human_bytes(total));
-    field(
-        out,
-        "used_memory_read_cache",
-        ctx.tx.store().read_cache_bytes(),
-    );
+    field(out, "used_memory_read_cache", ctx.tx.store().read_cache_bytes());
     field(out, "maxmemory", 0);
     field(out, "maxmemory_human", "0B");
     field(out, "maxmemory_policy", "noeviction");
@@ -559,11 +466,7 @@ fn info_stats(ctx: &Ctx, out: &mut String) {
     field(out, "total_net_input_bytes", s.net_in);
     field(out, "total_net_output_bytes", s.net_out);
     field(out, "instantaneous_input_kbps", format!("{:.2}", r.in_kbps));
-    field(
-        out,
-        "instantaneous_output_kbps",
-        format!("{:.2}", r.out_kbps),
-    );
+    field(out, "instantaneous_output_kbps", format!("{:.2}", r.out_kbps));
     field(out, "rejected_connections", s.rejected);
     field(out, "sync_full", 0);
     field(out, "sync_partial_ok", 0);
@@ -584,11 +487,7 @@ fn info_replication(ctx: &Ctx, out: &mut String) {
     field(out, "connected_slaves", 0);
     field(out, "master_failover_state", "no-failover");
     field(out, "master_replid", &ctx.state.run_id);
-    field(
-        out,
-        "master_replid2",
-        "0000000000000000000000000000000000000000",
-    );
+    field(out, "master_replid2", "0000000000000000000000000000000000000000");
     field(out, "master_repl_offset", 0);
     field(out, "second_repl_offset", -1);
     field(out, "repl_backlog_active", 0);
@@ -609,16 +508,8 @@ fn info_commandstats(ctx: &Ctx, out: &mut String) {
     let mut names: Vec<_> = ctx.state.stats.per_cmd.iter().collect();
     names.sort_by_key(|(name, _)| **name);
     for ((cmd, sub), s) in names {
-        let name = if sub.is_empty() {
-            cmd.to_string()
-        } else {
-            format!("{cmd}|{sub}")
-        };
-        let per_call = if s.calls == 0 {
-            0.0
-        } else {
-            s.usec as f64 / s.calls as f64
-        };
+        let name = if sub.is_empty() { cmd.to_string() } else { format!("{cmd}|{sub}") };
+        let per_call = if s.calls == 0 { 0.0 } else { s.usec as f64 / s.calls as f64 };
         field(
             out,
             &format!("cmdstat_{name}"),
@@ -639,11 +530,7 @@ fn info_keyspace(ctx: &Ctx, out: &mut String) {
     for db in 0..store.databases() {
         let c = store.counts(db as u8);
         if c.keys > 0 {
-            field(
-                out,
-                &format!("db{db}"),
-                format!("keys={},expires={},avg_ttl=0", c.keys, c.expires),
-            );
+            field(out, &format!("db{db}"), format!("keys={},expires={},avg_ttl=0", c.keys, c.expires));
         }
     }
 }
@@ -651,78 +538,25 @@ fn info_keyspace(ctx: &Ctx, out: &mut String) {
 fn info_storage(ctx: &Ctx, out: &mut String) {
     let store = ctx.tx.store();
     let cfg = &ctx.state.config.storage;
-    let sum = |prop: &str| {
-        Cf::ALL
-            .iter()
-            .map(|&cf| store.property(cf, prop))
-            .sum::<u64>()
-    };
+    let sum = |prop: &str| Cf::ALL.iter().map(|&cf| store.property(cf, prop)).sum::<u64>();
     // DB-wide properties are the same whichever column family is asked.
     let db_wide = |prop: &str| store.property(Cf::Default, prop);
     field(out, "storage_engine", "rocksdb");
     field(out, "storage_dir", &cfg.dir);
     field(out, "storage_sync", cfg.sync.name());
-    field(
-        out,
-        "storage_last_sync_time",
-        store.last_sync_ms.get() / 1000,
-    );
-    field(
-        out,
-        "rocksdb_estimate_num_keys",
-        store.property(Cf::Meta, "rocksdb.estimate-num-keys"),
-    );
-    field(
-        out,
-        "rocksdb_live_data_size",
-        sum("rocksdb.estimate-live-data-size"),
-    );
+    field(out, "storage_last_sync_time", store.last_sync_ms.get() / 1000);
+    field(out, "rocksdb_estimate_num_keys", store.property(Cf::Meta, "rocksdb.estimate-num-keys"));
+    field(out, "rocksdb_live_data_size", sum("rocksdb.estimate-live-data-size"));
     // Collection members: these shrink once the GC filter has compacted dead versions away.
-    field(
-        out,
-        "rocksdb_data_sst_size",
-        store.property(Cf::Data, "rocksdb.total-sst-files-size"),
-    );
-    field(
-        out,
-        "rocksdb_data_estimate_num_keys",
-        store.property(Cf::Data, "rocksdb.estimate-num-keys"),
-    );
-    field(
-        out,
-        "rocksdb_sst_files_size",
-        sum("rocksdb.total-sst-files-size"),
-    );
-    field(
-        out,
-        "rocksdb_memtables_size",
-        sum("rocksdb.cur-size-all-mem-tables"),
-    );
-    field(
-        out,
-        "rocksdb_block_cache_usage",
-        store.property(Cf::Meta, "rocksdb.block-cache-usage"),
-    );
-    field(
-        out,
-        "rocksdb_pending_compaction_bytes",
-        sum("rocksdb.estimate-pending-compaction-bytes"),
-    );
-    field(
-        out,
-        "rocksdb_running_compactions",
-        db_wide("rocksdb.num-running-compactions"),
-    );
-    field(
-        out,
-        "rocksdb_running_flushes",
-        db_wide("rocksdb.num-running-flushes"),
-    );
-    field(
-        out,
-        "rocksdb_background_errors",
-        db_wide("rocksdb.background-errors"),
-    );
+    field(out, "rocksdb_data_sst_size", store.property(Cf::Data, "rocksdb.total-sst-files-size"));
+    field(out, "rocksdb_data_estimate_num_keys", store.property(Cf::Data, "rocksdb.estimate-num-keys"));
+    field(out, "rocksdb_sst_files_size", sum("rocksdb.total-sst-files-size"));
+    field(out, "rocksdb_memtables_size", sum("rocksdb.cur-size-all-mem-tables"));
+    field(out, "rocksdb_block_cache_usage", store.property(Cf::Meta, "rocksdb.block-cache-usage"));
+    field(out, "rocksdb_pending_compaction_bytes", sum("rocksdb.estimate-pending-compaction-bytes"));
+    field(out, "rocksdb_running_compactions", db_wide("rocksdb.num-running-compactions"));
+    field(out, "rocksdb_running_flushes", db_wide("rocksdb.num-running-flushes"));
+    field(out, "rocksdb_background_errors", db_wide("rocksdb.background-errors"));
     field(out, "read_cache_bytes", store.read_cache_bytes());
 }
 
@@ -858,20 +692,8 @@ static PARAMS: &[Param] = &[
             }
         },
     },
-    Param {
-        name: "appendonly",
-        kind: Kind::Ignored(check_yes_no),
-        toml: None,
-        get: |_| "yes".into(),
-        apply: no_apply,
-    },
-    Param {
-        name: "bind",
-        kind: Kind::Immutable,
-        toml: None,
-        get: |s| s.config.server.bind.clone(),
-        apply: no_apply,
-    },
+    Param { name: "appendonly", kind: Kind::Ignored(check_yes_no), toml: None, get: |_| "yes".into(), apply: no_apply },
+    Param { name: "bind", kind: Kind::Immutable, toml: None, get: |s| s.config.server.bind.clone(), apply: no_apply },
     Param {
         name: "client-query-buffer-limit",
         kind: Kind::Memory(1024 * 1024, i64::MAX),
@@ -891,10 +713,8 @@ static PARAMS: &[Param] = &[
         kind: Kind::Immutable,
         toml: None,
         get: |s| {
-            std::fs::canonicalize(&s.config.storage.dir).map_or_else(
-                |_| s.config.storage.dir.clone(),
-                |p| p.display().to_string(),
-            )
+            std::fs::canonicalize(&s.config.storage.dir)
+                .map_or_else(|_| s.config.storage.dir.clone(), |p| p.display().to_string())
         },
         apply: no_apply,
     },
@@ -933,13 +753,7 @@ static PARAMS: &[Param] = &[
         get: |s| s.config.server.maxclients.to_string(),
         apply: |s, v| s.config.server.maxclients = int_of(v) as usize,
     },
-    Param {
-        name: "maxmemory",
-        kind: Kind::Immutable,
-        toml: None,
-        get: |_| "0".into(),
-        apply: no_apply,
-    },
+    Param { name: "maxmemory", kind: Kind::Immutable, toml: None, get: |_| "0".into(), apply: no_apply },
     Param {
         name: "maxmemory-policy",
         kind: Kind::Immutable,
@@ -947,13 +761,7 @@ static PARAMS: &[Param] = &[
         get: |_| "noeviction".into(),
         apply: no_apply,
     },
-    Param {
-        name: "port",
-        kind: Kind::Immutable,
-        toml: None,
-        get: |s| s.port.to_string(),
-        apply: no_apply,
-    },
+    Param { name: "port", kind: Kind::Immutable, toml: None, get: |s| s.port.to_string(), apply: no_apply },
     Param {
         name: "proto-max-bulk-len",
         kind: Kind::Memory(1024 * 1024, i64::MAX),
@@ -977,13 +785,7 @@ static PARAMS: &[Param] = &[
             s.config.server.requirepass = pass;
         },
     },
-    Param {
-        name: "save",
-        kind: Kind::Ignored(check_save),
-        toml: None,
-        get: |_| String::new(),
-        apply: no_apply,
-    },
+    Param { name: "save", kind: Kind::Ignored(check_save), toml: None, get: |_| String::new(), apply: no_apply },
     Param {
         name: "slowlog-log-slower-than",
         kind: Kind::Int(-1, i64::MAX),
@@ -1008,9 +810,7 @@ static PARAMS: &[Param] = &[
 ];
 
 fn param_index(name: &[u8]) -> Option<usize> {
-    PARAMS
-        .iter()
-        .position(|p| p.name.as_bytes().eq_ignore_ascii_case(name))
+    PARAMS.iter().position(|p| p.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// Redis's `memtoull`: digits with an optional b/k/kb/m/mb/g/gb unit.
@@ -1039,9 +839,7 @@ fn parse_value(kind: Kind, raw: &[u8]) -> Result<Option<Value>, String> {
         if (min..=max).contains(&n) {
             Ok(Some(Value::Int(n)))
         } else {
-            Err(format!(
-                "argument must be between {min} and {max} inclusive"
-            ))
+            Err(format!("argument must be between {min} and {max} inclusive"))
         }
     };
     match kind {
@@ -1054,24 +852,13 @@ fn parse_value(kind: Kind, raw: &[u8]) -> Result<Option<Value>, String> {
             bounded(i64::try_from(n).unwrap_or(i64::MAX), min, max)
         }
         Kind::Text => Ok(Some(Value::Text(String::from_utf8_lossy(raw).into_owned()))),
-        Kind::Choice(words) => match words
-            .iter()
-            .find(|w| w.as_bytes().eq_ignore_ascii_case(raw))
-        {
+        Kind::Choice(words) => match words.iter().find(|w| w.as_bytes().eq_ignore_ascii_case(raw)) {
             Some(w) => Ok(Some(Value::Text((*w).to_string()))),
-            None => Err(format!(
-                "argument(s) must be one of the following: {}",
-                words.join(", ")
-            )),
+            None => Err(format!("argument(s) must be one of the following: {}", words.join(", "))),
         },
-        Kind::LogLevel => match LOG_LEVELS
-            .iter()
-            .find(|(name, _)| name.as_bytes().eq_ignore_ascii_case(raw))
-        {
+        Kind::LogLevel => match LOG_LEVELS.iter().find(|(name, _)| name.as_bytes().eq_ignore_ascii_case(raw)) {
             Some((_, ours)) => Ok(Some(Value::Text((*ours).to_string()))),
-            None => Err(
-                "argument(s) must be one of the following: debug, verbose, notice, warning".into(),
-            ),
+            None => Err("argument(s) must be one of the following: debug, verbose, notice, warning".into()),
         },
         Kind::Immutable => Err("can't set immutable config".into()),
         Kind::Ignored(check) => check(raw).map(|()| None).map_err(str::to_string),
@@ -1123,10 +910,7 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
             String::from_utf8_lossy(name)
         ))
     };
-    let pairs: Vec<(&[u8], &[u8])> = (2..args.len())
-        .step_by(2)
-        .map(|i| (args.get(i), args.get(i + 1)))
-        .collect();
+    let pairs: Vec<(&[u8], &[u8])> = (2..args.len()).step_by(2).map(|i| (args.get(i), args.get(i + 1))).collect();
     let mut first_err: Option<CmdError> = None;
     let mut chosen: Vec<usize> = Vec::with_capacity(pairs.len());
     for &(name, _) in &pairs {
@@ -1153,8 +937,7 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let mut values = Vec::with_capacity(pairs.len());
     for (&i, &(_, raw)) in chosen.iter().zip(&pairs) {
-        let v = parse_value(PARAMS[i].kind, raw)
-            .map_err(|why| failed(PARAMS[i].name.as_bytes(), &why))?;
+        let v = parse_value(PARAMS[i].kind, raw).map_err(|why| failed(PARAMS[i].name.as_bytes(), &why))?;
         values.push((i, v));
     }
     for (i, v) in values {
@@ -1207,9 +990,7 @@ fn rewrite_toml(text: &str, updates: &[(&str, &str, String)]) -> String {
         if let Some(last) = section_end.last_mut() {
             last.1 = n;
         }
-        let Some((key, _)) = t.split_once('=') else {
-            continue;
-        };
+        let Some((key, _)) = t.split_once('=') else { continue };
         let key = key.trim().trim_matches('"').to_string();
         for (u, (sec, k, v)) in updates.iter().enumerate() {
             if *sec == section && *k == key {
@@ -1239,11 +1020,7 @@ fn rewrite_toml(text: &str, updates: &[(&str, &str, String)]) -> String {
     let mut i = 0;
     while i < inserts.len() {
         let at = inserts[i].0;
-        let group: Vec<String> = inserts[i..]
-            .iter()
-            .take_while(|(a, _)| *a == at)
-            .map(|(_, l)| l.clone())
-            .collect();
+        let group: Vec<String> = inserts[i..].iter().take_while(|(a, _)| *a == at).map(|(_, l)| l.clone()).collect();
         i += group.len();
         for (off, l) in group.into_iter().enumerate() {
             lines.insert(at + 1 + off, l);
@@ -1267,8 +1044,8 @@ pub fn config_rewrite(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     }
     let io_err = |e: std::io::Error| CmdError::Raw(format!("ERR Rewriting config file: {e}"));
     let text = std::fs::read_to_string(&path).map_err(io_err)?;
-    let parsed: toml::Table = toml::from_str(&text)
-        .map_err(|e| CmdError::Raw(format!("ERR Rewriting config file: {e}")))?;
+    let parsed: toml::Table =
+        toml::from_str(&text).map_err(|e| CmdError::Raw(format!("ERR Rewriting config file: {e}")))?;
     let defaults = ServerState::new(Config::default());
     let updates: Vec<(&str, &str, String)> = PARAMS
         .iter()
@@ -1339,10 +1116,7 @@ impl Cmd {
     }
 
     fn subs(self) -> impl Iterator<Item = Cmd> {
-        self.spec.subcommands.iter().map(move |s| Cmd {
-            spec: s,
-            parent: Some(self.spec),
-        })
+        self.spec.subcommands.iter().map(move |s| Cmd { spec: s, parent: Some(self.spec) })
     }
 
     /// ACL categories without the `@`, in Redis's order. Derived from the
@@ -1371,10 +1145,8 @@ impl Cmd {
             "transaction",
             "scripting",
         ];
-        const DANGEROUS: [&str; 9] = [
-            "flushall", "flushdb", "info", "keys", "lastsave", "migrate", "restore", "sort",
-            "swapdb",
-        ];
+        const DANGEROUS: [&str; 9] =
+            ["flushall", "flushdb", "info", "keys", "lastsave", "migrate", "restore", "sort", "swapdb"];
         if self.is_container() {
             return vec!["slow"];
         }
@@ -1397,10 +1169,7 @@ impl Cmd {
         };
         add(f.contains(Flags::READONLY), "read");
         add(f.contains(Flags::WRITE), "write");
-        add(
-            f.contains(Flags::ADMIN) || DANGEROUS.contains(&s.name),
-            "dangerous",
-        );
+        add(f.contains(Flags::ADMIN) || DANGEROUS.contains(&s.name), "dangerous");
         add(f.contains(Flags::ADMIN), "admin");
         add(f.contains(Flags::PUBSUB), "pubsub");
         add(f.contains(Flags::FAST), "fast");
@@ -1426,10 +1195,7 @@ fn find_cmd(name: &[u8]) -> Option<Cmd> {
         Some(bar) => {
             let parent = lookup(table::COMMANDS, &name[..bar])?;
             let spec = lookup(parent.subcommands, &name[bar + 1..])?;
-            Some(Cmd {
-                spec,
-                parent: Some(parent),
-            })
+            Some(Cmd { spec, parent: Some(parent) })
         }
     }
 }
@@ -1582,10 +1348,7 @@ pub fn command_info(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// O(N) in the names. A map name → docs; unknown names are left out.
 pub fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let cmds: Vec<Cmd> = if args.len() == 2 {
-        table::COMMANDS
-            .iter()
-            .map(|spec| Cmd { spec, parent: None })
-            .collect()
+        table::COMMANDS.iter().map(|spec| Cmd { spec, parent: None }).collect()
     } else {
         args.iter_from(2).filter_map(find_cmd).collect()
     };
@@ -1628,10 +1391,7 @@ pub fn command_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .filter(|c| match filter {
             Filter::All => true,
             Filter::Module => false,
-            Filter::AclCat(cat) => c
-                .categories()
-                .iter()
-                .any(|x| x.as_bytes().eq_ignore_ascii_case(cat)),
+            Filter::AclCat(cat) => c.categories().iter().any(|x| x.as_bytes().eq_ignore_ascii_case(cat)),
             Filter::Pattern(p) => glob_match(p, c.full_name().as_bytes(), true),
         })
         .map(Cmd::full_name)
@@ -1646,34 +1406,20 @@ pub fn command_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// The command named in `args[2..]` and the indexes of its keys there.
 fn keys_of(args: &Args) -> Result<(Cmd, Vec<usize>), CmdError> {
     let argc = args.len() - 2;
-    let base =
-        lookup(table::COMMANDS, args.get(2)).ok_or(CmdError::Err("Invalid command specified"))?;
+    let base = lookup(table::COMMANDS, args.get(2)).ok_or(CmdError::Err("Invalid command specified"))?;
     let cmd = if base.subcommands.is_empty() || argc < 2 {
-        Cmd {
-            spec: base,
-            parent: None,
-        }
+        Cmd { spec: base, parent: None }
     } else {
-        let sub = lookup(base.subcommands, args.get(3))
-            .ok_or(CmdError::Err("Invalid command specified"))?;
-        Cmd {
-            spec: sub,
-            parent: Some(base),
-        }
+        let sub = lookup(base.subcommands, args.get(3)).ok_or(CmdError::Err("Invalid command specified"))?;
+        Cmd { spec: sub, parent: Some(base) }
     };
     if matches!(cmd.spec.keys, KeySpec::None) {
         return Err(CmdError::Err("The command has no key arguments"));
     }
     let arity = cmd.spec.arity;
-    let arity_ok = if arity >= 0 {
-        argc == arity as usize
-    } else {
-        argc >= arity.unsigned_abs() as usize
-    };
+    let arity_ok = if arity >= 0 { argc == arity as usize } else { argc >= arity.unsigned_abs() as usize };
     if !arity_ok {
-        return Err(CmdError::Err(
-            "Invalid number of arguments specified for command",
-        ));
+        return Err(CmdError::Err("Invalid number of arguments specified for command"));
     }
     let keys = cmd.spec.keys.positions(argc);
     if keys.is_empty() {
@@ -1792,17 +1538,9 @@ mod tests {
         assert!(
             matches!(parse_value(Kind::Int(1, 10), b"0"), Err(e) if e == "argument must be between 1 and 10 inclusive")
         );
-        assert!(matches!(
-            parse_value(Kind::Int(1, 10), b"5"),
-            Ok(Some(Value::Int(5)))
-        ));
-        assert!(
-            matches!(parse_value(Kind::LogLevel, b"WARNING"), Ok(Some(Value::Text(t))) if t == "warn")
-        );
-        assert!(matches!(
-            parse_value(Kind::Ignored(check_save), b"900 1 300 10"),
-            Ok(None)
-        ));
+        assert!(matches!(parse_value(Kind::Int(1, 10), b"5"), Ok(Some(Value::Int(5)))));
+        assert!(matches!(parse_value(Kind::LogLevel, b"WARNING"), Ok(Some(Value::Text(t))) if t == "warn"));
+        assert!(matches!(parse_value(Kind::Ignored(check_save), b"900 1 300 10"), Ok(None)));
         assert!(parse_value(Kind::Ignored(check_save), b"900").is_err());
     }
 
@@ -1816,10 +1554,7 @@ mod tests {
     #[test]
     fn command_lookup_handles_subcommands() {
         assert_eq!(find_cmd(b"GET").map(Cmd::full_name).as_deref(), Some("get"));
-        assert_eq!(
-            find_cmd(b"config|GET").map(Cmd::full_name).as_deref(),
-            Some("config|get")
-        );
+        assert_eq!(find_cmd(b"config|GET").map(Cmd::full_name).as_deref(), Some("config|get"));
         assert!(find_cmd(b"config|nope").is_none());
         let get = find_cmd(b"get").expect("get exists");
         assert_eq!(get.categories(), vec!["read", "string", "fast"]);

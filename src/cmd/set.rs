@@ -34,8 +34,7 @@ pub fn srem(c: &mut Ctx, a: &Args) -> CmdResult {
 /// O(1).
 pub fn sismember(c: &mut Ctx, a: &Args) -> CmdResult {
     let found = set::contains(&mut c.tx, a.get(1), a.iter_from(2))?;
-    c.out
-        .int(i64::from(found.first().copied().unwrap_or(false)));
+    c.out.int(i64::from(found.first().copied().unwrap_or(false)));
     Ok(())
 }
 
@@ -172,9 +171,7 @@ pub fn sintercard(c: &mut Ctx, a: &Args) -> CmdResult {
     let numkeys = a.i64(1).ok().filter(|&n| n > 0);
     let numkeys = numkeys.ok_or(CmdError::Err("numkeys should be greater than 0"))? as u64;
     if numkeys > (a.len() - 2) as u64 {
-        return Err(CmdError::Err(
-            "Number of keys can't be greater than number of args",
-        ));
+        return Err(CmdError::Err("Number of keys can't be greater than number of args"));
     }
     let keys_end = 2 + numkeys as usize;
     let mut limit = 0;

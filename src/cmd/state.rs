@@ -261,13 +261,10 @@ impl ServerState {
             scan_cursors: ScanCursors::default(),
             lastsave: now / 1000,
             port: 0,
-            run_id: format!(
-                "{:040x}",
-                ((now as u128) * 0x9e37_79b9_7f4a_7c15) ^ std::process::id() as u128
-            )
-            .chars()
-            .take(40)
-            .collect(),
+            run_id: format!("{:040x}", ((now as u128) * 0x9e37_79b9_7f4a_7c15) ^ std::process::id() as u128)
+                .chars()
+                .take(40)
+                .collect(),
             config_file: String::new(),
             dirty: 0,
             block_request: None,
@@ -285,19 +282,13 @@ impl ServerState {
 impl ServerState {
     /// Number of clients blocked right now.
     pub fn blocked_clients(&self) -> usize {
-        self.clients
-            .iter()
-            .filter(|(_, c)| c.blocked.is_some())
-            .count()
+        self.clients.iter().filter(|(_, c)| c.blocked.is_some()).count()
     }
 
     /// Parks client `key` on its request's keys.
     pub fn park(&mut self, key: usize, blocked: Blocked) {
         for k in &blocked.req.keys {
-            self.blocking_keys
-                .entry((blocked.db, k.clone()))
-                .or_default()
-                .push_back(key);
+            self.blocking_keys.entry((blocked.db, k.clone())).or_default().push_back(key);
         }
         self.clients[key].blocked = Some(blocked);
     }

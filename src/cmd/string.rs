@@ -52,13 +52,7 @@ fn word_is(arg: &[u8], word: &str) -> bool {
 /// syntax error) when a conflicting one came before it; repeating the same
 /// option is allowed, the last expire value winning.
 fn parse_options<'a>(a: &Args<'a>, from: usize, which: OptsFor) -> Result<Opts<'a>, CmdError> {
-    let mut o = Opts {
-        cond: Cond::Always,
-        get: false,
-        keep_ttl: false,
-        persist: false,
-        expire: None,
-    };
+    let mut o = Opts { cond: Cond::Always, get: false, keep_ttl: false, persist: false, expire: None };
     let set = which == OptsFor::Set;
     let mut i = from;
     while i < a.len() {
@@ -89,26 +83,16 @@ fn parse_options<'a>(a: &Args<'a>, from: usize, which: OptsFor) -> Result<Opts<'
 }
 
 fn unit_of(opt: &[u8]) -> Option<Unit> {
-    [
-        ("EX", Unit::Ex),
-        ("PX", Unit::Px),
-        ("EXAT", Unit::ExAt),
-        ("PXAT", Unit::PxAt),
-    ]
-    .into_iter()
-    .find(|(w, _)| word_is(opt, w))
-    .map(|(_, u)| u)
+    [("EX", Unit::Ex), ("PX", Unit::Px), ("EXAT", Unit::ExAt), ("PXAT", Unit::PxAt)]
+        .into_iter()
+        .find(|(w, _)| word_is(opt, w))
+        .map(|(_, u)| u)
 }
 
 /// Redis's `getExpireMillisecondsOrReply`: a positive integer whose absolute
 /// time in ms neither overflows nor ends up non-positive.
 fn expire_at(c: &Ctx, unit: Unit, arg: &[u8]) -> Result<u64, CmdError> {
-    let invalid = || {
-        CmdError::Raw(format!(
-            "ERR invalid expire time in '{}' command",
-            c.spec.name
-        ))
-    };
+    let invalid = || CmdError::Raw(format!("ERR invalid expire time in '{}' command", c.spec.name));
     let n = crate::util::parse_i64(arg).ok_or(CmdError::NotInteger)?;
     let seconds = matches!(unit, Unit::Ex | Unit::ExAt);
     if n <= 0 || (seconds && n > i64::MAX / 1000) {
@@ -178,14 +162,7 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
 ///
 /// O(1).
 pub fn setnx(c: &mut Ctx, a: &Args) -> CmdResult {
-    let r = string::set(
-        &mut c.tx,
-        a.get(1),
-        a.get(2),
-        Cond::IfMissing,
-        Ttl::Clear,
-        Old::Any,
-    )?;
+    let r = string::set(&mut c.tx, a.get(1), a.get(2), Cond::IfMissing, Ttl::Clear, Old::Any)?;
     c.out.int(r.written as i64);
     Ok(())
 }
@@ -193,14 +170,7 @@ pub fn setnx(c: &mut Ctx, a: &Args) -> CmdResult {
 /// SETEX and PSETEX: `key ttl value`.
 fn set_expiring(c: &mut Ctx, a: &Args, unit: Unit) -> CmdResult {
     let at = expire_at(c, unit, a.get(2))?;
-    string::set(
-        &mut c.tx,
-        a.get(1),
-        a.get(3),
-        Cond::Always,
-        Ttl::At(at),
-        Old::Any,
-    )?;
+    string::set(&mut c.tx, a.get(1), a.get(3), Cond::Always, Ttl::At(at), Old::Any)?;
     c.out.ok();
     Ok(())
 }
@@ -223,14 +193,7 @@ pub fn psetex(c: &mut Ctx, a: &Args) -> CmdResult {
 ///
 /// O(1).
 pub fn getset(c: &mut Ctx, a: &Args) -> CmdResult {
-    let r = string::set(
-        &mut c.tx,
-        a.get(1),
-        a.get(2),
-        Cond::Always,
-        Ttl::Clear,
-        Old::MustBeString,
-    )?;
+    let r = string::set(&mut c.tx, a.get(1), a.get(2), Cond::Always, Ttl::Clear, Old::MustBeString)?;
     reply_value(c.out, r.old.as_ref());
     Ok(())
 }
@@ -373,10 +336,7 @@ pub fn strlen(c: &mut Ctx, a: &Args) -> CmdResult {
 pub fn getrange(c: &mut Ctx, a: &Args) -> CmdResult {
     let (start, end) = (a.i64(2)?, a.i64(3)?);
     let m = string::get(&mut c.tx, a.get(1))?;
-    c.out.bulk(
-        m.as_ref()
-            .map_or(&[][..], |m| string::range(m.value(), start, end)),
-    );
+    c.out.bulk(m.as_ref().map_or(&[][..], |m| string::range(m.value(), start, end)));
     Ok(())
 }
 
@@ -418,21 +378,14 @@ pub fn lcs(c: &mut Ctx, a: &Args) -> CmdResult {
         i += 1;
     }
     if idx && len {
-        return Err(CmdError::Err(
-            "If you want both the length and indexes, please just use IDX.",
-        ));
+        return Err(CmdError::Err("If you want both the length and indexes, please just use IDX."));
     }
     let want = match (idx, len) {
-        (true, _) => LcsWant::Matches {
-            min_len: min_len as u64,
-        },
+        (true, _) => LcsWant::Matches { min_len: min_len as u64 },
         (false, true) => LcsWant::Len,
         (false, false) => LcsWant::String,
     };
-    let (va, vb) = (
-        ma.as_ref().map_or(&[][..], Meta::value),
-        mb.as_ref().map_or(&[][..], Meta::value),
-    );
+    let (va, vb) = (ma.as_ref().map_or(&[][..], Meta::value), mb.as_ref().map_or(&[][..], Meta::value));
     let r = string::lcs(va, vb, want, max_len(c))?;
     match want {
         LcsWant::Len => c.out.int(r.len as i64),

@@ -19,8 +19,8 @@ use crate::resp::reply::ReplyBuf;
 use crate::storage::Type;
 use crate::types::members::Pick;
 use crate::types::zset::{
-    self, AddHow, Added, Aggregate, Cmp, Cond, Dir, Edit, End, LexRange, Limit, Op, Popped,
-    ScoreRange, Scored, SetOp, Source, Span,
+    self, AddHow, Added, Aggregate, Cmp, Cond, Dir, Edit, End, LexRange, Limit, Op, Popped, ScoreRange, Scored, SetOp,
+    Source, Span,
 };
 
 /// `ERR min or max is not a float`
@@ -106,8 +106,7 @@ pub fn zincrby(c: &mut Ctx, a: &Args) -> CmdResult {
 /// ZADD and ZINCRBY (Redis's `zaddGenericCommand`): options, then pair
 /// count, option conflicts, every score, and only then the key.
 fn add_generic(c: &mut Ctx, a: &Args, op: Op) -> CmdResult {
-    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
-        (false, false, false, false, false, op == Op::Incr);
+    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) = (false, false, false, false, false, op == Op::Incr);
     let mut i = 2;
     while i < a.len() {
         let flag = if a.is(i, "NX") {
@@ -134,23 +133,15 @@ fn add_generic(c: &mut Ctx, a: &Args, op: Op) -> CmdResult {
     }
     let pairs = rest / 2;
     if nx && xx {
-        return Err(CmdError::Err(
-            "XX and NX options at the same time are not compatible",
-        ));
+        return Err(CmdError::Err("XX and NX options at the same time are not compatible"));
     }
     if (nx && (gt || lt)) || (gt && lt) {
-        return Err(CmdError::Err(
-            "GT, LT, and/or NX options at the same time are not compatible",
-        ));
+        return Err(CmdError::Err("GT, LT, and/or NX options at the same time are not compatible"));
     }
     if incr && pairs > 1 {
-        return Err(CmdError::Err(
-            "INCR option supports a single increment-element pair",
-        ));
+        return Err(CmdError::Err("INCR option supports a single increment-element pair"));
     }
-    let scores = (0..pairs)
-        .map(|j| score_arg(a, i + 2 * j))
-        .collect::<Result<Vec<_>, _>>()?;
+    let scores = (0..pairs).map(|j| score_arg(a, i + 2 * j)).collect::<Result<Vec<_>, _>>()?;
     let how = AddHow {
         cond: if nx {
             Cond::IfMissing
@@ -225,12 +216,7 @@ pub fn zmscore(c: &mut Ctx, a: &Args) -> CmdResult {
     let m = zset::get(&mut c.tx, key)?;
     c.out.array(a.len() - 2);
     for member in a.iter_from(2) {
-        match m
-            .as_ref()
-            .map(|m| zset::score(&c.tx, key, m, member))
-            .transpose()?
-            .flatten()
-        {
+        match m.as_ref().map(|m| zset::score(&c.tx, key, m, member)).transpose()?.flatten() {
             Some(s) => c.out.double(s),
             None => c.out.null(),
         }
@@ -369,14 +355,7 @@ pub fn zrevrangebylex(c: &mut Ctx, a: &Args) -> CmdResult {
 /// Redis's `zrangeGenericCommand`: `src` is the index of the source key;
 /// `by`/`dir` are fixed by the legacy commands and chosen by options in
 /// ZRANGE / ZRANGESTORE.
-fn range_generic(
-    c: &mut Ctx,
-    a: &Args,
-    src: usize,
-    sink: Sink,
-    by: Option<By>,
-    dir: Option<Dir>,
-) -> CmdResult {
+fn range_generic(c: &mut Ctx, a: &Args, src: usize, sink: Sink, by: Option<By>, dir: Option<Dir>) -> CmdResult {
     let (mut by, mut dir) = (by, dir);
     let mut with_scores = false;
     // Redis's "no LIMIT" is a count of -1, so `LIMIT 0 -1` passes for ranks.
@@ -387,10 +366,7 @@ fn range_generic(
         if sink == Sink::Reply && a.is(j, "WITHSCORES") {
             with_scores = true;
         } else if a.is(j, "LIMIT") && left >= 2 {
-            lim = Limit {
-                offset: a.i64(j + 1)?,
-                count: a.i64(j + 2)?,
-            };
+            lim = Limit { offset: a.i64(j + 1)?, count: a.i64(j + 2)? };
             j += 2;
         } else if dir.is_none() && a.is(j, "REV") {
             dir = Some(Dir::Reverse);
@@ -406,21 +382,13 @@ fn range_generic(
     let dir = dir.unwrap_or(Dir::Forward);
     let by = by.unwrap_or(By::Rank);
     if lim.count != -1 && by == By::Rank {
-        return Err(CmdError::Err(
-            "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        ));
+        return Err(CmdError::Err("syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"));
     }
     if with_scores && by == By::Lex {
-        return Err(CmdError::Err(
-            "syntax error, WITHSCORES not supported in combination with BYLEX",
-        ));
+        return Err(CmdError::Err("syntax error, WITHSCORES not supported in combination with BYLEX"));
     }
     // Score and lex ranges are given as `max min` when reversed.
-    let (lo, hi) = if dir == Dir::Reverse && by != By::Rank {
-        (src + 2, src + 1)
-    } else {
-        (src + 1, src + 2)
-    };
+    let (lo, hi) = if dir == Dir::Reverse && by != By::Rank { (src + 2, src + 1) } else { (src + 1, src + 2) };
     enum Range {
         Rank(i64, i64),
         Score(ScoreRange),
@@ -446,15 +414,7 @@ fn range_generic(
         }
     }
     match sink {
-        Sink::Reply => reply_scored(
-            c.out,
-            &items,
-            if with_scores {
-                Shape::Pairs
-            } else {
-                Shape::Members
-            },
-        ),
+        Sink::Reply => reply_scored(c.out, &items, if with_scores { Shape::Pairs } else { Shape::Members }),
         Sink::Store => {
             let n = zset::store(&mut c.tx, a.get(1), &items)?;
             c.out.int(n as i64);
@@ -467,9 +427,7 @@ fn range_generic(
 /// O(log N + M).
 pub fn zremrangebyrank(c: &mut Ctx, a: &Args) -> CmdResult {
     let (start, end) = (a.i64(2)?, a.i64(3)?);
-    remove_span(c, a, |len| {
-        zset::clamp_ranks(len, start, end).map(|(s, e)| Span::Rank(s, e))
-    })
+    remove_span(c, a, |len| zset::clamp_ranks(len, start, end).map(|(s, e)| Span::Rank(s, e)))
 }
 
 /// ZREMRANGEBYSCORE key min max
@@ -517,34 +475,19 @@ fn pop_generic(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let count = match a.len() {
-        3 => Some(non_negative(
-            a,
-            2,
-            "value is out of range, must be positive",
-        )?),
+        3 => Some(non_negative(a, 2, "value is out of range, must be positive")?),
         _ => None,
     };
     let popped = zset::pop(&mut c.tx, &[a.get(1)], end, count.unwrap_or(1))?;
     let items = popped.map(|p| p.items).unwrap_or_default();
     // RESP3 nests the pairs only when a count was given.
-    reply_scored(
-        c.out,
-        &items,
-        if count.is_some() {
-            Shape::Pairs
-        } else {
-            Shape::Flat
-        },
-    );
+    reply_scored(c.out, &items, if count.is_some() { Shape::Pairs } else { Shape::Flat });
     Ok(())
 }
 
 /// Parses `numkeys key [key ...] MIN|MAX [COUNT count]` with `numkeys` at
 /// index `at` (1 for ZMPOP, 2 for BZMPOP): the LMPOP parser with MIN|MAX.
-pub(super) fn parse_mpop<'a>(
-    a: &Args<'a>,
-    at: usize,
-) -> Result<super::list::Mpop<'a, End>, CmdError> {
+pub(super) fn parse_mpop<'a>(a: &Args<'a>, at: usize) -> Result<super::list::Mpop<'a, End>, CmdError> {
     super::list::parse_mpop(a, at, |w| {
         if w.eq_ignore_ascii_case(b"MIN") {
             Some(End::Min)
@@ -591,11 +534,7 @@ pub fn zrandmember(c: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.get(1);
     if a.len() < 3 {
         let m = zset::get(&mut c.tx, key)?;
-        match m
-            .map(|m| zset::random(&c.tx, key, &m, Pick::Repeated(1)))
-            .transpose()?
-            .and_then(|mut v| v.pop())
-        {
+        match m.map(|m| zset::random(&c.tx, key, &m, Pick::Repeated(1))).transpose()?.and_then(|mut v| v.pop()) {
             Some((member, _)) => c.out.bulk(&member),
             None => c.out.null(),
         }
@@ -605,21 +544,13 @@ pub fn zrandmember(c: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() > 4 || (a.len() == 4 && !a.is(3, "WITHSCORES")) {
         return Err(CmdError::Syntax);
     }
-    let shape = if a.len() == 4 {
-        Shape::Pairs
-    } else {
-        Shape::Members
-    };
+    let shape = if a.len() == 4 { Shape::Pairs } else { Shape::Members };
     let Some(m) = zset::get(&mut c.tx, key)? else {
         c.out.array(0);
         return Ok(());
     };
     match pick {
-        Pick::Distinct(n) => reply_scored(
-            c.out,
-            &zset::random(&c.tx, key, &m, Pick::Distinct(n))?,
-            shape,
-        ),
+        Pick::Distinct(n) => reply_scored(c.out, &zset::random(&c.tx, key, &m, Pick::Distinct(n))?, shape),
         Pick::Repeated(n) => {
             // A huge count is served in batches, like Redis, so the draw
             // itself never holds more than a batch.
@@ -699,24 +630,14 @@ fn combine_generic(c: &mut Ctx, a: &Args, op: SetOp, output: Output) -> CmdResul
     let at = if output == Output::Store { 2 } else { 1 };
     let numkeys = a.i64(at)?;
     if numkeys < 1 {
-        return Err(CmdError::Raw(format!(
-            "ERR at least 1 input key is needed for '{}' command",
-            c.spec.name
-        )));
+        return Err(CmdError::Raw(format!("ERR at least 1 input key is needed for '{}' command", c.spec.name)));
     }
     let first = at + 1;
-    let n = usize::try_from(numkeys)
-        .ok()
-        .filter(|&n| n <= a.len() - first)
-        .ok_or(CmdError::Syntax)?;
+    let n = usize::try_from(numkeys).ok().filter(|&n| n <= a.len() - first).ok_or(CmdError::Syntax)?;
     let mut srcs = Vec::with_capacity(n);
     for i in first..first + n {
         let key = a.get(i);
-        srcs.push(Source {
-            key,
-            meta: zset::source_meta(&mut c.tx, key)?,
-            weight: 1.0,
-        });
+        srcs.push(Source { key, meta: zset::source_meta(&mut c.tx, key)?, weight: 1.0 });
     }
     let (mut agg, mut with_scores, mut limit) = (Aggregate::Sum, false, 0u64);
     let weighted = op != SetOp::Diff && output != Output::Card;
@@ -725,8 +646,7 @@ fn combine_generic(c: &mut Ctx, a: &Args, op: SetOp, output: Output) -> CmdResul
         let remaining = a.len() - j;
         if weighted && remaining > n && a.is(j, "WEIGHTS") {
             for (k, src) in srcs.iter_mut().enumerate() {
-                src.weight = zset::parse_score(a.get(j + 1 + k))
-                    .ok_or(CmdError::Err("weight value is not a float"))?;
+                src.weight = zset::parse_score(a.get(j + 1 + k)).ok_or(CmdError::Err("weight value is not a float"))?;
             }
             j += 1 + n;
         } else if weighted && remaining >= 2 && a.is(j, "AGGREGATE") {
@@ -757,15 +677,7 @@ fn combine_generic(c: &mut Ctx, a: &Args, op: SetOp, output: Output) -> CmdResul
         }
         Output::Reply => {
             let items = zset::combine(&c.tx, &mut srcs, op, agg)?;
-            reply_scored(
-                c.out,
-                &items,
-                if with_scores {
-                    Shape::Pairs
-                } else {
-                    Shape::Members
-                },
-            );
+            reply_scored(c.out, &items, if with_scores { Shape::Pairs } else { Shape::Members });
         }
         Output::Store => {
             let items = zset::combine(&c.tx, &mut srcs, op, agg)?;
@@ -786,12 +698,7 @@ pub fn zscan(c: &mut Ctx, a: &Args) -> CmdResult {
 /// The first of `keys` holding a sorted set, popped from (the blocking pops'
 /// attempt). On a retry for a parked client a key of another type is
 /// skipped, not reported: see `list::Attempt`.
-fn pop_first(
-    c: &mut Ctx,
-    keys: &[&[u8]],
-    end: End,
-    count: u64,
-) -> Result<Option<Popped>, CmdError> {
+fn pop_first(c: &mut Ctx, keys: &[&[u8]], end: End, count: u64) -> Result<Option<Popped>, CmdError> {
     let attempt = super::list::Attempt::of(c);
     for &key in keys {
         if attempt.source(zset::get(&mut c.tx, key))?.is_some() {

@@ -83,10 +83,7 @@ impl OwnedArgs {
     pub fn from_slices<'b>(it: impl IntoIterator<Item = &'b [u8]>) -> Self {
         let mut o = OwnedArgs::default();
         for a in it {
-            o.spans.push(Span {
-                off: o.buf.len(),
-                len: a.len(),
-            });
+            o.spans.push(Span { off: o.buf.len(), len: a.len() });
             o.buf.extend_from_slice(a);
         }
         o

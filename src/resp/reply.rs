@@ -93,14 +93,12 @@ impl ReplyBuf {
 
     /// The null reply: `$-1` in RESP2, `_` in RESP3.
     pub fn null(&mut self) {
-        self.buf
-            .extend_from_slice(if self.resp3 { b"_\r\n" } else { b"$-1\r\n" });
+        self.buf.extend_from_slice(if self.resp3 { b"_\r\n" } else { b"$-1\r\n" });
     }
 
     /// The null array: `*-1` in RESP2, `_` in RESP3.
     pub fn null_array(&mut self) {
-        self.buf
-            .extend_from_slice(if self.resp3 { b"_\r\n" } else { b"*-1\r\n" });
+        self.buf.extend_from_slice(if self.resp3 { b"_\r\n" } else { b"*-1\r\n" });
     }
 
     /// An array header of `n` elements.
@@ -143,8 +141,7 @@ impl ReplyBuf {
     /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
     pub fn bool(&mut self, b: bool) {
         if self.resp3 {
-            self.buf
-                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(b as i64);
         }
@@ -174,10 +171,7 @@ impl ReplyBuf {
     pub fn error_text(&mut self, text: &[u8]) {
         self.buf.push(b'-');
         // CR/LF inside an error would break framing: Redis replaces them by spaces.
-        self.buf.extend(
-            text.iter()
-                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
-        );
+        self.buf.extend(text.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -221,15 +215,9 @@ mod tests {
     fn both(f: impl Fn(&mut ReplyBuf)) -> (String, String) {
         let mut a = ReplyBuf::new();
         f(&mut a);
-        let mut b = ReplyBuf {
-            resp3: true,
-            ..ReplyBuf::default()
-        };
+        let mut b = ReplyBuf { resp3: true, ..ReplyBuf::default() };
         f(&mut b);
-        (
-            String::from_utf8(a.buf).unwrap(),
-            String::from_utf8(b.buf).unwrap(),
-        )
+        (String::from_utf8(a.buf).unwrap(), String::from_utf8(b.buf).unwrap())
     }
 
     #[test]
@@ -237,14 +225,8 @@ mod tests {
         assert_eq!(both(|r| r.null()), ("$-1\r\n".into(), "_\r\n".into()));
         assert_eq!(both(|r| r.map(2)), ("*4\r\n".into(), "%2\r\n".into()));
         assert_eq!(both(|r| r.set(3)), ("*3\r\n".into(), "~3\r\n".into()));
-        assert_eq!(
-            both(|r| r.double(1.5)),
-            ("$3\r\n1.5\r\n".into(), ",1.5\r\n".into())
-        );
-        assert_eq!(
-            both(|r| r.double(f64::INFINITY)),
-            ("$3\r\ninf\r\n".into(), ",inf\r\n".into())
-        );
+        assert_eq!(both(|r| r.double(1.5)), ("$3\r\n1.5\r\n".into(), ",1.5\r\n".into()));
+        assert_eq!(both(|r| r.double(f64::INFINITY)), ("$3\r\ninf\r\n".into(), ",inf\r\n".into()));
         assert_eq!(both(|r| r.bool(true)), (":1\r\n".into(), "#t\r\n".into()));
         assert_eq!(both(|r| r.verbatim(b"x")).1, "=5\r\ntxt:x\r\n");
     }

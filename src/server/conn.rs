@@ -95,17 +95,11 @@ impl Conn {
             Ok(0) => ReadOutcome::Closed,
             Ok(n) => {
                 self.end += n;
-                ReadOutcome::Data {
-                    n,
-                    drained: n < room,
-                }
+                ReadOutcome::Data { n, drained: n < room }
             }
             Err(e) => match e.kind() {
                 io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
-                io::ErrorKind::Interrupted => ReadOutcome::Data {
-                    n: 0,
-                    drained: false,
-                },
+                io::ErrorKind::Interrupted => ReadOutcome::Data { n: 0, drained: false },
                 _ => ReadOutcome::Closed,
             },
         }

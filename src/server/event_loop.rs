@@ -33,8 +33,7 @@ impl Server {
         let mut last_idle_check = Instant::now();
         log::info!("ready to accept connections on port {}", self.state.port);
         loop {
-            let cron_every =
-                Duration::from_millis(1000 / self.state.config.server.hz.max(1) as u64);
+            let cron_every = Duration::from_millis(1000 / self.state.config.server.hz.max(1) as u64);
             let mut timeout = cron_every.saturating_sub(last_cron.elapsed());
             if let Some(next_deadline) = self.expire_blocked() {
                 timeout = timeout.min(next_deadline);
@@ -78,17 +77,13 @@ impl Server {
                 last_cron = Instant::now();
                 self.cron(cron_every);
             }
-            if self.state.config.storage.sync == SyncPolicy::Everysec
-                && last_sync.elapsed() >= Duration::from_secs(1)
-            {
+            if self.state.config.storage.sync == SyncPolicy::Everysec && last_sync.elapsed() >= Duration::from_secs(1) {
                 last_sync = Instant::now();
                 if let Err(e) = self.store.flush_wal(true) {
                     log::error!("WAL sync failed: {e}");
                 }
             }
-            if self.state.config.server.timeout > 0
-                && last_idle_check.elapsed() >= Duration::from_secs(1)
-            {
+            if self.state.config.server.timeout > 0 && last_idle_check.elapsed() >= Duration::from_secs(1) {
                 last_idle_check = Instant::now();
                 self.close_idle();
             }
@@ -110,26 +105,16 @@ impl Server {
                     let _ = stream.set_nodelay(true);
                     let entry = self.conns.vacant_entry();
                     let key = entry.key();
-                    if let Err(e) = self.poll.registry().register(
-                        &mut stream,
-                        Token(key + CONN_BASE),
-                        Interest::READABLE,
-                    ) {
+                    if let Err(e) = self.poll.registry().register(&mut stream, Token(key + CONN_BASE), Interest::READABLE) {
                         log::warn!("cannot register client {peer}: {e}");
                         continue;
                     }
-                    let laddr = stream
-                        .local_addr()
-                        .map(|a| a.to_string())
-                        .unwrap_or_default();
+                    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
                     entry.insert(Conn::new(stream));
                     let authed = self.state.config.server.requirepass.is_empty();
                     let id = self.state.next_client_id;
                     self.state.next_client_id += 1;
-                    let ck =
-                        self.state
-                            .clients
-                            .insert(Client::new(id, peer.to_string(), laddr, authed));
+                    let ck = self.state.clients.insert(Client::new(id, peer.to_string(), laddr, authed));
                     debug_assert_eq!(ck, key, "invariant: client and connection slabs share keys");
                     self.state.stats.connections += 1;
                     log::debug!("accepted client {id} from {peer}");
@@ -157,10 +142,7 @@ impl Server {
                         break;
                     }
                     if conn.pending_input() > self.state.config.server.client_query_buffer_limit {
-                        log::warn!(
-                            "closing client {}: query buffer limit reached",
-                            self.state.clients[key].addr
-                        );
+                        log::warn!("closing client {}: query buffer limit reached", self.state.clients[key].addr);
                         self.close(key);
                         return;
                     }
@@ -192,11 +174,7 @@ impl Server {
             }
             let conn = &mut self.conns[key];
             // Unauthenticated clients get Redis's tighter request limits.
-            conn.parser.set_auth(if client.authed {
-                Auth::NotRequired
-            } else {
-                Auth::Required
-            });
+            conn.parser.set_auth(if client.authed { Auth::NotRequired } else { Auth::Required });
             let start = conn.start;
             match conn.parser.parse(&mut conn.inbuf[start..conn.end], &limits) {
                 Parsed::Command { consumed } => {
@@ -206,14 +184,7 @@ impl Server {
                         dispatch(&self.store, &mut self.state, key, &mut conn.out, &args);
                         if let Some(req) = self.state.block_request.take() {
                             let db = self.state.clients[key].db;
-                            self.state.park(
-                                key,
-                                Blocked {
-                                    args: args.to_owned_args(),
-                                    db,
-                                    req,
-                                },
-                            );
+                            self.state.park(key, Blocked { args: args.to_owned_args(), db, req });
                         }
                     }
                     conn.start += consumed;
@@ -228,10 +199,7 @@ impl Server {
                     if limit > 0 && conn.pending_output() > limit {
                         // Checked per command, like Redis, so one pipelined read
                         // cannot pile up gigabytes of replies before the check.
-                        log::warn!(
-                            "closing client {}: output buffer limit reached",
-                            self.state.clients[key].addr
-                        );
+                        log::warn!("closing client {}: output buffer limit reached", self.state.clients[key].addr);
                         self.close(key);
                         return;
                     }
@@ -244,10 +212,7 @@ impl Server {
                 Parsed::Incomplete => return,
                 Parsed::Error(msg) => {
                     let text = format!("ERR Protocol error: {msg}");
-                    log::info!(
-                        "protocol error from client {}: {msg}",
-                        self.state.clients[key].addr
-                    );
+                    log::info!("protocol error from client {}: {msg}", self.state.clients[key].addr);
                     conn.out.error_text(text.as_bytes());
                     conn.start = conn.end;
                     self.state.clients[key].close_after_reply = true;
@@ -263,30 +228,19 @@ impl Server {
     fn deliver_pushes(&mut self) {
         let now = now_ms();
         for key in std::mem::take(&mut self.state.push_targets) {
-            let Some(c) = self.state.clients.get_mut(key) else {
-                continue;
-            };
+            let Some(c) = self.state.clients.get_mut(key) else { continue };
             let bytes = std::mem::take(&mut c.pushes);
-            let Some(conn) = self.conns.get_mut(key) else {
-                continue;
-            };
+            let Some(conn) = self.conns.get_mut(key) else { continue };
             if conn.closing {
                 continue;
             }
             conn.out.buf.extend_from_slice(&bytes);
             let pending = conn.pending_output();
             let cfg = &self.state.config.server;
-            let (hard, soft, soft_ms) = (
-                cfg.pubsub_output_hard_limit,
-                cfg.pubsub_output_soft_limit,
-                cfg.pubsub_output_soft_seconds * 1000,
-            );
+            let (hard, soft, soft_ms) =
+                (cfg.pubsub_output_hard_limit, cfg.pubsub_output_soft_limit, cfg.pubsub_output_soft_seconds * 1000);
             let over_soft = soft > 0 && pending > soft;
-            let since = if over_soft {
-                *c.soft_limit_since.get_or_insert(now)
-            } else {
-                now
-            };
+            let since = if over_soft { *c.soft_limit_since.get_or_insert(now) } else { now };
             if !over_soft {
                 c.soft_limit_since = None;
             }
@@ -307,29 +261,14 @@ impl Server {
     fn serve_blocked(&mut self) {
         while !self.state.ready_keys.is_empty() {
             for slot in std::mem::take(&mut self.state.ready_keys) {
-                let waiters: Vec<usize> = self
-                    .state
-                    .blocking_keys
-                    .get(&slot)
-                    .map(|q| q.iter().copied().collect())
-                    .unwrap_or_default();
+                let waiters: Vec<usize> =
+                    self.state.blocking_keys.get(&slot).map(|q| q.iter().copied().collect()).unwrap_or_default();
                 for c in waiters {
-                    let Some(args) = self
-                        .state
-                        .clients
-                        .get(c)
-                        .and_then(|x| x.blocked.as_ref())
-                        .map(|b| b.args.clone())
+                    let Some(args) = self.state.clients.get(c).and_then(|x| x.blocked.as_ref()).map(|b| b.args.clone())
                     else {
                         continue;
                     };
-                    dispatch(
-                        &self.store,
-                        &mut self.state,
-                        c,
-                        &mut self.conns[c].out,
-                        &args.as_args(),
-                    );
+                    dispatch(&self.store, &mut self.state, c, &mut self.conns[c].out, &args.as_args());
                     if !self.state.push_targets.is_empty() {
                         self.deliver_pushes();
                     }
@@ -385,8 +324,7 @@ impl Server {
 
     fn queue_write(&mut self, key: usize) {
         let conn = &mut self.conns[key];
-        if !conn.queued && (conn.pending_output() > 0 || self.state.clients[key].close_after_reply)
-        {
+        if !conn.queued && (conn.pending_output() > 0 || self.state.clients[key].close_after_reply) {
             conn.queued = true;
             self.pending_writes.push(key);
         }
@@ -404,9 +342,7 @@ impl Server {
         }
         let limit = self.state.config.server.client_output_buffer_limit;
         for key in std::mem::take(&mut self.pending_writes) {
-            let Some(conn) = self.conns.get_mut(key) else {
-                continue;
-            };
+            let Some(conn) = self.conns.get_mut(key) else { continue };
             conn.queued = false;
             // Buffer sizes for CLIENT LIST / INFO, refreshed for active clients only.
             if let Some(c) = self.state.clients.get_mut(key) {
@@ -426,26 +362,15 @@ impl Server {
                     }
                     let conn = &mut self.conns[key];
                     if !done && limit > 0 && conn.pending_output() > limit {
-                        log::warn!(
-                            "closing client {}: output buffer limit reached",
-                            self.state.clients[key].addr
-                        );
+                        log::warn!("closing client {}: output buffer limit reached", self.state.clients[key].addr);
                         self.close(key);
                         continue;
                     }
                     let want = !done;
                     if want != conn.want_write {
                         conn.want_write = want;
-                        let interest = if want {
-                            Interest::READABLE | Interest::WRITABLE
-                        } else {
-                            Interest::READABLE
-                        };
-                        let _ = self.poll.registry().reregister(
-                            &mut conn.stream,
-                            Token(key + CONN_BASE),
-                            interest,
-                        );
+                        let interest = if want { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+                        let _ = self.poll.registry().reregister(&mut conn.stream, Token(key + CONN_BASE), interest);
                     }
                 }
                 Err(_) => self.close(key),
@@ -483,9 +408,7 @@ impl Server {
             .state
             .clients
             .iter()
-            .filter(|(k, c)| {
-                c.close_after_reply && self.conns.get(*k).is_some_and(|x| x.pending_output() == 0)
-            })
+            .filter(|(k, c)| c.close_after_reply && self.conns.get(*k).is_some_and(|x| x.pending_output() == 0))
             .map(|(k, _)| k)
             .collect();
         for k in done {

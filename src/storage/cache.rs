@@ -33,12 +33,7 @@ fn cost(k: &[u8], v: &Option<Meta>) -> usize {
 impl ReadCache {
     /// A cache of at most about `budget` bytes (0 disables it).
     pub fn new(budget: usize) -> Self {
-        ReadCache {
-            young: Map::default(),
-            old: Map::default(),
-            young_bytes: 0,
-            budget,
-        }
+        ReadCache { young: Map::default(), old: Map::default(), young_bytes: 0, budget }
     }
 
     /// `Some(record-or-absent)` if cached.

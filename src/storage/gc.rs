@@ -30,8 +30,7 @@ pub struct VersionFilterFactory {
 impl VersionFilterFactory {
     /// A factory for column family `cf` (the name is stable: RocksDB logs it).
     pub fn new(db: DbSlot, cf: Cf) -> Self {
-        let name = CString::new(format!("diskdb.version_gc.{}", cf.name()))
-            .expect("invariant: no NUL in cf name");
+        let name = CString::new(format!("diskdb.version_gc.{}", cf.name())).expect("invariant: no NUL in cf name");
         VersionFilterFactory { db, name }
     }
 }
@@ -40,11 +39,7 @@ impl CompactionFilterFactory for VersionFilterFactory {
     type Filter = VersionFilter;
 
     fn create(&mut self, _context: CompactionFilterContext) -> VersionFilter {
-        VersionFilter {
-            db: self.db.get().and_then(Weak::upgrade),
-            last: None,
-            name: self.name.clone(),
-        }
+        VersionFilter { db: self.db.get().and_then(Weak::upgrade), last: None, name: self.name.clone() }
     }
 
     fn name(&self) -> &CStr {
@@ -82,12 +77,8 @@ impl VersionFilter {
 
 impl CompactionFilter for VersionFilter {
     fn filter(&mut self, _level: u32, key: &[u8], _value: &[u8]) -> Decision {
-        let Some(db) = self.db.clone() else {
-            return Decision::Keep;
-        };
-        let Some((dbi, user_key, version, _)) = keys::split_data(key) else {
-            return Decision::Keep;
-        };
+        let Some(db) = self.db.clone() else { return Decision::Keep };
+        let Some((dbi, user_key, version, _)) = keys::split_data(key) else { return Decision::Keep };
         let mkey = keys::meta(dbi, user_key);
         match self.live_version(&db, &mkey) {
             Some(Some(v)) if v == version => Decision::Keep,

@@ -129,11 +129,7 @@ pub fn split_expire(k: &[u8]) -> Option<(u64, u8, &[u8])> {
 /// bits of negatives, so that comparing bytes compares numbers.
 pub fn encode_score(score: f64) -> [u8; 8] {
     let bits = score.to_bits();
-    let flipped = if bits >> 63 == 0 {
-        bits | (1 << 63)
-    } else {
-        !bits
-    };
+    let flipped = if bits >> 63 == 0 { bits | (1 << 63) } else { !bits };
     flipped.to_be_bytes()
 }
 
@@ -150,26 +146,9 @@ mod tests {
 
     #[test]
     fn score_order_is_numeric_order() {
-        let xs = [
-            f64::NEG_INFINITY,
-            -1e300,
-            -2.5,
-            -1.0,
-            -0.0,
-            0.0,
-            1e-300,
-            1.0,
-            2.5,
-            1e300,
-            f64::INFINITY,
-        ];
+        let xs = [f64::NEG_INFINITY, -1e300, -2.5, -1.0, -0.0, 0.0, 1e-300, 1.0, 2.5, 1e300, f64::INFINITY];
         for w in xs.windows(2) {
-            assert!(
-                encode_score(w[0]) <= encode_score(w[1]),
-                "{} vs {}",
-                w[0],
-                w[1]
-            );
+            assert!(encode_score(w[0]) <= encode_score(w[1]), "{} vs {}", w[0], w[1]);
         }
         for x in xs {
             assert_eq!(decode_score(encode_score(x)).to_bits(), x.to_bits());

@@ -67,13 +67,7 @@ pub struct Meta(Rc<[u8]>);
 
 impl std::fmt::Debug for Meta {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Meta({:?}, expire={}, {} bytes)",
-            self.ty(),
-            self.expire_ms(),
-            self.0.len()
-        )
+        write!(f, "Meta({:?}, expire={}, {} bytes)", self.ty(), self.expire_ms(), self.0.len())
     }
 }
 
@@ -87,10 +81,7 @@ impl Meta {
                 None => false,
             };
         if !ok {
-            return Err(Error::Corrupt {
-                cf: "meta",
-                key: key.to_vec(),
-            });
+            return Err(Error::Corrupt { cf: "meta", key: key.to_vec() });
         }
         Ok(Meta(Rc::from(raw)))
     }
@@ -145,20 +136,12 @@ impl Meta {
 
     /// A collection's version (sub-keys carry it).
     pub fn version(&self) -> u64 {
-        u64::from_be_bytes(
-            self.0[HEADER..HEADER + 8]
-                .try_into()
-                .expect("invariant: collection header"),
-        )
+        u64::from_be_bytes(self.0[HEADER..HEADER + 8].try_into().expect("invariant: collection header"))
     }
 
     /// A collection's element count.
     pub fn len(&self) -> u64 {
-        u64::from_be_bytes(
-            self.0[HEADER + 8..HEADER + 16]
-                .try_into()
-                .expect("invariant: collection header"),
-        )
+        u64::from_be_bytes(self.0[HEADER + 8..HEADER + 16].try_into().expect("invariant: collection header"))
     }
 
     /// True for an empty collection (never stored: empty collections are deleted).
@@ -218,10 +201,7 @@ mod tests {
     fn collection_round_trip() {
         let m = Meta::collection(Type::List, 7, 3, 0, b"xy");
         let d = Meta::decode(m.raw(), b"k").unwrap();
-        assert_eq!(
-            (d.ty(), d.version(), d.len(), d.extra()),
-            (Type::List, 7, 3, &b"xy"[..])
-        );
+        assert_eq!((d.ty(), d.version(), d.len(), d.extra()), (Type::List, 7, 3, &b"xy"[..]));
     }
 
     #[test]

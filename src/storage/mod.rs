@@ -24,12 +24,12 @@ pub mod testutil;
 use crate::config::{Compression, StorageConfig};
 use crate::error::Error;
 use cache::ReadCache;
+use overlay::{Lookup, Overlay};
 pub use keys::Cf;
 pub use meta::{Meta, OfType, Type};
-use overlay::{Lookup, Overlay};
 use rocksdb::{
-    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, IteratorMode, Options,
-    ReadOptions, WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, IteratorMode, Options, ReadOptions,
+    WriteBatch, WriteOptions, DB,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -45,10 +45,7 @@ const VERSION_BLOCK: u64 = 1 << 16;
 
 /// Current Unix time in milliseconds.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// Number of keys and of keys with an expiry in one database.
@@ -102,9 +99,8 @@ impl Store {
     /// Opens (creating if needed) the store under `cfg.dir`.
     pub fn open(cfg: &StorageConfig, databases: usize) -> Result<Store, Error> {
         let dir = Path::new(&cfg.dir);
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::Config(format!("cannot create data dir '{}': {e}", dir.display()))
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Config(format!("cannot create data dir '{}': {e}", dir.display())))?;
         let cache = rocksdb::Cache::new_lru_cache(cfg.block_cache_size);
         let mut db_opts = Options::default();
         db_opts.create_if_missing(true);
@@ -137,9 +133,7 @@ impl Store {
             o.set_level_compaction_dynamic_level_bytes(true);
             o
         };
-        let descs = Cf::ALL
-            .iter()
-            .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_opts(cf)));
+        let descs = Cf::ALL.iter().map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_opts(cf)));
         let db = DB::open_cf_descriptors(&db_opts, dir, descs).map_err(|e| {
             let msg = e.into_string();
             if msg.contains("LOCK") {
@@ -173,44 +167,26 @@ impl Store {
     }
 
     fn cf(&self, cf: Cf) -> &rocksdb::ColumnFamily {
-        self.db
-            .cf_handle(cf.name())
-            .expect("invariant: every column family is opened")
+        self.db.cf_handle(cf.name()).expect("invariant: every column family is opened")
     }
 
     fn get_default(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-        self.db
-            .get_cf(self.cf(Cf::Default), key)
-            .map_err(storage_err)
+        self.db.get_cf(self.cf(Cf::Default), key).map_err(storage_err)
     }
 
     fn load_bookkeeping(&self) -> Result<(), Error> {
         match self.get_default(keys::FORMAT_KEY)? {
             None => {
-                let has_keys = self
-                    .db
-                    .iterator_cf(self.cf(Cf::Meta), IteratorMode::Start)
-                    .next()
-                    .is_some();
+                let has_keys = self.db.iterator_cf(self.cf(Cf::Meta), IteratorMode::Start).next().is_some();
                 if has_keys {
-                    return Err(Error::Storage(
-                        "data dir holds keys but no format record: not a DiskDB dir?".into(),
-                    ));
+                    return Err(Error::Storage("data dir holds keys but no format record: not a DiskDB dir?".into()));
                 }
                 self.db
-                    .put_cf(
-                        self.cf(Cf::Default),
-                        keys::FORMAT_KEY,
-                        FORMAT_VERSION.to_be_bytes(),
-                    )
+                    .put_cf(self.cf(Cf::Default), keys::FORMAT_KEY, FORMAT_VERSION.to_be_bytes())
                     .map_err(storage_err)?;
             }
             Some(v) => {
-                let ver = v
-                    .as_slice()
-                    .try_into()
-                    .map(u64::from_be_bytes)
-                    .unwrap_or(u64::MAX);
+                let ver = v.as_slice().try_into().map(u64::from_be_bytes).unwrap_or(u64::MAX);
                 if ver != FORMAT_VERSION {
                     return Err(Error::Storage(format!(
                         "data dir has format version {ver}, this build reads {FORMAT_VERSION}"
@@ -221,10 +197,8 @@ impl Store {
         if let Some(v) = self.get_default(keys::COUNTS_KEY)? {
             for (i, c) in v.chunks_exact(16).enumerate() {
                 if let Some(slot) = self.counts.borrow_mut().get_mut(i) {
-                    slot.keys =
-                        u64::from_be_bytes(c[..8].try_into().expect("invariant: 16-byte chunk"));
-                    slot.expires =
-                        u64::from_be_bytes(c[8..].try_into().expect("invariant: 16-byte chunk"));
+                    slot.keys = u64::from_be_bytes(c[..8].try_into().expect("invariant: 16-byte chunk"));
+                    slot.expires = u64::from_be_bytes(c[8..].try_into().expect("invariant: 16-byte chunk"));
                 }
             }
         }
@@ -238,11 +212,7 @@ impl Store {
 
     /// Key and expire counts of database `db`.
     pub fn counts(&self, db: u8) -> DbCounts {
-        self.counts
-            .borrow()
-            .get(db as usize)
-            .copied()
-            .unwrap_or_default()
+        self.counts.borrow().get(db as usize).copied().unwrap_or_default()
     }
 
     /// Number of databases.
@@ -255,9 +225,7 @@ impl Store {
         let v = self.next_version.get();
         if v > self.version_hwm.get() {
             let hwm = v + VERSION_BLOCK;
-            self.db
-                .put_cf(self.cf(Cf::Default), keys::VERSION_KEY, hwm.to_be_bytes())
-                .map_err(storage_err)?;
+            self.db.put_cf(self.cf(Cf::Default), keys::VERSION_KEY, hwm.to_be_bytes()).map_err(storage_err)?;
             self.version_hwm.set(hwm);
             self.unflushed.set(true);
         }
@@ -273,11 +241,7 @@ impl Store {
         let m = match self.overlay.borrow().lookup(Cf::Meta, mkey) {
             Lookup::Written(Some(raw)) => Some(Meta::decode(raw, mkey)?),
             Lookup::Written(None) => None,
-            Lookup::Unknown => match self
-                .db
-                .get_pinned_cf(self.cf(Cf::Meta), mkey)
-                .map_err(storage_err)?
-            {
+            Lookup::Unknown => match self.db.get_pinned_cf(self.cf(Cf::Meta), mkey).map_err(storage_err)? {
                 Some(raw) => Some(Meta::decode(&raw, mkey)?),
                 None => None,
             },
@@ -303,38 +267,26 @@ impl Store {
 
     /// Up to `limit` meta records of `db` whose user key is > `after` (or from
     /// the start when `after` is `None`), in key order.
-    pub fn scan_meta(
-        &self,
-        db: u8,
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Meta)>, Error> {
+    pub fn scan_meta(&self, db: u8, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Meta)>, Error> {
         let start = keys::meta(db, after.unwrap_or(b""));
         let mut out = Vec::new();
         let mut err = None;
         if limit == 0 {
             return Ok(out);
         }
-        self.iter_range(
-            Cf::Meta,
-            &[db],
-            Some(&[db + 1]),
-            Some(&start),
-            false,
-            |k, v| {
-                if after.is_some() && k == start.as_slice() {
-                    return true;
+        self.iter_range(Cf::Meta, &[db], Some(&[db + 1]), Some(&start), false, |k, v| {
+            if after.is_some() && k == start.as_slice() {
+                return true;
+            }
+            match Meta::decode(v, k) {
+                Ok(m) => out.push((k[1..].to_vec(), m)),
+                Err(e) => {
+                    err = Some(e);
+                    return false;
                 }
-                match Meta::decode(v, k) {
-                    Ok(m) => out.push((k[1..].to_vec(), m)),
-                    Err(e) => {
-                        err = Some(e);
-                        return false;
-                    }
-                }
-                out.len() < limit
-            },
-        )?;
+            }
+            out.len() < limit
+        })?;
         match err {
             Some(e) => Err(e),
             None => Ok(out),
@@ -412,10 +364,7 @@ impl Store {
                     None => true,
                 }
             } else {
-                let go = f(
-                    rk.expect("invariant: valid"),
-                    it.value().expect("invariant: valid"),
-                );
+                let go = f(rk.expect("invariant: valid"), it.value().expect("invariant: valid"));
                 step(&mut it);
                 go
             };
@@ -427,12 +376,7 @@ impl Store {
     }
 
     /// Up to `limit` expiry-index entries due at or before `now`, from `from_ms`.
-    pub fn due_expiries(
-        &self,
-        from_ms: u64,
-        now: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, u8, Vec<u8>)>, Error> {
+    pub fn due_expiries(&self, from_ms: u64, now: u64, limit: usize) -> Result<Vec<(u64, u8, Vec<u8>)>, Error> {
         let mut out = Vec::new();
         if limit == 0 {
             return Ok(out);
@@ -457,11 +401,7 @@ impl Store {
         let (mut pending, mut overlay) = (self.pending.borrow_mut(), self.overlay.borrow_mut());
         let mut own = WriteBatch::default();
         let db_handle = Arc::clone(&self.db);
-        let cf = |c: Cf| {
-            db_handle
-                .cf_handle(c.name())
-                .expect("invariant: every column family is opened")
-        };
+        let cf = |c: Cf| db_handle.cf_handle(c.name()).expect("invariant: every column family is opened");
         let mut sink = Sink {
             batch: if deferred { &mut pending } else { &mut own },
             overlay: if deferred { Some(&mut overlay) } else { None },
@@ -492,19 +432,10 @@ impl Store {
             let (old_exp, new_exp) = (exp(&e.orig), exp(&e.cur));
             if old_exp != new_exp {
                 if old_exp != 0 {
-                    sink.delete(
-                        Cf::Expire,
-                        cf(Cf::Expire),
-                        &keys::expire(old_exp, db, user_key),
-                    );
+                    sink.delete(Cf::Expire, cf(Cf::Expire), &keys::expire(old_exp, db, user_key));
                 }
                 if new_exp != 0 {
-                    sink.put(
-                        Cf::Expire,
-                        cf(Cf::Expire),
-                        &keys::expire(new_exp, db, user_key),
-                        b"",
-                    );
+                    sink.put(Cf::Expire, cf(Cf::Expire), &keys::expire(new_exp, db, user_key), b"");
                 }
             }
             let c = &mut counts[db as usize];
@@ -527,9 +458,7 @@ impl Store {
             sink.put(Cf::Default, cf(Cf::Default), keys::COUNTS_KEY, &v);
         }
         if !deferred {
-            self.db
-                .write_opt(own, &self.write_opts)
-                .map_err(storage_err)?;
+            self.db.write_opt(own, &self.write_opts).map_err(storage_err)?;
             self.unflushed.set(true);
         }
         *self.counts.borrow_mut() = counts;
@@ -554,8 +483,7 @@ impl Store {
     /// and key counts are reloaded so they match the disk again.
     pub fn end_batch(&self) -> Result<(), Error> {
         debug_assert!(self.batch_depth.get() > 0, "end_batch without begin_batch");
-        self.batch_depth
-            .set(self.batch_depth.get().saturating_sub(1));
+        self.batch_depth.set(self.batch_depth.get().saturating_sub(1));
         if self.batch_depth.get() > 0 || self.pending.borrow().is_empty() {
             return Ok(());
         }
@@ -568,10 +496,7 @@ impl Store {
             }
             Err(e) => {
                 self.cache.borrow_mut().clear(None);
-                self.counts
-                    .borrow_mut()
-                    .iter_mut()
-                    .for_each(|c| *c = DbCounts::default());
+                self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
                 self.load_bookkeeping()?;
                 Err(storage_err(e))
             }
@@ -596,11 +521,7 @@ impl Store {
 
     /// A RocksDB integer property of a column family (e.g. `rocksdb.estimate-live-data-size`).
     pub fn property(&self, cf: Cf, name: &str) -> u64 {
-        self.db
-            .property_int_value_cf(self.cf(cf), name)
-            .ok()
-            .flatten()
-            .unwrap_or(0)
+        self.db.property_int_value_cf(self.cf(cf), name).ok().flatten().unwrap_or(0)
     }
 
     /// Bytes held by the read cache.
@@ -611,8 +532,7 @@ impl Store {
     /// Compacts every column family fully (tests and DEBUG; runs the GC filter).
     pub fn compact_all(&self) {
         for cf in Cf::ALL {
-            self.db
-                .compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
+            self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
         }
     }
 
@@ -620,9 +540,7 @@ impl Store {
     pub fn persist_all(&self) -> Result<(), Error> {
         self.flush_wal(true)?;
         let handles: Vec<_> = Cf::ALL.iter().map(|&c| self.cf(c)).collect();
-        self.db
-            .flush_cfs_opt(&handles, &rocksdb::FlushOptions::default())
-            .map_err(storage_err)
+        self.db.flush_cfs_opt(&handles, &rocksdb::FlushOptions::default()).map_err(storage_err)
     }
 }
 
@@ -701,18 +619,12 @@ pub struct TxData {
 impl TxData {
     /// `(db, user_key)` of every key this transaction creates or changes.
     pub fn written_keys(&self) -> impl Iterator<Item = (u8, &[u8])> {
-        self.entries
-            .iter()
-            .filter(|e| e.dirty && e.cur.is_some())
-            .map(|e| keys::split_meta(&e.mkey))
+        self.entries.iter().filter(|e| e.dirty && e.cur.is_some()).map(|e| keys::split_meta(&e.mkey))
     }
 
     /// `(db, user_key)` of every key this transaction writes or deletes.
     pub fn changed_keys(&self) -> impl Iterator<Item = (u8, &[u8])> {
-        self.entries
-            .iter()
-            .filter(|e| e.dirty)
-            .map(|e| keys::split_meta(&e.mkey))
+        self.entries.iter().filter(|e| e.dirty).map(|e| keys::split_meta(&e.mkey))
     }
 
     /// Databases this transaction empties (`None` = all of them).
@@ -747,16 +659,7 @@ pub struct Tx<'a> {
 impl<'a> Tx<'a> {
     /// A transaction on `db` at time `now_ms`.
     pub fn new(store: &'a Store, db: u8, now_ms: u64) -> Self {
-        Tx {
-            store,
-            db,
-            now_ms,
-            entries: Vec::new(),
-            index: None,
-            ops: Vec::new(),
-            flushes: Vec::new(),
-            scratch: Vec::new(),
-        }
+        Tx { store, db, now_ms, entries: Vec::new(), index: None, ops: Vec::new(), flushes: Vec::new(), scratch: Vec::new() }
     }
 
     /// The underlying store (read-only).
@@ -779,10 +682,7 @@ impl<'a> Tx<'a> {
                 keys::meta_into(&mut scratch, db, key);
                 self.find(&scratch)
             }
-            None => self
-                .entries
-                .iter()
-                .position(|e| e.mkey[0] == db && &e.mkey[1..] == key),
+            None => self.entries.iter().position(|e| e.mkey[0] == db && &e.mkey[1..] == key),
         }
     }
 
@@ -796,22 +696,11 @@ impl<'a> Tx<'a> {
             None => match self.store.get_meta(&scratch) {
                 Ok(orig) => {
                     let i = self.entries.len();
-                    self.entries.push(Entry {
-                        mkey: scratch.clone(),
-                        orig: orig.clone(),
-                        cur: orig,
-                        dirty: false,
-                    });
+                    self.entries.push(Entry { mkey: scratch.clone(), orig: orig.clone(), cur: orig, dirty: false });
                     if let Some(ix) = &mut self.index {
                         ix.insert(scratch.clone(), i);
                     } else if self.entries.len() > INDEX_AFTER {
-                        self.index = Some(
-                            self.entries
-                                .iter()
-                                .enumerate()
-                                .map(|(i, e)| (e.mkey.clone(), i))
-                                .collect(),
-                        );
+                        self.index = Some(self.entries.iter().enumerate().map(|(i, e)| (e.mkey.clone(), i)).collect());
                     }
                     Ok(i)
                 }
@@ -887,11 +776,7 @@ impl<'a> Tx<'a> {
             match op {
                 SubOp::Put(c, k, v) if *c == cf && k == key => return Ok(Some(v.clone())),
                 SubOp::Delete(c, k) if *c == cf && k == key => return Ok(None),
-                SubOp::DeleteRange(c, a, b)
-                    if *c == cf && a.as_slice() <= key && key < b.as_slice() =>
-                {
-                    return Ok(None)
-                }
+                SubOp::DeleteRange(c, a, b) if *c == cf && a.as_slice() <= key && key < b.as_slice() => return Ok(None),
                 _ => {}
             }
         }
@@ -927,11 +812,7 @@ impl<'a> Tx<'a> {
 
     /// Ends the transaction, releasing the store borrow.
     pub fn finish(self) -> TxData {
-        TxData {
-            entries: self.entries,
-            ops: self.ops,
-            flushes: self.flushes,
-        }
+        TxData { entries: self.entries, ops: self.ops, flushes: self.flushes }
     }
 }
 

@@ -35,9 +35,7 @@ struct CfOverlay {
 
 impl CfOverlay {
     fn in_deleted_range(&self, key: &[u8]) -> bool {
-        self.ranges
-            .iter()
-            .any(|(a, b)| a.as_slice() <= key && key < b.as_slice())
+        self.ranges.iter().any(|(a, b)| a.as_slice() <= key && key < b.as_slice())
     }
 }
 
@@ -60,9 +58,7 @@ fn slot(cf: Cf) -> usize {
 impl Overlay {
     /// True if no write is pending.
     pub fn is_empty(&self) -> bool {
-        self.cfs
-            .iter()
-            .all(|c| c.entries.is_empty() && c.ranges.is_empty())
+        self.cfs.iter().all(|c| c.entries.is_empty() && c.ranges.is_empty())
     }
 
     /// Forgets everything (the batch was written or abandoned).
@@ -72,9 +68,7 @@ impl Overlay {
 
     /// Records a put.
     pub fn put(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
-        self.cfs[slot(cf)]
-            .entries
-            .insert(key.to_vec(), Some(value.to_vec()));
+        self.cfs[slot(cf)].entries.insert(key.to_vec(), Some(value.to_vec()));
     }
 
     /// Records a delete.
@@ -85,11 +79,7 @@ impl Overlay {
     /// Records a range delete `[from, to)`.
     pub fn delete_range(&mut self, cf: Cf, from: &[u8], to: &[u8]) {
         let c = &mut self.cfs[slot(cf)];
-        let doomed: Vec<Vec<u8>> = c
-            .entries
-            .range(from.to_vec()..to.to_vec())
-            .map(|(k, _)| k.clone())
-            .collect();
+        let doomed: Vec<Vec<u8>> = c.entries.range(from.to_vec()..to.to_vec()).map(|(k, _)| k.clone()).collect();
         for k in doomed {
             c.entries.remove(&k);
         }
@@ -126,15 +116,9 @@ impl Overlay {
     ) -> Entries<'a> {
         let c = &self.cfs[slot(cf)];
         let (lo, hi): (Bound<Vec<u8>>, Bound<Vec<u8>>) = match (start, reverse) {
-            (Some(s), false) => (
-                Bound::Included(s.max(lower).to_vec()),
-                upper.map_or(Bound::Unbounded, |u| Bound::Excluded(u.to_vec())),
-            ),
+            (Some(s), false) => (Bound::Included(s.max(lower).to_vec()), upper.map_or(Bound::Unbounded, |u| Bound::Excluded(u.to_vec()))),
             (Some(s), true) => (Bound::Included(lower.to_vec()), Bound::Included(s.to_vec())),
-            (None, _) => (
-                Bound::Included(lower.to_vec()),
-                upper.map_or(Bound::Unbounded, |u| Bound::Excluded(u.to_vec())),
-            ),
+            (None, _) => (Bound::Included(lower.to_vec()), upper.map_or(Bound::Unbounded, |u| Bound::Excluded(u.to_vec()))),
         };
         // A reverse start beyond the upper bound is clamped by the caller's check below.
         let upper = upper.map(<[u8]>::to_vec);

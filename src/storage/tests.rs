@@ -13,10 +13,7 @@ impl TempStore {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&cfg(dir.path()), 16).expect("open");
-        TempStore {
-            store: Some(store),
-            _dir: dir,
-        }
+        TempStore { store: Some(store), _dir: dir }
     }
     fn reopen(&mut self) {
         let path = self._dir.path().to_path_buf();
@@ -29,11 +26,7 @@ impl TempStore {
 }
 
 fn cfg(p: &std::path::Path) -> StorageConfig {
-    StorageConfig {
-        dir: p.to_string_lossy().into(),
-        read_cache_size: 1 << 20,
-        ..StorageConfig::default()
-    }
+    StorageConfig { dir: p.to_string_lossy().into(), read_cache_size: 1 << 20, ..StorageConfig::default() }
 }
 
 fn set(s: &mut Store, db: u8, k: &[u8], v: &[u8], exp: u64) {
@@ -50,35 +43,14 @@ fn put_get_counts_and_reopen() {
     set(t.s(), 0, b"b", b"2", 5000);
     set(t.s(), 1, b"a", b"x", 0);
     set(t.s(), 0, b"a", b"3", 0);
-    assert_eq!(
-        t.s().counts(0),
-        DbCounts {
-            keys: 2,
-            expires: 1
-        }
-    );
-    assert_eq!(
-        t.s().counts(1),
-        DbCounts {
-            keys: 1,
-            expires: 0
-        }
-    );
+    assert_eq!(t.s().counts(0), DbCounts { keys: 2, expires: 1 });
+    assert_eq!(t.s().counts(1), DbCounts { keys: 1, expires: 0 });
     t.s().flush_wal(true).unwrap();
     t.reopen();
-    assert_eq!(
-        t.s().counts(0),
-        DbCounts {
-            keys: 2,
-            expires: 1
-        }
-    );
+    assert_eq!(t.s().counts(0), DbCounts { keys: 2, expires: 1 });
     let m = t.s().get_meta(&keys::meta(0, b"a")).unwrap().unwrap();
     assert_eq!(m.value(), b"3");
-    assert_eq!(
-        t.s().due_expiries(0, 5000, 10).unwrap(),
-        vec![(5000, 0, b"b".to_vec())]
-    );
+    assert_eq!(t.s().due_expiries(0, 5000, 10).unwrap(), vec![(5000, 0, b"b".to_vec())]);
 }
 
 #[test]
@@ -144,50 +116,19 @@ fn compaction_drops_dead_versions_only() {
     let v_old = s.new_version().unwrap();
     let v_live = s.new_version().unwrap();
     let mut tx = Tx::new(s, 0, 1000);
-    tx.put_meta(b"h", Meta::collection(Type::Hash, v_live, 1, 0, b""))
-        .unwrap();
-    tx.put(
-        Cf::Data,
-        keys::data(0, b"h", v_live, b"f"),
-        b"live".to_vec(),
-    );
-    tx.put(
-        Cf::Data,
-        keys::data(0, b"h", v_old, b"f"),
-        b"stale".to_vec(),
-    );
-    tx.put(
-        Cf::Data,
-        keys::data(0, b"gone", v_live, b"f"),
-        b"orphan".to_vec(),
-    );
-    tx.put(
-        Cf::Zscore,
-        keys::zscore(0, b"h", v_old, 1.0, b"m"),
-        Vec::new(),
-    );
+    tx.put_meta(b"h", Meta::collection(Type::Hash, v_live, 1, 0, b"")).unwrap();
+    tx.put(Cf::Data, keys::data(0, b"h", v_live, b"f"), b"live".to_vec());
+    tx.put(Cf::Data, keys::data(0, b"h", v_old, b"f"), b"stale".to_vec());
+    tx.put(Cf::Data, keys::data(0, b"gone", v_live, b"f"), b"orphan".to_vec());
+    tx.put(Cf::Zscore, keys::zscore(0, b"h", v_old, 1.0, b"m"), Vec::new());
     let d = tx.finish();
     s.commit(d).unwrap();
     s.persist_all().unwrap();
     s.compact_all();
-    assert_eq!(
-        s.get(Cf::Data, &keys::data(0, b"h", v_live, b"f")).unwrap(),
-        Some(b"live".to_vec())
-    );
-    assert_eq!(
-        s.get(Cf::Data, &keys::data(0, b"h", v_old, b"f")).unwrap(),
-        None
-    );
-    assert_eq!(
-        s.get(Cf::Data, &keys::data(0, b"gone", v_live, b"f"))
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        s.get(Cf::Zscore, &keys::zscore(0, b"h", v_old, 1.0, b"m"))
-            .unwrap(),
-        None
-    );
+    assert_eq!(s.get(Cf::Data, &keys::data(0, b"h", v_live, b"f")).unwrap(), Some(b"live".to_vec()));
+    assert_eq!(s.get(Cf::Data, &keys::data(0, b"h", v_old, b"f")).unwrap(), None);
+    assert_eq!(s.get(Cf::Data, &keys::data(0, b"gone", v_live, b"f")).unwrap(), None);
+    assert_eq!(s.get(Cf::Zscore, &keys::zscore(0, b"h", v_old, 1.0, b"m")).unwrap(), None);
 }
 
 /// Puts `data` sub-keys `p|k` in one transaction.
@@ -226,23 +167,11 @@ fn an_open_batch_is_seen_by_reads_and_written_once_at_the_end() {
     let d = tx.finish();
     s.commit(d).unwrap();
     // Reads merge the batch over RocksDB, both directions and from a start.
-    assert_eq!(
-        subs(s, None, false),
-        [b"a", b"b", b"e", b"f"].map(|k| k.to_vec())
-    );
-    assert_eq!(
-        subs(s, None, true),
-        [b"f", b"e", b"b", b"a"].map(|k| k.to_vec())
-    );
-    assert_eq!(
-        subs(s, Some(b"pc"), false),
-        [b"e", b"f"].map(|k| k.to_vec())
-    );
+    assert_eq!(subs(s, None, false), [b"a", b"b", b"e", b"f"].map(|k| k.to_vec()));
+    assert_eq!(subs(s, None, true), [b"f", b"e", b"b", b"a"].map(|k| k.to_vec()));
+    assert_eq!(subs(s, Some(b"pc"), false), [b"e", b"f"].map(|k| k.to_vec()));
     assert_eq!(subs(s, Some(b"pd"), true), [b"b", b"a"].map(|k| k.to_vec()));
-    assert_eq!(
-        s.get(Cf::Data, b"pf").unwrap().as_deref(),
-        Some(&b"new"[..])
-    );
+    assert_eq!(s.get(Cf::Data, b"pf").unwrap().as_deref(), Some(&b"new"[..]));
     assert_eq!(s.get(Cf::Data, b"pd").unwrap(), None);
     assert_eq!(s.counts(0).keys, 2);
     assert_eq!(s.scan_meta(0, None, 10).unwrap().len(), 2);
@@ -251,24 +180,11 @@ fn an_open_batch_is_seen_by_reads_and_written_once_at_the_end() {
     assert!(s.db.get_cf(s.cf(Cf::Data), b"pa").unwrap().is_none());
     s.end_batch().unwrap();
     assert!(s.db.get_cf(s.cf(Cf::Data), b"pd").unwrap().is_none());
-    assert_eq!(
-        subs(s, None, false),
-        [b"a", b"b", b"e", b"f"].map(|k| k.to_vec())
-    );
+    assert_eq!(subs(s, None, false), [b"a", b"b", b"e", b"f"].map(|k| k.to_vec()));
     s.flush_wal(true).unwrap();
     t.reopen();
-    assert_eq!(
-        subs(t.s(), None, false),
-        [b"a", b"b", b"e", b"f"].map(|k| k.to_vec())
-    );
-    assert_eq!(
-        t.s()
-            .get_meta(&keys::meta(0, b"x"))
-            .unwrap()
-            .unwrap()
-            .value(),
-        b"new"
-    );
+    assert_eq!(subs(t.s(), None, false), [b"a", b"b", b"e", b"f"].map(|k| k.to_vec()));
+    assert_eq!(t.s().get_meta(&keys::meta(0, b"x")).unwrap().unwrap().value(), b"new");
     assert_eq!(t.s().counts(0).keys, 2);
 }
 
@@ -284,21 +200,11 @@ fn a_flush_inside_a_batch_hides_older_records_but_not_later_writes() {
     let d = tx.finish();
     s.commit(d).unwrap();
     set(s, 0, b"c", b"1", 0);
-    let names: Vec<Vec<u8>> = s
-        .scan_meta(0, None, 10)
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let names: Vec<Vec<u8>> = s.scan_meta(0, None, 10).unwrap().into_iter().map(|(k, _)| k).collect();
     assert_eq!(names, vec![b"c".to_vec()]);
     assert_eq!(s.get_meta(&keys::meta(0, b"a")).unwrap(), None);
     s.end_batch().unwrap();
-    let names: Vec<Vec<u8>> = s
-        .scan_meta(0, None, 10)
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let names: Vec<Vec<u8>> = s.scan_meta(0, None, 10).unwrap().into_iter().map(|(k, _)| k).collect();
     assert_eq!(names, vec![b"c".to_vec()]);
     assert_eq!(s.counts(0).keys, 1);
 }

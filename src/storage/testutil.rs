@@ -21,14 +21,8 @@ impl TempStore {
     /// Opens a fresh store with the default storage settings.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = StorageConfig {
-            dir: dir.path().to_string_lossy().into(),
-            ..StorageConfig::default()
-        };
-        TempStore {
-            store: Store::open(&cfg, 16).expect("open"),
-            _dir: dir,
-        }
+        let cfg = StorageConfig { dir: dir.path().to_string_lossy().into(), ..StorageConfig::default() };
+        TempStore { store: Store::open(&cfg, 16).expect("open"), _dir: dir }
     }
 
     /// Runs `f` in one transaction on db 0 at time 1000 and commits it.

@@ -14,11 +14,7 @@ const BATCH: usize = 64;
 /// Runs one cycle for at most `budget`; returns the number of keys expired.
 /// `cursor_ms` remembers where the index was left (entries before it were
 /// handled; a key is never given an expiry in the past, it is deleted instead).
-pub fn active_expire_cycle(
-    store: &mut Store,
-    cursor_ms: &mut u64,
-    budget: Duration,
-) -> Result<u64, Error> {
+pub fn active_expire_cycle(store: &mut Store, cursor_ms: &mut u64, budget: Duration) -> Result<u64, Error> {
     let started = Instant::now();
     let mut expired = 0;
     loop {

@@ -17,12 +17,7 @@ pub fn lookup(tx: &mut Tx, key: &[u8]) -> Result<Option<Meta>, CmdError> {
 
 /// HSET / HMSET / HSETNX: writes `pairs` (field, value); an existing field
 /// is overwritten or kept per `on_existing`. Returns the fields created.
-pub fn set<'a, I>(
-    tx: &mut Tx,
-    key: &[u8],
-    pairs: I,
-    on_existing: OnExisting,
-) -> Result<u64, CmdError>
+pub fn set<'a, I>(tx: &mut Tx, key: &[u8], pairs: I, on_existing: OnExisting) -> Result<u64, CmdError>
 where
     I: ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
 {
@@ -45,12 +40,8 @@ pub fn mget<'a>(
     fields: impl Iterator<Item = &'a [u8]>,
 ) -> Result<Vec<Option<Vec<u8>>>, CmdError> {
     let meta = lookup(tx, key)?;
-    let hash = meta
-        .as_ref()
-        .map(|m| Members::new(tx.store(), tx.db, key, m));
-    fields
-        .map(|f| hash.as_ref().map_or(Ok(None), |h| h.get(f)))
-        .collect()
+    let hash = meta.as_ref().map(|m| Members::new(tx.store(), tx.db, key, m));
+    fields.map(|f| hash.as_ref().map_or(Ok(None), |h| h.get(f))).collect()
 }
 
 /// HDEL: removes `fields`, deleting the hash when it empties. Returns how
@@ -94,12 +85,7 @@ pub fn incr_by(tx: &mut Tx, key: &[u8], field: &[u8], delta: i64) -> Result<i64,
 
 /// HINCRBYFLOAT: adds the decimal `incr` to the number in `field` (0 if
 /// absent) in Redis's long-double arithmetic. Returns the new value's text.
-pub fn incr_by_float(
-    tx: &mut Tx,
-    key: &[u8],
-    field: &[u8],
-    incr: &[u8],
-) -> Result<String, CmdError> {
+pub fn incr_by_float(tx: &mut Tx, key: &[u8], field: &[u8], incr: &[u8]) -> Result<String, CmdError> {
     // The increment is judged before the key, with its own texts.
     long_double::add_decimal(None, incr).map_err(|e| match e {
         long_double::AddError::NotFloat => CmdError::NotFloat,
@@ -110,21 +96,14 @@ pub fn incr_by_float(
     let text = long_double::add_decimal(old.as_deref(), incr).map_err(|e| match e {
         // The increment parsed above, so it is the stored value that does not.
         long_double::AddError::NotFloat => CmdError::Err("hash value is not a float"),
-        long_double::AddError::NanOrInfinity => {
-            CmdError::Err("increment would produce NaN or Infinity")
-        }
+        long_double::AddError::NanOrInfinity => CmdError::Err("increment would produce NaN or Infinity"),
     })?;
     write(tx, key, meta, field, text.as_bytes())?;
     Ok(text)
 }
 
 /// The value of `field` in the hash `meta` (if any).
-fn current(
-    tx: &Tx,
-    key: &[u8],
-    meta: Option<&Meta>,
-    field: &[u8],
-) -> Result<Option<Vec<u8>>, CmdError> {
+fn current(tx: &Tx, key: &[u8], meta: Option<&Meta>, field: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
     match meta {
         Some(m) => Members::new(tx.store(), tx.db, key, m).get(field),
         None => Ok(None),
@@ -132,21 +111,8 @@ fn current(
 }
 
 /// Sets one field, creating the hash if needed.
-fn write(
-    tx: &mut Tx,
-    key: &[u8],
-    meta: Option<Meta>,
-    field: &[u8],
-    value: &[u8],
-) -> Result<(), CmdError> {
-    members::insert(
-        tx,
-        key,
-        Type::Hash,
-        meta,
-        std::iter::once((field, value)),
-        OnExisting::Replace,
-    )?;
+fn write(tx: &mut Tx, key: &[u8], meta: Option<Meta>, field: &[u8], value: &[u8]) -> Result<(), CmdError> {
+    members::insert(tx, key, Type::Hash, meta, std::iter::once((field, value)), OnExisting::Replace)?;
     Ok(())
 }
 

@@ -117,24 +117,17 @@ fn relocated_record(
     let dst_prefix = layout::data_prefix(dst_db, dst_key, version);
     for cf in [Cf::Data, Cf::Zscore] {
         let mut copied = Vec::new();
-        tx.store()
-            .iter_prefix(cf, &src_prefix, None, false, |k, v| {
-                let mut nk = dst_prefix.clone();
-                nk.extend_from_slice(&k[src_prefix.len()..]);
-                copied.push((nk, v.to_vec()));
-                true
-            })?;
+        tx.store().iter_prefix(cf, &src_prefix, None, false, |k, v| {
+            let mut nk = dst_prefix.clone();
+            nk.extend_from_slice(&k[src_prefix.len()..]);
+            copied.push((nk, v.to_vec()));
+            true
+        })?;
         for (k, v) in copied {
             tx.put(cf, k, v);
         }
     }
-    Ok(Meta::collection(
-        meta.ty(),
-        version,
-        meta.len(),
-        meta.expire_ms(),
-        meta.extra(),
-    ))
+    Ok(Meta::collection(meta.ty(), version, meta.len(), meta.expire_ms(), meta.extra()))
 }
 
 /// RENAME / RENAMENX: moves `src` to `dst` in the current db, expiry included.
@@ -160,13 +153,7 @@ pub fn rename(tx: &mut Tx, src: &[u8], dst: &[u8], ow: Overwrite) -> Result<Relo
 
 /// COPY: copies `src` (current db) to `dst` in `dst_db`, expiry included. The
 /// caller has rejected copying a key onto itself.
-pub fn copy(
-    tx: &mut Tx,
-    src: &[u8],
-    dst_db: u8,
-    dst: &[u8],
-    ow: Overwrite,
-) -> Result<Relocated, CmdError> {
+pub fn copy(tx: &mut Tx, src: &[u8], dst_db: u8, dst: &[u8], ow: Overwrite) -> Result<Relocated, CmdError> {
     let Some(meta) = tx.meta(src)? else {
         return Ok(Relocated::NoSource);
     };
@@ -316,18 +303,13 @@ impl Filter<'_> {
     /// special character. Listing seeks there and stops past it.
     fn prefix(&self) -> &[u8] {
         let p = self.pattern.unwrap_or(b"");
-        let end = p
-            .iter()
-            .position(|c| matches!(c, b'*' | b'?' | b'[' | b'\\'))
-            .unwrap_or(p.len());
+        let end = p.iter().position(|c| matches!(c, b'*' | b'?' | b'[' | b'\\')).unwrap_or(p.len());
         &p[..end]
     }
 
     fn accepts(&self, key: &[u8], meta: &Meta) -> bool {
         self.pattern.map_or(true, |p| glob_match(p, key, false))
-            && self.type_name.map_or(true, |t| {
-                t.eq_ignore_ascii_case(meta.ty().name().as_bytes())
-            })
+            && self.type_name.map_or(true, |t| t.eq_ignore_ascii_case(meta.ty().name().as_bytes()))
     }
 }
 
@@ -341,12 +323,7 @@ enum Start<'a> {
 }
 
 /// Up to `limit` records of `db` from `from`, in key order, expired ones included.
-fn page(
-    store: &Store,
-    db: u8,
-    from: Start,
-    limit: usize,
-) -> Result<Vec<(Vec<u8>, Meta)>, CmdError> {
+fn page(store: &Store, db: u8, from: Start, limit: usize) -> Result<Vec<(Vec<u8>, Meta)>, CmdError> {
     Ok(match from {
         Start::After(k) => store.scan_meta(db, Some(k), limit)?,
         Start::AtOrAfter(b"") => store.scan_meta(db, None, limit)?,
@@ -514,13 +491,7 @@ fn random_descent(store: &Store, db: u8) -> Result<Option<Draw>, CmdError> {
         return Ok(None);
     };
     let mut probability = 1.0;
-    let done = |(key, meta): (Vec<u8>, Meta), probability: f64| {
-        Ok(Some(Draw {
-            key,
-            meta,
-            probability,
-        }))
-    };
+    let done = |(key, meta): (Vec<u8>, Meta), probability: f64| Ok(Some(Draw { key, meta, probability }));
     for _ in 0..RANDOM_DEPTH {
         if lo.0 == hi {
             return done(lo, probability);
@@ -590,29 +561,21 @@ fn previous_byte(store: &Store, db: u8, bucket: &[u8]) -> Result<Option<u8>, Cmd
     let c = bucket.len() - 1;
     let start = layout::meta(db, bucket);
     let mut found = None;
-    store.iter_prefix(
-        Cf::Meta,
-        &layout::meta(db, &bucket[..c]),
-        Some(&start),
-        true,
-        |k, _| {
-            let key = layout::split_meta(k).1;
-            if key.starts_with(bucket) {
-                return true;
-            }
-            found = key.get(c).copied();
-            false
-        },
-    )?;
+    store.iter_prefix(Cf::Meta, &layout::meta(db, &bucket[..c]), Some(&start), true, |k, _| {
+        let key = layout::split_meta(k).1;
+        if key.starts_with(bucket) {
+            return true;
+        }
+        found = key.get(c).copied();
+        false
+    })?;
     Ok(found)
 }
 
 /// A random u64: std's `RandomState` is freshly keyed for each instance.
 fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
+    std::collections::hash_map::RandomState::new().build_hasher().finish()
 }
 
 /// A random f64 in [0, 1).
@@ -653,14 +616,7 @@ mod tests {
 
     #[test]
     fn literal_prefix_stops_at_specials() {
-        let f = |p: &'static [u8]| {
-            Filter {
-                pattern: Some(p),
-                type_name: None,
-            }
-            .prefix()
-            .to_vec()
-        };
+        let f = |p: &'static [u8]| Filter { pattern: Some(p), type_name: None }.prefix().to_vec();
         assert_eq!(f(b"user:*"), b"user:");
         assert_eq!(f(b"a?c"), b"a");
         assert_eq!(f(b"[ab]"), b"");

@@ -75,10 +75,7 @@ pub struct List {
 impl List {
     fn decode(m: &Meta, key: &[u8]) -> Result<List, Error> {
         let x = m.extra();
-        let corrupt = || Error::Corrupt {
-            cf: "meta",
-            key: key.to_vec(),
-        };
+        let corrupt = || Error::Corrupt { cf: "meta", key: key.to_vec() };
         if x.len() < 16 {
             return Err(corrupt());
         }
@@ -87,12 +84,7 @@ impl List {
         if tail < head || tail - head != m.len() {
             return Err(corrupt());
         }
-        Ok(List {
-            version: m.version(),
-            head,
-            tail,
-            expire_ms: m.expire_ms(),
-        })
+        Ok(List { version: m.version(), head, tail, expire_ms: m.expire_ms() })
     }
 
     fn encode(&self) -> Meta {
@@ -183,11 +175,7 @@ fn walk(
     };
     let mut corrupt = false;
     store.iter_prefix(Cf::Data, &prefix, Some(&start), dir == End::Left, |k, v| {
-        let Some(abs) = k
-            .get(prefix.len()..)
-            .and_then(|s| s.try_into().ok())
-            .map(u64::from_be_bytes)
-        else {
+        let Some(abs) = k.get(prefix.len()..).and_then(|s| s.try_into().ok()).map(u64::from_be_bytes) else {
             corrupt = true;
             return false;
         };
@@ -198,10 +186,7 @@ fn walk(
         f(off, v) && off != end
     })?;
     if corrupt {
-        return Err(CmdError::storage(Error::Corrupt {
-            cf: "data",
-            key: key.to_vec(),
-        }));
+        return Err(CmdError::storage(Error::Corrupt { cf: "data", key: key.to_vec() }));
     }
     Ok(())
 }
@@ -219,12 +204,7 @@ pub fn push<'e>(
     let mut l = match get(tx, key)? {
         Some(l) => l,
         None if exists == Exists::Required => return Ok(0),
-        None => List {
-            version: tx.new_version()?,
-            head: ORIGIN,
-            tail: ORIGIN,
-            expire_ms: 0,
-        },
+        None => List { version: tx.new_version()?, head: ORIGIN, tail: ORIGIN, expire_ms: 0 },
     };
     let db = tx.db;
     for e in elems {
@@ -249,13 +229,7 @@ pub fn push<'e>(
 /// point read, which sees the command's earlier writes; more go through an
 /// iterator, so a command popping several must not have written the list
 /// before (LPOP, RPOP and LMPOP only read it first).
-pub fn pop(
-    tx: &mut Tx,
-    key: &[u8],
-    mut l: List,
-    end: End,
-    count: u64,
-) -> Result<Vec<Vec<u8>>, CmdError> {
+pub fn pop(tx: &mut Tx, key: &[u8], mut l: List, end: End, count: u64) -> Result<Vec<Vec<u8>>, CmdError> {
     let n = count.min(l.len());
     if n == 0 {
         return Ok(Vec::new());
@@ -270,22 +244,14 @@ pub fn pop(
         // A point read sees this command's own writes (LMOVE l l).
         let abs = l.head + first;
         let v = tx.get(Cf::Data, &sub_key(db, key, &l, abs))?;
-        out.push(v.ok_or_else(|| {
-            CmdError::storage(Error::Corrupt {
-                cf: "data",
-                key: key.to_vec(),
-            })
-        })?);
+        out.push(v.ok_or_else(|| CmdError::storage(Error::Corrupt { cf: "data", key: key.to_vec() }))?);
     } else {
         walk(tx.store(), db, key, &l, first, end.flip(), |_, v| {
             out.push(v.to_vec());
             (out.len() as u64) < n
         })?;
         if out.len() as u64 != n {
-            return Err(CmdError::storage(Error::Corrupt {
-                cf: "data",
-                key: key.to_vec(),
-            }));
+            return Err(CmdError::storage(Error::Corrupt { cf: "data", key: key.to_vec() }));
         }
     }
     let (from, to) = match end {
@@ -316,18 +282,9 @@ impl End {
 /// LMOVE / RPOPLPUSH: pops one element from `from` of `src` (read by [`get`])
 /// and pushes it at `to` of `dst`. The destination's type is checked before
 /// anything changes, as Redis does; `src == dst` rotates.
-pub fn lmove(
-    tx: &mut Tx,
-    src_key: &[u8],
-    src: List,
-    dst_key: &[u8],
-    from: End,
-    to: End,
-) -> Result<Vec<u8>, CmdError> {
+pub fn lmove(tx: &mut Tx, src_key: &[u8], src: List, dst_key: &[u8], from: End, to: End) -> Result<Vec<u8>, CmdError> {
     get(tx, dst_key)?;
-    let v = pop(tx, src_key, src, from, 1)?
-        .pop()
-        .expect("invariant: a live list has an element to pop");
+    let v = pop(tx, src_key, src, from, 1)?.pop().expect("invariant: a live list has an element to pop");
     // `push` reads the destination's record again, so when it is the source
     // it sees the pop (or that the pop deleted the list, and makes a new one).
     push(tx, dst_key, [v.as_slice()], to, Exists::Any)?;
@@ -345,11 +302,7 @@ pub fn index(tx: &mut Tx, key: &[u8], l: &List, index: i64) -> Result<Option<Vec
 /// LSET: replaces the element at `index`; `ERR index out of range` outside.
 pub fn set(tx: &mut Tx, key: &[u8], l: &List, index: i64, value: &[u8]) -> Result<(), CmdError> {
     let off = l.offset(index).ok_or(CmdError::Err("index out of range"))?;
-    tx.put(
-        Cf::Data,
-        sub_key(tx.db, key, l, l.head + off),
-        value.to_vec(),
-    );
+    tx.put(Cf::Data, sub_key(tx.db, key, l, l.head + off), value.to_vec());
     // Rewriting the (unchanged) record marks the key as modified for the
     // server's bookkeeping (WATCH, keyspace changes), like Redis's signal.
     save(tx, key, l)
@@ -376,14 +329,7 @@ pub fn span(len: u64, start: i64, stop: i64) -> Option<(u64, u64)> {
 
 /// LRANGE: calls `f` with each element of offsets `first..=last`, in order
 /// (a bounded iterator: the cost is the range's, not the list's).
-pub fn range(
-    tx: &Tx,
-    key: &[u8],
-    l: &List,
-    first: u64,
-    last: u64,
-    mut f: impl FnMut(&[u8]),
-) -> Result<(), CmdError> {
+pub fn range(tx: &Tx, key: &[u8], l: &List, first: u64, last: u64, mut f: impl FnMut(&[u8])) -> Result<(), CmdError> {
     walk(tx.store(), tx.db, key, l, first, End::Right, |off, v| {
         f(v);
         off < last
@@ -509,11 +455,7 @@ pub fn insert(
         // Shift the `at` elements before it one slot towards the head.
         if at > 0 {
             walk(store, db, key, &old, 0, End::Right, |off, v| {
-                tx.put(
-                    Cf::Data,
-                    sub_key(db, key, &old, old.head + off - 1),
-                    v.to_vec(),
-                );
+                tx.put(Cf::Data, sub_key(db, key, &old, old.head + off - 1), v.to_vec());
                 off + 1 < at
             })?;
         }
@@ -521,11 +463,7 @@ pub fn insert(
     } else {
         // Shift the elements from `at` on one slot towards the tail.
         walk(store, db, key, &old, at, End::Right, |off, v| {
-            tx.put(
-                Cf::Data,
-                sub_key(db, key, &old, old.head + off + 1),
-                v.to_vec(),
-            );
+            tx.put(Cf::Data, sub_key(db, key, &old, old.head + off + 1), v.to_vec());
             true
         })?;
         l.tail += 1;
@@ -548,25 +486,11 @@ pub struct PosQuery {
 }
 
 /// LPOS: the offsets of matches of `elem`, as `q` asks.
-pub fn positions(
-    tx: &Tx,
-    key: &[u8],
-    l: &List,
-    elem: &[u8],
-    q: PosQuery,
-) -> Result<Vec<u64>, CmdError> {
-    let (dir, from) = if q.rank < 0 {
-        (End::Left, l.len() - 1)
-    } else {
-        (End::Right, 0)
-    };
+pub fn positions(tx: &Tx, key: &[u8], l: &List, elem: &[u8], q: PosQuery) -> Result<Vec<u64>, CmdError> {
+    let (dir, from) = if q.rank < 0 { (End::Left, l.len() - 1) } else { (End::Right, 0) };
     // Redis negates the rank with C's wrapping arithmetic, so -2^63 stays
     // negative and every match is at or past it; `skip` 0 reproduces that.
-    let skip = if q.rank == i64::MIN {
-        0
-    } else {
-        q.rank.unsigned_abs() - 1
-    };
+    let skip = if q.rank == i64::MIN { 0 } else { q.rank.unsigned_abs() - 1 };
     let mut matches = 0u64;
     let mut examined = 0u64;
     let mut out = Vec::new();

@@ -42,10 +42,7 @@ pub struct Members<'s> {
 impl<'s> Members<'s> {
     /// The elements of `key` in `db` stored under `meta`'s version.
     pub fn new(store: &'s Store, db: u8, key: &[u8], meta: &Meta) -> Self {
-        Members {
-            store,
-            prefix: keys::data_prefix(db, key, meta.version()),
-        }
+        Members { store, prefix: keys::data_prefix(db, key, meta.version()) }
     }
 
     /// The full sub-key of `sub`.
@@ -75,25 +72,19 @@ impl<'s> Members<'s> {
 
     /// Up to `limit` elements from the full key `start` (skipping `start`
     /// itself when `exclusive`), in order.
-    fn read(
-        &self,
-        start: Option<&[u8]>,
-        exclusive: bool,
-        limit: usize,
-    ) -> Result<Vec<Element>, CmdError> {
+    fn read(&self, start: Option<&[u8]>, exclusive: bool, limit: usize) -> Result<Vec<Element>, CmdError> {
         let mut out = Vec::new();
         if limit == 0 {
             return Ok(out);
         }
         let skip = if exclusive { start } else { None };
         let n = self.prefix.len();
-        self.store
-            .iter_prefix(Cf::Data, &self.prefix, start, false, |k, v| {
-                if skip != Some(k) {
-                    out.push((k[n..].to_vec(), v.to_vec()));
-                }
-                out.len() < limit
-            })?;
+        self.store.iter_prefix(Cf::Data, &self.prefix, start, false, |k, v| {
+            if skip != Some(k) {
+                out.push((k[n..].to_vec(), v.to_vec()));
+            }
+            out.len() < limit
+        })?;
         Ok(out)
     }
 
@@ -103,10 +94,7 @@ impl<'s> Members<'s> {
     }
 
     /// Calls `f` on every element in order, in batches; `f` returns false to stop.
-    pub fn for_each(
-        &self,
-        f: impl FnMut(Element) -> Result<bool, CmdError>,
-    ) -> Result<(), CmdError> {
+    pub fn for_each(&self, f: impl FnMut(Element) -> Result<bool, CmdError>) -> Result<(), CmdError> {
         self.for_each_from(None, f)
     }
 
@@ -148,27 +136,15 @@ impl<'s> Members<'s> {
 
     /// One SCAN step: examines up to `count` elements after `after`, keeps
     /// those whose member matches `pattern`, and says where to resume.
-    pub fn scan(
-        &self,
-        after: Option<&[u8]>,
-        count: usize,
-        pattern: Option<&[u8]>,
-    ) -> Result<ScanPage, CmdError> {
+    pub fn scan(&self, after: Option<&[u8]>, count: usize, pattern: Option<&[u8]>) -> Result<ScanPage, CmdError> {
         // One element more than examined tells whether anything is left, so
         // the last step already replies cursor 0.
         let mut batch = self.page(after, count.saturating_add(1))?;
         let more = batch.len() > count;
         batch.truncate(count);
-        let resume_after = if more {
-            batch.last().map(|(s, _)| s.clone())
-        } else {
-            None
-        };
+        let resume_after = if more { batch.last().map(|(s, _)| s.clone()) } else { None };
         batch.retain(|(s, _)| pattern.map_or(true, |p| glob_match(p, s, false)));
-        Ok(ScanPage {
-            elements: batch,
-            resume_after,
-        })
+        Ok(ScanPage { elements: batch, resume_after })
     }
 }
 
@@ -275,12 +251,7 @@ where
 
 /// Deletes elements known to be present (picked from the store by this
 /// command, each once), then fixes the size.
-pub fn remove_known(
-    tx: &mut Tx,
-    key: &[u8],
-    meta: &Meta,
-    elems: &[Element],
-) -> Result<(), CmdError> {
+pub fn remove_known(tx: &mut Tx, key: &[u8], meta: &Meta, elems: &[Element]) -> Result<(), CmdError> {
     let members = Members::new(tx.store(), tx.db, key, meta);
     for (sub, _) in elems {
         tx.delete(Cf::Data, members.key(sub));
@@ -312,16 +283,9 @@ pub fn replace(tx: &mut Tx, key: &[u8], ty: Type, elems: &[Element]) -> Result<(
     }
     let version = tx.new_version()?;
     for (sub, value) in elems {
-        tx.put(
-            Cf::Data,
-            keys::data(tx.db, key, version, sub),
-            value.clone(),
-        );
+        tx.put(Cf::Data, keys::data(tx.db, key, version, sub), value.clone());
     }
-    tx.put_meta(
-        key,
-        Meta::collection(ty, version, elems.len() as u64, 0, &[]),
-    )?;
+    tx.put_meta(key, Meta::collection(ty, version, elems.len() as u64, 0, &[]))?;
     Ok(())
 }
 
@@ -337,9 +301,7 @@ impl Rng {
     /// A freshly seeded generator.
     pub fn new() -> Rng {
         use std::hash::{BuildHasher, Hasher};
-        let seed = std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish();
+        let seed = std::collections::hash_map::RandomState::new().build_hasher().finish();
         Rng(seed | 1)
     }
 
@@ -414,9 +376,7 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 impl Members<'_> {
     /// The first member at or after `start` if it begins with `range`.
     fn first_in(&self, range: &[u8], start: &[u8]) -> Result<Option<Element>, CmdError> {
-        Ok(self
-            .at_or_after(start)?
-            .filter(|(s, _)| s.starts_with(range)))
+        Ok(self.at_or_after(start)?.filter(|(s, _)| s.starts_with(range)))
     }
 
     /// For the members beginning with `lo[..c]`, `lo` being the first: the
@@ -425,11 +385,7 @@ impl Members<'_> {
     /// every one starting with `lo[..k]`" (forward seeks) finds it.
     fn shared_prefix(&self, c: usize, lo: &[u8]) -> Result<Option<usize>, CmdError> {
         let range = &lo[..c];
-        let Some((next, _)) = self
-            .page(Some(lo), 1)?
-            .pop()
-            .filter(|(s, _)| s.starts_with(range))
-        else {
+        let Some((next, _)) = self.page(Some(lo), 1)?.pop().filter(|(s, _)| s.starts_with(range)) else {
             return Ok(None);
         };
         let (mut known, mut upper) = (c, common_prefix(lo, &next));
@@ -468,11 +424,7 @@ impl Seeker {
             let lo_ends = lo.0.len() == c;
             // The first member with a byte at `c`, and that byte.
             let low_member = if lo_ends {
-                match m
-                    .page(Some(&lo.0), 1)?
-                    .pop()
-                    .filter(|(s, _)| s.starts_with(&range))
-                {
+                match m.page(Some(&lo.0), 1)?.pop().filter(|(s, _)| s.starts_with(&range)) {
                     Some(e) => e,
                     None => return Ok(lo),
                 }
@@ -542,12 +494,7 @@ pub fn random(tx: &Tx, key: &[u8], meta: &Meta, pick: Pick) -> Result<Vec<Elemen
 /// SRANDMEMBER / HRANDFIELD with a negative count. A collection no bigger
 /// than [`SMALL`] or than `count` is read once and drawn from uniformly;
 /// otherwise each draw is a random descent (see [`Seeker`] for the bias).
-pub fn random_repeated(
-    m: &Members,
-    len: u64,
-    count: u64,
-    rng: &mut Rng,
-) -> Result<Vec<Element>, CmdError> {
+pub fn random_repeated(m: &Members, len: u64, count: u64, rng: &mut Rng) -> Result<Vec<Element>, CmdError> {
     let mut out = Vec::new();
     if len <= SMALL || count >= len {
         let all = m.all()?;
@@ -577,12 +524,7 @@ pub fn random_repeated(
 /// a budget of `2 * count + 16` draws; if the bias makes draws repeat too
 /// often, the rest is filled by walking forward (wrapping around) from a
 /// random point, skipping those taken. Either way O(count) reads.
-pub fn random_distinct(
-    m: &Members,
-    len: u64,
-    count: u64,
-    rng: &mut Rng,
-) -> Result<Vec<Element>, CmdError> {
+pub fn random_distinct(m: &Members, len: u64, count: u64, rng: &mut Rng) -> Result<Vec<Element>, CmdError> {
     if count >= len || len <= SMALL || count.saturating_mul(2) >= len {
         let mut all = m.all()?;
         let k = (count as usize).min(all.len());
@@ -669,46 +611,19 @@ mod tests {
         let mut t = TempStore::new();
         let added = t.run(|tx| {
             let elems = [(&b"a"[..], &b"1"[..]), (b"b", b"2"), (b"a", b"3")];
-            insert(
-                tx,
-                b"h",
-                Type::Hash,
-                None,
-                elems.into_iter(),
-                OnExisting::Replace,
-            )
-            .expect("insert")
+            insert(tx, b"h", Type::Hash, None, elems.into_iter(), OnExisting::Replace).expect("insert")
         });
         assert_eq!(added, 2);
-        let m = t.run(|tx| {
-            lookup(tx, b"h", Type::Hash)
-                .expect("lookup")
-                .expect("exists")
-        });
+        let m = t.run(|tx| lookup(tx, b"h", Type::Hash).expect("lookup").expect("exists"));
         assert_eq!(m.len(), 2);
         let all = Members::new(&t.store, 0, b"h", &m).all().expect("all");
-        assert_eq!(
-            all,
-            vec![
-                (b"a".to_vec(), b"3".to_vec()),
-                (b"b".to_vec(), b"2".to_vec())
-            ]
-        );
-        let removed =
-            t.run(|tx| remove(tx, b"h", &m, [&b"a"[..], b"a", b"zz"].into_iter()).expect("remove"));
+        assert_eq!(all, vec![(b"a".to_vec(), b"3".to_vec()), (b"b".to_vec(), b"2".to_vec())]);
+        let removed = t.run(|tx| remove(tx, b"h", &m, [&b"a"[..], b"a", b"zz"].into_iter()).expect("remove"));
         assert_eq!(removed, 1);
-        let m = t.run(|tx| {
-            lookup(tx, b"h", Type::Hash)
-                .expect("lookup")
-                .expect("exists")
-        });
+        let m = t.run(|tx| lookup(tx, b"h", Type::Hash).expect("lookup").expect("exists"));
         assert_eq!(m.len(), 1);
         t.run(|tx| remove(tx, b"h", &m, std::iter::once(&b"b"[..])).expect("remove"));
-        assert!(
-            t.run(|tx| lookup(tx, b"h", Type::Hash).expect("lookup"))
-                .is_none(),
-            "emptied hash is deleted"
-        );
+        assert!(t.run(|tx| lookup(tx, b"h", Type::Hash).expect("lookup")).is_none(), "emptied hash is deleted");
     }
 
     #[test]
@@ -730,10 +645,7 @@ mod tests {
             }
         }
         assert_eq!(seen, members);
-        assert_eq!(
-            steps, 15,
-            "100 members by 7: the last step already says done"
-        );
+        assert_eq!(steps, 15, "100 members by 7: the last step already says done");
         let page = set.scan(None, 1000, Some(b"m:00?5")).expect("scan");
         assert_eq!(page.elements.len(), 10);
         assert!(page.resume_after.is_none());
@@ -751,10 +663,7 @@ mod tests {
             assert_eq!(got.len() as u64, count.min(1000), "count {count}");
             let unique: HashSet<&Vec<u8>> = got.iter().map(|(s, _)| s).collect();
             assert_eq!(unique.len(), got.len(), "count {count}: no repeats");
-            assert!(
-                got.iter().all(|(s, _)| members.binary_search(s).is_ok()),
-                "count {count}: real members"
-            );
+            assert!(got.iter().all(|(s, _)| members.binary_search(s).is_ok()), "count {count}: real members");
         }
     }
 

@@ -20,14 +20,7 @@ where
     I: ExactSizeIterator<Item = &'a [u8]>,
 {
     let meta = lookup(tx, key)?;
-    members::insert(
-        tx,
-        key,
-        Type::Set,
-        meta,
-        items.map(|m| (m, &b""[..])),
-        OnExisting::Keep,
-    )
+    members::insert(tx, key, Type::Set, meta, items.map(|m| (m, &b""[..])), OnExisting::Keep)
 }
 
 /// SREM: removes `items`, deleting the set when it empties. Returns how many
@@ -43,18 +36,10 @@ where
 }
 
 /// SISMEMBER / SMISMEMBER: membership of each item (false if the set is absent).
-pub fn contains<'a>(
-    tx: &mut Tx,
-    key: &[u8],
-    items: impl Iterator<Item = &'a [u8]>,
-) -> Result<Vec<bool>, CmdError> {
+pub fn contains<'a>(tx: &mut Tx, key: &[u8], items: impl Iterator<Item = &'a [u8]>) -> Result<Vec<bool>, CmdError> {
     let meta = lookup(tx, key)?;
-    let set = meta
-        .as_ref()
-        .map(|m| Members::new(tx.store(), tx.db, key, m));
-    items
-        .map(|i| set.as_ref().map_or(Ok(false), |s| s.contains(i)))
-        .collect()
+    let set = meta.as_ref().map(|m| Members::new(tx.store(), tx.db, key, m));
+    items.map(|i| set.as_ref().map_or(Ok(false), |s| s.contains(i))).collect()
 }
 
 /// SMEMBERS: every member, in byte order (empty if the set is absent).
@@ -62,11 +47,7 @@ pub fn members(tx: &mut Tx, key: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
     let Some(meta) = lookup(tx, key)? else {
         return Ok(Vec::new());
     };
-    Ok(Members::new(tx.store(), tx.db, key, &meta)
-        .all()?
-        .into_iter()
-        .map(|(m, _)| m)
-        .collect())
+    Ok(Members::new(tx.store(), tx.db, key, &meta).all()?.into_iter().map(|(m, _)| m).collect())
 }
 
 /// SCARD: the cardinality (0 if absent).
@@ -93,10 +74,7 @@ pub fn rand_members(tx: &mut Tx, key: &[u8], pick: Pick) -> Result<Vec<Vec<u8>>,
     let Some(meta) = lookup(tx, key)? else {
         return Ok(Vec::new());
     };
-    Ok(members::random(tx, key, &meta, pick)?
-        .into_iter()
-        .map(|(m, _)| m)
-        .collect())
+    Ok(members::random(tx, key, &meta, pick)?.into_iter().map(|(m, _)| m).collect())
 }
 
 /// SMOVE: moves `member` from `src` to `dst`. Returns false if it was not in
@@ -113,14 +91,7 @@ pub fn smove(tx: &mut Tx, src: &[u8], dst: &[u8], member: &[u8]) -> Result<bool,
     if members::remove(tx, src, &src_meta, std::iter::once(member))? == 0 {
         return Ok(false);
     }
-    members::insert(
-        tx,
-        dst,
-        Type::Set,
-        dst_meta,
-        std::iter::once((member, &b""[..])),
-        OnExisting::Keep,
-    )?;
+    members::insert(tx, dst, Type::Set, dst_meta, std::iter::once((member, &b""[..])), OnExisting::Keep)?;
     Ok(true)
 }
 
@@ -198,12 +169,7 @@ fn any_contains(sets: &[Members], member: &[u8]) -> Result<bool, CmdError> {
 
 /// Calls `f` on each member of the intersection of `sets`, stopping after
 /// `limit`; returns how many were found. Walks the smallest set in batches.
-fn intersect(
-    tx: &Tx,
-    sets: &[Operand],
-    limit: u64,
-    mut f: impl FnMut(Vec<u8>),
-) -> Result<u64, CmdError> {
+fn intersect(tx: &Tx, sets: &[Operand], limit: u64, mut f: impl FnMut(Vec<u8>)) -> Result<u64, CmdError> {
     if limit == 0 {
         return Ok(0);
     }
@@ -218,10 +184,7 @@ fn intersect(
     let Some(((small_key, small), rest)) = present.split_first() else {
         return Ok(0);
     };
-    let others: Vec<Members> = rest
-        .iter()
-        .map(|(k, m)| Members::new(tx.store(), tx.db, k, m))
-        .collect();
+    let others: Vec<Members> = rest.iter().map(|(k, m)| Members::new(tx.store(), tx.db, k, m)).collect();
     let mut found = 0;
     Members::new(tx.store(), tx.db, small_key, small).for_each(|(m, _)| {
         for o in &others {

@@ -66,8 +66,7 @@ pub struct SetOutcome {
 }
 
 /// `ERR string exceeds maximum allowed size (proto-max-bulk-len)`
-const TOO_LONG: CmdError =
-    CmdError::Err("string exceeds maximum allowed size (proto-max-bulk-len)");
+const TOO_LONG: CmdError = CmdError::Err("string exceeds maximum allowed size (proto-max-bulk-len)");
 
 fn check_string(m: Option<Meta>) -> Result<Option<Meta>, CmdError> {
     match m {
@@ -90,13 +89,7 @@ pub fn get_lenient(tx: &mut Tx, key: &[u8]) -> Result<Option<Meta>, CmdError> {
 
 /// Writes `key` = `value` with `ttl` (computed against `old`), or deletes the
 /// key when the expiry is already past.
-fn store(
-    tx: &mut Tx,
-    key: &[u8],
-    value: &[u8],
-    old: Option<&Meta>,
-    ttl: Ttl,
-) -> Result<(), CmdError> {
+fn store(tx: &mut Tx, key: &[u8], value: &[u8], old: Option<&Meta>, ttl: Ttl) -> Result<(), CmdError> {
     let expire = match ttl {
         Ttl::Clear => 0,
         Ttl::Keep => old.map_or(0, Meta::expire_ms),
@@ -107,14 +100,7 @@ fn store(
 }
 
 /// SET and its variants: writes `value` if `cond` allows, applying `ttl`.
-pub fn set(
-    tx: &mut Tx,
-    key: &[u8],
-    value: &[u8],
-    cond: Cond,
-    ttl: Ttl,
-    old: Old,
-) -> Result<SetOutcome, CmdError> {
+pub fn set(tx: &mut Tx, key: &[u8], value: &[u8], cond: Cond, ttl: Ttl, old: Old) -> Result<SetOutcome, CmdError> {
     let prev = tx.meta(key)?;
     let prev = match old {
         Old::Any => prev,
@@ -184,13 +170,10 @@ pub fn incr_by(tx: &mut Tx, key: &[u8], delta: i64) -> Result<i64, CmdError> {
 /// in extended precision, keeping the TTL. Returns the new record.
 pub fn incr_by_float(tx: &mut Tx, key: &[u8], incr: &[u8]) -> Result<Meta, CmdError> {
     let old = get(tx, key)?;
-    let text =
-        long_double::add_decimal(old.as_ref().map(Meta::value), incr).map_err(|e| match e {
-            long_double::AddError::NotFloat => CmdError::NotFloat,
-            long_double::AddError::NanOrInfinity => {
-                CmdError::Err("increment would produce NaN or Infinity")
-            }
-        })?;
+    let text = long_double::add_decimal(old.as_ref().map(Meta::value), incr).map_err(|e| match e {
+        long_double::AddError::NotFloat => CmdError::NotFloat,
+        long_double::AddError::NanOrInfinity => CmdError::Err("increment would produce NaN or Infinity"),
+    })?;
     let expire = old.as_ref().map_or(0, Meta::expire_ms);
     let m = Meta::string(text.as_bytes(), expire);
     tx.put_meta(key, m.clone())?;
@@ -217,21 +200,12 @@ pub fn append(tx: &mut Tx, key: &[u8], tail: &[u8], max_len: u64) -> Result<usiz
 
 /// SETRANGE: overwrites from `offset`, zero-padding as needed. An empty patch
 /// changes nothing (and does not create the key). Returns the new length.
-pub fn setrange(
-    tx: &mut Tx,
-    key: &[u8],
-    offset: u64,
-    patch: &[u8],
-    max_len: u64,
-) -> Result<usize, CmdError> {
+pub fn setrange(tx: &mut Tx, key: &[u8], offset: u64, patch: &[u8], max_len: u64) -> Result<usize, CmdError> {
     let old = get(tx, key)?;
     if patch.is_empty() {
         return Ok(old.map_or(0, |m| m.value().len()));
     }
-    let end = offset
-        .checked_add(patch.len() as u64)
-        .filter(|&e| e <= max_len)
-        .ok_or(TOO_LONG)?;
+    let end = offset.checked_add(patch.len() as u64).filter(|&e| e <= max_len).ok_or(TOO_LONG)?;
     let (offset, end) = (offset as usize, end as usize);
     let mut v = old.as_ref().map_or_else(Vec::new, |m| m.value().to_vec());
     if v.len() < end {
@@ -250,15 +224,8 @@ pub fn range(v: &[u8], start: i64, end: i64) -> &[u8] {
     }
     let len = v.len() as i64;
     // Redis adds in unsigned arithmetic; wrapping gives the same result.
-    let start = if start < 0 {
-        len.wrapping_add(start)
-    } else {
-        start
-    }
-    .max(0);
-    let end = if end < 0 { len.wrapping_add(end) } else { end }
-        .max(0)
-        .min(len - 1);
+    let start = if start < 0 { len.wrapping_add(start) } else { start }.max(0);
+    let end = if end < 0 { len.wrapping_add(end) } else { end }.max(0).min(len - 1);
     if start > end || len == 0 {
         return &[];
     }
@@ -266,19 +233,10 @@ pub fn range(v: &[u8], start: i64, end: i64) -> &[u8] {
 }
 
 /// The two values LCS compares (absent keys are empty strings).
-pub fn lcs_values(
-    tx: &mut Tx,
-    a: &[u8],
-    b: &[u8],
-) -> Result<(Option<Meta>, Option<Meta>), CmdError> {
+pub fn lcs_values(tx: &mut Tx, a: &[u8], b: &[u8]) -> Result<(Option<Meta>, Option<Meta>), CmdError> {
     let (ma, mb) = (tx.meta(a)?, tx.meta(b)?);
-    if [&ma, &mb]
-        .iter()
-        .any(|m| m.as_ref().is_some_and(|m| m.ty() != Type::String))
-    {
-        return Err(CmdError::Err(
-            "The specified keys must contain string values",
-        ));
+    if [&ma, &mb].iter().any(|m| m.as_ref().is_some_and(|m| m.ty() != Type::String)) {
+        return Err(CmdError::Err("The specified keys must contain string values"));
     }
     Ok((ma, mb))
 }
@@ -329,15 +287,11 @@ pub fn lcs(a: &[u8], b: &[u8], want: LcsWant, max_table: u64) -> Result<Lcs, Cmd
     let (alen, blen) = (a.len(), b.len());
     let cells = (alen as u64 + 1) * (blen as u64 + 1);
     if cells * 4 > max_table {
-        return Err(CmdError::Err(
-            "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
-        ));
+        return Err(CmdError::Err("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
     }
     let mut table: Vec<u32> = Vec::new();
     if table.try_reserve_exact(cells as usize).is_err() {
-        return Err(CmdError::Err(
-            "Insufficient memory, failed allocating transient memory for LCS",
-        ));
+        return Err(CmdError::Err("Insufficient memory, failed allocating transient memory for LCS"));
     }
     table.resize(cells as usize, 0);
     let w = blen + 1;
@@ -351,10 +305,7 @@ pub fn lcs(a: &[u8], b: &[u8], want: LcsWant, max_table: u64) -> Result<Lcs, Cmd
         }
     }
     let len = table[alen * w + blen];
-    let mut out = Lcs {
-        len,
-        ..Lcs::default()
-    };
+    let mut out = Lcs { len, ..Lcs::default() };
     if want == LcsWant::Len {
         return Ok(out);
     }
@@ -369,8 +320,7 @@ pub fn lcs(a: &[u8], b: &[u8], want: LcsWant, max_table: u64) -> Result<Lcs, Cmd
         if a[i - 1] == b[j - 1] {
             string[idx - 1] = a[i - 1];
             if a_start == none {
-                (a_start, a_end, b_start, b_end) =
-                    (i as u32 - 1, i as u32 - 1, j as u32 - 1, j as u32 - 1);
+                (a_start, a_end, b_start, b_end) = (i as u32 - 1, i as u32 - 1, j as u32 - 1, j as u32 - 1);
             } else if a_start == i as u32 && b_start == j as u32 {
                 a_start -= 1;
                 b_start -= 1;
@@ -395,11 +345,7 @@ pub fn lcs(a: &[u8], b: &[u8], want: LcsWant, max_table: u64) -> Result<Lcs, Cmd
             let mlen = a_end.wrapping_sub(a_start).wrapping_add(1);
             if let LcsWant::Matches { min_len } = want {
                 if min_len == 0 || mlen as u64 >= min_len {
-                    out.matches.push(LcsMatch {
-                        a: (a_start, a_end),
-                        b: (b_start, b_end),
-                        len: mlen,
-                    });
+                    out.matches.push(LcsMatch { a: (a_start, a_end), b: (b_start, b_end), len: mlen });
                 }
             }
             a_start = none;
@@ -447,11 +393,7 @@ pub mod long_double {
     }
 
     impl Ext {
-        const ZERO: Ext = Ext {
-            neg: false,
-            mant: 0,
-            exp: 0,
-        };
+        const ZERO: Ext = Ext { neg: false, mant: 0, exp: 0 };
     }
 
     /// A parsed or computed number.
@@ -502,11 +444,7 @@ pub mod long_double {
             return Some(Num::Inf);
         }
         let hex = body.len() > 2 && body[0] == b'0' && (body[1] | 0x20) == b'x';
-        let r = if hex {
-            parse_hex(neg, &body[2..])?
-        } else {
-            parse_dec(neg, body)?
-        };
+        let r = if hex { parse_hex(neg, &body[2..])? } else { parse_dec(neg, body)? };
         match r {
             Rounded::Value(v) => Some(Num::Finite(v)),
             Rounded::Overflow | Rounded::Underflow => None,
@@ -610,11 +548,7 @@ pub mod long_double {
     fn round(neg: bool, n: &Big, e: i64, sticky: bool) -> Rounded {
         let bl = n.bits() as i64;
         if bl == 0 {
-            return if sticky {
-                Rounded::Underflow
-            } else {
-                Rounded::Value(Ext { neg, ..Ext::ZERO })
-            };
+            return if sticky { Rounded::Underflow } else { Rounded::Value(Ext { neg, ..Ext::ZERO }) };
         }
         let mut ulp = (e + bl - MANT_BITS).max(MIN_EXP);
         if ulp > MAX_EXP {
@@ -644,20 +578,13 @@ pub mod long_double {
         if mant == 0 {
             return Rounded::Underflow;
         }
-        Rounded::Value(Ext {
-            neg,
-            mant,
-            exp: ulp,
-        })
+        Rounded::Value(Ext { neg, mant, exp: ulp })
     }
 
     /// `a + b`, exactly rounded.
     fn add(a: Ext, b: Ext) -> Rounded {
         if a.mant == 0 && b.mant == 0 {
-            return Rounded::Value(Ext {
-                neg: a.neg && b.neg,
-                ..Ext::ZERO
-            });
+            return Rounded::Value(Ext { neg: a.neg && b.neg, ..Ext::ZERO });
         }
         if a.mant == 0 {
             return Rounded::Value(b);
@@ -710,11 +637,7 @@ pub mod long_double {
             Big::from_u128(q)
         };
         let digits = scaled.to_decimal();
-        let digits = if digits.len() < 18 {
-            format!("{digits:0>18}")
-        } else {
-            digits
-        };
+        let digits = if digits.len() < 18 { format!("{digits:0>18}") } else { digits };
         let (int, frac) = digits.split_at(digits.len() - 17);
         let mut s = String::with_capacity(digits.len() + 2);
         if x.neg {
@@ -759,10 +682,7 @@ pub mod long_double {
             let mut n = Big::zero();
             let (mut chunk, mut chunk_len, mut count) = (0u32, 0u32, 0usize);
             for &c in int.iter().chain(frac).skip_while(|&&c| c == b'0') {
-                chunk = chunk * radix
-                    + (c as char)
-                        .to_digit(radix)
-                        .expect("invariant: digits checked");
+                chunk = chunk * radix + (c as char).to_digit(radix).expect("invariant: digits checked");
                 chunk_len += 1;
                 count += 1;
                 if chunk_len == CHUNK {
@@ -787,9 +707,7 @@ pub mod long_double {
         }
 
         fn bits(&self) -> u64 {
-            self.0.last().map_or(0, |&top| {
-                (self.0.len() as u64 - 1) * 32 + (32 - top.leading_zeros()) as u64
-            })
+            self.0.last().map_or(0, |&top| (self.0.len() as u64 - 1) * 32 + (32 - top.leading_zeros()) as u64)
         }
 
         fn bit(&self, i: u64) -> bool {
@@ -801,17 +719,12 @@ pub mod long_double {
         fn any_below(&self, i: u64) -> bool {
             let w = ((i / 32) as usize).min(self.0.len());
             let b = i % 32;
-            self.0[..w].iter().any(|&x| x != 0)
-                || (w < self.0.len() && b > 0 && self.0[w] & ((1 << b) - 1) != 0)
+            self.0[..w].iter().any(|&x| x != 0) || (w < self.0.len() && b > 0 && self.0[w] & ((1 << b) - 1) != 0)
         }
 
         fn to_u128(&self) -> u128 {
             debug_assert!(self.bits() <= 128);
-            self.0
-                .iter()
-                .take(4)
-                .rev()
-                .fold(0u128, |acc, &l| (acc << 32) | l as u128)
+            self.0.iter().take(4).rev().fold(0u128, |acc, &l| (acc << 32) | l as u128)
         }
 
         fn shl(&self, n: u64) -> Big {
@@ -842,11 +755,7 @@ pub mod long_double {
             let mut v = Vec::with_capacity(src.len());
             for (k, &l) in src.iter().enumerate() {
                 let hi = src.get(k + 1).copied().unwrap_or(0);
-                v.push(if b == 0 {
-                    l
-                } else {
-                    (l >> b) | (hi << (32 - b))
-                });
+                v.push(if b == 0 { l } else { (l >> b) | (hi << (32 - b)) });
             }
             let mut r = Big(v);
             r.trim();
@@ -894,8 +803,7 @@ pub mod long_double {
             let mut v = Vec::with_capacity(n + 1);
             let mut carry = 0u64;
             for k in 0..n {
-                let s =
-                    *self.0.get(k).unwrap_or(&0) as u64 + *o.0.get(k).unwrap_or(&0) as u64 + carry;
+                let s = *self.0.get(k).unwrap_or(&0) as u64 + *o.0.get(k).unwrap_or(&0) as u64 + carry;
                 v.push(s as u32);
                 carry = s >> 32;
             }
@@ -918,10 +826,7 @@ pub mod long_double {
         }
 
         fn cmp(&self, o: &Big) -> Ordering {
-            self.0
-                .len()
-                .cmp(&o.0.len())
-                .then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
+            self.0.len().cmp(&o.0.len()).then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
         }
 
         fn to_decimal(&self) -> String {
@@ -937,9 +842,7 @@ pub mod long_double {
                 n.trim();
                 chunks.push(rem as u32);
             }
-            let mut s = chunks
-                .last()
-                .map_or_else(|| "0".to_string(), |c| c.to_string());
+            let mut s = chunks.last().map_or_else(|| "0".to_string(), |c| c.to_string());
             for c in chunks.iter().rev().skip(1) {
                 s.push_str(&format!("{c:09}"));
             }
@@ -964,24 +867,17 @@ pub mod long_double {
             assert_eq!(add_str("0", "0x10").unwrap(), "16");
             assert_eq!(add_str("0", "1.5e-10").unwrap(), "0.00000000015");
             assert_eq!(add_str("0", "-0.0").unwrap(), "0");
-            assert_eq!(
-                add_str("0", "0.000003814697265625").unwrap(),
-                "0.00000381469726562"
-            );
+            assert_eq!(add_str("0", "0.000003814697265625").unwrap(), "0.00000381469726562");
             assert_eq!(add_str("0", "1e-4950").unwrap(), "0");
             assert_eq!(add_str("0", "0x1p-16445").unwrap(), "0");
             let big = add_str("1e308", "1e308").unwrap();
-            assert!(big.starts_with(
-                "199999999999999999993371759311691291321120199694831134415594095989843469737"
-            ));
+            assert!(big.starts_with("199999999999999999993371759311691291321120199694831134415594095989843469737"));
             assert!(big.ends_with("857156096") && big.len() == 309, "{big}");
         }
 
         #[test]
         fn refusals() {
-            for bad in [
-                "", " 1", "1 ", "abc", "nan", "1e", "0x", ".", "1e-5000", "1e5000", "--1", "0x1p",
-            ] {
+            for bad in ["", " 1", "1 ", "abc", "nan", "1e", "0x", ".", "1e-5000", "1e5000", "--1", "0x1p"] {
                 assert_eq!(add_str("0", bad), Err(AddError::NotFloat), "{bad:?}");
             }
             assert_eq!(add_str("0", "inf"), Err(AddError::NanOrInfinity));
@@ -993,10 +889,7 @@ pub mod long_double {
 
         #[test]
         fn exact_integers_and_signs() {
-            assert_eq!(
-                add_str("9007199254740993", "0").unwrap(),
-                "9007199254740993"
-            );
+            assert_eq!(add_str("9007199254740993", "0").unwrap(), "9007199254740993");
             assert_eq!(add_str("-1.5", "1.5").unwrap(), "0");
             assert_eq!(add_str("-1.25", "0").unwrap(), "-1.25");
             assert_eq!(add_str("-1e-30", "0").unwrap(), "0");
@@ -1026,37 +919,11 @@ mod tests {
     fn lcs_like_redis() {
         let r = lcs(b"ohmytext", b"mynewtext", LcsWant::String, u64::MAX).unwrap();
         assert_eq!((r.len, r.string.as_slice()), (6, &b"mytext"[..]));
-        let r = lcs(
-            b"ohmytext",
-            b"mynewtext",
-            LcsWant::Matches { min_len: 4 },
-            u64::MAX,
-        )
-        .unwrap();
-        assert_eq!(
-            r.matches,
-            vec![LcsMatch {
-                a: (4, 7),
-                b: (5, 8),
-                len: 4
-            }]
-        );
-        let r = lcs(
-            b"ohmytext",
-            b"mynewtext",
-            LcsWant::Matches { min_len: 0 },
-            u64::MAX,
-        )
-        .unwrap();
+        let r = lcs(b"ohmytext", b"mynewtext", LcsWant::Matches { min_len: 4 }, u64::MAX).unwrap();
+        assert_eq!(r.matches, vec![LcsMatch { a: (4, 7), b: (5, 8), len: 4 }]);
+        let r = lcs(b"ohmytext", b"mynewtext", LcsWant::Matches { min_len: 0 }, u64::MAX).unwrap();
         assert_eq!(r.matches.len(), 2);
-        assert_eq!(
-            r.matches[1],
-            LcsMatch {
-                a: (2, 3),
-                b: (0, 1),
-                len: 2
-            }
-        );
+        assert_eq!(r.matches[1], LcsMatch { a: (2, 3), b: (0, 1), len: 2 });
         assert!(lcs(b"abc", b"abc", LcsWant::Len, 10).is_err());
     }
 }

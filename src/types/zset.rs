@@ -163,10 +163,7 @@ pub struct Limit {
 
 impl Limit {
     /// No LIMIT.
-    pub const ALL: Limit = Limit {
-        offset: 0,
-        count: -1,
-    };
+    pub const ALL: Limit = Limit { offset: 0, count: -1 };
 }
 
 /// A score interval: `min`/`max` with `(` exclusivity, as ZRANGEBYSCORE takes it.
@@ -189,21 +186,11 @@ impl ScoreRange {
     pub fn parse(min: &[u8], max: &[u8]) -> Option<ScoreRange> {
         let (min, min_ex) = parse_score_bound(min)?;
         let (max, max_ex) = parse_score_bound(max)?;
-        Some(ScoreRange {
-            min,
-            min_ex,
-            max,
-            max_ex,
-        })
+        Some(ScoreRange { min, min_ex, max, max_ex })
     }
 
     /// The whole order, `-inf +inf`.
-    pub const ALL: ScoreRange = ScoreRange {
-        min: f64::NEG_INFINITY,
-        min_ex: false,
-        max: f64::INFINITY,
-        max_ex: false,
-    };
+    pub const ALL: ScoreRange = ScoreRange { min: f64::NEG_INFINITY, min_ex: false, max: f64::INFINITY, max_ex: false };
 
     fn gte_min(&self, s: f64) -> bool {
         if self.min_ex {
@@ -273,10 +260,7 @@ pub struct LexRange {
 impl LexRange {
     /// Parses `min` and `max`; None is Redis's "not valid string range item".
     pub fn parse(min: &[u8], max: &[u8]) -> Option<LexRange> {
-        Some(LexRange {
-            min: LexBound::parse(min)?,
-            max: LexBound::parse(max)?,
-        })
+        Some(LexRange { min: LexBound::parse(min)?, max: LexBound::parse(max)? })
     }
 
     fn gte_min(&self, m: &[u8]) -> bool {
@@ -300,13 +284,8 @@ impl LexRange {
     /// Redis's `sdscmplex(min, max) > 0`, or `== 0` with an exclusive end.
     fn is_empty(&self) -> bool {
         use std::cmp::Ordering::*;
-        let exclusive = matches!(
-            self.min,
-            LexBound::Excl(_) | LexBound::Lowest | LexBound::Highest
-        ) || matches!(
-            self.max,
-            LexBound::Excl(_) | LexBound::Lowest | LexBound::Highest
-        );
+        let exclusive = matches!(self.min, LexBound::Excl(_) | LexBound::Lowest | LexBound::Highest)
+            || matches!(self.max, LexBound::Excl(_) | LexBound::Lowest | LexBound::Highest);
         let cmp = match (&self.min, &self.max) {
             (LexBound::Lowest, LexBound::Lowest) | (LexBound::Highest, LexBound::Highest) => Equal,
             (LexBound::Lowest, _) | (_, LexBound::Highest) => Less,
@@ -325,16 +304,9 @@ fn parse_score_bound(s: &[u8]) -> Option<(f64, bool)> {
     };
     // strtod stops at a NUL (the C string ends there) and skips leading spaces.
     let body = &body[..body.iter().position(|&b| b == 0).unwrap_or(body.len())];
-    let start = body
-        .iter()
-        .position(|b| !b" \t\n\x0b\x0c\r".contains(b))
-        .unwrap_or(body.len());
+    let start = body.iter().position(|b| !b" \t\n\x0b\x0c\r".contains(b)).unwrap_or(body.len());
     let body = &body[start..];
-    let v = if body.is_empty() {
-        0.0
-    } else {
-        crate::util::strtod(body)?
-    };
+    let v = if body.is_empty() { 0.0 } else { crate::util::strtod(body)? };
     Some((norm(v), ex))
 }
 
@@ -370,10 +342,7 @@ fn next_up(x: f64) -> f64 {
 }
 
 fn corrupt(key: &[u8]) -> CmdError {
-    CmdError::storage(Error::Corrupt {
-        cf: "data",
-        key: key.to_vec(),
-    })
+    CmdError::storage(Error::Corrupt { cf: "data", key: key.to_vec() })
 }
 
 /// A `data` value back into a score.
@@ -410,20 +379,16 @@ fn walk(
     let prefix = keys::data_prefix(tx.db, key, m.version());
     let n = prefix.len();
     let mut bad = None;
-    tx.store()
-        .iter_prefix(Cf::Zscore, &prefix, from, dir == Dir::Reverse, |k, _| {
-            let Some(enc) = k.get(n..n + 8) else {
-                bad = Some(k.to_vec());
-                return false;
-            };
-            let score = keys::decode_score(enc.try_into().expect("invariant: 8-byte slice"));
-            f(&k[n + 8..], score)
-        })?;
+    tx.store().iter_prefix(Cf::Zscore, &prefix, from, dir == Dir::Reverse, |k, _| {
+        let Some(enc) = k.get(n..n + 8) else {
+            bad = Some(k.to_vec());
+            return false;
+        };
+        let score = keys::decode_score(enc.try_into().expect("invariant: 8-byte slice"));
+        f(&k[n + 8..], score)
+    })?;
     match bad {
-        Some(k) => Err(CmdError::storage(Error::Corrupt {
-            cf: "zscore",
-            key: k,
-        })),
+        Some(k) => Err(CmdError::storage(Error::Corrupt { cf: "zscore", key: k })),
         None => Ok(()),
     }
 }
@@ -451,22 +416,11 @@ struct RangeLoop<F> {
 
 impl<F: FnMut(&[u8], f64)> RangeLoop<F> {
     fn new(lim: Limit, emit: F) -> Self {
-        RangeLoop {
-            started: false,
-            skip: lim.offset,
-            left: lim.count,
-            emit,
-        }
+        RangeLoop { started: false, skip: lim.offset, left: lim.count, emit }
     }
 
     /// One member; false stops the walk.
-    fn step(
-        &mut self,
-        member: &[u8],
-        score: f64,
-        reached: bool,
-        inside: impl Fn() -> bool,
-    ) -> bool {
+    fn step(&mut self, member: &[u8], score: f64, reached: bool, inside: impl Fn() -> bool) -> bool {
         if !self.started {
             if !reached {
                 return true;
@@ -540,10 +494,7 @@ pub fn range_by_lex(
     if r.is_empty() || lim.offset < 0 || lim.count == 0 {
         return Ok(());
     }
-    let (Some(lo), Some(hi)) = (
-        first(tx, key, m, Dir::Forward)?,
-        first(tx, key, m, Dir::Reverse)?,
-    ) else {
+    let (Some(lo), Some(hi)) = (first(tx, key, m, Dir::Forward)?, first(tx, key, m, Dir::Reverse)?) else {
         return Ok(());
     };
     if !r.gte_min(&hi.0) || !r.lte_max(&lo.0) {
@@ -555,9 +506,7 @@ pub fn range_by_lex(
     };
     // All scores equal: `prefix | score | bound` is where the range starts
     // (reverse: the last key at or below it).
-    let from = bound
-        .filter(|_| lo.1 == hi.1)
-        .map(|b| keys::zscore(tx.db, key, m.version(), lo.1, b));
+    let from = bound.filter(|_| lo.1 == hi.1).map(|b| keys::zscore(tx.db, key, m.version(), lo.1, b));
     let mut lp = RangeLoop::new(lim, f);
     walk(tx, key, m, from.as_deref(), dir, |member, s| match dir {
         Dir::Forward => lp.step(member, s, r.gte_min(member), || r.lte_max(member)),
@@ -569,11 +518,7 @@ pub fn range_by_lex(
 /// range is empty. Returns inclusive `(start, end)` within `0..len`.
 pub fn clamp_ranks(len: u64, start: i64, end: i64) -> Option<(u64, u64)> {
     let len = len as i64;
-    let start = if start < 0 {
-        (len + start).max(0)
-    } else {
-        start
-    };
+    let start = if start < 0 { (len + start).max(0) } else { start };
     let end = if end < 0 { len + end } else { end };
     if start > end || start >= len {
         return None;
@@ -584,21 +529,10 @@ pub fn clamp_ranks(len: u64, start: i64, end: i64) -> Option<(u64, u64)> {
 /// Members at ranks `start..=end` counted from `dir`'s end, in `dir` order.
 /// Walks from whichever end of the sorted set is nearer (ZRANGE -10 -1 on a
 /// million members reads ten), so the cost is O(distance + count).
-pub fn range_by_rank(
-    tx: &Tx,
-    key: &[u8],
-    m: &Meta,
-    start: u64,
-    end: u64,
-    dir: Dir,
-) -> Result<Vec<Scored>, CmdError> {
+pub fn range_by_rank(tx: &Tx, key: &[u8], m: &Meta, start: u64, end: u64, dir: Dir) -> Result<Vec<Scored>, CmdError> {
     let len = m.len();
     let want = (end - start + 1) as usize;
-    let (walk_dir, skip) = if end < len - start {
-        (dir, start)
-    } else {
-        (dir.flip(), len - 1 - end)
-    };
+    let (walk_dir, skip) = if end < len - start { (dir, start) } else { (dir.flip(), len - 1 - end) };
     let mut out = Vec::with_capacity(want.min(1 << 16));
     let mut skip = skip;
     walk(tx, key, m, None, walk_dir, |member, s| {
@@ -622,25 +556,16 @@ const RANK_BATCH: u64 = 256;
 /// no order-statistics index, so the rank is counted by walking; the walk
 /// goes from both ends in turn, a batch at a time, so it costs about twice
 /// the distance to the nearer end (Redis: O(log N)).
-pub fn rank(
-    tx: &Tx,
-    key: &[u8],
-    m: &Meta,
-    member: &[u8],
-    dir: Dir,
-) -> Result<Option<(u64, f64)>, CmdError> {
+pub fn rank(tx: &Tx, key: &[u8], m: &Meta, member: &[u8], dir: Dir) -> Result<Option<(u64, f64)>, CmdError> {
     let Some(s) = score(tx, key, m, member)? else {
         return Ok(None);
     };
     let len = m.len();
     // Per end: members counted before reaching `member`, and where to resume.
-    let mut ends: [(Dir, u64, Option<Scored>); 2] =
-        [(Dir::Forward, 0, None), (Dir::Reverse, 0, None)];
+    let mut ends: [(Dir, u64, Option<Scored>); 2] = [(Dir::Forward, 0, None), (Dir::Reverse, 0, None)];
     while ends[0].1 + ends[1].1 < len {
         for (end, counted, resume) in ends.iter_mut() {
-            let from = resume
-                .as_ref()
-                .map(|(mb, sc)| keys::zscore(tx.db, key, m.version(), *sc, mb));
+            let from = resume.as_ref().map(|(mb, sc)| keys::zscore(tx.db, key, m.version(), *sc, mb));
             let (mut batch, mut found, mut last) = (0u64, false, None);
             walk(tx, key, m, from.as_deref(), *end, |mb, sc| {
                 if resume.as_ref().is_some_and(|(r, _)| r.as_slice() == mb) {
@@ -661,14 +586,7 @@ pub fn rank(
             if found {
                 // `counted` members lie between `member` and this end.
                 let from_end = *counted;
-                return Ok(Some((
-                    if *end == dir {
-                        from_end
-                    } else {
-                        len - 1 - from_end
-                    },
-                    s,
-                )));
+                return Ok(Some((if *end == dir { from_end } else { len - 1 - from_end }, s)));
             }
             if last.is_none() {
                 // The end of the order without the member: records out of step.
@@ -722,13 +640,7 @@ impl<'k> Edit<'k> {
     }
 
     /// Sets `member`'s score to `new`; `old` is its current score, if any.
-    pub fn set(
-        &mut self,
-        tx: &mut Tx,
-        member: &[u8],
-        old: Option<f64>,
-        new: f64,
-    ) -> Result<(), CmdError> {
+    pub fn set(&mut self, tx: &mut Tx, member: &[u8], old: Option<f64>, new: f64) -> Result<(), CmdError> {
         let new = norm(new);
         let v = match self.version {
             Some(v) => v,
@@ -738,16 +650,8 @@ impl<'k> Edit<'k> {
             Some(o) => tx.delete(Cf::Zscore, keys::zscore(tx.db, self.key, v, o, member)),
             None => self.len += 1,
         }
-        tx.put(
-            Cf::Data,
-            keys::data(tx.db, self.key, v, member),
-            new.to_bits().to_be_bytes().to_vec(),
-        );
-        tx.put(
-            Cf::Zscore,
-            keys::zscore(tx.db, self.key, v, new, member),
-            Vec::new(),
-        );
+        tx.put(Cf::Data, keys::data(tx.db, self.key, v, member), new.to_bits().to_be_bytes().to_vec());
+        tx.put(Cf::Zscore, keys::zscore(tx.db, self.key, v, new, member), Vec::new());
         self.touched.insert(member.to_vec(), Some(new));
         Ok(())
     }
@@ -786,13 +690,7 @@ impl<'k> Edit<'k> {
 /// ZADD / ZINCRBY for one member, with Redis's `zsetAdd` rules: NX/XX decide
 /// on existence, INCR adds to the current score (NaN is an error), GT/LT
 /// compare the resulting score with the current one.
-pub fn add(
-    tx: &mut Tx,
-    e: &mut Edit,
-    member: &[u8],
-    score: f64,
-    how: AddHow,
-) -> Result<Added, CmdError> {
+pub fn add(tx: &mut Tx, e: &mut Edit, member: &[u8], score: f64, how: AddHow) -> Result<Added, CmdError> {
     if score.is_nan() {
         return Err(NAN_SCORE);
     }
@@ -832,11 +730,7 @@ pub fn add(
 
 /// ZREM: removes each listed member; returns how many were there (a member
 /// listed twice counts once).
-pub fn remove<'a>(
-    tx: &mut Tx,
-    key: &[u8],
-    members: impl Iterator<Item = &'a [u8]>,
-) -> Result<u64, CmdError> {
+pub fn remove<'a>(tx: &mut Tx, key: &[u8], members: impl Iterator<Item = &'a [u8]>) -> Result<u64, CmdError> {
     let mut e = Edit::open(tx, key)?;
     if e.before().is_none() {
         return Ok(0);
@@ -912,10 +806,7 @@ pub fn pop(tx: &mut Tx, keys: &[&[u8]], end: End, count: u64) -> Result<Option<P
             })?;
             remove_all(tx, key, &items)?;
         }
-        return Ok(Some(Popped {
-            key: key.to_vec(),
-            items,
-        }));
+        return Ok(Some(Popped { key: key.to_vec(), items }));
     }
     Ok(None)
 }
@@ -933,16 +824,8 @@ pub fn store(tx: &mut Tx, dst: &[u8], items: &[Scored]) -> Result<u64, CmdError>
     let v = tx.new_version()?;
     for (member, s) in items {
         let s = norm(*s);
-        tx.put(
-            Cf::Data,
-            keys::data(tx.db, dst, v, member),
-            s.to_bits().to_be_bytes().to_vec(),
-        );
-        tx.put(
-            Cf::Zscore,
-            keys::zscore(tx.db, dst, v, s, member),
-            Vec::new(),
-        );
+        tx.put(Cf::Data, keys::data(tx.db, dst, v, member), s.to_bits().to_be_bytes().to_vec());
+        tx.put(Cf::Zscore, keys::zscore(tx.db, dst, v, s, member), Vec::new());
     }
     let len = items.len() as u64;
     tx.put_meta(dst, Meta::collection(Type::ZSet, v, len, 0, &[]))?;
@@ -973,21 +856,20 @@ impl Source<'_> {
         let n = prefix.len();
         let is_set = m.ty() == Type::Set;
         let mut bad = None;
-        tx.store()
-            .iter_prefix(Cf::Data, &prefix, None, false, |k, v| {
-                let s = if is_set {
-                    1.0
-                } else {
-                    match decode_value(v, k) {
-                        Ok(s) => s,
-                        Err(e) => {
-                            bad = Some(e);
-                            return false;
-                        }
+        tx.store().iter_prefix(Cf::Data, &prefix, None, false, |k, v| {
+            let s = if is_set {
+                1.0
+            } else {
+                match decode_value(v, k) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        bad = Some(e);
+                        return false;
                     }
-                };
-                f(&k[n..], s)
-            })?;
+                }
+            };
+            f(&k[n..], s)
+        })?;
         bad.map_or(Ok(()), Err)
     }
 
@@ -995,10 +877,9 @@ impl Source<'_> {
     fn find(&self, tx: &Tx, member: &[u8]) -> Result<Option<f64>, CmdError> {
         match &self.meta {
             None => Ok(None),
-            Some(m) if m.ty() == Type::Set => Ok(tx
-                .store()
-                .get(Cf::Data, &keys::data(tx.db, self.key, m.version(), member))?
-                .map(|_| 1.0)),
+            Some(m) if m.ty() == Type::Set => {
+                Ok(tx.store().get(Cf::Data, &keys::data(tx.db, self.key, m.version(), member))?.map(|_| 1.0))
+            }
             Some(m) => score(tx, self.key, m, member),
         }
     }
@@ -1049,12 +930,7 @@ fn weighted(s: f64, w: f64) -> f64 {
 /// then member). Union and intersection take the sources smallest first, as
 /// Redis does (it decides the order in which scores are summed); the
 /// intersection walks the smallest source and looks members up in the others.
-pub fn combine(
-    tx: &Tx,
-    srcs: &mut [Source],
-    op: SetOp,
-    agg: Aggregate,
-) -> Result<Vec<Scored>, CmdError> {
+pub fn combine(tx: &Tx, srcs: &mut [Source], op: SetOp, agg: Aggregate) -> Result<Vec<Scored>, CmdError> {
     if op != SetOp::Diff {
         srcs.sort_by_key(Source::len);
     }
@@ -1110,24 +986,13 @@ pub fn combine(
 
 /// Redis's order: by score (`-0 == 0`), then by member bytes.
 fn sort(items: &mut [Scored]) {
-    items.sort_by(|a, b| {
-        a.1.partial_cmp(&b.1)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| a.0.cmp(&b.0))
-    });
+    items.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.0.cmp(&b.0)));
 }
 
 /// The intersection of `srcs` (sorted smallest first), each member with its
 /// aggregated score given to `f` until it returns false.
-fn inter(
-    tx: &Tx,
-    srcs: &[Source],
-    agg: Aggregate,
-    mut f: impl FnMut(&[u8], f64) -> bool,
-) -> Result<(), CmdError> {
-    let Some((first, rest)) = srcs.split_first() else {
-        return Ok(());
-    };
+fn inter(tx: &Tx, srcs: &[Source], agg: Aggregate, mut f: impl FnMut(&[u8], f64) -> bool) -> Result<(), CmdError> {
+    let Some((first, rest)) = srcs.split_first() else { return Ok(()) };
     if first.len() == 0 {
         return Ok(());
     }

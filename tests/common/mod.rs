@@ -28,12 +28,7 @@ impl TestServer {
     /// `[section]` headers; keys override the base ones via a merged table).
     pub fn start(extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = TestServer {
-            child: None,
-            port: 0,
-            dir,
-            extra: extra.to_string(),
-        };
+        let mut s = TestServer { child: None, port: 0, dir, extra: extra.to_string() };
         s.spawn();
         s
     }
@@ -67,29 +62,20 @@ impl TestServer {
                 }
             }
         }
-        let server = base
-            .entry("server")
-            .or_insert(toml::Value::Table(Default::default()));
+        let server = base.entry("server").or_insert(toml::Value::Table(Default::default()));
         let server = server.as_table_mut().expect("server table");
         server.insert("port".into(), toml::Value::Integer(0));
-        let storage = base
-            .entry("storage")
-            .or_insert(toml::Value::Table(Default::default()));
-        storage.as_table_mut().expect("storage table").insert(
-            "dir".into(),
-            toml::Value::String(self.data_dir().to_string_lossy().into()),
-        );
-        std::fs::write(self.config_path(), toml::to_string(&base).expect("toml"))
-            .expect("write config");
+        let storage = base.entry("storage").or_insert(toml::Value::Table(Default::default()));
+        storage
+            .as_table_mut()
+            .expect("storage table")
+            .insert("dir".into(), toml::Value::String(self.data_dir().to_string_lossy().into()));
+        std::fs::write(self.config_path(), toml::to_string(&base).expect("toml")).expect("write config");
     }
 
     fn spawn(&mut self) {
         self.write_config();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .expect("log file");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_diskdb"))
             .arg("--config")
             .arg(self.config_path())
@@ -116,19 +102,11 @@ impl TestServer {
                 panic!("diskdb did not start:\n{}", self.log());
             }
         };
-        self.port = addr
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port in listening line");
+        self.port = addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in listening line");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("diskdb exited with {status}:\n{}", self.log());
             }
             if let Ok(mut c) = self.try_raw() {
@@ -167,10 +145,7 @@ impl TestServer {
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             // SAFETY-free: kill(2) through the libc crate is not needed; use the `kill` command.
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(c.id().to_string())
-                .status();
+            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
                 if let Ok(Some(_)) = c.try_wait() {
@@ -306,10 +281,7 @@ impl RawClient {
         let stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         stream.set_nodelay(true)?;
-        Ok(RawClient {
-            stream,
-            buf: Vec::new(),
-        })
+        Ok(RawClient { stream, buf: Vec::new() })
     }
 
     /// Sets the read timeout.
@@ -356,11 +328,7 @@ impl RawClient {
             }
             let mut chunk = [0u8; 65536];
             let n = self.stream.read(&mut chunk).expect("read reply");
-            assert!(
-                n > 0,
-                "connection closed; got so far: {:?}",
-                String::from_utf8_lossy(&self.buf)
-            );
+            assert!(n > 0, "connection closed; got so far: {:?}", String::from_utf8_lossy(&self.buf));
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
@@ -380,10 +348,7 @@ impl RawClient {
         match self.stream.read(&mut b) {
             Ok(0) => true,
             Ok(_) => false,
-            Err(e) => !matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ),
+            Err(e) => !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
         }
     }
 
@@ -401,12 +366,7 @@ impl RawClient {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return true,
                 Ok(_) => {}
-                Err(e) => {
-                    return !matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    )
-                }
+                Err(e) => return !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
             }
         }
     }
@@ -490,11 +450,7 @@ pub fn parse(b: &[u8]) -> Option<(Reply, usize)> {
             }
             (Reply::Map(pairs), at)
         }
-        _ => panic!(
-            "bad reply type byte {:?} in {:?}",
-            t as char,
-            String::from_utf8_lossy(b)
-        ),
+        _ => panic!("bad reply type byte {:?} in {:?}", t as char, String::from_utf8_lossy(b)),
     })
 }
 
@@ -512,25 +468,14 @@ impl RedisServer {
     pub fn start() -> Option<RedisServer> {
         let bin = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         if Command::new(&bin).arg("--version").output().is_err() {
-            eprintln!(
-                "SKIP: redis-server not found ({bin}); install the Debian package redis-server"
-            );
+            eprintln!("SKIP: redis-server not found ({bin}); install the Debian package redis-server");
             return None;
         }
         let dir = tempfile::tempdir().expect("tempdir");
         for _ in 0..20 {
             let port = free_port();
             let child = Command::new(&bin)
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
                 .arg("--dir")
                 .arg(dir.path())
                 .stdout(Stdio::null())
@@ -550,11 +495,7 @@ impl RedisServer {
                     let info = c.cmd(&["INFO", "server"]);
                     if matches!(&info, Reply::Bulk(Some(b)) if String::from_utf8_lossy(b).contains(&format!("process_id:{}\r\n", child.id())))
                     {
-                        return Some(RedisServer {
-                            child,
-                            port,
-                            _dir: dir,
-                        });
+                        return Some(RedisServer { child, port, _dir: dir });
                     }
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -580,11 +521,7 @@ impl Drop for RedisServer {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// Path of a file under the repository root.

@@ -30,21 +30,7 @@ macro_rules! diff_scripts {
     };
 }
 
-diff_scripts!(
-    connection,
-    generic,
-    hashes,
-    keys,
-    lists,
-    protocol,
-    pubsub,
-    scripting,
-    server,
-    sets,
-    strings,
-    transactions,
-    zsets
-);
+diff_scripts!(connection, generic, hashes, keys, lists, protocol, pubsub, scripting, server, sets, strings, transactions, zsets);
 
 #[test]
 fn every_script_has_a_test() {
@@ -55,11 +41,7 @@ fn every_script_has_a_test() {
         if path.extension().and_then(|e| e.to_str()) != Some("txt") {
             continue;
         }
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
         if !SCRIPTS.contains(&stem.as_str()) {
             missing.push(stem);
         }

@@ -32,12 +32,8 @@ fn number(text: &[u8]) -> Result<i64, String> {
 /// Offset just past the frame starting at `at`: `Ok(None)` if more bytes are
 /// needed, `Err` if the bytes are not RESP.
 pub fn frame_end(buf: &[u8], at: usize) -> Result<Option<usize>, String> {
-    let Some((head, mut end)) = line(buf, at) else {
-        return Ok(None);
-    };
-    let Some((&kind, text)) = head.split_first() else {
-        return Err("empty reply line".into());
-    };
+    let Some((head, mut end)) = line(buf, at) else { return Ok(None) };
+    let Some((&kind, text)) = head.split_first() else { return Err("empty reply line".into()) };
     let children = match kind {
         b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => return Ok(Some(end)),
         b'$' | b'!' | b'=' => {
@@ -69,30 +65,20 @@ pub fn canonical(frame: &[u8], order: Order) -> Vec<u8> {
     if order == Order::Exact {
         return frame.to_vec();
     }
-    let Some((head, body)) = line(frame, 0) else {
-        return frame.to_vec();
-    };
+    let Some((head, body)) = line(frame, 0) else { return frame.to_vec() };
     let per_unit = match head.first() {
         Some(b'*' | b'~' | b'>') => 1,
         Some(b'%') => 2,
         _ => return frame.to_vec(),
     };
-    let Ok(n) = number(&head[1..]) else {
-        return frame.to_vec();
-    };
-    let inner = if order == Order::Deep {
-        Order::Deep
-    } else {
-        Order::Exact
-    };
+    let Ok(n) = number(&head[1..]) else { return frame.to_vec() };
+    let inner = if order == Order::Deep { Order::Deep } else { Order::Exact };
     let mut units = Vec::new();
     let mut at = body;
     for _ in 0..n.max(0) {
         let mut unit = Vec::new();
         for _ in 0..per_unit {
-            let Ok(Some(end)) = frame_end(frame, at) else {
-                return frame.to_vec();
-            };
+            let Ok(Some(end)) = frame_end(frame, at) else { return frame.to_vec() };
             unit.extend_from_slice(&canonical(&frame[at..end], inner));
             at = end;
         }

@@ -52,14 +52,9 @@ struct Conn {
 impl Conn {
     fn open(port: u16) -> Conn {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to server under test");
-        stream
-            .set_read_timeout(Some(REPLY_TIMEOUT))
-            .expect("read timeout");
+        stream.set_read_timeout(Some(REPLY_TIMEOUT)).expect("read timeout");
         stream.set_nodelay(true).expect("nodelay");
-        Conn {
-            stream,
-            buf: Vec::new(),
-        }
+        Conn { stream, buf: Vec::new() }
     }
 
     fn call(&mut self, args: &[Vec<u8>]) -> Outcome {
@@ -75,23 +70,13 @@ impl Conn {
             match frame_end(&self.buf, 0) {
                 Ok(Some(end)) => return Outcome::Reply(self.buf.drain(..end).collect()),
                 Ok(None) => {}
-                Err(e) => {
-                    return Outcome::Broken(format!(
-                        "not RESP ({e}): {}",
-                        escape(&self.buf, SHOW_MAX)
-                    ))
-                }
+                Err(e) => return Outcome::Broken(format!("not RESP ({e}): {}", escape(&self.buf, SHOW_MAX))),
             }
             let mut chunk = [0u8; 64 * 1024];
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Outcome::Closed(std::mem::take(&mut self.buf)),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                     return Outcome::Broken(format!("no reply within {REPLY_TIMEOUT:?}"));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
@@ -119,13 +104,7 @@ fn cmd(words: &[&str]) -> Vec<Vec<u8>> {
 
 impl Pair {
     fn open(redis_port: u16, diskdb_port: u16, protocol: u8) -> Pair {
-        let mut p = Pair {
-            redis_port,
-            diskdb_port,
-            redis: Vec::new(),
-            diskdb: Vec::new(),
-            protocol,
-        };
+        let mut p = Pair { redis_port, diskdb_port, redis: Vec::new(), diskdb: Vec::new(), protocol };
         p.connect(0);
         p.setup(0, &cmd(&["FLUSHALL"]));
         p
@@ -170,37 +149,19 @@ impl Pair {
 /// Runs one step on both sides; the mismatch text if the replies differ.
 fn run_step(pair: &mut Pair, script: &str, line: &Line) -> Option<String> {
     let (theirs, ours, order) = match &line.step {
-        Step::Command {
-            args,
-            order,
-            conn,
-            send_only,
-        } => {
+        Step::Command { args, order, conn, send_only } => {
             pair.connect(*conn);
             if *send_only {
                 let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
                 let frame = encode(&refs);
-                let sent = pair.redis[*conn]
-                    .stream
-                    .write_all(&frame)
-                    .and(pair.diskdb[*conn].stream.write_all(&frame));
-                return sent
-                    .err()
-                    .map(|e| format!("{script}.txt:{}: send failed: {e}", line.number));
+                let sent = pair.redis[*conn].stream.write_all(&frame).and(pair.diskdb[*conn].stream.write_all(&frame));
+                return sent.err().map(|e| format!("{script}.txt:{}: send failed: {e}", line.number));
             }
-            (
-                pair.redis[*conn].call(args),
-                pair.diskdb[*conn].call(args),
-                *order,
-            )
+            (pair.redis[*conn].call(args), pair.diskdb[*conn].call(args), *order)
         }
         Step::Read(conn) => {
             pair.connect(*conn);
-            (
-                pair.redis[*conn].read_frame(),
-                pair.diskdb[*conn].read_frame(),
-                Order::Exact,
-            )
+            (pair.redis[*conn].read_frame(), pair.diskdb[*conn].read_frame(), Order::Exact)
         }
         Step::Sleep(_) | Step::Protocol(_) => return None,
     };
@@ -231,9 +192,7 @@ fn run_pass(script: &Script, redis_port: u16, diskdb_port: u16, protocol: u8) ->
         match &line.step {
             Step::Sleep(ms) => std::thread::sleep(Duration::from_millis(*ms)),
             Step::Protocol(v) => pair.set_protocol(*v),
-            Step::Command { .. } | Step::Read(_) => {
-                mismatches.extend(run_step(&mut pair, &script.name, line))
-            }
+            Step::Command { .. } | Step::Read(_) => mismatches.extend(run_step(&mut pair, &script.name, line)),
         }
     }
     mismatches
@@ -242,8 +201,7 @@ fn run_pass(script: &Script, redis_port: u16, diskdb_port: u16, protocol: u8) ->
 /// Runs `tests/diff/scripts/<name>.txt` and fails listing every mismatch.
 pub fn run_script(name: &str) {
     let path = crate::common::repo_path(&format!("tests/diff/scripts/{name}.txt"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let script = parse(name, &text).unwrap_or_else(|e| panic!("{e}"));
     let Some(redis) = RedisServer::start() else {
         eprintln!("SKIP {name}: no redis-server to compare against");
@@ -263,11 +221,7 @@ pub fn run_script(name: &str) {
             ));
         }
     }
-    assert!(
-        report.is_empty(),
-        "{name}.txt differs from redis-server:\n{}",
-        report.join("\n")
-    );
+    assert!(report.is_empty(), "{name}.txt differs from redis-server:\n{}", report.join("\n"));
 }
 
 #[cfg(test)]
@@ -276,24 +230,14 @@ mod tests {
 
     #[test]
     fn reports_mismatches_and_keeps_going_after_a_close() {
-        let Some(redis) = RedisServer::start() else {
-            return;
-        };
+        let Some(redis) = RedisServer::start() else { return };
         let diskdb = TestServer::new();
         let text = "SET a 1\nINFO server\nSELECT 3\nQUIT\nGET a\n~ MGET a a nokey\n\
                     !resp3\nGET nokey\n~ CONFIG GET port\n";
         let script = parse("selftest", text).expect("parses");
         let mismatches = run_pass(&script, redis.port, diskdb.port, 2);
         assert_eq!(mismatches.len(), 2, "{mismatches:#?}");
-        assert!(
-            mismatches[0].starts_with("selftest.txt:2: INFO server\n    redis:  $"),
-            "{}",
-            mismatches[0]
-        );
-        assert!(
-            mismatches[1].starts_with("selftest.txt:9: ~ CONFIG GET port\n    redis:  %1"),
-            "{}",
-            mismatches[1]
-        );
+        assert!(mismatches[0].starts_with("selftest.txt:2: INFO server\n    redis:  $"), "{}", mismatches[0]);
+        assert!(mismatches[1].starts_with("selftest.txt:9: ~ CONFIG GET port\n    redis:  %1"), "{}", mismatches[1]);
     }
 }

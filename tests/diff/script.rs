@@ -64,10 +64,7 @@ pub struct Script {
 
 /// Parses a script; errors name the line.
 pub fn parse(name: &str, text: &str) -> Result<Script, String> {
-    let mut script = Script {
-        name: name.to_string(),
-        ..Script::default()
-    };
+    let mut script = Script { name: name.to_string(), ..Script::default() };
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
         let text = raw.trim_end_matches('\r');
@@ -79,13 +76,10 @@ pub fn parse(name: &str, text: &str) -> Result<Script, String> {
         let step = if let Some(directive) = trimmed.strip_prefix('!') {
             let mut words = directive.split_whitespace();
             match (words.next(), words.next(), words.next()) {
-                (Some("sleep"), Some(ms), None) => Step::Sleep(
-                    ms.parse()
-                        .map_err(|_| bad("!sleep wants milliseconds".into()))?,
-                ),
-                (Some("read"), conn, None) => {
-                    Step::Read(conn_index(conn).map_err(|e| bad(e.into()))?)
+                (Some("sleep"), Some(ms), None) => {
+                    Step::Sleep(ms.parse().map_err(|_| bad("!sleep wants milliseconds".into()))?)
                 }
+                (Some("read"), conn, None) => Step::Read(conn_index(conn).map_err(|e| bad(e.into()))?),
                 (Some("send"), _, _) => {
                     let rest = directive["send".len()..].trim_start();
                     command_step(rest, true).map_err(|e| bad(e.into()))?
@@ -94,9 +88,7 @@ pub fn parse(name: &str, text: &str) -> Result<Script, String> {
                 (Some("resp2"), None, None) => Step::Protocol(2),
                 (Some("both-protocols"), None, None) => {
                     if !script.lines.is_empty() {
-                        return Err(bad(
-                            "!both-protocols must come before the first command".into()
-                        ));
+                        return Err(bad("!both-protocols must come before the first command".into()));
                     }
                     script.both_protocols = true;
                     continue;
@@ -106,11 +98,7 @@ pub fn parse(name: &str, text: &str) -> Result<Script, String> {
         } else {
             command_step(trimmed, false).map_err(|e| bad(e.into()))?
         };
-        script.lines.push(Line {
-            number,
-            text: text.to_string(),
-            step,
-        });
+        script.lines.push(Line { number, text: text.to_string(), step });
     }
     Ok(script)
 }
@@ -130,9 +118,7 @@ fn conn_index(word: Option<&str>) -> Result<usize, &'static str> {
 fn command_step(line: &str, send_only: bool) -> Result<Step, &'static str> {
     let (conn, line) = match line.strip_prefix('@') {
         Some(_) => {
-            let (word, rest) = line
-                .split_once(char::is_whitespace)
-                .ok_or("no command after the connection")?;
+            let (word, rest) = line.split_once(char::is_whitespace).ok_or("no command after the connection")?;
             (conn_index(Some(word))?, rest.trim_start())
         }
         None => (0, line),
@@ -148,12 +134,7 @@ fn command_step(line: &str, send_only: bool) -> Result<Step, &'static str> {
     if args.is_empty() {
         return Err("no command after the order marker");
     }
-    Ok(Step::Command {
-        args,
-        order,
-        conn,
-        send_only,
-    })
+    Ok(Step::Command { args, order, conn, send_only })
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -179,10 +160,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
                 match c {
                     None => return Err("unbalanced quotes"),
                     Some(b'\\') if line.get(p + 1) == Some(&b'x') => {
-                        match (
-                            line.get(p + 2).copied().and_then(hex),
-                            line.get(p + 3).copied().and_then(hex),
-                        ) {
+                        match (line.get(p + 2).copied().and_then(hex), line.get(p + 3).copied().and_then(hex)) {
                             (Some(h), Some(l)) => {
                                 current.push(h * 16 + l);
                                 p += 3;
@@ -254,25 +232,13 @@ mod tests {
 
     #[test]
     fn splits_like_redis_cli() {
-        assert_eq!(
-            split("SET  k   v"),
-            vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]
-        );
-        assert_eq!(
-            split(r#"ECHO "a b" 'c d'"#)[1..],
-            [b"a b".to_vec(), b"c d".to_vec()]
-        );
-        assert_eq!(
-            split(r#"ECHO "\x00\xff\n\r\t\"\\\q""#)[1],
-            b"\x00\xff\n\r\t\"\\q".to_vec()
-        );
+        assert_eq!(split("SET  k   v"), vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]);
+        assert_eq!(split(r#"ECHO "a b" 'c d'"#)[1..], [b"a b".to_vec(), b"c d".to_vec()]);
+        assert_eq!(split(r#"ECHO "\x00\xff\n\r\t\"\\\q""#)[1], b"\x00\xff\n\r\t\"\\q".to_vec());
         assert_eq!(split(r#"ECHO "\xzz""#)[1], b"xzz".to_vec());
         assert_eq!(split(r"ECHO 'it\'s \n'")[1], b"it's \\n".to_vec());
         assert_eq!(split(r#"ECHO "" ''"#)[1..], [Vec::new(), Vec::new()]);
-        assert_eq!(
-            split(r#"ECHO a"b c" d"#)[1..],
-            [b"ab c".to_vec(), b"d".to_vec()]
-        );
+        assert_eq!(split(r#"ECHO a"b c" d"#)[1..], [b"ab c".to_vec(), b"d".to_vec()]);
         assert_eq!(split("   "), Vec::<Vec<u8>>::new());
         assert!(split_args(br#"ECHO "abc"#).is_err());
         assert!(split_args(br#"ECHO "a"b"#).is_err());

@@ -114,7 +114,7 @@ fn write_value(v: &Value, out: &mut ReplyBuf, resp3: bool, depth: usize) -> mlua
         Value::Boolean(b) if resp3 => out.bool(*b),
         Value::Boolean(true) => out.int(1),
         Value::Boolean(false) => out.null(),
-        Value::Integer(i) => out.int(*i as i64),
+        Value::Integer(i) => out.int(*i),
         Value::Number(n) => out.int(*n as i64),
         Value::Table(t) => write_table(t, out, resp3, depth)?,
         _ => out.null(),

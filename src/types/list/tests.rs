@@ -14,11 +14,7 @@ impl TempStore {
             let l = get(tx, key).expect("get")?;
             let mut v = Vec::new();
             range(tx, key, &l, 0, l.len() - 1, |e| v.push(e.to_vec())).expect("range");
-            assert_eq!(
-                v.len() as u64,
-                l.len(),
-                "record length matches the stored elements"
-            );
+            assert_eq!(v.len() as u64, l.len(), "record length matches the stored elements");
             Some(v)
         })
     }
@@ -44,16 +40,8 @@ fn check(t: &mut TempStore, model: &VecDeque<Vec<u8>>, what: &str) {
     if model.is_empty() {
         assert_eq!(got, None, "{what}: an empty list is deleted");
     } else {
-        assert_eq!(
-            got.as_deref(),
-            Some(&model.iter().cloned().collect::<Vec<_>>()[..]),
-            "{what}"
-        );
-        assert_eq!(
-            t.stored(b"l"),
-            model.len(),
-            "{what}: exactly head..tail is stored"
-        );
+        assert_eq!(got.as_deref(), Some(&model.iter().cloned().collect::<Vec<_>>()[..]), "{what}");
+        assert_eq!(t.stored(b"l"), model.len(), "{what}: exactly head..tail is stored");
     }
 }
 
@@ -77,11 +65,7 @@ impl Rng {
 fn model_rem(m: &mut VecDeque<Vec<u8>>, count: i64, e: &[u8]) -> u64 {
     let mut removed = 0u64;
     let limit = count.unsigned_abs();
-    let idx: Vec<usize> = if count >= 0 {
-        (0..m.len()).collect()
-    } else {
-        (0..m.len()).rev().collect()
-    };
+    let idx: Vec<usize> = if count >= 0 { (0..m.len()).collect() } else { (0..m.len()).rev().collect() };
     let mut drop = vec![false; m.len()];
     for i in idx {
         if m[i] == e && (limit == 0 || removed < limit) {
@@ -123,16 +107,7 @@ fn random_operations_match_the_model() {
                 let n = 1 + rng.below(5);
                 let vals: Vec<Vec<u8>> = (0..n).map(|_| val(&mut rng)).collect();
                 let end = if op == 0 { End::Left } else { End::Right };
-                let len = t.run(|tx| {
-                    push(
-                        tx,
-                        b"l",
-                        vals.iter().map(|v| v.as_slice()),
-                        end,
-                        Exists::Any,
-                    )
-                    .unwrap()
-                });
+                let len = t.run(|tx| push(tx, b"l", vals.iter().map(|v| v.as_slice()), end, Exists::Any).unwrap());
                 for v in vals {
                     if end == End::Left {
                         m.push_front(v)
@@ -144,23 +119,11 @@ fn random_operations_match_the_model() {
             }
             2 => {
                 let n = 1 + rng.below(4);
-                let end = if rng.below(2) == 0 {
-                    End::Left
-                } else {
-                    End::Right
-                };
-                let got = t.run(|tx| {
-                    get(tx, b"l")
-                        .unwrap()
-                        .map(|l| pop(tx, b"l", l, end, n).unwrap())
-                });
+                let end = if rng.below(2) == 0 { End::Left } else { End::Right };
+                let got = t.run(|tx| get(tx, b"l").unwrap().map(|l| pop(tx, b"l", l, end, n).unwrap()));
                 let mut want = Vec::new();
                 for _ in 0..n {
-                    let x = if end == End::Left {
-                        m.pop_front()
-                    } else {
-                        m.pop_back()
-                    };
+                    let x = if end == End::Left { m.pop_front() } else { m.pop_back() };
                     want.extend(x);
                 }
                 assert_eq!(got.unwrap_or_default(), want, "{what}");
@@ -168,48 +131,24 @@ fn random_operations_match_the_model() {
             3 => {
                 let count = rng.signed(3);
                 let e = val(&mut rng);
-                let got = t.run(|tx| {
-                    get(tx, b"l")
-                        .unwrap()
-                        .map_or(0, |l| rem(tx, b"l", l, count, &e).unwrap())
-                });
-                assert_eq!(
-                    got,
-                    model_rem(&mut m, count, &e),
-                    "{what} LREM {count} {e:?}"
-                );
+                let got = t.run(|tx| get(tx, b"l").unwrap().map_or(0, |l| rem(tx, b"l", l, count, &e).unwrap()));
+                assert_eq!(got, model_rem(&mut m, count, &e), "{what} LREM {count} {e:?}");
             }
             4 => {
                 let pivot = val(&mut rng);
                 let e = vec![b'A' + rng.below(3) as u8];
-                let place = if rng.below(2) == 0 {
-                    Place::Before
-                } else {
-                    Place::After
-                };
-                let got = t.run(|tx| {
-                    get(tx, b"l")
-                        .unwrap()
-                        .map(|l| insert(tx, b"l", l, place, &pivot, &e).unwrap())
-                });
+                let place = if rng.below(2) == 0 { Place::Before } else { Place::After };
+                let got = t.run(|tx| get(tx, b"l").unwrap().map(|l| insert(tx, b"l", l, place, &pivot, &e).unwrap()));
                 let want = m.iter().position(|x| *x == pivot).map(|p| {
                     m.insert(if place == Place::Before { p } else { p + 1 }, e.clone());
                     m.len() as u64
                 });
-                assert_eq!(
-                    got.flatten(),
-                    want,
-                    "{what} LINSERT {place:?} {pivot:?} {e:?}"
-                );
+                assert_eq!(got.flatten(), want, "{what} LINSERT {place:?} {pivot:?} {e:?}");
             }
             5 if rng.below(4) == 0 => {
                 let len = m.len() as i64;
                 let (a, b) = (rng.signed(len as u64 + 2), rng.signed(len as u64 + 2));
-                t.run(|tx| {
-                    get(tx, b"l")
-                        .unwrap()
-                        .map(|l| trim(tx, b"l", l, a, b).unwrap())
-                });
+                t.run(|tx| get(tx, b"l").unwrap().map(|l| trim(tx, b"l", l, a, b).unwrap()));
                 model_trim(&mut m, a, b);
             }
             6 => {
@@ -227,20 +166,10 @@ fn random_operations_match_the_model() {
             }
             7 => {
                 // LMOVE l l: rotation through the Tx's own pending writes.
-                let (from, to) = (
-                    [End::Left, End::Right][rng.below(2) as usize],
-                    [End::Left, End::Right][rng.below(2) as usize],
-                );
-                let got = t.run(|tx| {
-                    get(tx, b"l")
-                        .unwrap()
-                        .map(|l| lmove(tx, b"l", l, b"l", from, to).unwrap())
-                });
-                let want = if from == End::Left {
-                    m.pop_front()
-                } else {
-                    m.pop_back()
-                };
+                let (from, to) =
+                    ([End::Left, End::Right][rng.below(2) as usize], [End::Left, End::Right][rng.below(2) as usize]);
+                let got = t.run(|tx| get(tx, b"l").unwrap().map(|l| lmove(tx, b"l", l, b"l", from, to).unwrap()));
+                let want = if from == End::Left { m.pop_front() } else { m.pop_back() };
                 if let Some(v) = &want {
                     if to == End::Left {
                         m.push_front(v.clone())
@@ -252,11 +181,7 @@ fn random_operations_match_the_model() {
             }
             _ => {
                 let i = rng.signed(m.len() as u64 + 1);
-                let got = t.run(|tx| {
-                    get(tx, b"l")
-                        .unwrap()
-                        .map(|l| index(tx, b"l", &l, i).unwrap())
-                });
+                let got = t.run(|tx| get(tx, b"l").unwrap().map(|l| index(tx, b"l", &l, i).unwrap()));
                 let len = m.len() as i64;
                 let at = if i < 0 { len + i } else { i };
                 let want = (0..len).contains(&at).then(|| m[at as usize].clone());
@@ -266,10 +191,7 @@ fn random_operations_match_the_model() {
         check(&mut t, &m, &what);
         longest = longest.max(m.len());
     }
-    assert!(
-        longest > 40,
-        "the lists grew long enough to shift ({longest})"
-    );
+    assert!(longest > 40, "the lists grew long enough to shift ({longest})");
 }
 
 #[test]
@@ -277,11 +199,7 @@ fn positions_follow_rank_count_and_maxlen() {
     let mut t = TempStore::new();
     let elems: Vec<&[u8]> = vec![b"a", b"b", b"c", b"1", b"2", b"3", b"c", b"c"];
     t.run(|tx| push(tx, b"l", elems.iter().copied(), End::Right, Exists::Any).unwrap());
-    let q = |rank, count, maxlen| PosQuery {
-        rank,
-        count,
-        maxlen,
-    };
+    let q = |rank, count, maxlen| PosQuery { rank, count, maxlen };
     let mut pos = |query: PosQuery| {
         t.run(|tx| {
             let l = get(tx, b"l").unwrap().unwrap();
@@ -321,10 +239,7 @@ fn push_keeps_the_expiry_and_a_new_list_gets_a_new_version() {
     });
     t.run(|tx| push(tx, b"l", [&b"b"[..]], End::Right, Exists::Required).unwrap());
     t.run(|tx| assert_eq!(tx.meta(b"l").unwrap().unwrap().expire_ms(), 1 << 50));
-    assert_eq!(
-        t.run(|tx| push(tx, b"none", [&b"x"[..]], End::Left, Exists::Required).unwrap()),
-        0
-    );
+    assert_eq!(t.run(|tx| push(tx, b"none", [&b"x"[..]], End::Left, Exists::Required).unwrap()), 0);
     assert!(t.run(|tx| get(tx, b"none").unwrap()).is_none());
     // Emptied and re-created: a new version, so stale sub-keys cannot leak in.
     t.run(|tx| {
