@@ -341,32 +341,20 @@ impl Parser<'_> {
         let Some(&c) = self.s.get(at) else {
             return Ok((Tok::End, at, Value::Nil));
         };
-        let single = |t| Ok((t, at, Value::Nil));
+        let single = match c {
+            b'{' => Some(Tok::ObjBegin),
+            b'}' => Some(Tok::ObjEnd),
+            b'[' => Some(Tok::ArrBegin),
+            b']' => Some(Tok::ArrEnd),
+            b':' => Some(Tok::Colon),
+            b',' => Some(Tok::Comma),
+            _ => None,
+        };
+        if let Some(t) = single {
+            self.pos += 1;
+            return Ok((t, at, Value::Nil));
+        }
         match c {
-            b'{' => {
-                self.pos += 1;
-                single(Tok::ObjBegin)
-            }
-            b'}' => {
-                self.pos += 1;
-                single(Tok::ObjEnd)
-            }
-            b'[' => {
-                self.pos += 1;
-                single(Tok::ArrBegin)
-            }
-            b']' => {
-                self.pos += 1;
-                single(Tok::ArrEnd)
-            }
-            b':' => {
-                self.pos += 1;
-                single(Tok::Colon)
-            }
-            b',' => {
-                self.pos += 1;
-                single(Tok::Comma)
-            }
             b'"' => self.string(at),
             b'-' | b'0'..=b'9' => {
                 let end = self.s[at..]

@@ -264,22 +264,15 @@ impl Engine {
         pending.borrow_mut().take();
         let result = (|| -> mlua::Result<Outcome> {
             let g = lua.globals();
-            g.raw_set(
-                "KEYS",
-                lua.create_sequence_from(
-                    keys.iter()
-                        .map(|k| lua.create_string(k))
-                        .collect::<mlua::Result<Vec<_>>>()?,
-                )?,
-            )?;
-            g.raw_set(
-                "ARGV",
-                lua.create_sequence_from(
-                    argv.iter()
-                        .map(|a| lua.create_string(a))
-                        .collect::<mlua::Result<Vec<_>>>()?,
-                )?,
-            )?;
+            let strings = |items: &[&[u8]]| -> mlua::Result<Table> {
+                let v = items
+                    .iter()
+                    .map(|x| lua.create_string(x))
+                    .collect::<mlua::Result<Vec<_>>>()?;
+                lua.create_sequence_from(v)
+            };
+            g.raw_set("KEYS", strings(keys)?)?;
+            g.raw_set("ARGV", strings(argv)?)?;
             let db = state.clients[client].db;
             killed.set(false);
             started.set(Some(Instant::now()));
