@@ -14,6 +14,7 @@ pub mod list;
 pub mod members;
 pub mod multi;
 pub mod pubsub;
+pub mod script;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -237,6 +238,8 @@ pub enum Group {
     Stream,
     /// JSON documents.
     Json,
+    /// Lua scripting.
+    Scripting,
 }
 
 impl Group {
@@ -255,6 +258,7 @@ impl Group {
             Group::PubSub => "pubsub",
             Group::Stream => "stream",
             Group::Json => "json",
+            Group::Scripting => "scripting",
         }
     }
 }
@@ -442,7 +446,7 @@ pub fn lookup(table: &'static [CommandSpec], name: &[u8]) -> Option<&'static Com
     table.binary_search_by(|c| c.name.as_bytes().cmp(lower)).ok().map(|i| &table[i])
 }
 
-fn arity_ok(arity: i32, argc: usize) -> bool {
+pub(crate) fn arity_ok(arity: i32, argc: usize) -> bool {
     if arity >= 0 {
         argc == arity as usize
     } else {

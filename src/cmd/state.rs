@@ -244,6 +244,8 @@ pub struct ServerState {
     pub pubsub: PubSub,
     /// Clients with messages in `Client::pushes`.
     pub push_targets: Vec<usize>,
+    /// The Lua VM and script cache.
+    pub scripting: super::script::engine::Engine,
 }
 
 impl ServerState {
@@ -273,6 +275,7 @@ impl ServerState {
             deny_blocking: 0,
             pubsub: PubSub::default(),
             push_targets: Vec::new(),
+            scripting: super::script::engine::Engine::new(super::script::LUA_TIME_LIMIT_MS),
         }
     }
 }

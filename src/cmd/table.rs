@@ -3,7 +3,7 @@
 //! Adding a command = one row here + one handler in its family's file.
 
 use super::flag_bits::*;
-use super::{connection, container, hash, json, keys, list, multi, pubsub, server, set, sort, spec, stream, string, zset, CommandSpec, Group, KeySpec};
+use super::{connection, container, hash, json, keys, list, multi, pubsub, script, server, set, sort, spec, stream, string, zset, CommandSpec, Group, KeySpec};
 
 /// Every command, sorted by name (binary-searched by `lookup`).
 pub static COMMANDS: &[CommandSpec] = &[
@@ -29,6 +29,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("del", -2, WRITE, KeySpec::ALL, Group::Generic, keys::del),
     spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::None, Group::Transactions, multi::discard),
     spec("echo", 2, LOADING | STALE | FAST, KeySpec::None, Group::Connection, connection::echo),
+    spec("eval", -3, NOSCRIPT | STALE, KeySpec::None, Group::Scripting, script::eval),
+    spec("eval_ro", -3, NOSCRIPT | STALE | READONLY, KeySpec::None, Group::Scripting, script::eval_ro),
+    spec("evalsha", -3, NOSCRIPT | STALE, KeySpec::None, Group::Scripting, script::evalsha),
+    spec("evalsha_ro", -3, NOSCRIPT | STALE | READONLY, KeySpec::None, Group::Scripting, script::evalsha_ro),
     spec("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, KeySpec::None, Group::Transactions, multi::exec),
     spec("exists", -2, READONLY | FAST, KeySpec::ALL, Group::Generic, keys::exists),
     spec("expire", -3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::expire),
@@ -131,6 +135,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("save", 1, ADMIN | NOSCRIPT, KeySpec::None, Group::Server, server::save),
     spec("scan", -2, READONLY, KeySpec::None, Group::Generic, keys::scan),
     spec("scard", 2, READONLY | FAST, KeySpec::ONE, Group::Set, set::scard),
+    container("script", -2, NONE, Group::Scripting, SCRIPT_SUBS),
     spec("sdiff", -2, READONLY | UNORDERED, KeySpec::ALL, Group::Set, set::sdiff),
     spec("sdiffstore", -3, WRITE | DENYOOM, KeySpec::ALL, Group::Set, set::sdiffstore),
     spec("select", 2, LOADING | STALE | FAST, KeySpec::None, Group::Connection, connection::select),
@@ -313,6 +318,15 @@ pub static XINFO_SUBS: &[CommandSpec] = &[
     spec("groups", 3, READONLY, SUB_KEY, Group::Stream, stream::xinfo_groups),
     spec("help", 2, LOADING_STALE, KeySpec::None, Group::Stream, stream::xinfo_help),
     spec("stream", -3, READONLY, SUB_KEY, Group::Stream, stream::xinfo_stream),
+];
+
+/// SCRIPT subcommands.
+static SCRIPT_SUBS: &[CommandSpec] = &[
+    spec("exists", -3, NOSCRIPT, KeySpec::None, Group::Scripting, script::script_exists),
+    spec("flush", -2, NOSCRIPT, KeySpec::None, Group::Scripting, script::script_flush),
+    spec("help", 2, LOADING | STALE, KeySpec::None, Group::Scripting, script::script_help),
+    spec("kill", 2, NOSCRIPT | ALLOW_BUSY, KeySpec::None, Group::Scripting, script::script_kill),
+    spec("load", 3, NOSCRIPT | STALE, KeySpec::None, Group::Scripting, script::script_load),
 ];
 
 #[cfg(test)]

@@ -1,0 +1,173 @@
+//! Scripting commands: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT, as
+//! Redis 7.0.
+//!
+//! Submodules (the Lua bridge):
+//! - `engine`: the one Lua VM, the script cache keyed by SHA1, running a
+//!   script inside one storage batch (its writes commit together), the
+//!   `redis.call` checks (NOSCRIPT, arity, read-only scripts);
+//! - `convert`: Lua <-> RESP conversion rules;
+//! - `cjson`: the `cjson` library;
+//! - `bootstrap.lua`: the `redis` library and the read-only globals, in Lua.
+//!
+//! A script runs to completion on the executor thread, so other clients are
+//! not answered `-BUSY` while it runs; instead a script running past
+//! `LUA_TIME_LIMIT_MS` is killed by an instruction-count hook (SCRIPT KILL
+//! semantics without the second client).
+
+pub mod cjson;
+pub mod convert;
+pub mod engine;
+
+use super::Ctx;
+use crate::error::{CmdError, CmdResult};
+use crate::resp::args::Args;
+use engine::{Engine, Mode, Outcome};
+
+/// Redis's default `lua-time-limit` (ms): past it, a script is killed.
+pub const LUA_TIME_LIMIT_MS: u64 = 5000;
+
+/// EVAL script numkeys [key ...] [arg ...]
+///
+/// Depends on the script.
+pub fn eval(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    eval_body(ctx, args, Mode::ReadWrite)
+}
+
+/// EVAL_RO script numkeys [key ...] [arg ...]
+///
+/// Depends on the script; write commands are refused.
+pub fn eval_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    eval_body(ctx, args, Mode::ReadOnly)
+}
+
+/// EVALSHA sha1 numkeys [key ...] [arg ...]
+///
+/// Depends on the script.
+pub fn evalsha(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    run_cached(ctx, args, args.get(1), Mode::ReadWrite)
+}
+
+/// EVALSHA_RO sha1 numkeys [key ...] [arg ...]
+///
+/// Depends on the script; write commands are refused.
+pub fn evalsha_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    run_cached(ctx, args, args.get(1), Mode::ReadOnly)
+}
+
+fn eval_body(ctx: &mut Ctx, args: &Args, mode: Mode) -> CmdResult {
+    numkeys(args)?;
+    let sha = ctx
+        .state
+        .scripting
+        .load(args.get(1))
+        .map_err(CmdError::Bytes)?;
+    run_cached(ctx, args, sha.as_bytes(), mode)
+}
+
+/// The key count of an EVAL-style command, checked against the arguments.
+fn numkeys(args: &Args) -> Result<usize, CmdError> {
+    let n = args.i64(2)?;
+    if n < 0 {
+        return Err(CmdError::Err("Number of keys can't be negative"));
+    }
+    if n as usize > args.len() - 3 {
+        return Err(CmdError::Err(
+            "Number of keys can't be greater than number of args",
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn run_cached(ctx: &mut Ctx, args: &Args, sha: &[u8], mode: Mode) -> CmdResult {
+    let n = numkeys(args)?;
+    let keys: Vec<&[u8]> = args.iter_from(3).take(n).collect();
+    let argv: Vec<&[u8]> = args.iter_from(3 + n).collect();
+    let store = ctx.tx.store();
+    match Engine::run(
+        ctx.state, store, ctx.client, ctx.out, sha, &keys, &argv, mode,
+    ) {
+        None => Err(CmdError::Raw(
+            "NOSCRIPT No matching script. Please use EVAL.".into(),
+        )),
+        Some(Outcome::Done) => Ok(()),
+        Some(Outcome::Failed(text)) => Err(CmdError::Bytes(text)),
+    }
+}
+
+/// SCRIPT LOAD script
+///
+/// O(N) in the script's length.
+pub fn script_load(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let sha = ctx
+        .state
+        .scripting
+        .load(args.get(2))
+        .map_err(CmdError::Bytes)?;
+    ctx.out.bulk(sha.as_bytes());
+    Ok(())
+}
+
+/// SCRIPT EXISTS sha1 [sha1 ...]
+///
+/// O(N) in the SHA1s given.
+pub fn script_exists(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ctx.out.array(args.len() - 2);
+    for sha in args.iter_from(2) {
+        ctx.out.int(ctx.state.scripting.exists(sha) as i64);
+    }
+    Ok(())
+}
+
+/// SCRIPT FLUSH [ASYNC|SYNC]
+///
+/// O(N) in the cached scripts.
+pub fn script_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    match args.opt(2) {
+        None => {}
+        Some(_) if args.len() == 3 && (args.is(2, "ASYNC") || args.is(2, "SYNC")) => {}
+        Some(_) => return Err(CmdError::Err("SCRIPT FLUSH only support SYNC|ASYNC option")),
+    }
+    ctx.state.scripting.flush();
+    ctx.out.ok();
+    Ok(())
+}
+
+/// SCRIPT KILL
+///
+/// O(1). Scripts run on the executor thread, so none is ever running when
+/// another command is served.
+pub fn script_kill(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    Err(CmdError::Raw(
+        "NOTBUSY No scripts in execution right now.".into(),
+    ))
+}
+
+/// SCRIPT HELP
+///
+/// O(1).
+pub fn script_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    const HELP: &[&str] = &[
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DEBUG (YES|SYNC|NO)",
+        "    Set the debug mode for subsequent scripts executed.",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    ctx.out.array(HELP.len());
+    for line in HELP {
+        ctx.out.simple(line);
+    }
+    Ok(())
+}

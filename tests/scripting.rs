@@ -1,0 +1,165 @@
+//! Lua scripting against the real server: a script's writes are one batch
+//! (a crash mid-script leaves none of them), a runaway script is killed at
+//! the time limit and the server serves again, writes survive a restart
+//! while the script cache is rebuilt on demand (as Redis), and a real
+//! client's EVALSHA-then-EVAL fallback works.
+
+mod common;
+
+use common::{Reply, TestServer};
+use std::time::Duration;
+
+/// SIGKILL while a script that has already written is still running: after
+/// the restart none of its writes exist, what was acknowledged before does.
+#[test]
+fn a_killed_server_never_leaves_half_a_script() {
+    let mut server = TestServer::start("[storage]\nsync = \"always\"\n");
+    let mut raw = server.raw();
+    assert_eq!(raw.cmd(&["SET", "before", "1"]), Reply::ok());
+    raw.send_cmd(&[
+        "EVAL",
+        "for i = 1, 200 do redis.call('set', 'inside:' .. i, i) end \
+         redis.call('rpush', 'inside:list', 'a', 'b') while true do end",
+        "0",
+    ]);
+    // The script has written (it runs for seconds before the time limit);
+    // its batch is not committed yet.
+    std::thread::sleep(Duration::from_millis(500));
+    server.kill();
+    server.restart();
+    let mut raw = server.raw();
+    assert_eq!(raw.cmd(&["GET", "before"]), Reply::bulk("1"));
+    assert_eq!(
+        raw.cmd(&[
+            "EXISTS",
+            "inside:1",
+            "inside:100",
+            "inside:200",
+            "inside:list"
+        ]),
+        Reply::Int(0)
+    );
+    assert_eq!(raw.cmd(&["DBSIZE"]), Reply::Int(1));
+}
+
+/// A script that never ends is killed once it runs past lua-time-limit
+/// (5 s): its caller gets Redis's SCRIPT KILL error and the server goes on.
+#[test]
+fn a_runaway_script_is_killed_at_the_time_limit() {
+    let server = TestServer::new();
+    let mut raw = server.raw();
+    raw.set_timeout(Duration::from_secs(30));
+    let r = raw.cmd(&["EVAL", "local n = 0 while true do n = n + 1 end", "0"]);
+    let err = r
+        .err()
+        .unwrap_or_else(|| panic!("expected an error, got {r:?}"))
+        .to_string();
+    assert!(
+        err.starts_with("ERR Script killed by user with SCRIPT KILL..."),
+        "{err}"
+    );
+    // Even a script that catches errors cannot outlive the limit.
+    let r = raw.cmd(&[
+        "EVAL",
+        "while true do pcall(function() while true do end end) end",
+        "0",
+    ]);
+    assert!(
+        r.err().is_some_and(|e| e.contains("Script killed")),
+        "{r:?}"
+    );
+    assert_eq!(raw.cmd(&["PING"]), Reply::Simple("PONG".into()));
+    assert_eq!(
+        raw.cmd(&["SCRIPT", "KILL"]),
+        Reply::Error("NOTBUSY No scripts in execution right now.".into())
+    );
+    assert_eq!(raw.cmd(&["EVAL", "return 7", "0"]), Reply::Int(7));
+}
+
+/// A script's writes are durable like any command's; the script cache is
+/// not persisted (Redis rebuilds it on demand), so EVALSHA answers NOSCRIPT
+/// after a restart until the script is loaded again.
+#[test]
+fn script_writes_survive_a_restart_and_the_cache_is_rebuilt() {
+    let mut server = TestServer::new();
+    let mut raw = server.raw();
+    let sha = raw.cmd(&[
+        "SCRIPT",
+        "LOAD",
+        "redis.call('hset', KEYS[1], 'f', ARGV[1]) return redis.call('incr', KEYS[2])",
+    ]);
+    let sha = sha.str();
+    assert_eq!(
+        raw.cmd(&["EVALSHA", &sha, "2", "h", "n", "v1"]),
+        Reply::Int(1)
+    );
+    assert_eq!(
+        raw.cmd(&["EVALSHA", &sha, "2", "h", "n", "v2"]),
+        Reply::Int(2)
+    );
+    server.stop();
+    server.restart();
+    let mut raw = server.raw();
+    assert_eq!(raw.cmd(&["HGET", "h", "f"]), Reply::bulk("v2"));
+    assert_eq!(raw.cmd(&["GET", "n"]), Reply::bulk("2"));
+    assert_eq!(
+        raw.cmd(&["EVALSHA", &sha, "2", "h", "n", "v3"]),
+        Reply::Error("NOSCRIPT No matching script. Please use EVAL.".into())
+    );
+}
+
+/// The `redis` crate's `Script` sends EVALSHA and falls back to EVAL on
+/// NOSCRIPT, as most client libraries do.
+#[test]
+fn a_client_library_script_runs_with_evalsha_fallback() {
+    let server = TestServer::new();
+    let mut con = server.client();
+    let script = redis::Script::new("return redis.call('incrby', KEYS[1], ARGV[1])");
+    let a: i64 = script
+        .key("counter")
+        .arg(5)
+        .invoke(&mut con)
+        .expect("first run (EVAL fallback)");
+    let b: i64 = script
+        .key("counter")
+        .arg(2)
+        .invoke(&mut con)
+        .expect("second run (EVALSHA)");
+    assert_eq!((a, b), (5, 7));
+    let exists: Vec<i64> = redis::cmd("SCRIPT")
+        .arg("EXISTS")
+        .arg(script.get_hash())
+        .query(&mut con)
+        .expect("exists");
+    assert_eq!(exists, vec![1]);
+}
+
+/// Concurrent clients running a read-modify-write script never lose an
+/// update: each script runs with nothing interleaved.
+#[test]
+fn scripts_are_atomic_under_concurrent_clients() {
+    let server = TestServer::new();
+    let per_client = 200;
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let mut con = server.client();
+            std::thread::spawn(move || {
+                let script = redis::Script::new(
+                    "local v = tonumber(redis.call('get', KEYS[1]) or '0') \
+                     redis.call('set', KEYS[1], v + 1) return v + 1",
+                );
+                for _ in 0..per_client {
+                    let _: i64 = script.key("rmw").invoke(&mut con).expect("script");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("client thread");
+    }
+    let mut raw = server.raw();
+    assert_eq!(
+        raw.cmd(&["GET", "rmw"]),
+        Reply::bulk(&(4 * per_client).to_string())
+    );
+}
