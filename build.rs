@@ -24,9 +24,7 @@ fn main() {
     // which the test binary must get first: run it with
     // LD_PRELOAD=$(gcc -print-file-name=libasan.so).
     if std::env::var_os("DISKDB_ASAN").is_some_and(|v| !v.is_empty() && v != "0") {
-        build
-            .flag("-fsanitize=address")
-            .flag("-fno-omit-frame-pointer");
+        build.flag("-fsanitize=address").flag("-fno-omit-frame-pointer");
         println!("cargo:rustc-link-lib=dylib=asan");
     }
     build.compile("diskdb_resp");

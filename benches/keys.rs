@@ -33,9 +33,7 @@ fn user_keys() -> Vec<Vec<u8>> {
 /// Scores spread over signs and magnitudes, with the infinities and zeros
 /// that take the encoding's other branches.
 fn scores() -> Vec<f64> {
-    let mut v: Vec<f64> = (0..KEYS as i32)
-        .map(|i| f64::from(i - 500) * 1.37e3_f64.powi(i % 7 - 3))
-        .collect();
+    let mut v: Vec<f64> = (0..KEYS as i32).map(|i| f64::from(i - 500) * 1.37e3_f64.powi(i % 7 - 3)).collect();
     v.extend([f64::NEG_INFINITY, -0.0, 0.0, f64::INFINITY]);
     v
 }
@@ -68,11 +66,7 @@ fn key_layouts(c: &mut Criterion) {
             }
         })
     });
-    let data_keys: Vec<Vec<u8>> = ks
-        .iter()
-        .enumerate()
-        .map(|(i, k)| keys::data(3, k, i as u64, b"field:1"))
-        .collect();
+    let data_keys: Vec<Vec<u8>> = ks.iter().enumerate().map(|(i, k)| keys::data(3, k, i as u64, b"field:1")).collect();
     group.bench_function("split_data", |b| {
         b.iter(|| {
             for k in &data_keys {
@@ -134,11 +128,7 @@ fn meta_codec(c: &mut Criterion) {
             }
         })
     });
-    for (name, m) in [
-        ("decode string 3B", &small),
-        ("decode string 1KiB", &big),
-        ("decode hash", &hash),
-    ] {
+    for (name, m) in [("decode string 3B", &small), ("decode string 1KiB", &big), ("decode hash", &hash)] {
         group.bench_function(name, |b| {
             b.iter(|| {
                 for k in &ks {

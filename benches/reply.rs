@@ -29,30 +29,12 @@ const ARRAY_LEN: usize = 100;
 /// The shapes measured. `i` varies the integers so none is a constant.
 fn shapes() -> Vec<Shape> {
     vec![
-        Shape {
-            name: "ok",
-            write: |r, _| r.ok(),
-        },
-        Shape {
-            name: "int",
-            write: |r, i| r.int(black_box(i as i64 * 7919)),
-        },
-        Shape {
-            name: "bulk 3B",
-            write: |r, _| r.bulk(black_box(b"xyz")),
-        },
-        Shape {
-            name: "bulk 1KiB",
-            write: |r, _| r.bulk(black_box(&[b'v'; 1024])),
-        },
-        Shape {
-            name: "null",
-            write: |r, _| r.null(),
-        },
-        Shape {
-            name: "double",
-            write: |r, i| r.double(black_box(i as f64 + 0.25)),
-        },
+        Shape { name: "ok", write: |r, _| r.ok() },
+        Shape { name: "int", write: |r, i| r.int(black_box(i as i64 * 7919)) },
+        Shape { name: "bulk 3B", write: |r, _| r.bulk(black_box(b"xyz")) },
+        Shape { name: "bulk 1KiB", write: |r, _| r.bulk(black_box(&[b'v'; 1024])) },
+        Shape { name: "null", write: |r, _| r.null() },
+        Shape { name: "double", write: |r, i| r.double(black_box(i as f64 + 0.25)) },
         Shape {
             name: "array 100x 3B",
             write: |r, _| {
@@ -80,10 +62,7 @@ fn encode(c: &mut Criterion) {
     group.throughput(Throughput::Elements(REPLIES as u64));
     for shape in shapes() {
         for (proto, resp3) in [("resp2", false), ("resp3", true)] {
-            let mut out = ReplyBuf {
-                resp3,
-                ..ReplyBuf::default()
-            };
+            let mut out = ReplyBuf { resp3, ..ReplyBuf::default() };
             group.bench_function(BenchmarkId::new(shape.name, proto), |b| {
                 b.iter(|| {
                     out.buf.clear();

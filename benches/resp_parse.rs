@@ -57,16 +57,8 @@ fn pipeline(c: &mut Criterion, name: &str, one: &[u8], count: usize) {
     let limits = Limits::default();
     // The stream must parse whole, or the numbers measure an error path.
     let mut parsed = stream.clone();
-    assert_eq!(
-        parse_c(&mut Parser::new(), &mut parsed, &limits).1,
-        stream.len(),
-        "{name}: C parse"
-    );
-    assert_eq!(
-        parse_rust(&stream, &limits).1,
-        stream.len(),
-        "{name}: reference parse"
-    );
+    assert_eq!(parse_c(&mut Parser::new(), &mut parsed, &limits).1, stream.len(), "{name}: C parse");
+    assert_eq!(parse_rust(&stream, &limits).1, stream.len(), "{name}: reference parse");
     // Inline requests are unescaped in place, so those iterations parse a
     // fresh copy (made outside the timed region); multibulk requests are
     // left as they were, so one buffer serves every iteration.
@@ -96,29 +88,14 @@ fn pipeline(c: &mut Criterion, name: &str, one: &[u8], count: usize) {
 fn pipelines(c: &mut Criterion) {
     // About 1,000 requests: what one 16-64 KiB read of a pipelining client holds.
     pipeline(c, "GET key", &mb(&[b"GET", b"key:000000000123"]), 1000);
-    pipeline(
-        c,
-        "SET key 3B",
-        &mb(&[b"SET", b"key:000000000123", b"xyz"]),
-        1000,
-    );
-    pipeline(
-        c,
-        "SET key 1KiB",
-        &mb(&[b"SET", b"key:000000000123", &[b'v'; 1024]]),
-        200,
-    );
+    pipeline(c, "SET key 3B", &mb(&[b"SET", b"key:000000000123", b"xyz"]), 1000);
+    pipeline(c, "SET key 1KiB", &mb(&[b"SET", b"key:000000000123", &[b'v'; 1024]]), 200);
     let mset: Vec<Vec<u8>> = (0..100).map(|i| format!("k{i}").into_bytes()).collect();
     let mut margs: Vec<&[u8]> = vec![b"MSET"];
     margs.extend(mset.iter().map(Vec::as_slice));
     pipeline(c, "MSET 50 pairs", &mb(&margs), 100);
     pipeline(c, "inline PING", b"PING\r\n", 1000);
-    pipeline(
-        c,
-        "inline SET quoted",
-        b"SET key \"hello \\x41 world\"\r\n",
-        1000,
-    );
+    pipeline(c, "inline SET quoted", b"SET key \"hello \\x41 world\"\r\n", 1000);
 }
 
 /// Size of one socket read when a large value arrives in pieces.
@@ -137,10 +114,7 @@ fn large_values(c: &mut Criterion) {
         let mut buf = stream.clone();
         let mut parser = Parser::new();
         assert_eq!(parse_c(&mut parser, &mut buf, &limits).1, stream.len());
-        assert!(
-            buf == stream,
-            "{label}: the C parser changed a multibulk request"
-        );
+        assert!(buf == stream, "{label}: the C parser changed a multibulk request");
         group.throughput(Throughput::Bytes(stream.len() as u64));
         group.sample_size(if size > 1024 * 1024 { 20 } else { 50 });
         group.bench_function(BenchmarkId::new("c whole", &label), |b| {

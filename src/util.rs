@@ -42,7 +42,9 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     // strtod's ERANGE: overflow to inf and underflow to zero are errors for
     // Redis's getDoubleFromObject; a literal "inf" is not.
     let mantissa = body.split('e').next().unwrap_or("");
-    if (v.is_infinite() && !body.starts_with("inf")) || (v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c))) {
+    if (v.is_infinite() && !body.starts_with("inf"))
+        || (v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c)))
+    {
         return None;
     }
     Some(v)
@@ -102,7 +104,11 @@ fn parse_hex_float(s: &str) -> Option<f64> {
 /// `nan`) into `buf`, returning the used slice.
 pub fn fmt_double(d: f64, buf: &mut [u8; 40]) -> &[u8] {
     let s: String = if d.is_infinite() {
-        if d > 0.0 { "inf".into() } else { "-inf".into() }
+        if d > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else if d.is_nan() {
         "nan".into()
     } else {
@@ -218,7 +224,9 @@ fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
                         p = &p[2..];
                         let c = s[0];
                         let in_range = |c: u8| c >= lo && c <= hi;
-                        if in_range(c) || (nocase && (in_range(c.to_ascii_lowercase()) || in_range(c.to_ascii_uppercase()))) {
+                        if in_range(c)
+                            || (nocase && (in_range(c.to_ascii_lowercase()) || in_range(c.to_ascii_uppercase())))
+                        {
                             matched = true;
                         }
                     } else if eq(p[0], s[0]) {

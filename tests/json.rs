@@ -38,29 +38,14 @@ fn set_get_both_path_syntaxes() {
     assert_eq!(c.cmd(&["JSON.GET", "doc", "b.d"]), bulk("\"x\""));
     assert_eq!(c.cmd(&["JSON.GET", "doc", "$.b.c"]), bulk("[[1,2,3]]"));
     assert_eq!(c.cmd(&["JSON.GET", "doc", "$..price"]), bulk("[8,12]"));
-    assert_eq!(
-        c.cmd(&["JSON.GET", "doc", "$..[?(@.price<10)].t"]),
-        bulk("[\"A\"]")
-    );
-    assert_eq!(
-        c.cmd(&["JSON.GET", "doc", "$.store.book[*].t"]),
-        bulk("[\"A\",\"B\"]")
-    );
+    assert_eq!(c.cmd(&["JSON.GET", "doc", "$..[?(@.price<10)].t"]), bulk("[\"A\"]"));
+    assert_eq!(c.cmd(&["JSON.GET", "doc", "$.store.book[*].t"]), bulk("[\"A\",\"B\"]"));
     assert_eq!(c.cmd(&["JSON.GET", "doc", "$.b.c[0:2]"]), bulk("[1,2]"));
     assert_eq!(c.cmd(&["JSON.GET", "doc", "$.b.c[-1]"]), bulk("[3]"));
     assert_eq!(c.cmd(&["JSON.GET", "doc", "$.nope"]), bulk("[]"));
-    assert_eq!(
-        c.cmd(&["JSON.GET", "doc", ".nope"]),
-        err("ERR Path '$.nope' does not exist")
-    );
-    assert_eq!(
-        c.cmd(&["JSON.GET", "doc", ".a", ".b.d"]),
-        bulk(r#"{".a":2,".b.d":"x"}"#)
-    );
-    assert_eq!(
-        c.cmd(&["JSON.GET", "doc", "$.a", "$.b.d"]),
-        bulk(r#"{"$.a":[2],"$.b.d":["x"]}"#)
-    );
+    assert_eq!(c.cmd(&["JSON.GET", "doc", ".nope"]), err("ERR Path '$.nope' does not exist"));
+    assert_eq!(c.cmd(&["JSON.GET", "doc", ".a", ".b.d"]), bulk(r#"{".a":2,".b.d":"x"}"#));
+    assert_eq!(c.cmd(&["JSON.GET", "doc", "$.a", "$.b.d"]), bulk(r#"{"$.a":[2],"$.b.d":["x"]}"#));
     assert_eq!(
         c.cmd(&["JSON.GET", "doc", "INDENT", "\t", "NEWLINE", "\n", "SPACE", " ", ".b"]),
         bulk("{\n\t\"c\": [\n\t\t1,\n\t\t2,\n\t\t3\n\t],\n\t\"d\": \"x\"\n}")
@@ -73,60 +58,35 @@ fn set_get_both_path_syntaxes() {
     assert_eq!(c.cmd(&["JSON.SET", "doc", "$.x.y.z", "1"]), nil());
     assert_eq!(c.cmd(&["JSON.SET", "doc", "$..price", "1"]), Reply::ok());
     assert_eq!(c.cmd(&["JSON.GET", "doc", "$..price"]), bulk("[1,1]"));
-    assert_eq!(
-        c.cmd(&["JSON.SET", "fresh", ".a", "1"]),
-        err("ERR new objects must be created at the root")
-    );
+    assert_eq!(c.cmd(&["JSON.SET", "fresh", ".a", "1"]), err("ERR new objects must be created at the root"));
     assert_eq!(c.cmd(&["JSON.SET", "fresh", "$", "1", "XX"]), nil());
     assert_eq!(c.cmd(&["JSON.SET", "doc", "$", "1", "NX"]), nil());
-    assert_eq!(
-        c.cmd(&["JSON.SET", "doc", "$", "1", "NX", "XX"]),
-        err("ERR syntax error")
-    );
+    assert_eq!(c.cmd(&["JSON.SET", "doc", "$", "1", "NX", "XX"]), err("ERR syntax error"));
 }
 
 #[test]
 fn errors_are_redis_style_and_server_stays_up() {
     let s = TestServer::new();
     let mut c = s.raw();
-    assert_eq!(
-        c.cmd(&["JSON.SET", "k", "$", "{bad"]),
-        err("ERR key must be a string at line 1 column 2")
-    );
-    assert_eq!(
-        c.cmd(&["JSON.SET", "k", "$", "nope"]),
-        err("ERR expected ident at line 1 column 2")
-    );
-    assert!(c
-        .cmd(&["JSON.GET", "k", "$[?"])
-        .err()
-        .unwrap()
-        .starts_with("ERR Invalid JSONPath"));
+    assert_eq!(c.cmd(&["JSON.SET", "k", "$", "{bad"]), err("ERR key must be a string at line 1 column 2"));
+    assert_eq!(c.cmd(&["JSON.SET", "k", "$", "nope"]), err("ERR expected ident at line 1 column 2"));
+    assert!(c.cmd(&["JSON.GET", "k", "$[?"]).err().unwrap().starts_with("ERR Invalid JSONPath"));
     assert_eq!(c.cmd(&["SET", "str", "v"]), Reply::ok());
     let wrongtype = err("WRONGTYPE Operation against a key holding the wrong kind of value");
     assert_eq!(c.cmd(&["JSON.GET", "str"]), wrongtype);
     assert_eq!(c.cmd(&["JSON.SET", "str", "$", "1"]), wrongtype);
-    assert_eq!(
-        c.cmd(&["JSON.SET", "k", "$", r#"{"s":"x","n":1}"#]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["JSON.SET", "k", "$", r#"{"s":"x","n":1}"#]), Reply::ok());
     assert_eq!(c.cmd(&["GET", "k"]), wrongtype);
     assert_eq!(
         c.cmd(&["JSON.NUMINCRBY", "k", ".s", "1"]),
         err("ERR Path '$.s' does not exist or does not contains a number")
     );
-    assert_eq!(
-        c.cmd(&["JSON.ARRAPPEND", "k", ".n", "1"]),
-        err("ERR Path '$.n' does not exist or not an array")
-    );
+    assert_eq!(c.cmd(&["JSON.ARRAPPEND", "k", ".n", "1"]), err("ERR Path '$.n' does not exist or not an array"));
     assert_eq!(
         c.cmd(&["JSON.NUMINCRBY", "nokey", "$.a", "1"]),
         err("ERR could not perform this operation on a key that doesn't exist")
     );
-    assert_eq!(
-        c.cmd(&["JSON.SET"]),
-        err("ERR wrong number of arguments for 'json.set' command")
-    );
+    assert_eq!(c.cmd(&["JSON.SET"]), err("ERR wrong number of arguments for 'json.set' command"));
     assert_eq!(c.cmd(&["PING"]), Reply::Simple("PONG".into()));
 }
 
@@ -135,70 +95,27 @@ fn numbers_strings_booleans() {
     let s = TestServer::new();
     let mut c = s.raw();
     // RedisJSON's JSON.NUMINCRBY example.
-    assert_eq!(
-        c.cmd(&[
-            "JSON.SET",
-            "doc",
-            ".",
-            r#"{"a":"b","b":[{"a":2}, {"a":5}, {"a":"c"}]}"#
-        ]),
-        Reply::ok()
-    );
-    assert_eq!(
-        c.cmd(&["JSON.NUMINCRBY", "doc", "$.a", "2"]),
-        bulk("[null]")
-    );
-    assert_eq!(
-        c.cmd(&["JSON.NUMINCRBY", "doc", "$..a", "2"]),
-        bulk("[null,4,7,null]")
-    );
-    assert_eq!(
-        c.cmd(&["JSON.NUMINCRBY", "doc", ".b[0].a", "1.5"]),
-        bulk("5.5")
-    );
-    assert_eq!(
-        c.cmd(&["JSON.NUMMULTBY", "doc", "$.b[1].a", "2"]),
-        bulk("[14]")
-    );
+    assert_eq!(c.cmd(&["JSON.SET", "doc", ".", r#"{"a":"b","b":[{"a":2}, {"a":5}, {"a":"c"}]}"#]), Reply::ok());
+    assert_eq!(c.cmd(&["JSON.NUMINCRBY", "doc", "$.a", "2"]), bulk("[null]"));
+    assert_eq!(c.cmd(&["JSON.NUMINCRBY", "doc", "$..a", "2"]), bulk("[null,4,7,null]"));
+    assert_eq!(c.cmd(&["JSON.NUMINCRBY", "doc", ".b[0].a", "1.5"]), bulk("5.5"));
+    assert_eq!(c.cmd(&["JSON.NUMMULTBY", "doc", "$.b[1].a", "2"]), bulk("[14]"));
     // STRAPPEND / STRLEN.
-    assert_eq!(
-        c.cmd(&[
-            "JSON.SET",
-            "s",
-            "$",
-            r#"{"a":"foo","nested":{"a":"hello"},"n":{"a":31}}"#
-        ]),
-        Reply::ok()
-    );
-    assert_eq!(
-        c.cmd(&["JSON.STRAPPEND", "s", "$..a", "\"baz\""]),
-        arr(vec![int(6), int(8), nil()])
-    );
-    assert_eq!(
-        c.cmd(&["JSON.STRLEN", "s", "$..a"]),
-        arr(vec![int(6), int(8), nil()])
-    );
+    assert_eq!(c.cmd(&["JSON.SET", "s", "$", r#"{"a":"foo","nested":{"a":"hello"},"n":{"a":31}}"#]), Reply::ok());
+    assert_eq!(c.cmd(&["JSON.STRAPPEND", "s", "$..a", "\"baz\""]), arr(vec![int(6), int(8), nil()]));
+    assert_eq!(c.cmd(&["JSON.STRLEN", "s", "$..a"]), arr(vec![int(6), int(8), nil()]));
     assert_eq!(c.cmd(&["JSON.STRLEN", "s", ".a"]), int(6));
     assert_eq!(c.cmd(&["JSON.STRAPPEND", "s", ".a", "\"!\""]), int(7));
     // TOGGLE.
-    assert_eq!(
-        c.cmd(&["JSON.SET", "t", "$", r#"{"bool":true,"x":1}"#]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["JSON.SET", "t", "$", r#"{"bool":true,"x":1}"#]), Reply::ok());
     assert_eq!(c.cmd(&["JSON.TOGGLE", "t", "$.bool"]), arr(vec![int(0)]));
     assert_eq!(c.cmd(&["JSON.TOGGLE", "t", "$.x"]), arr(vec![nil()]));
     assert_eq!(c.cmd(&["JSON.TOGGLE", "t", ".bool"]), bulk("true"));
-    assert_eq!(
-        c.cmd(&["JSON.TOGGLE", "t", ".x"]),
-        err("ERR Path '$.x' does not exist or not a bool")
-    );
+    assert_eq!(c.cmd(&["JSON.TOGGLE", "t", ".x"]), err("ERR Path '$.x' does not exist or not a bool"));
     // TYPE.
     assert_eq!(
         c.cmd(&["JSON.TYPE", "t", "$.*"]),
-        arr(vec![
-            Reply::Simple("boolean".into()),
-            Reply::Simple("integer".into())
-        ])
+        arr(vec![Reply::Simple("boolean".into()), Reply::Simple("integer".into())])
     );
     assert_eq!(c.cmd(&["JSON.TYPE", "t"]), Reply::Simple("object".into()));
     assert_eq!(c.cmd(&["JSON.TYPE", "missing"]), nil());
@@ -208,83 +125,33 @@ fn numbers_strings_booleans() {
 fn arrays_and_objects() {
     let s = TestServer::new();
     let mut c = s.raw();
-    assert_eq!(
-        c.cmd(&["JSON.SET", "k1", ".", r#"[[], ["a"], ["a", "b"]]"#]),
-        Reply::ok()
-    );
-    assert_eq!(
-        c.cmd(&["JSON.ARRPOP", "k1", "$[*]"]),
-        arr(vec![nil(), bulk("\"a\""), bulk("\"b\"")])
-    );
+    assert_eq!(c.cmd(&["JSON.SET", "k1", ".", r#"[[], ["a"], ["a", "b"]]"#]), Reply::ok());
+    assert_eq!(c.cmd(&["JSON.ARRPOP", "k1", "$[*]"]), arr(vec![nil(), bulk("\"a\""), bulk("\"b\"")]));
     assert_eq!(c.cmd(&["JSON.GET", "k1"]), bulk(r#"[[],[],["a"]]"#));
-    assert_eq!(
-        c.cmd(&["JSON.SET", "k2", ".", r#"[[], ["a"], ["a", "b"]]"#]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["JSON.SET", "k2", ".", r#"[[], ["a"], ["a", "b"]]"#]), Reply::ok());
     assert_eq!(c.cmd(&["JSON.ARRPOP", "k2"]), bulk(r#"["a","b"]"#));
     assert_eq!(c.cmd(&["JSON.ARRPOP", "k2", ".", "0"]), bulk("[]"));
     assert_eq!(c.cmd(&["JSON.GET", "k2"]), bulk(r#"[["a"]]"#));
 
-    assert_eq!(
-        c.cmd(&[
-            "JSON.SET",
-            "a",
-            "$",
-            r#"{"arr":[1,2,3],"o":{"x":1,"y":[1]}}"#
-        ]),
-        Reply::ok()
-    );
-    assert_eq!(
-        c.cmd(&["JSON.ARRAPPEND", "a", "$.arr", "4", "\"five\""]),
-        arr(vec![int(5)])
-    );
+    assert_eq!(c.cmd(&["JSON.SET", "a", "$", r#"{"arr":[1,2,3],"o":{"x":1,"y":[1]}}"#]), Reply::ok());
+    assert_eq!(c.cmd(&["JSON.ARRAPPEND", "a", "$.arr", "4", "\"five\""]), arr(vec![int(5)]));
     assert_eq!(c.cmd(&["JSON.ARRAPPEND", "a", ".arr", "6"]), int(6));
-    assert_eq!(
-        c.cmd(&["JSON.ARRINSERT", "a", "$.arr", "0", "0"]),
-        arr(vec![int(7)])
-    );
+    assert_eq!(c.cmd(&["JSON.ARRINSERT", "a", "$.arr", "0", "0"]), arr(vec![int(7)]));
     assert_eq!(c.cmd(&["JSON.ARRINSERT", "a", ".arr", "-1", "5.5"]), int(8));
-    assert_eq!(
-        c.cmd(&["JSON.ARRINSERT", "a", ".arr", "99", "1"]),
-        err("ERR index out of bounds")
-    );
-    assert_eq!(
-        c.cmd(&["JSON.GET", "a", ".arr"]),
-        bulk(r#"[0,1,2,3,4,"five",5.5,6]"#)
-    );
-    assert_eq!(
-        c.cmd(&["JSON.ARRINDEX", "a", "$.arr", "\"five\""]),
-        arr(vec![int(5)])
-    );
+    assert_eq!(c.cmd(&["JSON.ARRINSERT", "a", ".arr", "99", "1"]), err("ERR index out of bounds"));
+    assert_eq!(c.cmd(&["JSON.GET", "a", ".arr"]), bulk(r#"[0,1,2,3,4,"five",5.5,6]"#));
+    assert_eq!(c.cmd(&["JSON.ARRINDEX", "a", "$.arr", "\"five\""]), arr(vec![int(5)]));
     assert_eq!(c.cmd(&["JSON.ARRINDEX", "a", ".arr", "3", "4"]), int(-1));
-    assert_eq!(
-        c.cmd(&["JSON.ARRINDEX", "a", "$.*", "1"]),
-        arr(vec![int(1), nil()])
-    );
-    assert_eq!(
-        c.cmd(&["JSON.ARRLEN", "a", "$.*"]),
-        arr(vec![int(8), nil()])
-    );
+    assert_eq!(c.cmd(&["JSON.ARRINDEX", "a", "$.*", "1"]), arr(vec![int(1), nil()]));
+    assert_eq!(c.cmd(&["JSON.ARRLEN", "a", "$.*"]), arr(vec![int(8), nil()]));
     assert_eq!(c.cmd(&["JSON.ARRLEN", "a", ".o.y"]), int(1));
-    assert_eq!(
-        c.cmd(&["JSON.ARRTRIM", "a", "$.arr", "1", "-2"]),
-        arr(vec![int(6)])
-    );
-    assert_eq!(
-        c.cmd(&["JSON.GET", "a", ".arr"]),
-        bulk(r#"[1,2,3,4,"five",5.5]"#)
-    );
+    assert_eq!(c.cmd(&["JSON.ARRTRIM", "a", "$.arr", "1", "-2"]), arr(vec![int(6)]));
+    assert_eq!(c.cmd(&["JSON.GET", "a", ".arr"]), bulk(r#"[1,2,3,4,"five",5.5]"#));
     assert_eq!(c.cmd(&["JSON.ARRTRIM", "a", ".arr", "9", "11"]), int(0));
     assert_eq!(c.cmd(&["JSON.OBJLEN", "a", "$.o"]), arr(vec![int(2)]));
     assert_eq!(c.cmd(&["JSON.OBJLEN", "a"]), int(2));
-    assert_eq!(
-        c.cmd(&["JSON.OBJKEYS", "a", "$..o"]),
-        arr(vec![arr(vec![bulk("x"), bulk("y")])])
-    );
-    assert_eq!(
-        c.cmd(&["JSON.OBJKEYS", "a", ".o"]),
-        arr(vec![bulk("x"), bulk("y")])
-    );
+    assert_eq!(c.cmd(&["JSON.OBJKEYS", "a", "$..o"]), arr(vec![arr(vec![bulk("x"), bulk("y")])]));
+    assert_eq!(c.cmd(&["JSON.OBJKEYS", "a", ".o"]), arr(vec![bulk("x"), bulk("y")]));
     // CLEAR, DEL, FORGET, MERGE, MSET, MGET.
     assert_eq!(
         c.cmd(&[
@@ -296,58 +163,21 @@ fn arrays_and_objects() {
         Reply::ok()
     );
     assert_eq!(c.cmd(&["JSON.CLEAR", "c", "$.*"]), int(4));
-    assert_eq!(
-        c.cmd(&["JSON.GET", "c"]),
-        bulk(r#"{"obj":{},"arr":[],"str":"foo","bool":true,"int":0,"float":0}"#)
-    );
-    assert_eq!(
-        c.cmd(&["JSON.SET", "d", "$", r#"{"a":1,"nested":{"a":2,"b":3}}"#]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["JSON.GET", "c"]), bulk(r#"{"obj":{},"arr":[],"str":"foo","bool":true,"int":0,"float":0}"#));
+    assert_eq!(c.cmd(&["JSON.SET", "d", "$", r#"{"a":1,"nested":{"a":2,"b":3}}"#]), Reply::ok());
     assert_eq!(c.cmd(&["JSON.DEL", "d", "$..a"]), int(2));
     assert_eq!(c.cmd(&["JSON.GET", "d"]), bulk(r#"{"nested":{"b":3}}"#));
     assert_eq!(c.cmd(&["JSON.FORGET", "d", ".nested.b"]), int(1));
-    assert_eq!(
-        c.cmd(&[
-            "JSON.MERGE",
-            "d",
-            "$",
-            r#"{"nested":{"c":[1]},"z":null,"n":7}"#
-        ]),
-        Reply::ok()
-    );
-    assert_eq!(
-        c.cmd(&["JSON.GET", "d"]),
-        bulk(r#"{"nested":{"c":[1]},"n":7}"#)
-    );
-    assert_eq!(
-        c.cmd(&[
-            "JSON.MSET",
-            "m1",
-            "$",
-            "1",
-            "m2",
-            "$",
-            r#"{"a":2}"#,
-            "d",
-            "$.n",
-            "8"
-        ]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["JSON.MERGE", "d", "$", r#"{"nested":{"c":[1]},"z":null,"n":7}"#]), Reply::ok());
+    assert_eq!(c.cmd(&["JSON.GET", "d"]), bulk(r#"{"nested":{"c":[1]},"n":7}"#));
+    assert_eq!(c.cmd(&["JSON.MSET", "m1", "$", "1", "m2", "$", r#"{"a":2}"#, "d", "$.n", "8"]), Reply::ok());
     assert_eq!(
         c.cmd(&["JSON.MSET", "m3", "$", "1", "nokey", "$.a", "1"]),
         err("ERR new objects must be created at the root")
     );
     assert_eq!(c.cmd(&["EXISTS", "m3"]), int(0));
-    assert_eq!(
-        c.cmd(&["JSON.MGET", "m2", "d", "missing", "$.a"]),
-        arr(vec![bulk("[2]"), bulk("[]"), nil()])
-    );
-    assert_eq!(
-        c.cmd(&["JSON.MGET", "m2", "d", ".n"]),
-        arr(vec![nil(), bulk("8")])
-    );
+    assert_eq!(c.cmd(&["JSON.MGET", "m2", "d", "missing", "$.a"]), arr(vec![bulk("[2]"), bulk("[]"), nil()]));
+    assert_eq!(c.cmd(&["JSON.MGET", "m2", "d", ".n"]), arr(vec![nil(), bulk("8")]));
     assert_eq!(c.cmd(&["JSON.DEL", "d"]), int(1));
     assert_eq!(c.cmd(&["EXISTS", "d"]), int(0));
 }
@@ -356,45 +186,18 @@ fn arrays_and_objects() {
 fn resp3_shapes_and_json_resp() {
     let s = TestServer::new();
     let mut c = s.raw();
-    assert_eq!(
-        c.cmd(&[
-            "JSON.SET",
-            "doc",
-            "$",
-            r#"{"a":[1,2.5,"x",null,true],"o":{"k":"v"}}"#
-        ]),
-        Reply::ok()
-    );
+    assert_eq!(c.cmd(&["JSON.SET", "doc", "$", r#"{"a":[1,2.5,"x",null,true],"o":{"k":"v"}}"#]), Reply::ok());
     let simple = |s: &str| Reply::Simple(s.into());
     assert_eq!(
         c.cmd(&["JSON.RESP", "doc", ".a"]),
-        arr(vec![
-            simple("["),
-            int(1),
-            bulk("2.5"),
-            bulk("x"),
-            nil(),
-            simple("true")
-        ])
+        arr(vec![simple("["), int(1), bulk("2.5"), bulk("x"), nil(), simple("true")])
     );
-    assert_eq!(
-        c.cmd(&["JSON.RESP", "doc", "$.o"]),
-        arr(vec![arr(vec![simple("{"), bulk("k"), bulk("v")])])
-    );
+    assert_eq!(c.cmd(&["JSON.RESP", "doc", "$.o"]), arr(vec![arr(vec![simple("{"), bulk("k"), bulk("v")])]));
     let _ = c.cmd(&["HELLO", "3"]);
-    assert_eq!(
-        c.cmd(&["JSON.TYPE", "doc", ".o"]),
-        arr(vec![simple("object")])
-    );
+    assert_eq!(c.cmd(&["JSON.TYPE", "doc", ".o"]), arr(vec![simple("object")]));
     assert_eq!(
         c.cmd(&["JSON.NUMINCRBY", "doc", "$.a[*]", "1"]),
-        arr(vec![
-            int(2),
-            Reply::Double("3.5".into()),
-            Reply::Null,
-            Reply::Null,
-            Reply::Null
-        ])
+        arr(vec![int(2), Reply::Double("3.5".into()), Reply::Null, Reply::Null, Reply::Null])
     );
     assert_eq!(c.cmd(&["JSON.GET", "doc", "$.o.k"]), bulk("[\"v\"]"));
 }
@@ -408,28 +211,13 @@ fn generic_commands_on_json_keys() {
         assert_eq!(c.cmd(&["JSON.SET", k, "$", &v]), Reply::ok());
         assert_eq!(c.cmd(&["TYPE", k]), Reply::Simple("ReJSON-RL".into()));
         assert_eq!(c.cmd(&["COPY", k, &format!("{k}-copy")]), int(1));
-        assert_eq!(
-            c.cmd(&["RENAME", &format!("{k}-copy"), &format!("{k}-moved")]),
-            Reply::ok()
-        );
-        assert_eq!(
-            c.cmd(&["JSON.GET", &format!("{k}-moved")]),
-            c.cmd(&["JSON.GET", k])
-        );
+        assert_eq!(c.cmd(&["RENAME", &format!("{k}-copy"), &format!("{k}-moved")]), Reply::ok());
+        assert_eq!(c.cmd(&["JSON.GET", &format!("{k}-moved")]), c.cmd(&["JSON.GET", k]));
         assert_eq!(c.cmd(&["EXPIRE", k, "100"]), int(1));
         assert_eq!(c.cmd(&["JSON.SET", k, "$.extra", "1"]), Reply::ok());
-        assert!(
-            matches!(c.cmd(&["TTL", k]), Reply::Int(t) if t > 0),
-            "JSON.SET keeps the TTL"
-        );
+        assert!(matches!(c.cmd(&["TTL", k]), Reply::Int(t) if t > 0), "JSON.SET keeps the TTL");
     }
-    assert_eq!(
-        c.cmd(&["SCAN", "0", "TYPE", "ReJSON-RL", "COUNT", "100"])
-            .items()[1]
-            .items()
-            .len(),
-        4
-    );
+    assert_eq!(c.cmd(&["SCAN", "0", "TYPE", "ReJSON-RL", "COUNT", "100"]).items()[1].items().len(), 4);
     assert_eq!(c.cmd(&["DEL", "big", "small"]), int(2));
     assert_eq!(c.cmd(&["JSON.GET", "big"]), nil());
 }
@@ -437,17 +225,9 @@ fn generic_commands_on_json_keys() {
 /// A document of `n` records, each an object with a counter, a list and text.
 fn big_doc(n: usize) -> String {
     let items: Vec<String> = (0..n)
-        .map(|i| {
-            format!(
-                r#""r{i}":{{"id":{i},"count":0,"tags":["t{i}","x"],"text":"{}"}}"#,
-                "lorem ipsum ".repeat(3)
-            )
-        })
+        .map(|i| format!(r#""r{i}":{{"id":{i},"count":0,"tags":["t{i}","x"],"text":"{}"}}"#, "lorem ipsum ".repeat(3)))
         .collect();
-    format!(
-        r#"{{"meta":{{"n":{n}}},"records":{{{}}},"list":[]}}"#,
-        items.join(",")
-    )
+    format!(r#"{{"meta":{{"n":{n}}},"records":{{{}}},"list":[]}}"#, items.join(","))
 }
 
 #[test]
@@ -460,46 +240,14 @@ fn large_document_partial_updates_and_restart() {
     assert_eq!(c.cmd(&["JSON.GET", "big"]), bulk(&doc));
     let mut expect: serde_json::Value = serde_json::from_str(&doc).unwrap();
     for i in (0..5000).step_by(250) {
+        assert_eq!(c.cmd(&["JSON.NUMINCRBY", "big", &format!(".records.r{i}.count"), "3"]), bulk("3"));
         assert_eq!(
-            c.cmd(&[
-                "JSON.NUMINCRBY",
-                "big",
-                &format!(".records.r{i}.count"),
-                "3"
-            ]),
-            bulk("3")
-        );
-        assert_eq!(
-            c.cmd(&[
-                "JSON.ARRAPPEND",
-                "big",
-                &format!("$.records.r{i}.tags"),
-                &format!("{i}")
-            ]),
+            c.cmd(&["JSON.ARRAPPEND", "big", &format!("$.records.r{i}.tags"), &format!("{i}")]),
             arr(vec![int(3)])
         );
-        assert_eq!(
-            c.cmd(&[
-                "JSON.SET",
-                "big",
-                &format!("$.records.r{i}.new"),
-                "{\"z\":true}"
-            ]),
-            Reply::ok()
-        );
-        assert_eq!(
-            c.cmd(&[
-                "JSON.STRAPPEND",
-                "big",
-                &format!(".records.r{i}.text"),
-                "\"!\""
-            ]),
-            int(37)
-        );
-        assert_eq!(
-            c.cmd(&["JSON.ARRAPPEND", "big", ".list", &format!("{i}")]),
-            int((i / 250 + 1) as i64)
-        );
+        assert_eq!(c.cmd(&["JSON.SET", "big", &format!("$.records.r{i}.new"), "{\"z\":true}"]), Reply::ok());
+        assert_eq!(c.cmd(&["JSON.STRAPPEND", "big", &format!(".records.r{i}.text"), "\"!\""]), int(37));
+        assert_eq!(c.cmd(&["JSON.ARRAPPEND", "big", ".list", &format!("{i}")]), int((i / 250 + 1) as i64));
         let r = &mut expect["records"][format!("r{i}")];
         r["count"] = 3.into();
         r["tags"].as_array_mut().unwrap().push(i.into());
@@ -508,38 +256,17 @@ fn large_document_partial_updates_and_restart() {
         expect["list"].as_array_mut().unwrap().push(i.into());
     }
     // Grow a part far past a node, then read pieces and the whole.
-    let chunk = format!(
-        "[{}]",
-        (0..3000)
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    assert_eq!(
-        c.cmd(&["JSON.SET", "big", "$.records.r1.blob", &chunk]),
-        Reply::ok()
-    );
+    let chunk = format!("[{}]", (0..3000).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    assert_eq!(c.cmd(&["JSON.SET", "big", "$.records.r1.blob", &chunk]), Reply::ok());
     expect["records"]["r1"]["blob"] = serde_json::from_str(&chunk).unwrap();
-    assert_eq!(
-        c.cmd(&["JSON.GET", "big", ".records.r250"]),
-        bulk(&expect["records"]["r250"].to_string())
-    );
-    assert_eq!(
-        c.cmd(&["JSON.GET", "big", "$..[?(@.count>2)].id"])
-            .str()
-            .matches(',')
-            .count(),
-        19
-    );
+    assert_eq!(c.cmd(&["JSON.GET", "big", ".records.r250"]), bulk(&expect["records"]["r250"].to_string()));
+    assert_eq!(c.cmd(&["JSON.GET", "big", "$..[?(@.count>2)].id"]).str().matches(',').count(), 19);
     let whole = expect.to_string();
     assert_eq!(c.cmd(&["JSON.GET", "big"]), bulk(&whole));
     s.restart();
     let mut c: RawClient = s.raw();
     assert_eq!(c.cmd(&["JSON.GET", "big"]), bulk(&whole));
-    assert_eq!(
-        c.cmd(&["JSON.NUMINCRBY", "big", "$.records.r0.count", "1"]),
-        bulk("[4]")
-    );
+    assert_eq!(c.cmd(&["JSON.NUMINCRBY", "big", "$.records.r0.count", "1"]), bulk("[4]"));
     assert_eq!(c.cmd(&["JSON.DEL", "big", "$.records.r0"]), int(1));
     assert_eq!(c.cmd(&["JSON.GET", "big", "$.records.r0"]), bulk("[]"));
     assert_eq!(c.cmd(&["JSON.OBJLEN", "big", ".records"]), int(4999));

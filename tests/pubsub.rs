@@ -113,7 +113,8 @@ fn client_list_shows_subscriptions_and_transactions() {
     tx.cmd(&["PING"]);
     let mut admin = server.raw();
     let list = admin.cmd(&["CLIENT", "LIST"]).str();
-    let line = |name: &str| list.lines().find(|l| l.contains(&format!(" name={name} "))).expect("client listed").to_string();
+    let line =
+        |name: &str| list.lines().find(|l| l.contains(&format!(" name={name} "))).expect("client listed").to_string();
     assert!(line("sub").contains(" flags=P db=0 sub=1 psub=2 ssub=0 multi=-1 "), "{}", line("sub"));
     assert!(line("tx").contains(" flags=x db=0 sub=0 psub=0 ssub=0 multi=1 "), "{}", line("tx"));
 }

@@ -20,9 +20,7 @@ const PLATFORM: &str = "linux-x86_64";
 
 /// Runs a command, failing the test with its output if it does not succeed.
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n{}\n{}",
@@ -49,11 +47,7 @@ fn package(dist: &Path) -> PathBuf {
         .env_remove("MAKELEVEL");
     run(&mut make);
     let tarball = dist.join(format!("diskdb-{VERSION}-{PLATFORM}.tar.gz"));
-    assert!(
-        tarball.is_file(),
-        "make did not produce {}",
-        tarball.display()
-    );
+    assert!(tarball.is_file(), "make did not produce {}", tarball.display());
     tarball
 }
 
@@ -120,20 +114,13 @@ fn release_tarball_unpacks_and_serves() {
 
     let unpacked = tmp.path().join("unpacked");
     std::fs::create_dir(&unpacked).expect("mkdir");
-    run(Command::new("tar")
-        .arg("xzf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(&unpacked));
+    run(Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&unpacked));
     let top = unpacked.join(format!("diskdb-{VERSION}-{PLATFORM}"));
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (shipped, source) in [
-        ("conf/diskdb.toml", "conf/diskdb.toml"),
-        ("README.md", "README.md"),
-        ("LICENSE", "LICENSE"),
-    ] {
-        let got = std::fs::read(top.join(shipped))
-            .unwrap_or_else(|e| panic!("{shipped} in the tarball: {e}"));
+    for (shipped, source) in
+        [("conf/diskdb.toml", "conf/diskdb.toml"), ("README.md", "README.md"), ("LICENSE", "LICENSE")]
+    {
+        let got = std::fs::read(top.join(shipped)).unwrap_or_else(|e| panic!("{shipped} in the tarball: {e}"));
         assert_eq!(
             got,
             std::fs::read(root.join(source)).expect("source file"),
@@ -144,20 +131,12 @@ fn release_tarball_unpacks_and_serves() {
     let bin = top.join("diskdb");
     let version = run(Command::new(&bin).arg("--version"));
     let version = String::from_utf8_lossy(&version.stdout);
-    assert!(
-        version.starts_with(&format!("diskdb {VERSION}")),
-        "--version printed {version:?}"
-    );
+    assert!(version.starts_with(&format!("diskdb {VERSION}")), "--version printed {version:?}");
 
-    let (_server, addr) = start(
-        &bin,
-        &top.join("conf/diskdb.toml"),
-        &tmp.path().join("data"),
-        &tmp.path().join("server.log"),
-    );
+    let (_server, addr) =
+        start(&bin, &top.join("conf/diskdb.toml"), &tmp.path().join("data"), &tmp.path().join("server.log"));
     let mut conn = TcpStream::connect(&addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
-    conn.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
+    conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     conn.write_all(b"*1\r\n$4\r\nPING\r\n").expect("send PING");
     let mut reply = [0u8; 7];
     conn.read_exact(&mut reply).expect("read the PING reply");

@@ -29,16 +29,7 @@ fn a_killed_server_never_leaves_half_a_script() {
     server.restart();
     let mut raw = server.raw();
     assert_eq!(raw.cmd(&["GET", "before"]), Reply::bulk("1"));
-    assert_eq!(
-        raw.cmd(&[
-            "EXISTS",
-            "inside:1",
-            "inside:100",
-            "inside:200",
-            "inside:list"
-        ]),
-        Reply::Int(0)
-    );
+    assert_eq!(raw.cmd(&["EXISTS", "inside:1", "inside:100", "inside:200", "inside:list"]), Reply::Int(0));
     assert_eq!(raw.cmd(&["DBSIZE"]), Reply::Int(1));
 }
 
@@ -50,29 +41,13 @@ fn a_runaway_script_is_killed_at_the_time_limit() {
     let mut raw = server.raw();
     raw.set_timeout(Duration::from_secs(30));
     let r = raw.cmd(&["EVAL", "local n = 0 while true do n = n + 1 end", "0"]);
-    let err = r
-        .err()
-        .unwrap_or_else(|| panic!("expected an error, got {r:?}"))
-        .to_string();
-    assert!(
-        err.starts_with("ERR Script killed by user with SCRIPT KILL..."),
-        "{err}"
-    );
+    let err = r.err().unwrap_or_else(|| panic!("expected an error, got {r:?}")).to_string();
+    assert!(err.starts_with("ERR Script killed by user with SCRIPT KILL..."), "{err}");
     // Even a script that catches errors cannot outlive the limit.
-    let r = raw.cmd(&[
-        "EVAL",
-        "while true do pcall(function() while true do end end) end",
-        "0",
-    ]);
-    assert!(
-        r.err().is_some_and(|e| e.contains("Script killed")),
-        "{r:?}"
-    );
+    let r = raw.cmd(&["EVAL", "while true do pcall(function() while true do end end) end", "0"]);
+    assert!(r.err().is_some_and(|e| e.contains("Script killed")), "{r:?}");
     assert_eq!(raw.cmd(&["PING"]), Reply::Simple("PONG".into()));
-    assert_eq!(
-        raw.cmd(&["SCRIPT", "KILL"]),
-        Reply::Error("NOTBUSY No scripts in execution right now.".into())
-    );
+    assert_eq!(raw.cmd(&["SCRIPT", "KILL"]), Reply::Error("NOTBUSY No scripts in execution right now.".into()));
     assert_eq!(raw.cmd(&["EVAL", "return 7", "0"]), Reply::Int(7));
 }
 
@@ -83,20 +58,11 @@ fn a_runaway_script_is_killed_at_the_time_limit() {
 fn script_writes_survive_a_restart_and_the_cache_is_rebuilt() {
     let mut server = TestServer::new();
     let mut raw = server.raw();
-    let sha = raw.cmd(&[
-        "SCRIPT",
-        "LOAD",
-        "redis.call('hset', KEYS[1], 'f', ARGV[1]) return redis.call('incr', KEYS[2])",
-    ]);
+    let sha =
+        raw.cmd(&["SCRIPT", "LOAD", "redis.call('hset', KEYS[1], 'f', ARGV[1]) return redis.call('incr', KEYS[2])"]);
     let sha = sha.str();
-    assert_eq!(
-        raw.cmd(&["EVALSHA", &sha, "2", "h", "n", "v1"]),
-        Reply::Int(1)
-    );
-    assert_eq!(
-        raw.cmd(&["EVALSHA", &sha, "2", "h", "n", "v2"]),
-        Reply::Int(2)
-    );
+    assert_eq!(raw.cmd(&["EVALSHA", &sha, "2", "h", "n", "v1"]), Reply::Int(1));
+    assert_eq!(raw.cmd(&["EVALSHA", &sha, "2", "h", "n", "v2"]), Reply::Int(2));
     server.stop();
     server.restart();
     let mut raw = server.raw();
@@ -115,22 +81,10 @@ fn a_client_library_script_runs_with_evalsha_fallback() {
     let server = TestServer::new();
     let mut con = server.client();
     let script = redis::Script::new("return redis.call('incrby', KEYS[1], ARGV[1])");
-    let a: i64 = script
-        .key("counter")
-        .arg(5)
-        .invoke(&mut con)
-        .expect("first run (EVAL fallback)");
-    let b: i64 = script
-        .key("counter")
-        .arg(2)
-        .invoke(&mut con)
-        .expect("second run (EVALSHA)");
+    let a: i64 = script.key("counter").arg(5).invoke(&mut con).expect("first run (EVAL fallback)");
+    let b: i64 = script.key("counter").arg(2).invoke(&mut con).expect("second run (EVALSHA)");
     assert_eq!((a, b), (5, 7));
-    let exists: Vec<i64> = redis::cmd("SCRIPT")
-        .arg("EXISTS")
-        .arg(script.get_hash())
-        .query(&mut con)
-        .expect("exists");
+    let exists: Vec<i64> = redis::cmd("SCRIPT").arg("EXISTS").arg(script.get_hash()).query(&mut con).expect("exists");
     assert_eq!(exists, vec![1]);
 }
 
@@ -158,8 +112,5 @@ fn scripts_are_atomic_under_concurrent_clients() {
         t.join().expect("client thread");
     }
     let mut raw = server.raw();
-    assert_eq!(
-        raw.cmd(&["GET", "rmw"]),
-        Reply::bulk(&(4 * per_client).to_string())
-    );
+    assert_eq!(raw.cmd(&["GET", "rmw"]), Reply::bulk(&(4 * per_client).to_string()));
 }

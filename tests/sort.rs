@@ -40,14 +40,8 @@ fn big_list_sorted_with_a_window() {
     }
     let want: Vec<String> = (n - 15..n - 5).rev().map(|i| i.to_string()).collect();
     let want: Vec<&str> = want.iter().map(String::as_str).collect();
-    assert_eq!(
-        c.cmd(&["SORT", "big", "DESC", "LIMIT", "5", "10"]),
-        bulks(&want)
-    );
-    assert_eq!(
-        c.cmd(&["SORT", "big", "BY", "nosort", "LIMIT", "3", "2"]),
-        bulks(&[&vals[3], &vals[4]])
-    );
+    assert_eq!(c.cmd(&["SORT", "big", "DESC", "LIMIT", "5", "10"]), bulks(&want));
+    assert_eq!(c.cmd(&["SORT", "big", "BY", "nosort", "LIMIT", "3", "2"]), bulks(&[&vals[3], &vals[4]]));
     assert_eq!(c.cmd(&["SORT", "big", "STORE", "sorted"]), int(n as i64));
     assert_eq!(c.cmd(&["LINDEX", "sorted", "12345"]), Reply::bulk("12345"));
 }
@@ -63,12 +57,7 @@ fn random_command(r: &mut Rng) -> Vec<String> {
         1 => vec![s("SADD"), s("s"), elem(r), elem(r)],
         2 => vec![s("ZADD"), s("z"), r.int(5), elem(r), r.int(5), elem(r)],
         3 => vec![s("SET"), format!("w_{}", elem(r)), r.int(50)],
-        4 => vec![
-            s("HSET"),
-            format!("h_{}", elem(r)),
-            s(r.pick(&["f", "g"])),
-            r.int(50),
-        ],
+        4 => vec![s("HSET"), format!("h_{}", elem(r)), s(r.pick(&["f", "g"])), r.int(50)],
         5 if r.below(4) == 0 => vec![s("DEL"), s(r.pick(&srcs))],
         _ => {
             let mut v = vec![s(r.pick(&["SORT", "SORT_RO"])), s(r.pick(&srcs))];
@@ -109,10 +98,7 @@ fn random_sorts_match_redis_byte_for_byte() {
         let cmd = random_command(&mut r);
         same_reply(&mut ours, &mut theirs, i, &cmd);
         if cmd.iter().any(|a| a == "STORE") {
-            let (a, b) = (
-                ours.cmd(&["LRANGE", "dst", "0", "-1"]),
-                theirs.cmd(&["LRANGE", "dst", "0", "-1"]),
-            );
+            let (a, b) = (ours.cmd(&["LRANGE", "dst", "0", "-1"]), theirs.cmd(&["LRANGE", "dst", "0", "-1"]));
             assert_eq!(a, b, "command {i}: {cmd:?} stored");
         }
     }

@@ -79,9 +79,7 @@ fn set_reply(c: &mut Ctx, o: SetOutcome) -> CmdResult {
     match o {
         SetOutcome::Done => c.out.ok(),
         SetOutcome::Skipped => c.out.null(),
-        SetOutcome::NotAtRoot => {
-            return Err(CmdError::Err("new objects must be created at the root"))
-        }
+        SetOutcome::NotAtRoot => return Err(CmdError::Err("new objects must be created at the root")),
     }
     Ok(())
 }
@@ -94,11 +92,7 @@ pub fn json_mset(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let mut triples = Vec::new();
     for i in (1..a.len()).step_by(3) {
-        triples.push((
-            a.get(i),
-            JPath::parse(a.get(i + 1))?,
-            doc::parse_value(a.get(i + 2))?,
-        ));
+        triples.push((a.get(i), JPath::parse(a.get(i + 1))?, doc::parse_value(a.get(i + 2))?));
     }
     for (key, path, value) in triples {
         if doc::set(&mut c.tx, key, &path, value, SetCond::Any)? == SetOutcome::NotAtRoot {
@@ -191,13 +185,9 @@ pub fn json_get(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut paths = Vec::new();
     let mut i = 2;
     while i < a.len() {
-        let opt = [
-            ("INDENT", &mut layout.indent),
-            ("NEWLINE", &mut layout.newline),
-            ("SPACE", &mut layout.space),
-        ]
-        .into_iter()
-        .find(|(w, _)| a.is(i, w));
+        let opt = [("INDENT", &mut layout.indent), ("NEWLINE", &mut layout.newline), ("SPACE", &mut layout.space)]
+            .into_iter()
+            .find(|(w, _)| a.is(i, w));
         if let Some((_, slot)) = opt {
             *slot = a.opt(i + 1).ok_or(CmdError::Syntax)?.to_vec();
             i += 2;
@@ -217,9 +207,7 @@ pub fn json_get(c: &mut Ctx, a: &Args) -> CmdResult {
     };
     let legacy = paths.iter().all(|p| p.legacy);
     let first = |p: &JPath, v: Vec<Value>| -> Result<Value, CmdError> {
-        v.into_iter()
-            .next()
-            .ok_or_else(|| CmdError::Raw(format!("ERR Path '{}' does not exist", p.text)))
+        v.into_iter().next().ok_or_else(|| CmdError::Raw(format!("ERR Path '{}' does not exist", p.text)))
     };
     let reply = if paths.len() == 1 {
         let v = found.into_iter().next().expect("invariant: one path");
@@ -231,14 +219,7 @@ pub fn json_get(c: &mut Ctx, a: &Args) -> CmdResult {
     } else {
         let mut m = serde_json::Map::new();
         for (p, v) in paths.iter().zip(found) {
-            m.insert(
-                p.original.clone(),
-                if legacy {
-                    first(p, v)?
-                } else {
-                    Value::Array(v)
-                },
-            );
+            m.insert(p.original.clone(), if legacy { first(p, v)? } else { Value::Array(v) });
         }
         Value::Object(m)
     };
@@ -382,11 +363,7 @@ fn num(c: &mut Ctx, a: &Args, op: NumOp) -> CmdResult {
         let n = pick(r, Pick::Last).ok_or_else(|| missing(&path, "does not contains a number"))?;
         c.out.bulk(n.to_string().as_bytes());
     } else {
-        let v = Value::Array(
-            r.into_iter()
-                .map(|x| x.map_or(Value::Null, Value::Number))
-                .collect(),
-        );
+        let v = Value::Array(r.into_iter().map(|x| x.map_or(Value::Null, Value::Number)).collect());
         c.out.bulk(&text(&v));
     }
     Ok(())
@@ -405,11 +382,7 @@ pub fn json_nummultby(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// JSON.STRAPPEND key [path] value
 pub fn json_strappend(c: &mut Ctx, a: &Args) -> CmdResult {
-    let (path, raw) = if a.len() >= 4 {
-        (JPath::parse(a.get(2))?, a.get(3))
-    } else {
-        (JPath::parse(b".")?, a.get(2))
-    };
+    let (path, raw) = if a.len() >= 4 { (JPath::parse(a.get(2))?, a.get(3)) } else { (JPath::parse(b".")?, a.get(2)) };
     let suffix = match doc::parse_value(raw)? {
         Value::String(s) => s,
         other => {
@@ -452,9 +425,7 @@ pub fn json_clear(c: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn values_from(a: &Args, from: usize) -> Result<Vec<Value>, CmdError> {
-    (from..a.len())
-        .map(|i| doc::parse_value(a.get(i)))
-        .collect()
+    (from..a.len()).map(|i| doc::parse_value(a.get(i))).collect()
 }
 
 /// JSON.ARRAPPEND key path value [value ...]
@@ -486,10 +457,7 @@ pub fn json_arrindex(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let r = doc::arrindex(&mut c.tx, a.get(1), &path, &needle, start, stop)?;
     if r.is_none() {
-        return Err(CmdError::Raw(format!(
-            "ERR Path '{}' does not exist",
-            path.original
-        )));
+        return Err(CmdError::Raw(format!("ERR Path '{}' does not exist", path.original)));
     }
     ints(c, &path, r, "not an array", Pick::First)
 }
@@ -537,12 +505,7 @@ pub fn json_resp(c: &mut Ctx, a: &Args) -> CmdResult {
     if path.legacy {
         match v.first() {
             Some(x) => resp_value(c, x),
-            None => {
-                return Err(CmdError::Raw(format!(
-                    "ERR Path '{}' does not exist",
-                    path.text
-                )))
-            }
+            None => return Err(CmdError::Raw(format!("ERR Path '{}' does not exist", path.text))),
         }
     } else {
         c.out.array(v.len());

@@ -326,12 +326,25 @@ pub mod flag_bits {
 }
 
 /// Builds a table row (`flags` from [`flag_bits`]).
-pub const fn spec(name: &'static str, arity: i32, flags: u32, keys: KeySpec, group: Group, run: Handler) -> CommandSpec {
+pub const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: KeySpec,
+    group: Group,
+    run: Handler,
+) -> CommandSpec {
     CommandSpec { name, arity, flags: Flags::from_bits_retain(flags), keys, group, run, subcommands: &[] }
 }
 
 /// Builds a container row whose handler is `run_subcommand`.
-pub const fn container(name: &'static str, arity: i32, flags: u32, group: Group, subs: &'static [CommandSpec]) -> CommandSpec {
+pub const fn container(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    group: Group,
+    subs: &'static [CommandSpec],
+) -> CommandSpec {
     CommandSpec {
         name,
         arity,
@@ -528,7 +541,14 @@ pub fn dispatch(
 
 /// Runs `spec` now (a client's command, or one queued by EXEC or called by a
 /// script): checks, runs, commits, counts, and writes its reply or error.
-pub fn call(store: &Store, state: &mut ServerState, client: usize, out: &mut ReplyBuf, args: &Args, spec: &'static CommandSpec) {
+pub fn call(
+    store: &Store,
+    state: &mut ServerState,
+    client: usize,
+    out: &mut ReplyBuf,
+    args: &Args,
+    spec: &'static CommandSpec,
+) {
     let mark = out.len();
     let started = Instant::now();
     let result = run(store, state, client, out, args, spec);

@@ -109,16 +109,20 @@ pub fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     }
     ctx.state.deny_blocking -= 1;
     // Nothing of the transaction is written if this fails: the replies go.
-    store.end_batch().map_err(|e| store.write_error().map_or_else(|| CmdError::storage(e), |c| CmdError::misconf(&c)))?;
+    store
+        .end_batch()
+        .map_err(|e| store.write_error().map_or_else(|| CmdError::storage(e), |c| CmdError::misconf(&c)))?;
     Ok(())
 }
 
 /// A key live at WATCH time that is gone or expired now.
 fn watched_key_expired(ctx: &mut Ctx, store: &Store) -> bool {
     let now = ctx.tx.now_ms;
-    ctx.state.clients[ctx.client].watched.iter().filter(|w| w.live).any(|w| {
-        !matches!(store.get_meta_in(w.db, &w.key), Ok(Some(m)) if !m.is_expired(now))
-    })
+    ctx.state.clients[ctx.client]
+        .watched
+        .iter()
+        .filter(|w| w.live)
+        .any(|w| !matches!(store.get_meta_in(w.db, &w.key), Ok(Some(m)) if !m.is_expired(now)))
 }
 
 /// WATCH key [key ...]

@@ -56,11 +56,7 @@ pub fn evalsha_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 fn eval_body(ctx: &mut Ctx, args: &Args, mode: Mode) -> CmdResult {
     numkeys(args)?;
-    let sha = ctx
-        .state
-        .scripting
-        .load(args.get(1))
-        .map_err(CmdError::Bytes)?;
+    let sha = ctx.state.scripting.load(args.get(1)).map_err(CmdError::Bytes)?;
     run_cached(ctx, args, sha.as_bytes(), mode)
 }
 
@@ -71,9 +67,7 @@ fn numkeys(args: &Args) -> Result<usize, CmdError> {
         return Err(CmdError::Err("Number of keys can't be negative"));
     }
     if n as usize > args.len() - 3 {
-        return Err(CmdError::Err(
-            "Number of keys can't be greater than number of args",
-        ));
+        return Err(CmdError::Err("Number of keys can't be greater than number of args"));
     }
     Ok(n as usize)
 }
@@ -83,12 +77,8 @@ fn run_cached(ctx: &mut Ctx, args: &Args, sha: &[u8], mode: Mode) -> CmdResult {
     let keys: Vec<&[u8]> = args.iter_from(3).take(n).collect();
     let argv: Vec<&[u8]> = args.iter_from(3 + n).collect();
     let store = ctx.tx.store();
-    match Engine::run(
-        ctx.state, store, ctx.client, ctx.out, sha, &keys, &argv, mode,
-    ) {
-        None => Err(CmdError::Raw(
-            "NOSCRIPT No matching script. Please use EVAL.".into(),
-        )),
+    match Engine::run(ctx.state, store, ctx.client, ctx.out, sha, &keys, &argv, mode) {
+        None => Err(CmdError::Raw("NOSCRIPT No matching script. Please use EVAL.".into())),
         Some(Outcome::Done) => Ok(()),
         Some(Outcome::Failed(text)) => Err(CmdError::Bytes(text)),
     }
@@ -98,11 +88,7 @@ fn run_cached(ctx: &mut Ctx, args: &Args, sha: &[u8], mode: Mode) -> CmdResult {
 ///
 /// O(N) in the script's length.
 pub fn script_load(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let sha = ctx
-        .state
-        .scripting
-        .load(args.get(2))
-        .map_err(CmdError::Bytes)?;
+    let sha = ctx.state.scripting.load(args.get(2)).map_err(CmdError::Bytes)?;
     ctx.out.bulk(sha.as_bytes());
     Ok(())
 }
@@ -137,9 +123,7 @@ pub fn script_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// O(1). Scripts run on the executor thread, so none is ever running when
 /// another command is served.
 pub fn script_kill(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    Err(CmdError::Raw(
-        "NOTBUSY No scripts in execution right now.".into(),
-    ))
+    Err(CmdError::Raw("NOTBUSY No scripts in execution right now.".into()))
 }
 
 /// SCRIPT HELP

@@ -31,10 +31,7 @@ pub fn sort_ro(c: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn run(c: &mut Ctx, a: &Args, mode: Mode) -> CmdResult {
-    let mut spec = sort::Spec {
-        limit: (0, -1),
-        ..sort::Spec::default()
-    };
+    let mut spec = sort::Spec { limit: (0, -1), ..sort::Spec::default() };
     let mut store = None;
     let mut j = 2;
     while j < a.len() {
@@ -67,11 +64,7 @@ fn run(c: &mut Ctx, a: &Args, mode: Mode) -> CmdResult {
     match store {
         Some(dst) => {
             // Redis stores a nil GET as an empty string.
-            let n = list::replace(
-                &mut c.tx,
-                dst,
-                out.iter().map(|v| v.as_deref().unwrap_or_default()),
-            )?;
+            let n = list::replace(&mut c.tx, dst, out.iter().map(|v| v.as_deref().unwrap_or_default()))?;
             c.out.int(n as i64);
         }
         None => {

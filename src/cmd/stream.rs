@@ -12,8 +12,8 @@ use super::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
 use crate::types::stream::{
-    self as st, Ack, AddOutcome, Bound, ClaimOpts, Created, Entry, GroupCtx, Id, NewId,
-    Redelivered, Rev, SetId, StartAt, Strict, Trim, TrimSpec,
+    self as st, Ack, AddOutcome, Bound, ClaimOpts, Created, Entry, GroupCtx, Id, NewId, Redelivered, Rev, SetId,
+    StartAt, Strict, Trim, TrimSpec,
 };
 
 /// An id as a bulk string, formatted on the stack (XRANGE replies hold many).
@@ -111,15 +111,11 @@ fn parse_add_or_trim(a: &Args, cmd: TrimCmd) -> Result<AddArgs, CmdError> {
         } else if cmd == TrimCmd::Xadd {
             // The id: `ms-*` picks the sequence, anything else is exact.
             new_id = Some(match opt.strip_suffix(b"-*") {
-                Some(ms) if !ms.is_empty() && !ms.contains(&b'-') => {
-                    NewId::Ms(Id::parse(ms, 0, Strict::Yes)?.ms)
-                }
+                Some(ms) if !ms.is_empty() && !ms.contains(&b'-') => NewId::Ms(Id::parse(ms, 0, Strict::Yes)?.ms),
                 _ => {
                     let id = strict_id(opt)?;
                     if id == Id::MIN {
-                        return Err(CmdError::Err(
-                            "The ID specified in XADD must be greater than 0-0",
-                        ));
+                        return Err(CmdError::Err("The ID specified in XADD must be greater than 0-0"));
                     }
                     NewId::Exact(id)
                 }
@@ -131,36 +127,21 @@ fn parse_add_or_trim(a: &Args, cmd: TrimCmd) -> Result<AddArgs, CmdError> {
         i += 1;
     }
     if limit.is_some() && strategy.is_none() {
-        return Err(CmdError::Err(
-            "syntax error, LIMIT cannot be used without specifying a trimming strategy",
-        ));
+        return Err(CmdError::Err("syntax error, LIMIT cannot be used without specifying a trimming strategy"));
     }
     if cmd == TrimCmd::Xtrim && strategy.is_none() {
-        return Err(CmdError::Err(
-            "syntax error, XTRIM must be called with a trimming strategy",
-        ));
+        return Err(CmdError::Err("syntax error, XTRIM must be called with a trimming strategy"));
     }
     if limit.is_some() && !approx {
-        return Err(CmdError::Err(
-            "syntax error, LIMIT cannot be used without the special ~ option",
-        ));
+        return Err(CmdError::Err("syntax error, LIMIT cannot be used without the special ~ option"));
     }
     let limit = match limit {
         Some(n) => n as u64,
         None if approx => st::DEFAULT_TRIM_LIMIT,
         None => 0,
     };
-    let trim = strategy.map(|strategy| TrimSpec {
-        strategy,
-        approx,
-        limit,
-    });
-    Ok(AddArgs {
-        trim,
-        mkstream,
-        new_id: new_id.unwrap_or(NewId::Auto),
-        fields_at: i + 1,
-    })
+    let trim = strategy.map(|strategy| TrimSpec { strategy, approx, limit });
+    Ok(AddArgs { trim, mkstream, new_id: new_id.unwrap_or(NewId::Auto), fields_at: i + 1 })
 }
 
 /// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]
@@ -255,10 +236,7 @@ pub fn xdel(c: &mut Ctx, a: &Args) -> CmdResult {
         c.out.int(0);
         return Ok(());
     }
-    let ids = a
-        .iter_from(2)
-        .map(strict_id)
-        .collect::<Result<Vec<_>, _>>()?;
+    let ids = a.iter_from(2).map(strict_id).collect::<Result<Vec<_>, _>>()?;
     let n = st::delete(&mut c.tx, a.get(1), &ids)?;
     c.out.int(n as i64);
     Ok(())
@@ -267,11 +245,7 @@ pub fn xdel(c: &mut Ctx, a: &Args) -> CmdResult {
 /// XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]
 /// O(1).
 pub fn xsetid(c: &mut Ctx, a: &Args) -> CmdResult {
-    let mut o = SetId {
-        last: strict_id(a.get(2))?,
-        entries_added: None,
-        max_deleted: Id::MIN,
-    };
+    let mut o = SetId { last: strict_id(a.get(2))?, entries_added: None, max_deleted: Id::MIN };
     let mut i = 3;
     while i < a.len() {
         let more = i + 1 < a.len();
@@ -318,29 +292,16 @@ enum Reader {
 }
 
 fn parse_read<'a>(c: &Ctx, a: &Args<'a>, who: Reader) -> Result<ReadArgs<'a>, CmdError> {
-    let mut r = ReadArgs {
-        count: 0,
-        block: None,
-        group: None,
-        ack: Ack::Explicit,
-        streams_at: 0,
-        nkeys: 0,
-    };
+    let mut r = ReadArgs { count: 0, block: None, group: None, ack: Ack::Explicit, streams_at: 0, nkeys: 0 };
     let mut i = 1;
     while i < a.len() {
         let more = a.len() - 1 - i;
         if a.is(i, "BLOCK") && more > 0 {
-            let ms = a
-                .i64(i + 1)
-                .map_err(|_| CmdError::Err("timeout is not an integer or out of range"))?;
+            let ms = a.i64(i + 1).map_err(|_| CmdError::Err("timeout is not an integer or out of range"))?;
             if ms < 0 {
                 return Err(CmdError::Err("timeout is negative"));
             }
-            r.block = Some(if ms == 0 {
-                None
-            } else {
-                Some(c.tx.now_ms.saturating_add(ms as u64))
-            });
+            r.block = Some(if ms == 0 { None } else { Some(c.tx.now_ms.saturating_add(ms as u64)) });
             i += 1;
         } else if a.is(i, "COUNT") && more > 0 {
             r.count = a.i64(i + 1)?.max(0) as u64;
@@ -417,9 +378,7 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
             // A parked group reader whose stream was deleted (or replaced) is
             // told so, as Redis 7.0 does; a plain reader keeps waiting.
             (Ok(None) | Err(CmdError::WrongType), Attempt::Retry, Some(_)) => {
-                return Err(CmdError::Raw(
-                    "UNBLOCKED the stream key no longer exists".into(),
-                ));
+                return Err(CmdError::Raw("UNBLOCKED the stream key no longer exists".into()));
             }
             (r, _, _) => attempt.source(r)?,
         };
@@ -431,8 +390,7 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
             if !exists {
                 if attempt == Attempt::Retry {
                     return Err(CmdError::Raw(
-                        "NOGROUP the consumer group this client was blocked on no longer exists"
-                            .into(),
+                        "NOGROUP the consumer group this client was blocked on no longer exists".into(),
                     ));
                 }
                 return Err(CmdError::Bytes(
@@ -493,10 +451,7 @@ fn read(c: &mut Ctx, a: &Args, who: Reader) -> CmdResult {
                     }
                     Want::After(id) => {
                         gc.touch_consumer(&mut c.tx, consumer)?;
-                        served.push((
-                            key,
-                            Served::History(gc.read_history(&mut c.tx, consumer, *id, r.count)?),
-                        ));
+                        served.push((key, Served::History(gc.read_history(&mut c.tx, consumer, *id, r.count)?)));
                     }
                 }
             }
@@ -566,39 +521,17 @@ enum Served {
 // ------------------------------------------------------------ groups
 
 fn nogroup_for_key(key: &[u8], group: &[u8]) -> CmdError {
-    CmdError::Bytes(
-        [
-            b"NOGROUP No such key '".as_slice(),
-            key,
-            b"' or consumer group '",
-            group,
-            b"'",
-        ]
-        .concat(),
-    )
+    CmdError::Bytes([b"NOGROUP No such key '".as_slice(), key, b"' or consumer group '", group, b"'"].concat())
 }
 
 fn nogroup_named(key: &[u8], group: &[u8]) -> CmdError {
-    CmdError::Bytes(
-        [
-            b"NOGROUP No such consumer group '".as_slice(),
-            group,
-            b"' for key name '",
-            key,
-            b"'",
-        ]
-        .concat(),
-    )
+    CmdError::Bytes([b"NOGROUP No such consumer group '".as_slice(), group, b"' for key name '", key, b"'"].concat())
 }
 
 fn subcommand_syntax(a: &Args) -> CmdError {
     CmdError::Bytes(
-        [
-            b"ERR unknown subcommand or wrong number of arguments for '".as_slice(),
-            a.get(1),
-            b"'. Try XGROUP HELP.",
-        ]
-        .concat(),
+        [b"ERR unknown subcommand or wrong number of arguments for '".as_slice(), a.get(1), b"'. Try XGROUP HELP."]
+            .concat(),
     )
 }
 
@@ -623,9 +556,7 @@ fn key_required() -> CmdError {
 fn entries_read_arg(a: &Args, i: usize) -> Result<i64, CmdError> {
     let n = a.i64(i)?;
     if n < 0 && n != -1 {
-        return Err(CmdError::Err(
-            "value for ENTRIESREAD must be positive or -1",
-        ));
+        return Err(CmdError::Err("value for ENTRIESREAD must be positive or -1"));
     }
     Ok(n)
 }
@@ -654,22 +585,14 @@ pub fn xgroup_create(c: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() > 8 {
         return Err(subcommand_syntax(a));
     }
-    let at = if a.get(4) == b"$" {
-        StartAt::Last
-    } else {
-        StartAt::Id(strict_id(a.get(4))?)
-    };
+    let at = if a.get(4) == b"$" { StartAt::Last } else { StartAt::Id(strict_id(a.get(4))?) };
     let s = match existing {
         Some(s) => s,
         None => st::Stream::create(&c.tx)?,
     };
     match st::create_group(&mut c.tx, key, s, a.get(3), at, entries_read)? {
         Created::Ok => c.out.ok(),
-        Created::Exists => {
-            return Err(CmdError::Raw(
-                "BUSYGROUP Consumer Group name already exists".into(),
-            ))
-        }
+        Created::Exists => return Err(CmdError::Raw("BUSYGROUP Consumer Group name already exists".into())),
     }
     Ok(())
 }
@@ -681,11 +604,7 @@ pub fn xgroup_setid(c: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() != 5 && a.len() != 7 {
         return Err(subcommand_syntax(a));
     }
-    let at = if a.get(4) == b"$" {
-        StartAt::Last
-    } else {
-        StartAt::Id(Id::parse(a.get(4), 0, Strict::No)?)
-    };
+    let at = if a.get(4) == b"$" { StartAt::Last } else { StartAt::Id(Id::parse(a.get(4), 0, Strict::No)?) };
     let mut entries_read = -1;
     if a.len() == 7 {
         if !a.is(5, "ENTRIESREAD") {
@@ -769,10 +688,7 @@ fn help(c: &mut Ctx, lines: &[&str]) -> CmdResult {
 /// O(1) per id.
 pub fn xack(c: &mut Ctx, a: &Args) -> CmdResult {
     let s = st::lookup(&mut c.tx, a.get(1))?;
-    let ids = a
-        .iter_from(3)
-        .map(strict_id)
-        .collect::<Result<Vec<_>, _>>()?;
+    let ids = a.iter_from(3).map(strict_id).collect::<Result<Vec<_>, _>>()?;
     let g = match &s {
         Some(s) => st::group(&c.tx, a.get(1), s, a.get(2))?,
         None => None,
@@ -789,8 +705,7 @@ pub fn xack(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// The stream and group of XPENDING / XCLAIM / XAUTOCLAIM: NOGROUP if missing.
 fn claim_target<'k>(c: &mut Ctx, a: &Args<'k>) -> Result<GroupCtx<'k>, CmdError> {
-    st::open_group(&mut c.tx, a.get(1), a.get(2))?
-        .ok_or_else(|| nogroup_for_key(a.get(1), a.get(2)))
+    st::open_group(&mut c.tx, a.get(1), a.get(2))?.ok_or_else(|| nogroup_for_key(a.get(1), a.get(2)))
 }
 
 /// XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
@@ -829,11 +744,7 @@ pub fn xpending(c: &mut Ctx, a: &Args) -> CmdResult {
         let last = gc.last_pending(&c.tx)?.unwrap_or(Id::MIN);
         id_bulk(c, first.first().map_or(Id::MIN, |p| p.id));
         id_bulk(c, last);
-        let owners: Vec<_> = gc
-            .consumers(&c.tx)?
-            .into_iter()
-            .filter(|(_, k)| k.pending > 0)
-            .collect();
+        let owners: Vec<_> = gc.consumers(&c.tx)?.into_iter().filter(|(_, k)| k.pending > 0).collect();
         c.out.array(owners.len());
         for (name, k) in owners {
             c.out.array(2);
@@ -872,10 +783,7 @@ pub fn xpending(c: &mut Ctx, a: &Args) -> CmdResult {
 /// O(log N) per id.
 pub fn xclaim(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut gc = claim_target(c, a)?;
-    let min_idle = a
-        .i64(4)
-        .map_err(|_| CmdError::Err("Invalid min-idle-time argument for XCLAIM"))?
-        .max(0);
+    let min_idle = a.i64(4).map_err(|_| CmdError::Err("Invalid min-idle-time argument for XCLAIM"))?.max(0);
     let mut j = 5;
     let mut ids = Vec::new();
     while j < a.len() {
@@ -886,13 +794,7 @@ pub fn xclaim(c: &mut Ctx, a: &Args) -> CmdResult {
         j += 1;
     }
     let now = c.tx.now_ms as i64;
-    let mut o = ClaimOpts {
-        min_idle,
-        delivery_ms: 0,
-        retry_count: None,
-        force: false,
-        justid: false,
-    };
+    let mut o = ClaimOpts { min_idle, delivery_ms: 0, retry_count: None, force: false, justid: false };
     let mut delivery: Option<i64> = None;
     let mut last_id = Id::MIN;
     while j < a.len() {
@@ -916,14 +818,7 @@ pub fn xclaim(c: &mut Ctx, a: &Args) -> CmdResult {
             j += 1;
             last_id = strict_id(a.get(j))?;
         } else {
-            return Err(CmdError::Bytes(
-                [
-                    b"ERR Unrecognized XCLAIM option '".as_slice(),
-                    a.get(j),
-                    b"'",
-                ]
-                .concat(),
-            ));
+            return Err(CmdError::Bytes([b"ERR Unrecognized XCLAIM option '".as_slice(), a.get(j), b"'"].concat()));
         }
         j += 1;
     }
@@ -962,18 +857,13 @@ fn reply_claimed(c: &mut Ctx, claimed: &[Entry], justid: bool) {
 /// O(count).
 pub fn xautoclaim(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut gc = claim_target(c, a)?;
-    let min_idle = a
-        .i64(4)
-        .map_err(|_| CmdError::Err("Invalid min-idle-time argument for XAUTOCLAIM"))?
-        .max(0);
+    let min_idle = a.i64(4).map_err(|_| CmdError::Err("Invalid min-idle-time argument for XAUTOCLAIM"))?.max(0);
     let start = Id::parse_bound(a.get(5), Bound::Start)?;
     let (mut count, mut justid) = (100u64, false);
     let mut j = 6;
     while j < a.len() {
         if a.is(j, "COUNT") && j + 1 < a.len() {
-            let n = a
-                .i64(j + 1)
-                .map_err(|_| CmdError::Err("COUNT must be > 0"))?;
+            let n = a.i64(j + 1).map_err(|_| CmdError::Err("COUNT must be > 0"))?;
             if !(1..=i64::MAX / 16).contains(&n) {
                 return Err(CmdError::Err("COUNT must be > 0"));
             }
@@ -1053,10 +943,7 @@ pub fn xinfo_stream(c: &mut Ctx, a: &Args) -> CmdResult {
     if !full {
         c.out.bulk(b"groups");
         c.out.int(s.groups as i64);
-        for (name, rev) in [
-            (&b"first-entry"[..], Rev::No),
-            (&b"last-entry"[..], Rev::Yes),
-        ] {
+        for (name, rev) in [(&b"first-entry"[..], Rev::No), (&b"last-entry"[..], Rev::Yes)] {
             c.out.bulk(name);
             match st::range(&c.tx, key, &s, Id::MIN, Id::MAX, 1, rev)?.first() {
                 Some((id, f)) => reply_entry(c, *id, f),
@@ -1195,9 +1082,6 @@ mod tests {
 
     #[test]
     fn invalid_id_text_is_redis_text() {
-        assert_eq!(
-            INVALID_ID.text(),
-            "ERR Invalid stream ID specified as stream command argument"
-        );
+        assert_eq!(INVALID_ID.text(), "ERR Invalid stream ID specified as stream command argument");
     }
 }

@@ -3,23 +3,69 @@
 //! Adding a command = one row here + one handler in its family's file.
 
 use super::flag_bits::*;
-use super::{connection, container, hash, json, keys, list, multi, pubsub, script, server, set, sort, spec, stream, string, zset, CommandSpec, Group, KeySpec};
+use super::{
+    connection, container, hash, json, keys, list, multi, pubsub, script, server, set, sort, spec, stream, string,
+    zset, CommandSpec, Group, KeySpec,
+};
 
 /// Every command, sorted by name (binary-searched by `lookup`).
 pub static COMMANDS: &[CommandSpec] = &[
     spec("append", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::append),
-    spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, KeySpec::None, Group::Connection, connection::auth),
+    spec(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        KeySpec::None,
+        Group::Connection,
+        connection::auth,
+    ),
     spec("bgsave", -1, ADMIN | NOSCRIPT, KeySpec::None, Group::Server, server::bgsave),
     spec("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KeySpec::TWO, Group::List, list::blmove),
     spec("blmpop", -5, WRITE | BLOCKING, KeySpec::NumKeys { at: 2, fixed: 0 }, Group::List, list::blmpop),
-    spec("blpop", -3, WRITE | NOSCRIPT | BLOCKING, KeySpec::Range { first: 1, last: -2, step: 1 }, Group::List, list::blpop),
-    spec("brpop", -3, WRITE | NOSCRIPT | BLOCKING, KeySpec::Range { first: 1, last: -2, step: 1 }, Group::List, list::brpop),
+    spec(
+        "blpop",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING,
+        KeySpec::Range { first: 1, last: -2, step: 1 },
+        Group::List,
+        list::blpop,
+    ),
+    spec(
+        "brpop",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING,
+        KeySpec::Range { first: 1, last: -2, step: 1 },
+        Group::List,
+        list::brpop,
+    ),
     spec("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KeySpec::TWO, Group::List, list::brpoplpush),
     spec("bzmpop", -5, WRITE | BLOCKING, KeySpec::NumKeys { at: 2, fixed: 0 }, Group::SortedSet, zset::bzmpop),
-    spec("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KeySpec::Range { first: 1, last: -2, step: 1 }, Group::SortedSet, zset::bzpopmax),
-    spec("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, KeySpec::Range { first: 1, last: -2, step: 1 }, Group::SortedSet, zset::bzpopmin),
+    spec(
+        "bzpopmax",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING | FAST,
+        KeySpec::Range { first: 1, last: -2, step: 1 },
+        Group::SortedSet,
+        zset::bzpopmax,
+    ),
+    spec(
+        "bzpopmin",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING | FAST,
+        KeySpec::Range { first: 1, last: -2, step: 1 },
+        Group::SortedSet,
+        zset::bzpopmin,
+    ),
     container("client", -2, NONE, Group::Connection, CLIENT_SUBS),
-    CommandSpec { name: "command", arity: -1, flags: super::Flags::from_bits_retain(LOADING | STALE), keys: KeySpec::None, group: Group::Server, run: server::command, subcommands: COMMAND_SUBS },
+    CommandSpec {
+        name: "command",
+        arity: -1,
+        flags: super::Flags::from_bits_retain(LOADING | STALE),
+        keys: KeySpec::None,
+        group: Group::Server,
+        run: server::command,
+        subcommands: COMMAND_SUBS,
+    },
     container("config", -2, NONE, Group::Server, CONFIG_SUBS),
     spec("copy", -3, WRITE | DENYOOM, KeySpec::TWO, Group::Generic, keys::copy),
     spec("dbsize", 1, READONLY | FAST, KeySpec::None, Group::Server, server::dbsize),
@@ -27,7 +73,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("decr", 2, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::decr),
     spec("decrby", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::decrby),
     spec("del", -2, WRITE, KeySpec::ALL, Group::Generic, keys::del),
-    spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::None, Group::Transactions, multi::discard),
+    spec(
+        "discard",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        KeySpec::None,
+        Group::Transactions,
+        multi::discard,
+    ),
     spec("echo", 2, LOADING | STALE | FAST, KeySpec::None, Group::Connection, connection::echo),
     spec("eval", -3, NOSCRIPT | STALE, KeySpec::None, Group::Scripting, script::eval),
     spec("eval_ro", -3, NOSCRIPT | STALE | READONLY, KeySpec::None, Group::Scripting, script::eval_ro),
@@ -46,7 +99,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("getrange", 4, READONLY, KeySpec::ONE, Group::String, string::getrange),
     spec("getset", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::getset),
     spec("hdel", -3, WRITE | FAST, KeySpec::ONE, Group::Hash, hash::hdel),
-    spec("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, KeySpec::None, Group::Connection, connection::hello),
+    spec(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        KeySpec::None,
+        Group::Connection,
+        connection::hello,
+    ),
     spec("hexists", 3, READONLY | FAST, KeySpec::ONE, Group::Hash, hash::hexists),
     spec("hget", 3, READONLY | FAST, KeySpec::ONE, Group::Hash, hash::hget),
     spec("hgetall", 2, READONLY | UNORDERED, KeySpec::ONE, Group::Hash, hash::hgetall),
@@ -78,7 +138,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("json.get", -2, READONLY, KeySpec::ONE, Group::Json, json::json_get),
     spec("json.merge", -4, WRITE | DENYOOM, KeySpec::ONE, Group::Json, json::json_merge),
     spec("json.mget", -3, READONLY, KeySpec::Range { first: 1, last: -2, step: 1 }, Group::Json, json::json_mget),
-    spec("json.mset", -4, WRITE | DENYOOM, KeySpec::Range { first: 1, last: -1, step: 3 }, Group::Json, json::json_mset),
+    spec(
+        "json.mset",
+        -4,
+        WRITE | DENYOOM,
+        KeySpec::Range { first: 1, last: -1, step: 3 },
+        Group::Json,
+        json::json_mset,
+    ),
     spec("json.numincrby", 4, WRITE, KeySpec::ONE, Group::Json, json::json_numincrby),
     spec("json.nummultby", 4, WRITE, KeySpec::ONE, Group::Json, json::json_nummultby),
     spec("json.objkeys", -2, READONLY, KeySpec::ONE, Group::Json, json::json_objkeys),
@@ -122,11 +189,25 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("publish", 3, PUBSUB | LOADING | STALE | FAST, KeySpec::None, Group::PubSub, pubsub::publish),
     container("pubsub", -2, NONE, Group::PubSub, PUBSUB_SUBS),
     spec("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::punsubscribe),
-    spec("quit", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, KeySpec::None, Group::Connection, connection::quit),
+    spec(
+        "quit",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        KeySpec::None,
+        Group::Connection,
+        connection::quit,
+    ),
     spec("randomkey", 1, READONLY, KeySpec::None, Group::Generic, keys::randomkey),
     spec("rename", 3, WRITE, KeySpec::TWO, Group::Generic, keys::rename),
     spec("renamenx", 3, WRITE | FAST, KeySpec::TWO, Group::Generic, keys::renamenx),
-    spec("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, KeySpec::None, Group::Connection, connection::reset),
+    spec(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        KeySpec::None,
+        Group::Connection,
+        connection::reset,
+    ),
     spec("rpop", -2, WRITE | FAST, KeySpec::ONE, Group::List, list::rpop),
     spec("rpoplpush", 3, WRITE | DENYOOM, KeySpec::TWO, Group::List, list::rpoplpush),
     spec("rpush", -3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::List, list::rpush),
@@ -143,7 +224,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("setex", 4, WRITE | DENYOOM, KeySpec::ONE, Group::String, string::setex),
     spec("setnx", 3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::String, string::setnx),
     spec("setrange", 4, WRITE | DENYOOM, KeySpec::ONE, Group::String, string::setrange),
-    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, KeySpec::None, Group::Server, server::shutdown),
+    spec(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
+        KeySpec::None,
+        Group::Server,
+        server::shutdown,
+    ),
     spec("sinter", -2, READONLY | UNORDERED, KeySpec::ALL, Group::Set, set::sinter),
     spec("sintercard", -3, READONLY, KeySpec::NumKeys { at: 1, fixed: 0 }, Group::Set, set::sintercard),
     spec("sinterstore", -3, WRITE | DENYOOM, KeySpec::ALL, Group::Set, set::sinterstore),
@@ -172,7 +260,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("type", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::type_),
     spec("unlink", -2, WRITE | FAST, KeySpec::ALL, Group::Generic, keys::del),
     spec("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, KeySpec::None, Group::PubSub, pubsub::unsubscribe),
-    spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::None, Group::Transactions, multi::unwatch),
+    spec(
+        "unwatch",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        KeySpec::None,
+        Group::Transactions,
+        multi::unwatch,
+    ),
     spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KeySpec::ALL, Group::Transactions, multi::watch),
     spec("xack", -4, WRITE | FAST, KeySpec::ONE, Group::Stream, stream::xack),
     spec("xadd", -5, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::Stream, stream::xadd),
@@ -344,7 +439,8 @@ mod tests {
                 let min_args = c.arity.unsigned_abs() as i32;
                 assert!(first < min_args, "{}: first key beyond arity", c.name);
                 assert!(last < 0 || last < min_args, "{}: last key beyond arity", c.name);
-                let rw = c.flags.contains(super::super::Flags::WRITE) as u8 + c.flags.contains(super::super::Flags::READONLY) as u8;
+                let rw = c.flags.contains(super::super::Flags::WRITE) as u8
+                    + c.flags.contains(super::super::Flags::READONLY) as u8;
                 // WATCH names keys without reading or writing them.
                 let want = if c.group == Group::Transactions { rw <= 1 } else { rw == 1 };
                 assert!(want, "{}: keyed command needs exactly one of WRITE/READONLY", c.name);
@@ -360,4 +456,3 @@ mod tests {
         assert!(super::super::lookup(COMMANDS, b"nope").is_none());
     }
 }
-

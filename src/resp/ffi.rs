@@ -69,11 +69,7 @@ const _: () = assert!(offset_of!(RespState, phase) == 4 * size_of::<usize>() + 1
 const _: () = assert!(size_of::<RespState>() == 4 * size_of::<usize>() + 24);
 const _: () = assert!(
     align_of::<RespState>()
-        == if align_of::<u64>() > align_of::<usize>() {
-            align_of::<u64>()
-        } else {
-            align_of::<usize>()
-        }
+        == if align_of::<u64>() > align_of::<usize>() { align_of::<u64>() } else { align_of::<usize>() }
 );
 
 impl RespState {
@@ -166,28 +162,14 @@ extern "C" {
 /// Run the C parser on the request at the start of `buf`, resuming from
 /// `state`. Spans are written to `spans` (its length is the capacity);
 /// inline arguments may be unescaped in place inside `buf`.
-pub fn parse(
-    state: &mut RespState,
-    buf: &mut [u8],
-    limits: &RespLimits,
-    spans: &mut [Span],
-) -> Status {
+pub fn parse(state: &mut RespState, buf: &mut [u8], limits: &RespLimits, spans: &mut [Span]) -> Status {
     // SAFETY: every pointer comes from a live Rust reference or slice that is
     // borrowed (mutably where C writes) for the whole call, and each length is
     // that slice's own length. resp_parse reads/writes only buf[..len],
     // spans[..cap], *st and *lim, validates st's offsets against len before
     // using them, retains no pointer after returning and does not allocate.
     // The types are #[repr(C)] mirrors whose layout is asserted above and in C.
-    let rc = unsafe {
-        resp_parse(
-            state,
-            buf.as_mut_ptr(),
-            buf.len(),
-            limits,
-            spans.as_mut_ptr(),
-            spans.len(),
-        )
-    };
+    let rc = unsafe { resp_parse(state, buf.as_mut_ptr(), buf.len(), limits, spans.as_mut_ptr(), spans.len()) };
     match rc {
         RESP_OK => Status::Ok,
         RESP_INCOMPLETE => Status::Incomplete,
@@ -228,23 +210,12 @@ mod tests {
 
     #[test]
     fn state_from_another_buffer_is_rejected_not_read() {
-        let lim = RespLimits {
-            max_bulk_len: 100,
-            max_multibulk_len: 100,
-            max_inline_len: 100,
-            auth_required: 0,
-        };
+        let lim = RespLimits { max_bulk_len: 100, max_multibulk_len: 100, max_inline_len: 100, auth_required: 0 };
         let mut st = RespState::default();
         let mut spans = [Span::default(); 4];
         let mut long = *b"*2\r\n$3\r\nfoo\r\n$3\r\nb";
-        assert_eq!(
-            parse(&mut st, &mut long, &lim, &mut spans),
-            Status::Incomplete
-        );
+        assert_eq!(parse(&mut st, &mut long, &lim, &mut spans), Status::Incomplete);
         let mut short = *b"*2\r\n";
-        assert_eq!(
-            parse(&mut st, &mut short, &lim, &mut spans),
-            Status::Err(ErrorKind::State)
-        );
+        assert_eq!(parse(&mut st, &mut short, &lim, &mut spans), Status::Err(ErrorKind::State));
     }
 }

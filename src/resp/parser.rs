@@ -39,11 +39,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_bulk_len: 512 * 1024 * 1024,
-            max_multibulk_len: 1024 * 1024,
-            max_inline_len: 64 * 1024,
-        }
+        Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: 1024 * 1024, max_inline_len: 64 * 1024 }
     }
 }
 
@@ -124,12 +120,7 @@ impl Parser {
     /// A parser with room for `spans` arguments before it has to grow
     /// (0 is allowed; tests use it to exercise growth).
     pub fn with_capacity(spans: usize) -> Self {
-        Parser {
-            state: RespState::default(),
-            spans: vec![Span::default(); spans],
-            argc: 0,
-            auth: Auth::NotRequired,
-        }
+        Parser { state: RespState::default(), spans: vec![Span::default(); spans], argc: 0, auth: Auth::NotRequired }
     }
 
     /// Parse the next request at the start of `buf`.
@@ -241,11 +232,7 @@ static EXPECTED_DOLLAR: [[u8; EXPECTED_LEN]; 128] = {
         }
         // Redis's addReplyErrorFormat turns '\r' and '\n' into spaces so the
         // reply stays one line.
-        table[b][i] = if b == b'\r' as usize || b == b'\n' as usize {
-            b' '
-        } else {
-            b as u8
-        };
+        table[b][i] = if b == b'\r' as usize || b == b'\n' as usize { b' ' } else { b as u8 };
         table[b][i + 1] = b'\'';
         b += 1;
     }

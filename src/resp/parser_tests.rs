@@ -87,18 +87,8 @@ fn check(stream: &[u8], lim: &Limits, want: &[Ev]) {
 fn check_as(stream: &[u8], lim: &Limits, auth: Auth, want: &[Ev]) {
     let mut p = Parser::new();
     p.set_auth(auth);
-    assert_eq!(
-        c_events(stream, &[], lim, &mut p),
-        want,
-        "C parser on {}",
-        stream.escape_ascii()
-    );
-    assert_eq!(
-        ref_events(stream, lim, auth),
-        want,
-        "reference on {}",
-        stream.escape_ascii()
-    );
+    assert_eq!(c_events(stream, &[], lim, &mut p), want, "C parser on {}", stream.escape_ascii());
+    assert_eq!(ref_events(stream, lim, auth), want, "reference on {}", stream.escape_ascii());
 }
 
 /// The property: at every split point, and byte by byte, with span arrays
@@ -141,11 +131,7 @@ fn mb(args: &[&[u8]]) -> Vec<u8> {
 }
 
 fn small() -> Limits {
-    Limits {
-        max_bulk_len: 10,
-        max_multibulk_len: 4,
-        max_inline_len: 16,
-    }
+    Limits { max_bulk_len: 10, max_multibulk_len: 4, max_inline_len: 16 }
 }
 
 const D: &str = "expected '$', got ";
@@ -155,11 +141,7 @@ const D: &str = "expected '$', got ";
 #[test]
 fn multibulk_request() {
     let s = mb(&[b"SET", b"key", b"value"]);
-    check(
-        &s,
-        &Limits::default(),
-        &[cmd(&[b"SET", b"key", b"value"], s.len()), Ev::Pending(0)],
-    );
+    check(&s, &Limits::default(), &[cmd(&[b"SET", b"key", b"value"], s.len()), Ev::Pending(0)]);
 }
 
 #[test]
@@ -178,34 +160,15 @@ fn pipeline_of_mixed_requests() {
     check(
         &s,
         &Limits::default(),
-        &[
-            cmd(&[b"PING"], 14),
-            cmd(&[b"ECHO", b"hi"], 9),
-            cmd(&[b"GET", b"k"], 20),
-            Ev::Pending(10),
-        ],
+        &[cmd(&[b"PING"], 14), cmd(&[b"ECHO", b"hi"], 9), cmd(&[b"GET", b"k"], 20), Ev::Pending(10)],
     );
 }
 
 #[test]
 fn empty_requests_have_no_args() {
     let lim = Limits::default();
-    check(
-        b"*0\r\n*-1\r\n*-5\r\n",
-        &lim,
-        &[cmd(&[], 4), cmd(&[], 5), cmd(&[], 5), Ev::Pending(0)],
-    );
-    check(
-        b"\r\n\n   \r\nPING\n",
-        &lim,
-        &[
-            cmd(&[], 2),
-            cmd(&[], 1),
-            cmd(&[], 5),
-            cmd(&[b"PING"], 5),
-            Ev::Pending(0),
-        ],
-    );
+    check(b"*0\r\n*-1\r\n*-5\r\n", &lim, &[cmd(&[], 4), cmd(&[], 5), cmd(&[], 5), Ev::Pending(0)]);
+    check(b"\r\n\n   \r\nPING\n", &lim, &[cmd(&[], 2), cmd(&[], 1), cmd(&[], 5), cmd(&[b"PING"], 5), Ev::Pending(0)]);
 }
 
 #[test]
@@ -213,40 +176,18 @@ fn inline_requests() {
     let lim = Limits::default();
     check(b"PING\r\n", &lim, &[cmd(&[b"PING"], 6), Ev::Pending(0)]);
     check(b"PING\n", &lim, &[cmd(&[b"PING"], 5), Ev::Pending(0)]);
-    check(
-        b"SET a \"hello world\"\r\n",
-        &lim,
-        &[cmd(&[b"SET", b"a", b"hello world"], 21), Ev::Pending(0)],
-    );
-    check(
-        b"ECHO\ta\n",
-        &lim,
-        &[cmd(&[b"ECHO", b"a"], 7), Ev::Pending(0)],
-    );
+    check(b"SET a \"hello world\"\r\n", &lim, &[cmd(&[b"SET", b"a", b"hello world"], 21), Ev::Pending(0)]);
+    check(b"ECHO\ta\n", &lim, &[cmd(&[b"ECHO", b"a"], 7), Ev::Pending(0)]);
     // '\r' in the middle of a line separates arguments
-    check(
-        b"ECHO a\rb\r\n",
-        &lim,
-        &[cmd(&[b"ECHO", b"a", b"b"], 10), Ev::Pending(0)],
-    );
+    check(b"ECHO a\rb\r\n", &lim, &[cmd(&[b"ECHO", b"a", b"b"], 10), Ev::Pending(0)]);
     // '\v' is skipped between tokens but does not end one
-    check(
-        b"ECHO  \x0bx\x0by \n",
-        &lim,
-        &[cmd(&[b"ECHO", b"x\x0by"], 12), Ev::Pending(0)],
-    );
+    check(b"ECHO  \x0bx\x0by \n", &lim, &[cmd(&[b"ECHO", b"x\x0by"], 12), Ev::Pending(0)]);
 }
 
 #[test]
 fn inline_quoting_follows_sdssplitargs() {
     let lim = Limits::default();
-    let one = |line: &[u8], arg: &[u8]| {
-        check(
-            line,
-            &lim,
-            &[cmd(&[b"ECHO", arg], line.len()), Ev::Pending(0)],
-        )
-    };
+    let one = |line: &[u8], arg: &[u8]| check(line, &lim, &[cmd(&[b"ECHO", arg], line.len()), Ev::Pending(0)]);
     one(b"ECHO \"a\\x41\\n\"\r\n", b"aA\n");
     one(b"ECHO \"\\n\\r\\t\\b\\a\\\\\\\"\"\n", b"\n\r\t\x08\x07\\\"");
     one(b"ECHO \"\\x4g\"\n", b"x4g");
@@ -263,20 +204,13 @@ fn inline_quoting_follows_sdssplitargs() {
 fn inline_args_are_unescaped_in_place() {
     let mut buf = b"SET k \"a\\x41\\\"b\" tail\r\nNEXT".to_vec();
     let mut p = Parser::new();
-    assert_eq!(
-        p.parse(&mut buf, &Limits::default()),
-        Parsed::Command { consumed: 23 }
-    );
+    assert_eq!(p.parse(&mut buf, &Limits::default()), Parsed::Command { consumed: 23 });
     let args: Vec<&[u8]> = p.args(&buf).collect();
     assert_eq!(args, [&b"SET"[..], b"k", b"aA\"b", b"tail"]);
     for s in p.spans() {
         assert!(s.off + s.len <= 23, "span outside the request: {s:?}");
     }
-    assert_eq!(
-        &buf[23..],
-        b"NEXT",
-        "bytes after the request must be untouched"
-    );
+    assert_eq!(&buf[23..], b"NEXT", "bytes after the request must be untouched");
 }
 
 // ---- errors --------------------------------------------------------------
@@ -284,65 +218,29 @@ fn inline_args_are_unescaped_in_place() {
 #[test]
 fn invalid_multibulk_length() {
     let lim = Limits::default();
-    for s in [
-        &b"*abc\r\n"[..],
-        b"*\r\n",
-        b"*01\r\n",
-        b"*+1\r\n",
-        b"*-0\r\n",
-        b"*1 \r\n",
-        b"*2147483648\r\n",
-    ] {
+    for s in [&b"*abc\r\n"[..], b"*\r\n", b"*01\r\n", b"*+1\r\n", b"*-0\r\n", b"*1 \r\n", b"*2147483648\r\n"] {
         check(s, &lim, &[Ev::Err("invalid multibulk length")]);
     }
     // 21 bytes is too long for string2ll, whatever the value
-    check(
-        b"*000000000000000000001\r\n",
-        &lim,
-        &[Ev::Err("invalid multibulk length")],
-    );
+    check(b"*000000000000000000001\r\n", &lim, &[Ev::Err("invalid multibulk length")]);
     // our own limit (Redis 7.0 only rejects > INT_MAX)
     check(b"*1048576\r\n", &lim, &[Ev::Pending(10)]);
-    check(
-        b"*1048577\r\n",
-        &lim,
-        &[Ev::Err("invalid multibulk length")],
-    );
-    check(
-        b"*3000000\r\n",
-        &lim,
-        &[Ev::Err("invalid multibulk length")],
-    );
-    let wide = Limits {
-        max_multibulk_len: u64::MAX,
-        ..lim
-    };
+    check(b"*1048577\r\n", &lim, &[Ev::Err("invalid multibulk length")]);
+    check(b"*3000000\r\n", &lim, &[Ev::Err("invalid multibulk length")]);
+    let wide = Limits { max_multibulk_len: u64::MAX, ..lim };
     check(b"*2147483647\r\n", &wide, &[Ev::Pending(13)]);
-    check(
-        b"*2147483648\r\n",
-        &wide,
-        &[Ev::Err("invalid multibulk length")],
-    );
+    check(b"*2147483648\r\n", &wide, &[Ev::Err("invalid multibulk length")]);
 }
 
 #[test]
 fn invalid_bulk_length() {
     let lim = Limits::default();
-    for s in [
-        &b"*1\r\n$-5\r\n"[..],
-        b"*1\r\n$-1\r\n",
-        b"*1\r\n$abc\r\n",
-        b"*1\r\n$+4\r\n",
-        b"*1\r\n$\r\n",
-        b"*1\r\n$04\r\n",
-    ] {
+    for s in
+        [&b"*1\r\n$-5\r\n"[..], b"*1\r\n$-1\r\n", b"*1\r\n$abc\r\n", b"*1\r\n$+4\r\n", b"*1\r\n$\r\n", b"*1\r\n$04\r\n"]
+    {
         check(s, &lim, &[Ev::Err("invalid bulk length")]);
     }
-    check(
-        b"*1\r\n$536870913\r\n",
-        &lim,
-        &[Ev::Err("invalid bulk length")],
-    );
+    check(b"*1\r\n$536870913\r\n", &lim, &[Ev::Err("invalid bulk length")]);
     check(b"*1\r\n$536870912\r\n", &lim, &[Ev::Pending(16)]);
 }
 
@@ -350,11 +248,7 @@ fn invalid_bulk_length() {
 fn expected_dollar() {
     let lim = Limits::default();
     check(b"*1\r\nx4\r\n", &lim, &[Ev::Err("expected '$', got 'x'")]);
-    check(
-        b"*2\r\n$4\r\nECHO\r\n*1\r\n",
-        &lim,
-        &[Ev::Err("expected '$', got '*'")],
-    );
+    check(b"*2\r\n$4\r\nECHO\r\n*1\r\n", &lim, &[Ev::Err("expected '$', got '*'")]);
     // Redis maps '\r' and '\n' to spaces in error replies
     check(b"*1\r\n\r\n", &lim, &[Ev::Err("expected '$', got ' '")]);
     check(b"*1\r\n\n\r\n", &lim, &[Ev::Err("expected '$', got ' '")]);
@@ -392,37 +286,25 @@ fn unauthenticated_limits() {
     let unauth = |s: &[u8], want: &[Ev]| check_as(s, &lim, Auth::Required, want);
     unauth(b"*11\r\n", &[Ev::Err("unauthenticated multibulk length")]);
     unauth(b"*10\r\n", &[Ev::Pending(5)]);
-    unauth(
-        b"*2\r\n$16385\r\n",
-        &[Ev::Err("unauthenticated bulk length")],
-    );
+    unauth(b"*2\r\n$16385\r\n", &[Ev::Err("unauthenticated bulk length")]);
     unauth(b"*2\r\n$16384\r\n", &[Ev::Pending(12)]);
     // Redis's order: syntax and INT_MAX first, then the unauthenticated
     // limit, then our max_multibulk_len
     unauth(b"*2147483648\r\n", &[Ev::Err("invalid multibulk length")]);
-    unauth(
-        b"*3000000\r\n",
-        &[Ev::Err("unauthenticated multibulk length")],
-    );
+    unauth(b"*3000000\r\n", &[Ev::Err("unauthenticated multibulk length")]);
     unauth(b"*1\r\n$536870913\r\n", &[Ev::Err("invalid bulk length")]);
     // inline requests have no such limit
     let mut line = b"SET k ".to_vec();
     line.extend(std::iter::repeat(b'v').take(20000));
     line.extend_from_slice(b"\n");
     let v = vec![b'v'; 20000];
-    unauth(
-        &line,
-        &[cmd(&[b"SET", b"k", &v], line.len()), Ev::Pending(0)],
-    );
+    unauth(&line, &[cmd(&[b"SET", b"k", &v], line.len()), Ev::Pending(0)]);
 
     // the setting applies from the next call, e.g. after AUTH
     let mut p = Parser::new();
     p.set_auth(Auth::Required);
     let mut buf = b"*11\r\n".to_vec();
-    assert_eq!(
-        p.parse(&mut buf, &lim),
-        Parsed::Error("unauthenticated multibulk length")
-    );
+    assert_eq!(p.parse(&mut buf, &lim), Parsed::Error("unauthenticated multibulk length"));
     p.reset();
     p.set_auth(Auth::NotRequired);
     assert_eq!(p.parse(&mut buf, &lim), Parsed::Incomplete);
@@ -439,11 +321,7 @@ fn too_big_lines() {
     // a line of exactly max bytes is fine; max + 1 before the '\n' is not
     let mut ok = vec![b'a'; max];
     ok.push(b'\n');
-    check(
-        &ok,
-        &lim,
-        &[Ev::Cmd(vec![vec![b'a'; max]], max + 1), Ev::Pending(0)],
-    );
+    check(&ok, &lim, &[Ev::Cmd(vec![vec![b'a'; max]], max + 1), Ev::Pending(0)]);
     let mut big = vec![b'a'; max + 1];
     big.push(b'\n');
     check(&big, &lim, &[Ev::Err("too big inline request")]);
@@ -467,32 +345,16 @@ fn too_big_lines() {
 fn bytes_after_bulk_and_after_cr_are_not_checked() {
     let lim = Limits::default();
     let s = b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n";
-    check(
-        s,
-        &lim,
-        &[cmd(&[b"PING"], 14), cmd(&[b"PING"], 14), Ev::Pending(0)],
-    );
-    check(
-        b"*1\rX$4\r\nPING\r\n",
-        &lim,
-        &[cmd(&[b"PING"], 14), Ev::Pending(0)],
-    );
-    check(
-        b"*1\r\n$4\rXPING\r\n",
-        &lim,
-        &[cmd(&[b"PING"], 14), Ev::Pending(0)],
-    );
+    check(s, &lim, &[cmd(&[b"PING"], 14), cmd(&[b"PING"], 14), Ev::Pending(0)]);
+    check(b"*1\rX$4\r\nPING\r\n", &lim, &[cmd(&[b"PING"], 14), Ev::Pending(0)]);
+    check(b"*1\r\n$4\rXPING\r\n", &lim, &[cmd(&[b"PING"], 14), Ev::Pending(0)]);
     check(b"*1\r\n$4\r\nPING\r", &lim, &[Ev::Pending(13)]);
 }
 
 #[test]
 fn nul_is_an_ordinary_byte() {
     let lim = Limits::default();
-    check(
-        b"ECHO a\0b\n",
-        &lim,
-        &[cmd(&[b"ECHO", b"a\0b"], 9), Ev::Pending(0)],
-    );
+    check(b"ECHO a\0b\n", &lim, &[cmd(&[b"ECHO", b"a\0b"], 9), Ev::Pending(0)]);
     check(b"*1\0\r\n", &lim, &[Ev::Err("invalid multibulk length")]);
     check(b"*1\r\n\0\r\n", &lim, &[Ev::Err("expected '$', got '\0'")]);
 }
@@ -509,15 +371,7 @@ fn span_array_grows_for_many_arguments() {
     s.extend_from_slice(b"\n");
     let mb_len = s.len() - line.len() - 1;
     let lim = Limits::default();
-    check(
-        &s,
-        &lim,
-        &[
-            Ev::Cmd(args.clone(), mb_len),
-            Ev::Cmd(args, line.len() + 1),
-            Ev::Pending(0),
-        ],
-    );
+    check(&s, &lim, &[Ev::Cmd(args.clone(), mb_len), Ev::Cmd(args, line.len() + 1), Ev::Pending(0)]);
     let mut p = Parser::with_capacity(0);
     assert!(matches!(p.parse(&mut s, &lim), Parsed::Command { .. }));
     assert_eq!(p.argc(), 300);
@@ -542,11 +396,7 @@ fn incomplete_input_is_not_rescanned() {
     let mut p = Parser::new();
     let mut buf = vec![b'a'; 1000];
     assert_eq!(p.parse(&mut buf, &lim), Parsed::Incomplete);
-    assert_eq!(
-        p.state.scan_pos(),
-        1000,
-        "the next call resumes the '\\n' search here"
-    );
+    assert_eq!(p.state.scan_pos(), 1000, "the next call resumes the '\\n' search here");
     buf.extend_from_slice(b"\n");
     assert_eq!(p.parse(&mut buf, &lim), Parsed::Command { consumed: 1001 });
 
@@ -555,12 +405,7 @@ fn incomplete_input_is_not_rescanned() {
     assert_eq!(p.parse(&mut buf, &lim), Parsed::Incomplete);
     assert_eq!(p.state.scan_pos(), buf.len() - 2);
     buf.extend_from_slice(b"cde\r\n");
-    assert_eq!(
-        p.parse(&mut buf, &lim),
-        Parsed::Command {
-            consumed: buf.len()
-        }
-    );
+    assert_eq!(p.parse(&mut buf, &lim), Parsed::Command { consumed: buf.len() });
     assert_eq!(p.args(&buf).collect::<Vec<_>>(), [&b"SET"[..], b"abcde"]);
 }
 
@@ -568,10 +413,7 @@ fn incomplete_input_is_not_rescanned() {
 fn reset_forgets_a_partial_request() {
     let lim = Limits::default();
     let mut p = Parser::new();
-    assert_eq!(
-        p.parse(&mut b"*2\r\n$3\r\nGET\r\n".to_vec(), &lim),
-        Parsed::Incomplete
-    );
+    assert_eq!(p.parse(&mut b"*2\r\n$3\r\nGET\r\n".to_vec(), &lim), Parsed::Incomplete);
     p.reset();
     let mut buf = b"PING\r\n".to_vec();
     assert_eq!(p.parse(&mut buf, &lim), Parsed::Command { consumed: 6 });

@@ -78,9 +78,7 @@ fn redis_int(s: &[u8]) -> Option<i64> {
         Some((b'-', rest)) => (true, rest),
         _ => (false, s),
     };
-    if digits.first().map_or(true, |d| !(b'1'..=b'9').contains(d))
-        || !digits.iter().all(u8::is_ascii_digit)
-    {
+    if digits.first().map_or(true, |d| !(b'1'..=b'9').contains(d)) || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
     // At most 20 digits: no overflow in i128.
@@ -99,18 +97,9 @@ fn multibulk(buf: &[u8], limits: &Limits, auth: Auth) -> RefParsed {
     let count = match redis_int(&buf[1..cr]) {
         None => return RefParsed::Error("invalid multibulk length"),
         Some(n) if n > i64::from(i32::MAX) => return RefParsed::Error("invalid multibulk length"),
-        Some(n) if n > 10 && auth == Auth::Required => {
-            return RefParsed::Error("unauthenticated multibulk length")
-        }
-        Some(n) if n <= 0 => {
-            return RefParsed::Command {
-                args: Vec::new(),
-                consumed: cr + 2,
-            }
-        }
-        Some(n) if n as u64 > limits.max_multibulk_len => {
-            return RefParsed::Error("invalid multibulk length")
-        }
+        Some(n) if n > 10 && auth == Auth::Required => return RefParsed::Error("unauthenticated multibulk length"),
+        Some(n) if n <= 0 => return RefParsed::Command { args: Vec::new(), consumed: cr + 2 },
+        Some(n) if n as u64 > limits.max_multibulk_len => return RefParsed::Error("invalid multibulk length"),
         Some(n) => n as u64,
     };
     let mut pos = cr + 2;
@@ -140,10 +129,7 @@ fn multibulk(buf: &[u8], limits: &Limits, auth: Auth) -> RefParsed {
         args.push(buf[pos..pos + len].to_vec());
         pos += len + 2;
     }
-    RefParsed::Command {
-        args,
-        consumed: pos,
-    }
+    RefParsed::Command { args, consumed: pos }
 }
 
 fn inline(buf: &[u8], limits: &Limits) -> RefParsed {
@@ -157,10 +143,7 @@ fn inline(buf: &[u8], limits: &Limits) -> RefParsed {
     let line = &buf[..nl];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match split_args(line) {
-        Some(args) => RefParsed::Command {
-            args,
-            consumed: nl + 1,
-        },
+        Some(args) => RefParsed::Command { args, consumed: nl + 1 },
         None => RefParsed::Error("unbalanced quotes in request"),
     }
 }
@@ -265,17 +248,7 @@ mod tests {
         assert_eq!(redis_int(b"-1"), Some(-1));
         assert_eq!(redis_int(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(redis_int(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [
-            &b""[..],
-            b"-",
-            b"-0",
-            b"01",
-            b"+1",
-            b" 1",
-            b"1 ",
-            b"9223372036854775808",
-            b"1x",
-        ] {
+        for bad in [&b""[..], b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"9223372036854775808", b"1x"] {
             assert_eq!(redis_int(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
@@ -283,16 +256,9 @@ mod tests {
     #[test]
     fn split_args_follows_sdssplitargs() {
         let v = |s: &[u8]| {
-            split_args(s).map(|a| {
-                a.into_iter()
-                    .map(|x| String::from_utf8_lossy(&x).into_owned())
-                    .collect::<Vec<_>>()
-            })
+            split_args(s).map(|a| a.into_iter().map(|x| String::from_utf8_lossy(&x).into_owned()).collect::<Vec<_>>())
         };
-        assert_eq!(
-            v(b"set a \"b c\""),
-            Some(vec!["set".into(), "a".into(), "b c".into()])
-        );
+        assert_eq!(v(b"set a \"b c\""), Some(vec!["set".into(), "a".into(), "b c".into()]));
         assert_eq!(v(b"a\"b c\"  'd'"), Some(vec!["ab c".into(), "d".into()]));
         assert_eq!(v(b"\"x\"y"), None);
         assert_eq!(v(b"'x"), None);

@@ -9,8 +9,8 @@
 
 use super::conn::{Conn, ReadOutcome};
 use super::{Server, CONN_BASE, LISTENER, SIGNALS};
-use crate::cmd::{count_timed_out, dispatch};
 use crate::cmd::state::{Blocked, Client};
+use crate::cmd::{count_timed_out, dispatch};
 use crate::config::SyncPolicy;
 use crate::error::Error;
 use crate::resp::args::{Args, OwnedArgs};
@@ -105,7 +105,9 @@ impl Server {
                     let _ = stream.set_nodelay(true);
                     let entry = self.conns.vacant_entry();
                     let key = entry.key();
-                    if let Err(e) = self.poll.registry().register(&mut stream, Token(key + CONN_BASE), Interest::READABLE) {
+                    if let Err(e) =
+                        self.poll.registry().register(&mut stream, Token(key + CONN_BASE), Interest::READABLE)
+                    {
                         log::warn!("cannot register client {peer}: {e}");
                         continue;
                     }

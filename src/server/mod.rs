@@ -60,7 +60,8 @@ impl Server {
             .map_err(|e| Error::Config(format!("cannot listen on {addr} (server.bind/server.port): {e}")))?;
         let poll = Poll::new()?;
         poll.registry().register(&mut listener, LISTENER, mio::Interest::READABLE)?;
-        let mut signals = signal_hook_mio::v1_0::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?;
+        let mut signals =
+            signal_hook_mio::v1_0::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?;
         poll.registry().register(&mut signals, SIGNALS, mio::Interest::READABLE)?;
         let mut state = ServerState::new(config);
         state.port = listener.local_addr()?.port();

@@ -66,10 +66,8 @@ impl VersionFilter {
         let cf = db.cf_handle(Cf::Meta.name())?;
         // On a read error keep the record: losing data is worse than keeping garbage.
         let raw = db.get_pinned_cf(cf, mkey).ok()?;
-        let version = raw
-            .and_then(|r| Meta::decode(&r, mkey).ok())
-            .filter(|m| m.ty() != Type::String)
-            .map(|m| m.version());
+        let version =
+            raw.and_then(|r| Meta::decode(&r, mkey).ok()).filter(|m| m.ty() != Type::String).map(|m| m.version());
         self.last = Some((mkey.to_vec(), version));
         Some(version)
     }

@@ -25,12 +25,12 @@ pub mod testutil;
 use crate::config::{Compression, StorageConfig};
 use crate::error::Error;
 use cache::ReadCache;
-use overlay::{Lookup, Overlay};
 pub use keys::Cf;
 pub use meta::{Meta, OfType, Type};
+use overlay::{Lookup, Overlay};
 use rocksdb::{
-    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, IteratorMode, Options, ReadOptions,
-    WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, IteratorMode, Options, ReadOptions, WriteBatch,
+    WriteOptions, DB,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -870,7 +870,16 @@ pub struct Tx<'a> {
 impl<'a> Tx<'a> {
     /// A transaction on `db` at time `now_ms`.
     pub fn new(store: &'a Store, db: u8, now_ms: u64) -> Self {
-        Tx { store, db, now_ms, entries: Vec::new(), index: None, ops: Vec::new(), flushes: Vec::new(), scratch: Vec::new() }
+        Tx {
+            store,
+            db,
+            now_ms,
+            entries: Vec::new(),
+            index: None,
+            ops: Vec::new(),
+            flushes: Vec::new(),
+            scratch: Vec::new(),
+        }
     }
 
     /// The underlying store (read-only).
@@ -987,7 +996,9 @@ impl<'a> Tx<'a> {
             match op {
                 SubOp::Put(c, k, v) if *c == cf && k == key => return Ok(Some(v.clone())),
                 SubOp::Delete(c, k) if *c == cf && k == key => return Ok(None),
-                SubOp::DeleteRange(c, a, b) if *c == cf && a.as_slice() <= key && key < b.as_slice() => return Ok(None),
+                SubOp::DeleteRange(c, a, b) if *c == cf && a.as_slice() <= key && key < b.as_slice() => {
+                    return Ok(None)
+                }
                 _ => {}
             }
         }

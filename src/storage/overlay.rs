@@ -116,9 +116,14 @@ impl Overlay {
     ) -> Entries<'a> {
         let c = &self.cfs[slot(cf)];
         let (lo, hi): (Bound<Vec<u8>>, Bound<Vec<u8>>) = match (start, reverse) {
-            (Some(s), false) => (Bound::Included(s.max(lower).to_vec()), upper.map_or(Bound::Unbounded, |u| Bound::Excluded(u.to_vec()))),
+            (Some(s), false) => (
+                Bound::Included(s.max(lower).to_vec()),
+                upper.map_or(Bound::Unbounded, |u| Bound::Excluded(u.to_vec())),
+            ),
             (Some(s), true) => (Bound::Included(lower.to_vec()), Bound::Included(s.to_vec())),
-            (None, _) => (Bound::Included(lower.to_vec()), upper.map_or(Bound::Unbounded, |u| Bound::Excluded(u.to_vec()))),
+            (None, _) => {
+                (Bound::Included(lower.to_vec()), upper.map_or(Bound::Unbounded, |u| Bound::Excluded(u.to_vec())))
+            }
         };
         // A reverse start beyond the upper bound is clamped by the caller's check below.
         let upper = upper.map(<[u8]>::to_vec);

@@ -46,9 +46,7 @@ pub struct JPath {
 impl JPath {
     /// Parses a path argument (JSONPath if it starts with `$`, legacy otherwise).
     pub fn parse(raw: &[u8]) -> Result<JPath, CmdError> {
-        let original = std::str::from_utf8(raw)
-            .map_err(|_| CmdError::Err("path is not valid UTF-8"))?
-            .to_string();
+        let original = std::str::from_utf8(raw).map_err(|_| CmdError::Err("path is not valid UTF-8"))?.to_string();
         let (legacy, text) = if original.starts_with('$') {
             (false, original.clone())
         } else if original == "." || original.is_empty() {
@@ -58,21 +56,10 @@ impl JPath {
         } else {
             (true, format!("$.{original}"))
         };
-        let compiled = JsonPath::parse(&text).map_err(|e| {
-            CmdError::Raw(format!(
-                "ERR Invalid JSONPath '{}': {}",
-                original,
-                e.message()
-            ))
-        })?;
+        let compiled = JsonPath::parse(&text)
+            .map_err(|e| CmdError::Raw(format!("ERR Invalid JSONPath '{}': {}", original, e.message())))?;
         let chain = chain_of(&compiled);
-        Ok(JPath {
-            legacy,
-            text,
-            original,
-            compiled,
-            chain,
-        })
+        Ok(JPath { legacy, text, original, compiled, chain })
     }
 
     /// The root path `$` / `.`.
@@ -151,8 +138,7 @@ fn chain_of(path: &JsonPath) -> Option<Vec<Seg>> {
     resolved.reverse();
     let found = path.query_located(&probe).locations().count();
     let at = get(&probe, &resolved).is_some_and(|v| v == "probe");
-    (found == 1 && at && path.query(&probe).exactly_one().is_ok_and(|v| v == "probe"))
-        .then_some(chain)
+    (found == 1 && at && path.query(&probe).exactly_one().is_ok_and(|v| v == "probe")).then_some(chain)
 }
 
 /// The value at a resolved location.
@@ -258,12 +244,7 @@ fn read_each<T>(
     f: impl Fn(&Value) -> Option<T>,
 ) -> Result<Option<Vec<Option<T>>>, CmdError> {
     update(tx, key, path, Access::Shallow, |root, locs| {
-        Ok((
-            locs.iter()
-                .map(|l| f(get(root, l).expect("invariant: located paths exist")))
-                .collect(),
-            false,
-        ))
+        Ok((locs.iter().map(|l| f(get(root, l).expect("invariant: located paths exist"))).collect(), false))
     })
 }
 
@@ -287,20 +268,11 @@ pub fn type_name(v: &Value) -> &'static str {
 
 /// JSON.GET / JSON.MGET / JSON.RESP: for each path, the matched values
 /// (whole, loaded). None if the key is absent.
-pub fn get_values(
-    tx: &mut Tx,
-    key: &[u8],
-    paths: &[JPath],
-) -> Result<Option<Vec<Vec<Value>>>, CmdError> {
+pub fn get_values(tx: &mut Tx, key: &[u8], paths: &[JPath]) -> Result<Option<Vec<Vec<Value>>>, CmdError> {
     let mut all = Vec::with_capacity(paths.len());
     for p in paths {
         let found = update(tx, key, p, Access::Shallow, |root, locs| {
-            Ok((
-                locs.iter()
-                    .map(|l| get(root, l).expect("invariant: located").clone())
-                    .collect::<Vec<_>>(),
-                false,
-            ))
+            Ok((locs.iter().map(|l| get(root, l).expect("invariant: located").clone()).collect::<Vec<_>>(), false))
         })?;
         match found {
             Some(v) => all.push(v),
@@ -340,13 +312,7 @@ pub enum SetOutcome {
 }
 
 /// JSON.SET key path value [NX|XX] (also each triple of JSON.MSET).
-pub fn set(
-    tx: &mut Tx,
-    key: &[u8],
-    path: &JPath,
-    value: Value,
-    cond: SetCond,
-) -> Result<SetOutcome, CmdError> {
+pub fn set(tx: &mut Tx, key: &[u8], path: &JPath, value: Value, cond: SetCond) -> Result<SetOutcome, CmdError> {
     let meta = store::lookup(tx, key)?;
     if path.is_root() {
         let ok = match cond {
@@ -361,11 +327,7 @@ pub fn set(
         return Ok(SetOutcome::Done);
     }
     let Some(meta) = meta else {
-        return Ok(if cond == SetCond::IfExists {
-            SetOutcome::Skipped
-        } else {
-            SetOutcome::NotAtRoot
-        });
+        return Ok(if cond == SetCond::IfExists { SetOutcome::Skipped } else { SetOutcome::NotAtRoot });
     };
     // Fast path: a chain on a split document touches only its node.
     if let (true, Some(chain)) = (store::is_split(&meta), &path.chain) {
@@ -380,9 +342,7 @@ pub fn set(
                 store::save_node(tx, key, &meta, w.node, w.value)?;
                 return Ok(SetOutcome::Done);
             }
-        } else if let (Some((Seg::Key(last), parent)), true) =
-            (chain.split_last(), cond != SetCond::IfExists)
-        {
+        } else if let (Some((Seg::Key(last), parent)), true) = (chain.split_last(), cond != SetCond::IfExists) {
             if let Some(mut w) = store::walk(tx, key, &meta, parent)? {
                 return Ok(match get_mut(&mut w.value, &w.rel) {
                     Some(Value::Object(o)) => {
@@ -407,8 +367,7 @@ pub fn set(
         }
     } else {
         // Only a new member of an existing object can be created.
-        let Some((Seg::Key(last), parent)) = path.chain.as_ref().and_then(|c| c.split_last())
-        else {
+        let Some((Seg::Key(last), parent)) = path.chain.as_ref().and_then(|c| c.split_last()) else {
             return Ok(SetOutcome::Skipped);
         };
         if cond == SetCond::IfExists {
@@ -464,9 +423,7 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }
-    let t = target
-        .as_object_mut()
-        .expect("invariant: just made an object");
+    let t = target.as_object_mut().expect("invariant: just made an object");
     for (k, v) in p {
         if v.is_null() {
             t.remove(k);
@@ -531,10 +488,7 @@ fn cmp_loc(a: &[Seg], b: &[Seg]) -> Ordering {
 
 /// JSON.TYPE: the type name of each match.
 pub fn types(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<&'static str>>, CmdError> {
-    Ok(
-        read_each(tx, key, path, |v| Some(type_name(v)))?
-            .map(|v| v.into_iter().flatten().collect()),
-    )
+    Ok(read_each(tx, key, path, |v| Some(type_name(v)))?.map(|v| v.into_iter().flatten().collect()))
 }
 
 /// The shape of [`strlen`], [`arrlen`] and [`objlen`].
@@ -556,14 +510,8 @@ pub fn objlen(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option
 }
 
 /// JSON.OBJKEYS.
-pub fn objkeys(
-    tx: &mut Tx,
-    key: &[u8],
-    path: &JPath,
-) -> Result<Option<Vec<Option<Vec<String>>>>, CmdError> {
-    read_each(tx, key, path, |v| {
-        v.as_object().map(|o| o.keys().cloned().collect())
-    })
+pub fn objkeys(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option<Vec<String>>>>, CmdError> {
+    read_each(tx, key, path, |v| v.as_object().map(|o| o.keys().cloned().collect()))
 }
 
 /// Arithmetic of JSON.NUMINCRBY / JSON.NUMMULTBY.
@@ -606,12 +554,7 @@ pub fn num_op(
 }
 
 /// JSON.STRAPPEND: the new length of each string match.
-pub fn strappend(
-    tx: &mut Tx,
-    key: &[u8],
-    path: &JPath,
-    suffix: &str,
-) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+pub fn strappend(tx: &mut Tx, key: &[u8], path: &JPath, suffix: &str) -> Result<Option<Vec<Option<i64>>>, CmdError> {
     update(tx, key, path, Access::Shallow, |root, locs| {
         each(root, locs, |v| {
             Ok(match v {
@@ -626,11 +569,7 @@ pub fn strappend(
 }
 
 /// JSON.TOGGLE: the new value of each boolean match.
-pub fn toggle(
-    tx: &mut Tx,
-    key: &[u8],
-    path: &JPath,
-) -> Result<Option<Vec<Option<bool>>>, CmdError> {
+pub fn toggle(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option<bool>>>, CmdError> {
     update(tx, key, path, Access::Shallow, |root, locs| {
         each(root, locs, |v| {
             Ok(match v {
@@ -736,11 +675,7 @@ pub fn arrindex(
                 let len = a.len() as i64;
                 let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
                 let (from, to) = (norm(start), if stop == 0 { len } else { norm(stop) });
-                Some(
-                    (from..to.max(from))
-                        .find(|&i| json_eq(&a[i as usize], needle))
-                        .unwrap_or(-1),
-                )
+                Some((from..to.max(from)).find(|&i| json_eq(&a[i as usize], needle)).unwrap_or(-1))
             })
             .collect();
         Ok((r, false))
@@ -751,13 +686,9 @@ pub fn arrindex(
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
-        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -780,11 +711,7 @@ pub fn arrpop(
                 return Ok(Some(None));
             }
             let len = a.len() as i64;
-            let at = if index < 0 {
-                (len + index).max(0)
-            } else {
-                index.min(len - 1)
-            };
+            let at = if index < 0 { (len + index).max(0) } else { index.min(len - 1) };
             Ok(Some(Some(a.remove(at as usize))))
         })?;
         let changed = r.iter().any(|x| matches!(x, Some(Some(_))));

@@ -76,11 +76,7 @@ pub fn sort(tx: &mut Tx, key: &[u8], spec: &Spec) -> Result<Vec<Option<Vec<u8>>>
 
     let (mut items, start, end) = if dontsort && ty != Type::Set {
         // Native order: read only the window.
-        (
-            load_window(tx, key, &meta, ty, spec.desc, start, end)?,
-            0,
-            end - start,
-        )
+        (load_window(tx, key, &meta, ty, spec.desc, start, end)?, 0, end - start)
     } else {
         (load_all(tx, key, &meta, ty)?, start, end)
     };
@@ -144,11 +140,7 @@ pub fn sort(tx: &mut Tx, key: &[u8], spec: &Spec) -> Result<Vec<Option<Vec<u8>>>
 fn window(len: i64, (offset, count): (i64, i64)) -> Option<(i64, i64)> {
     let start = offset.clamp(0, len);
     let count = count.clamp(-1, len);
-    let end = if count < 0 {
-        len - 1
-    } else {
-        start + count - 1
-    };
+    let end = if count < 0 { len - 1 } else { start + count - 1 };
     let end = end.min(len - 1);
     (start < len && end >= start).then_some((start, end))
 }
@@ -157,11 +149,7 @@ fn window(len: i64, (offset, count): (i64, i64)) -> Option<(i64, i64)> {
 /// the BY value with missing values first.
 fn compare(a: &Item, b: &Item, alpha: bool, by: bool) -> Ordering {
     if !alpha {
-        return a
-            .score
-            .partial_cmp(&b.score)
-            .unwrap_or(Ordering::Equal)
-            .then_with(|| a.elem.cmp(&b.elem));
+        return a.score.partial_cmp(&b.score).unwrap_or(Ordering::Equal).then_with(|| a.elem.cmp(&b.elem));
     }
     if by {
         return a.cmp.cmp(&b.cmp);
@@ -173,20 +161,14 @@ fn compare(a: &Item, b: &Item, alpha: bool, by: bool) -> Ordering {
 /// blanks allowed, trailing ones not), refusing NaN and out-of-range values
 /// (ERANGE: overflow to infinity, or underflow of a non-zero number).
 fn parse_weight(s: &[u8]) -> Option<f64> {
-    let s = &s[s
-        .iter()
-        .position(|c| !b" \t\n\x0b\x0c\r".contains(c))
-        .unwrap_or(s.len())..];
+    let s = &s[s.iter().position(|c| !b" \t\n\x0b\x0c\r".contains(c)).unwrap_or(s.len())..];
     if s.is_empty() {
         return Some(0.0);
     }
     let v = strtod(s)?;
     let lower = s.to_ascii_lowercase();
     let literal_inf = lower.windows(3).any(|w| w == b"inf");
-    let mantissa = lower
-        .split(|&c| c == b'e' || c == b'p')
-        .next()
-        .unwrap_or(&[]);
+    let mantissa = lower.split(|&c| c == b'e' || c == b'p').next().unwrap_or(&[]);
     let nonzero = mantissa.iter().any(|c| (b'1'..=b'9').contains(c));
     let underflow = (v == 0.0 && nonzero && !lower.starts_with(b"0x")) || v.is_subnormal();
     if v.is_nan() || (v.is_infinite() && !literal_inf) || underflow {
@@ -196,11 +178,7 @@ fn parse_weight(s: &[u8]) -> Option<f64> {
 }
 
 fn item(elem: Vec<u8>) -> Item {
-    Item {
-        elem,
-        score: 0.0,
-        cmp: None,
-    }
+    Item { elem, score: 0.0, cmp: None }
 }
 
 /// Every element, in the collection's own order.
@@ -228,21 +206,13 @@ fn load_window(
 ) -> Result<Vec<Item>, CmdError> {
     let (start, end) = (start as u64, end as u64);
     if ty == Type::ZSet {
-        let dir = if desc {
-            zset::Dir::Reverse
-        } else {
-            zset::Dir::Forward
-        };
+        let dir = if desc { zset::Dir::Reverse } else { zset::Dir::Forward };
         let v = zset::range_by_rank(tx, key, meta, start, end, dir)?;
         return Ok(v.into_iter().map(|(m, _)| item(m)).collect());
     }
     let l = list::get(tx, key)?.expect("invariant: the key holds a list");
     let n = l.len();
-    let (first, last) = if desc {
-        (n - 1 - end, n - 1 - start)
-    } else {
-        (start, end)
-    };
+    let (first, last) = if desc { (n - 1 - end, n - 1 - start) } else { (start, end) };
     let mut v = Vec::with_capacity((last - first + 1).min(1 << 16) as usize);
     list::range(tx, key, &l, first, last, |e| v.push(item(e.to_vec())))?;
     if desc {
@@ -255,11 +225,7 @@ fn load_window(
 /// first `*` is replaced by the element and the key read as a string, or, for
 /// `key*->field` (a non-empty field after the `*`), as a hash field. A
 /// pattern without `*`, a missing key or one of another type gives None.
-pub fn lookup_pattern(
-    tx: &mut Tx,
-    pattern: &[u8],
-    elem: &[u8],
-) -> Result<Option<Vec<u8>>, CmdError> {
+pub fn lookup_pattern(tx: &mut Tx, pattern: &[u8], elem: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
     if pattern == b"#" {
         return Ok(Some(elem.to_vec()));
     }

@@ -26,8 +26,7 @@ pub const NODE_ENTRIES: u64 = 100;
 pub const DEFAULT_TRIM_LIMIT: u64 = 100 * NODE_ENTRIES;
 
 /// `ERR Invalid stream ID specified as stream command argument`.
-pub const INVALID_ID: CmdError =
-    CmdError::Err("Invalid stream ID specified as stream command argument");
+pub const INVALID_ID: CmdError = CmdError::Err("Invalid stream ID specified as stream command argument");
 
 /// A stream entry id `ms-seq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
@@ -42,23 +41,14 @@ impl Id {
     /// `0-0`.
     pub const MIN: Id = Id { ms: 0, seq: 0 };
     /// The largest id.
-    pub const MAX: Id = Id {
-        ms: u64::MAX,
-        seq: u64::MAX,
-    };
+    pub const MAX: Id = Id { ms: u64::MAX, seq: u64::MAX };
 
     /// The next id, None past the largest.
     pub fn next(self) -> Option<Id> {
         if self.seq < u64::MAX {
-            Some(Id {
-                ms: self.ms,
-                seq: self.seq + 1,
-            })
+            Some(Id { ms: self.ms, seq: self.seq + 1 })
         } else if self.ms < u64::MAX {
-            Some(Id {
-                ms: self.ms + 1,
-                seq: 0,
-            })
+            Some(Id { ms: self.ms + 1, seq: 0 })
         } else {
             None
         }
@@ -67,15 +57,9 @@ impl Id {
     /// The previous id, None before `0-0`.
     pub fn prev(self) -> Option<Id> {
         if self.seq > 0 {
-            Some(Id {
-                ms: self.ms,
-                seq: self.seq - 1,
-            })
+            Some(Id { ms: self.ms, seq: self.seq - 1 })
         } else if self.ms > 0 {
-            Some(Id {
-                ms: self.ms - 1,
-                seq: u64::MAX,
-            })
+            Some(Id { ms: self.ms - 1, seq: u64::MAX })
         } else {
             None
         }
@@ -127,21 +111,13 @@ impl Id {
             _ => (false, s),
         };
         let missing = if bound == Bound::Start { 0 } else { u64::MAX };
-        let id = Id::parse(
-            body,
-            missing,
-            if exclusive { Strict::Yes } else { Strict::No },
-        )?;
+        let id = Id::parse(body, missing, if exclusive { Strict::Yes } else { Strict::No })?;
         if !exclusive {
             return Ok(id);
         }
         match bound {
-            Bound::Start => id
-                .next()
-                .ok_or(CmdError::Err("invalid start ID for the interval")),
-            Bound::End => id
-                .prev()
-                .ok_or(CmdError::Err("invalid end ID for the interval")),
+            Bound::Start => id.next().ok_or(CmdError::Err("invalid start ID for the interval")),
+            Bound::End => id.prev().ok_or(CmdError::Err("invalid end ID for the interval")),
         }
     }
 }
@@ -207,9 +183,7 @@ impl Stream {
     fn decode(m: &Meta) -> Stream {
         let x = m.extra();
         let id = |o: usize| Id::from_key(&x[o..o + 16]);
-        let n = |o: usize| {
-            u64::from_be_bytes(x[o..o + 8].try_into().expect("invariant: stream extras"))
-        };
+        let n = |o: usize| u64::from_be_bytes(x[o..o + 8].try_into().expect("invariant: stream extras"));
         let ok = x.len() >= EXTRA_LEN;
         Stream {
             version: m.version(),
@@ -256,14 +230,7 @@ impl Stream {
         })
     }
 
-    fn sub(
-        &self,
-        tx: &Tx,
-        key: &[u8],
-        tag: StreamTag,
-        group: Option<&[u8]>,
-        tail: &[u8],
-    ) -> Vec<u8> {
+    fn sub(&self, tx: &Tx, key: &[u8], tag: StreamTag, group: Option<&[u8]>, tail: &[u8]) -> Vec<u8> {
         layout::stream_sub(tx.db, key, self.version, tag, group, tail)
     }
 
@@ -306,8 +273,7 @@ impl Stream {
         if g.entries_read >= 0 && !self.has_tombstones_from(g.last) {
             return Some(self.entries_added.saturating_sub(g.entries_read as u64));
         }
-        self.estimate_entries_read(g.last)
-            .map(|r| self.entries_added.saturating_sub(r))
+        self.estimate_entries_read(g.last).map(|r| self.entries_added.saturating_sub(r))
     }
 }
 
@@ -398,24 +364,14 @@ pub fn add(
         None => Stream::create(tx)?,
     };
     if s.last == Id::MAX {
-        return Err(CmdError::Err(
-            "The stream has exhausted the last possible ID, unable to add more items",
-        ));
+        return Err(CmdError::Err("The stream has exhausted the last possible ID, unable to add more items"));
     }
-    let too_small = CmdError::Err(
-        "The ID specified in XADD is equal or smaller than the target stream top item",
-    );
+    let too_small = CmdError::Err("The ID specified in XADD is equal or smaller than the target stream top item");
     let id = match new_id {
         // The clock may go backwards: ids stay monotonic by following the last one.
-        NewId::Auto if tx.now_ms > s.last.ms => Id {
-            ms: tx.now_ms,
-            seq: 0,
-        },
+        NewId::Auto if tx.now_ms > s.last.ms => Id { ms: tx.now_ms, seq: 0 },
         NewId::Auto => s.last.next().ok_or(too_small.clone())?,
-        NewId::Ms(ms) if ms == s.last.ms => Id {
-            ms,
-            seq: s.last.seq.checked_add(1).ok_or(too_small.clone())?,
-        },
+        NewId::Ms(ms) if ms == s.last.ms => Id { ms, seq: s.last.seq.checked_add(1).ok_or(too_small.clone())? },
         NewId::Ms(ms) => Id { ms, seq: 0 },
         NewId::Exact(id) => id,
     };
@@ -463,19 +419,11 @@ fn trim_stream(
     let prefix = s.sub(tx, key, StreamTag::Entry, None, b"");
     let base = s.node_base;
     let node_of = |index: u64| index.saturating_sub(base) / NODE_ENTRIES;
-    let mut st = TrimState {
-        len: s.len,
-        removed: 0,
-        doomed: Vec::new(),
-        stopped: false,
-    };
+    let mut st = TrimState { len: s.len, removed: 0, doomed: Vec::new(), stopped: false };
     // Entries of the node being collected; a node is judged once complete.
     let mut node: Vec<(Id, u64)> = Vec::new();
     let feed = |id: Id, index: u64, node: &mut Vec<(Id, u64)>, st: &mut TrimState| -> bool {
-        if node
-            .last()
-            .is_some_and(|(_, last)| node_of(*last) != node_of(index))
-        {
+        if node.last().is_some_and(|(_, last)| node_of(*last) != node_of(index)) {
             if !st.judge(&spec, node) {
                 return false;
             }
@@ -484,10 +432,9 @@ fn trim_stream(
         node.push((id, index));
         true
     };
-    tx.store()
-        .iter_prefix(Cf::Data, &prefix, None, false, |k, v| {
-            feed(Id::from_key(k), entry_index(v), &mut node, &mut st)
-        })?;
+    tx.store().iter_prefix(Cf::Data, &prefix, None, false, |k, v| {
+        feed(Id::from_key(k), entry_index(v), &mut node, &mut st)
+    })?;
     if !st.stopped {
         if let Some((id, index)) = pending {
             feed(id, index, &mut node, &mut st);
@@ -502,11 +449,7 @@ fn trim_stream(
     }
     if st.removed > 0 {
         s.len -= st.removed;
-        s.first = if s.len == 0 {
-            Id::MIN
-        } else {
-            first_after(tx, key, s, &st.doomed, pending.map(|p| p.0))?
-        };
+        s.first = if s.len == 0 { Id::MIN } else { first_after(tx, key, s, &st.doomed, pending.map(|p| p.0))? };
     }
     Ok(st.removed)
 }
@@ -564,27 +507,18 @@ impl TrimState {
 
 /// The first entry not in `gone` (stored, or the pending one), for the
 /// stream's first id after a removal at its head.
-fn first_after(
-    tx: &Tx,
-    key: &[u8],
-    s: &Stream,
-    gone: &[Id],
-    pending: Option<Id>,
-) -> Result<Id, CmdError> {
+fn first_after(tx: &Tx, key: &[u8], s: &Stream, gone: &[Id], pending: Option<Id>) -> Result<Id, CmdError> {
     let prefix = s.sub(tx, key, StreamTag::Entry, None, b"");
     let mut found = None;
-    tx.store()
-        .iter_prefix(Cf::Data, &prefix, None, false, |k, _| {
-            let id = Id::from_key(k);
-            if gone.contains(&id) {
-                return true;
-            }
-            found = Some(id);
-            false
-        })?;
-    Ok(found
-        .or(pending.filter(|p| !gone.contains(p)))
-        .unwrap_or(Id::MIN))
+    tx.store().iter_prefix(Cf::Data, &prefix, None, false, |k, _| {
+        let id = Id::from_key(k);
+        if gone.contains(&id) {
+            return true;
+        }
+        found = Some(id);
+        false
+    })?;
+    Ok(found.or(pending.filter(|p| !gone.contains(p))).unwrap_or(Id::MIN))
 }
 
 /// Entries with ids in `[start, end]`, at most `count` (0 = all), in reverse
@@ -603,22 +537,15 @@ pub fn range(
         return Ok(out);
     }
     let prefix = s.sub(tx, key, StreamTag::Entry, None, b"");
-    let from = s.sub(
-        tx,
-        key,
-        StreamTag::Entry,
-        None,
-        &if rev == Rev::Yes { end } else { start }.bytes(),
-    );
-    tx.store()
-        .iter_prefix(Cf::Data, &prefix, Some(&from), rev == Rev::Yes, |k, v| {
-            let id = Id::from_key(k);
-            if (rev == Rev::No && id > end) || (rev == Rev::Yes && id < start) {
-                return false;
-            }
-            out.push((id, decode_entry(v)));
-            count == 0 || (out.len() as u64) < count
-        })?;
+    let from = s.sub(tx, key, StreamTag::Entry, None, &if rev == Rev::Yes { end } else { start }.bytes());
+    tx.store().iter_prefix(Cf::Data, &prefix, Some(&from), rev == Rev::Yes, |k, v| {
+        let id = Id::from_key(k);
+        if (rev == Rev::No && id > end) || (rev == Rev::Yes && id < start) {
+            return false;
+        }
+        out.push((id, decode_entry(v)));
+        count == 0 || (out.len() as u64) < count
+    })?;
     Ok(out)
 }
 
@@ -639,9 +566,7 @@ pub fn entry(tx: &Tx, key: &[u8], s: &Stream, id: Id) -> Result<Option<Vec<Vec<u
 
 /// The last entry present (XSETID's check), None if empty.
 pub fn last_entry_id(tx: &Tx, key: &[u8], s: &Stream) -> Result<Option<Id>, CmdError> {
-    Ok(range(tx, key, s, Id::MIN, Id::MAX, 1, Rev::Yes)?
-        .first()
-        .map(|e| e.0))
+    Ok(range(tx, key, s, Id::MIN, Id::MAX, 1, Rev::Yes)?.first().map(|e| e.0))
 }
 
 /// XDEL: deletes `ids`; returns how many existed.
@@ -687,9 +612,7 @@ pub fn set_id(tx: &mut Tx, key: &[u8], o: SetId) -> Result<(), CmdError> {
     let mut s = lookup(tx, key)?.ok_or(CmdError::NoSuchKey)?;
     if s.len > 0 {
         if last_entry_id(tx, key, &s)?.is_some_and(|max| o.last < max) {
-            return Err(CmdError::Err(
-                "The ID specified in XSETID is smaller than the target stream top item",
-            ));
+            return Err(CmdError::Err("The ID specified in XSETID is smaller than the target stream top item"));
         }
         if o.entries_added.is_some_and(|n| s.len > n) {
             return Err(CmdError::Err(
@@ -698,9 +621,7 @@ pub fn set_id(tx: &mut Tx, key: &[u8], o: SetId) -> Result<(), CmdError> {
         }
     }
     if o.last < s.max_deleted {
-        return Err(CmdError::Err(
-            "The ID specified in XSETID is smaller than current max_deleted_entry_id",
-        ));
+        return Err(CmdError::Err("The ID specified in XSETID is smaller than current max_deleted_entry_id"));
     }
     s.last = o.last;
     if let Some(n) = o.entries_added {
@@ -716,15 +637,14 @@ pub fn set_id(tx: &mut Tx, key: &[u8], o: SetId) -> Result<(), CmdError> {
 pub fn node_count(tx: &Tx, key: &[u8], s: &Stream) -> Result<u64, CmdError> {
     let prefix = s.sub(tx, key, StreamTag::Entry, None, b"");
     let (mut nodes, mut last) = (0u64, None);
-    tx.store()
-        .iter_prefix(Cf::Data, &prefix, None, false, |_, v| {
-            let node = entry_index(v).saturating_sub(s.node_base) / NODE_ENTRIES;
-            if last != Some(node) {
-                nodes += 1;
-                last = Some(node);
-            }
-            true
-        })?;
+    tx.store().iter_prefix(Cf::Data, &prefix, None, false, |_, v| {
+        let node = entry_index(v).saturating_sub(s.node_base) / NODE_ENTRIES;
+        if last != Some(node) {
+            nodes += 1;
+            last = Some(node);
+        }
+        true
+    })?;
     Ok(nodes)
 }
 
@@ -732,9 +652,7 @@ pub fn node_count(tx: &Tx, key: &[u8], s: &Stream) -> Result<u64, CmdError> {
 
 /// The big-endian u64 at `o` in a record (0 if the record is shorter).
 fn u64_at(v: &[u8], o: usize) -> u64 {
-    v.get(o..o + 8).map_or(0, |b| {
-        u64::from_be_bytes(b.try_into().expect("invariant: 8 bytes"))
-    })
+    v.get(o..o + 8).map_or(0, |b| u64::from_be_bytes(b.try_into().expect("invariant: 8 bytes")))
 }
 
 /// A consumer group record.
@@ -751,11 +669,7 @@ pub struct Group {
 impl Group {
     fn decode(v: &[u8]) -> Group {
         let n = |o: usize| u64_at(v, o);
-        Group {
-            last: Id::from_key(&v[..16.min(v.len())]),
-            entries_read: n(16) as i64,
-            pending: n(24),
-        }
+        Group { last: Id::from_key(&v[..16.min(v.len())]), entries_read: n(16) as i64, pending: n(24) }
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -778,10 +692,7 @@ pub struct Consumer {
 impl Consumer {
     fn decode(v: &[u8]) -> Consumer {
         let n = |o: usize| u64_at(v, o);
-        Consumer {
-            seen_ms: n(0),
-            pending: n(8),
-        }
+        Consumer { seen_ms: n(0), pending: n(8) }
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -807,12 +718,7 @@ pub struct Pending {
 impl Pending {
     fn decode(id: Id, v: &[u8]) -> Pending {
         let n = |o: usize| u64_at(v, o);
-        Pending {
-            id,
-            delivered_ms: n(0),
-            count: n(8),
-            consumer: v.get(16..).unwrap_or_default().to_vec(),
-        }
+        Pending { id, delivered_ms: n(0), count: n(8), consumer: v.get(16..).unwrap_or_default().to_vec() }
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -845,29 +751,19 @@ pub fn group(tx: &Tx, key: &[u8], s: &Stream, name: &[u8]) -> Result<Option<Grou
 pub fn groups(tx: &Tx, key: &[u8], s: &Stream) -> Result<Vec<(Vec<u8>, Group)>, CmdError> {
     let prefix = s.sub(tx, key, StreamTag::Group, None, b"");
     let mut out = Vec::new();
-    tx.store()
-        .iter_prefix(Cf::Data, &prefix, None, false, |k, v| {
-            out.push((k[prefix.len()..].to_vec(), Group::decode(v)));
-            true
-        })?;
+    tx.store().iter_prefix(Cf::Data, &prefix, None, false, |k, v| {
+        out.push((k[prefix.len()..].to_vec(), Group::decode(v)));
+        true
+    })?;
     Ok(out)
 }
 
 /// Looks up a stream and one of its groups: Ok(None) if either is missing.
-pub fn open_group<'k>(
-    tx: &mut Tx,
-    key: &'k [u8],
-    name: &[u8],
-) -> Result<Option<GroupCtx<'k>>, CmdError> {
+pub fn open_group<'k>(tx: &mut Tx, key: &'k [u8], name: &[u8]) -> Result<Option<GroupCtx<'k>>, CmdError> {
     let Some(s) = lookup(tx, key)? else {
         return Ok(None);
     };
-    Ok(group(tx, key, &s, name)?.map(|g| GroupCtx {
-        key,
-        s,
-        name: name.to_vec(),
-        g,
-    }))
+    Ok(group(tx, key, &s, name)?.map(|g| GroupCtx { key, s, name: name.to_vec(), g }))
 }
 
 /// XGROUP CREATE outcome.
@@ -904,11 +800,7 @@ pub fn create_group(
         StartAt::Last => s.last,
         StartAt::Id(id) => id,
     };
-    let g = Group {
-        last,
-        entries_read,
-        pending: 0,
-    };
+    let g = Group { last, entries_read, pending: 0 };
     let k = s.sub(tx, key, StreamTag::Group, None, name);
     tx.put(Cf::Data, k, g.encode());
     s.groups += 1;
@@ -919,12 +811,7 @@ pub fn create_group(
 impl<'k> GroupCtx<'k> {
     /// Bundles a stream and its group `name`.
     pub fn new(key: &'k [u8], s: Stream, name: &[u8], g: Group) -> Self {
-        GroupCtx {
-            key,
-            s,
-            name: name.to_vec(),
-            g,
-        }
+        GroupCtx { key, s, name: name.to_vec(), g }
     }
 
     fn gk(&self, tx: &Tx, tag: StreamTag, tail: &[u8]) -> Vec<u8> {
@@ -964,9 +851,7 @@ impl<'k> GroupCtx<'k> {
 
     /// A consumer's record.
     pub fn consumer(&self, tx: &Tx, name: &[u8]) -> Result<Option<Consumer>, CmdError> {
-        Ok(tx
-            .get(Cf::Data, &self.gk(tx, StreamTag::Consumer, name))?
-            .map(|v| Consumer::decode(&v)))
+        Ok(tx.get(Cf::Data, &self.gk(tx, StreamTag::Consumer, name))?.map(|v| Consumer::decode(&v)))
     }
 
     fn put_consumer(&self, tx: &mut Tx, name: &[u8], c: Consumer) {
@@ -978,10 +863,7 @@ impl<'k> GroupCtx<'k> {
     /// Returns whether it was created.
     pub fn touch_consumer(&self, tx: &mut Tx, name: &[u8]) -> Result<bool, CmdError> {
         let found = self.consumer(tx, name)?;
-        let c = Consumer {
-            seen_ms: tx.now_ms,
-            pending: found.map_or(0, |c| c.pending),
-        };
+        let c = Consumer { seen_ms: tx.now_ms, pending: found.map_or(0, |c| c.pending) };
         self.put_consumer(tx, name, c);
         Ok(found.is_none())
     }
@@ -991,14 +873,7 @@ impl<'k> GroupCtx<'k> {
         if self.consumer(tx, name)?.is_some() {
             return Ok(false);
         }
-        self.put_consumer(
-            tx,
-            name,
-            Consumer {
-                seen_ms: tx.now_ms,
-                pending: 0,
-            },
-        );
+        self.put_consumer(tx, name, Consumer { seen_ms: tx.now_ms, pending: 0 });
         Ok(true)
     }
 
@@ -1006,11 +881,10 @@ impl<'k> GroupCtx<'k> {
     pub fn consumers(&self, tx: &Tx) -> Result<Vec<(Vec<u8>, Consumer)>, CmdError> {
         let prefix = self.gk(tx, StreamTag::Consumer, b"");
         let mut out = Vec::new();
-        tx.store()
-            .iter_prefix(Cf::Data, &prefix, None, false, |k, v| {
-                out.push((k[prefix.len()..].to_vec(), Consumer::decode(v)));
-                true
-            })?;
+        tx.store().iter_prefix(Cf::Data, &prefix, None, false, |k, v| {
+            out.push((k[prefix.len()..].to_vec(), Consumer::decode(v)));
+            true
+        })?;
         Ok(out)
     }
 
@@ -1048,18 +922,17 @@ impl<'k> GroupCtx<'k> {
         }
         let prefix = self.gk(tx, StreamTag::Pending, b"");
         let from = self.gk(tx, StreamTag::Pending, &start.bytes());
-        tx.store()
-            .iter_prefix(Cf::Data, &prefix, Some(&from), false, |k, v| {
-                let id = Id::from_key(k);
-                if id > end {
-                    return false;
-                }
-                let p = Pending::decode(id, v);
-                if consumer.map_or(true, |c| c == p.consumer.as_slice()) {
-                    out.push(p);
-                }
-                (out.len() as u64) < count
-            })?;
+        tx.store().iter_prefix(Cf::Data, &prefix, Some(&from), false, |k, v| {
+            let id = Id::from_key(k);
+            if id > end {
+                return false;
+            }
+            let p = Pending::decode(id, v);
+            if consumer.map_or(true, |c| c == p.consumer.as_slice()) {
+                out.push(p);
+            }
+            (out.len() as u64) < count
+        })?;
         Ok(out)
     }
 
@@ -1068,19 +941,16 @@ impl<'k> GroupCtx<'k> {
         let prefix = self.gk(tx, StreamTag::Pending, b"");
         let from = self.gk(tx, StreamTag::Pending, &Id::MAX.bytes());
         let mut last = None;
-        tx.store()
-            .iter_prefix(Cf::Data, &prefix, Some(&from), true, |k, _| {
-                last = Some(Id::from_key(k));
-                false
-            })?;
+        tx.store().iter_prefix(Cf::Data, &prefix, Some(&from), true, |k, _| {
+            last = Some(Id::from_key(k));
+            false
+        })?;
         Ok(last)
     }
 
     /// One pending entry.
     pub fn pending_entry(&self, tx: &Tx, id: Id) -> Result<Option<Pending>, CmdError> {
-        Ok(tx
-            .get(Cf::Data, &self.gk(tx, StreamTag::Pending, &id.bytes()))?
-            .map(|v| Pending::decode(id, &v)))
+        Ok(tx.get(Cf::Data, &self.gk(tx, StreamTag::Pending, &id.bytes()))?.map(|v| Pending::decode(id, &v)))
     }
 
     fn put_pending(&self, tx: &mut Tx, p: &Pending) {
@@ -1090,10 +960,7 @@ impl<'k> GroupCtx<'k> {
 
     /// Adds `delta` to a consumer's pending count (it must exist or be created).
     fn adjust_consumer(&self, tx: &mut Tx, name: &[u8], delta: i64) -> Result<(), CmdError> {
-        let mut c = self.consumer(tx, name)?.unwrap_or(Consumer {
-            seen_ms: tx.now_ms,
-            pending: 0,
-        });
+        let mut c = self.consumer(tx, name)?.unwrap_or(Consumer { seen_ms: tx.now_ms, pending: 0 });
         c.pending = c.pending.saturating_add_signed(delta);
         self.put_consumer(tx, name, c);
         Ok(())
@@ -1108,13 +975,7 @@ impl<'k> GroupCtx<'k> {
     }
 
     /// Gives `p` to `consumer` (creating or moving it), then stores it.
-    fn assign(
-        &mut self,
-        tx: &mut Tx,
-        mut p: Pending,
-        existed: bool,
-        consumer: &[u8],
-    ) -> Result<(), CmdError> {
+    fn assign(&mut self, tx: &mut Tx, mut p: Pending, existed: bool, consumer: &[u8]) -> Result<(), CmdError> {
         if !existed {
             self.g.pending += 1;
             self.adjust_consumer(tx, consumer, 1)?;
@@ -1144,13 +1005,7 @@ impl<'k> GroupCtx<'k> {
 
     /// XREADGROUP `>`: delivers up to `count` (0 = all) new entries to
     /// `consumer`, recording them as pending unless `noack`.
-    pub fn read_new(
-        &mut self,
-        tx: &mut Tx,
-        consumer: &[u8],
-        count: u64,
-        ack: Ack,
-    ) -> Result<Vec<Entry>, CmdError> {
+    pub fn read_new(&mut self, tx: &mut Tx, consumer: &[u8], count: u64, ack: Ack) -> Result<Vec<Entry>, CmdError> {
         let Some(start) = self.g.last.next() else {
             return Ok(Vec::new());
         };
@@ -1170,16 +1025,8 @@ impl<'k> GroupCtx<'k> {
             }
             let old = self.pending_entry(tx, id)?;
             let existed = old.is_some();
-            let p = Pending {
-                id,
-                consumer: Vec::new(),
-                delivered_ms: tx.now_ms,
-                count: 1,
-            };
-            let p = Pending {
-                consumer: old.map_or_else(Vec::new, |o| o.consumer),
-                ..p
-            };
+            let p = Pending { id, consumer: Vec::new(), delivered_ms: tx.now_ms, count: 1 };
+            let p = Pending { consumer: old.map_or_else(Vec::new, |o| o.consumer), ..p };
             self.assign(tx, p, existed, consumer)?;
         }
         if !entries.is_empty() {
@@ -1216,13 +1063,7 @@ impl<'k> GroupCtx<'k> {
 
     /// XCLAIM for one id (after the caller's argument checks). Returns the
     /// entry claimed (fields None with JUSTID), or None if not claimed.
-    pub fn claim(
-        &mut self,
-        tx: &mut Tx,
-        consumer: &[u8],
-        id: Id,
-        o: &ClaimOpts,
-    ) -> Result<Option<Entry>, CmdError> {
+    pub fn claim(&mut self, tx: &mut Tx, consumer: &[u8], id: Id, o: &ClaimOpts) -> Result<Option<Entry>, CmdError> {
         let old = self.pending_entry(tx, id)?;
         let Some(fields) = entry(tx, self.key, &self.s, id)? else {
             if let Some(p) = old {
@@ -1232,21 +1073,10 @@ impl<'k> GroupCtx<'k> {
         };
         let (mut p, existed) = match old {
             Some(p) => (p, true),
-            None if o.force => (
-                Pending {
-                    id,
-                    consumer: Vec::new(),
-                    delivered_ms: tx.now_ms,
-                    count: 1,
-                },
-                false,
-            ),
+            None if o.force => (Pending { id, consumer: Vec::new(), delivered_ms: tx.now_ms, count: 1 }, false),
             None => return Ok(None),
         };
-        if existed
-            && o.min_idle > 0
-            && (tx.now_ms as i64).saturating_sub(p.delivered_ms as i64) < o.min_idle
-        {
+        if existed && o.min_idle > 0 && (tx.now_ms as i64).saturating_sub(p.delivered_ms as i64) < o.min_idle {
             return Ok(None);
         }
         self.touch_consumer(tx, consumer)?;
@@ -1274,11 +1104,7 @@ impl<'k> GroupCtx<'k> {
         let mut count = count;
         // At most `attempts` PEL records are examined, plus one for the cursor.
         let cands = self.pending(tx, start, Id::MAX, None, attempts.saturating_add(1))?;
-        let mut out = AutoClaimed {
-            next: Id::MIN,
-            claimed: Vec::new(),
-            deleted: Vec::new(),
-        };
+        let mut out = AutoClaimed { next: Id::MIN, claimed: Vec::new(), deleted: Vec::new() };
         let mut consumer_seen = false;
         for p in cands {
             if attempts == 0 || count == 0 {
@@ -1306,8 +1132,7 @@ impl<'k> GroupCtx<'k> {
                 p.count += 1;
             }
             self.assign(tx, p, true, consumer)?;
-            out.claimed
-                .push((id, if justid { Vec::new() } else { fields }));
+            out.claimed.push((id, if justid { Vec::new() } else { fields }));
             count -= 1;
         }
         self.save(tx);
@@ -1356,36 +1181,15 @@ mod tests {
 
     #[test]
     fn id_parse_follows_redis() {
-        assert_eq!(
-            Id::parse(b"5", 0, Strict::Yes).unwrap(),
-            Id { ms: 5, seq: 0 }
-        );
-        assert_eq!(
-            Id::parse(b"5", u64::MAX, Strict::Yes).unwrap(),
-            Id {
-                ms: 5,
-                seq: u64::MAX
-            }
-        );
-        assert_eq!(
-            Id::parse(b"1-2", 0, Strict::Yes).unwrap(),
-            Id { ms: 1, seq: 2 }
-        );
+        assert_eq!(Id::parse(b"5", 0, Strict::Yes).unwrap(), Id { ms: 5, seq: 0 });
+        assert_eq!(Id::parse(b"5", u64::MAX, Strict::Yes).unwrap(), Id { ms: 5, seq: u64::MAX });
+        assert_eq!(Id::parse(b"1-2", 0, Strict::Yes).unwrap(), Id { ms: 1, seq: 2 });
         assert!(Id::parse(b"-", 0, Strict::Yes).is_err());
         assert_eq!(Id::parse(b"+", 0, Strict::No).unwrap(), Id::MAX);
         assert!(Id::parse(b"1-x", 0, Strict::No).is_err());
         assert!(Id::parse(b"18446744073709551616", 0, Strict::No).is_err());
-        assert_eq!(
-            Id::parse_bound(b"(1-2", Bound::Start).unwrap(),
-            Id { ms: 1, seq: 3 }
-        );
-        assert_eq!(
-            Id::parse_bound(b"(2-0", Bound::End).unwrap(),
-            Id {
-                ms: 1,
-                seq: u64::MAX
-            }
-        );
+        assert_eq!(Id::parse_bound(b"(1-2", Bound::Start).unwrap(), Id { ms: 1, seq: 3 });
+        assert_eq!(Id::parse_bound(b"(2-0", Bound::End).unwrap(), Id { ms: 1, seq: u64::MAX });
         assert!(Id::parse_bound(b"(-", Bound::Start).is_err());
     }
 
@@ -1393,10 +1197,7 @@ mod tests {
     fn entry_codec_round_trip() {
         let v = encode_entry(7, &[b"a", b"", b"bc"]);
         assert_eq!(entry_index(&v), 7);
-        assert_eq!(
-            decode_entry(&v),
-            vec![b"a".to_vec(), vec![], b"bc".to_vec()]
-        );
+        assert_eq!(decode_entry(&v), vec![b"a".to_vec(), vec![], b"bc".to_vec()]);
     }
 
     use crate::storage::testutil::TempStore;
@@ -1407,19 +1208,14 @@ mod tests {
 
     fn add_n(t: &mut TempStore, from: u64, to: u64) {
         for ms in from..to {
-            t.run(|tx| add(tx, b"s", NewId::Exact(id(ms)), &[b"f", b"v"], true, None))
-                .unwrap();
+            t.run(|tx| add(tx, b"s", NewId::Exact(id(ms)), &[b"f", b"v"], true, None)).unwrap();
         }
     }
 
     fn ids(t: &mut TempStore) -> Vec<u64> {
         t.run(|tx| {
             let s = lookup(tx, b"s").unwrap().unwrap();
-            range(tx, b"s", &s, Id::MIN, Id::MAX, 0, Rev::No)
-                .unwrap()
-                .iter()
-                .map(|e| e.0.ms)
-                .collect()
+            range(tx, b"s", &s, Id::MIN, Id::MAX, 0, Rev::No).unwrap().iter().map(|e| e.0.ms).collect()
         })
     }
 
@@ -1427,53 +1223,23 @@ mod tests {
     fn exact_trim_counts_the_entry_being_added() {
         let mut t = TempStore::new();
         add_n(&mut t, 1, 4);
-        let spec = TrimSpec {
-            strategy: Trim::MaxLen(0),
-            approx: false,
-            limit: 0,
-        };
-        let out = t
-            .run(|tx| {
-                add(
-                    tx,
-                    b"s",
-                    NewId::Exact(id(9)),
-                    &[b"f", b"v"],
-                    true,
-                    Some(spec),
-                )
-            })
-            .unwrap();
+        let spec = TrimSpec { strategy: Trim::MaxLen(0), approx: false, limit: 0 };
+        let out = t.run(|tx| add(tx, b"s", NewId::Exact(id(9)), &[b"f", b"v"], true, Some(spec))).unwrap();
         assert_eq!(out, AddOutcome::Added(id(9)));
         assert_eq!(ids(&mut t), Vec::<u64>::new());
         let s = t.run(|tx| lookup(tx, b"s").unwrap().unwrap());
-        assert_eq!(
-            (s.len, s.first, s.last, s.entries_added),
-            (0, Id::MIN, id(9), 4)
-        );
+        assert_eq!((s.len, s.first, s.last, s.entries_added), (0, Id::MIN, id(9), 4));
     }
 
     #[test]
     fn approximate_trim_drops_whole_nodes_only_within_the_limit() {
         let mut t = TempStore::new();
         add_n(&mut t, 1, 251);
-        let approx = |limit| TrimSpec {
-            strategy: Trim::MaxLen(10),
-            approx: true,
-            limit,
-        };
+        let approx = |limit| TrimSpec { strategy: Trim::MaxLen(10), approx: true, limit };
         assert_eq!(t.run(|tx| trim(tx, b"s", approx(50))).unwrap(), 0);
-        assert_eq!(
-            t.run(|tx| trim(tx, b"s", approx(DEFAULT_TRIM_LIMIT)))
-                .unwrap(),
-            200
-        );
+        assert_eq!(t.run(|tx| trim(tx, b"s", approx(DEFAULT_TRIM_LIMIT))).unwrap(), 200);
         assert_eq!(ids(&mut t).first(), Some(&201));
-        let minid = TrimSpec {
-            strategy: Trim::MinId(id(240)),
-            approx: false,
-            limit: 0,
-        };
+        let minid = TrimSpec { strategy: Trim::MinId(id(240)), approx: false, limit: 0 };
         assert_eq!(t.run(|tx| trim(tx, b"s", minid)).unwrap(), 39);
         let s = t.run(|tx| lookup(tx, b"s").unwrap().unwrap());
         assert_eq!((s.len, s.first), (11, id(240)));

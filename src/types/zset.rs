@@ -448,7 +448,15 @@ impl<F: FnMut(&[u8], f64)> RangeLoop<F> {
     /// Walks from `from` (a `zscore` key; None = `dir`'s end) in `dir`,
     /// stepping through the members with `r`'s bounds: the one walk of
     /// ZRANGEBYSCORE and ZRANGEBYLEX.
-    fn run(mut self, tx: &Tx, key: &[u8], m: &Meta, from: Option<&[u8]>, dir: Dir, r: &impl Bounds) -> Result<(), CmdError> {
+    fn run(
+        mut self,
+        tx: &Tx,
+        key: &[u8],
+        m: &Meta,
+        from: Option<&[u8]>,
+        dir: Dir,
+        r: &impl Bounds,
+    ) -> Result<(), CmdError> {
         walk(tx, key, m, from, dir, |member, s| match dir {
             Dir::Forward => self.step(member, s, r.above_min(member, s), || r.below_max(member, s)),
             Dir::Reverse => self.step(member, s, r.below_max(member, s), || r.above_min(member, s)),
@@ -619,7 +627,13 @@ pub fn rank(tx: &Tx, key: &[u8], m: &Meta, member: &[u8], dir: Dir) -> Result<Op
 /// (exclusive; from the first member when None), stopping before `stop`.
 /// Returns the count, the key to resume from (None at the end or at `stop`)
 /// and whether `stop` was reached.
-fn count_batch(tx: &Tx, key: &[u8], m: &Meta, from: Option<&[u8]>, stop: Option<&[u8]>) -> Result<(u64, Option<Vec<u8>>, bool), CmdError> {
+fn count_batch(
+    tx: &Tx,
+    key: &[u8],
+    m: &Meta,
+    from: Option<&[u8]>,
+    stop: Option<&[u8]>,
+) -> Result<(u64, Option<Vec<u8>>, bool), CmdError> {
     let (mut n, mut found, mut resume, mut skip) = (0u64, false, None, from.is_some());
     walk(tx, key, m, from, Dir::Forward, |mb, sc| {
         if std::mem::take(&mut skip) {

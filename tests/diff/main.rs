@@ -30,7 +30,23 @@ macro_rules! diff_scripts {
     };
 }
 
-diff_scripts!(connection, generic, hashes, keys, lists, protocol, pubsub, scripting, server, sets, sort, streams, strings, transactions, zsets);
+diff_scripts!(
+    connection,
+    generic,
+    hashes,
+    keys,
+    lists,
+    protocol,
+    pubsub,
+    scripting,
+    server,
+    sets,
+    sort,
+    streams,
+    strings,
+    transactions,
+    zsets
+);
 
 #[test]
 fn every_script_has_a_test() {

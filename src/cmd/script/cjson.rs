@@ -17,11 +17,7 @@ pub fn install(lua: &Lua, pending: &Pending) -> mlua::Result<()> {
         "encode",
         lua.create_function(move |lua, args: MultiValue| {
             if args.len() != 1 {
-                return Err(raise_here(
-                    lua,
-                    &p,
-                    "bad argument #1 to 'encode' (expected 1 argument)",
-                ));
+                return Err(raise_here(lua, &p, "bad argument #1 to 'encode' (expected 1 argument)"));
             }
             let mut out = Vec::new();
             encode(&args[0], &mut out, 0).map_err(|e| raise_here(lua, &p, &e))?;
@@ -33,53 +29,33 @@ pub fn install(lua: &Lua, pending: &Pending) -> mlua::Result<()> {
         "decode",
         lua.create_function(move |lua, args: MultiValue| {
             if args.len() != 1 {
-                return Err(raise_here(
-                    lua,
-                    &p,
-                    "bad argument #1 to 'decode' (expected 1 argument)",
-                ));
+                return Err(raise_here(lua, &p, "bad argument #1 to 'decode' (expected 1 argument)"));
             }
             let s = match &args[0] {
-                Value::String(_) | Value::Integer(_) | Value::Number(_) => lua
-                    .coerce_string(args[0].clone())?
-                    .expect("invariant: strings and numbers coerce"),
+                Value::String(_) | Value::Integer(_) | Value::Number(_) => {
+                    lua.coerce_string(args[0].clone())?.expect("invariant: strings and numbers coerce")
+                }
                 other => {
-                    let msg = format!(
-                        "bad argument #1 to 'decode' (string expected, got {})",
-                        other.type_name()
-                    );
+                    let msg = format!("bad argument #1 to 'decode' (string expected, got {})", other.type_name());
                     return Err(raise_here(lua, &p, &msg));
                 }
             };
             let bytes = s.as_bytes();
-            let mut parser = Parser {
-                lua,
-                s: &bytes,
-                pos: 0,
-            };
+            let mut parser = Parser { lua, s: &bytes, pos: 0 };
             parser.document().map_err(|e| raise_here(lua, &p, &e))
         })?,
     )?;
-    t.set(
-        "null",
-        Value::LightUserData(LightUserData(std::ptr::null_mut())),
-    )?;
+    t.set("null", Value::LightUserData(LightUserData(std::ptr::null_mut())))?;
     lua.globals().set("cjson", t)
 }
 
 /// `n` as C's `%.14g` (also Lua 5.1's number format).
 pub fn fmt_g14(n: f64) -> String {
     if n == 0.0 {
-        return if n.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if n.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let sci = format!("{:.13e}", n);
-    let (mant, exp) = sci
-        .split_once('e')
-        .expect("invariant: {:e} has an exponent");
+    let (mant, exp) = sci.split_once('e').expect("invariant: {:e} has an exponent");
     let exp: i32 = exp.parse().expect("invariant: {:e} exponent is an integer");
     if !(-4..14).contains(&exp) {
         let mant = trim_zeros(mant);
@@ -113,19 +89,11 @@ fn encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
         Value::String(s) => escape(&s.as_bytes(), out),
         Value::Table(t) => {
             if depth + 1 > MAX_DEPTH {
-                return Err(format!(
-                    "Cannot serialise, excessive nesting ({})",
-                    depth + 1
-                ));
+                return Err(format!("Cannot serialise, excessive nesting ({})", depth + 1));
             }
             encode_table(t, out, depth + 1)?;
         }
-        other => {
-            return Err(format!(
-                "Cannot serialise {}: type not supported",
-                other.type_name()
-            ))
-        }
+        other => return Err(format!("Cannot serialise {}: type not supported", other.type_name())),
     }
     Ok(())
 }
@@ -269,10 +237,7 @@ impl Parser<'_> {
             Tok::Str | Tok::Num | Tok::Bool | Tok::Null => Ok(v),
             Tok::ObjBegin | Tok::ArrBegin => {
                 if depth > MAX_DEPTH {
-                    return Err(format!(
-                        "Found too many nested data structures ({depth}) at character {}",
-                        at + 1
-                    ));
+                    return Err(format!("Found too many nested data structures ({depth}) at character {}", at + 1));
                 }
                 let t = self.lua.create_table().map_err(|e| e.to_string())?;
                 if tok == Tok::ObjBegin {
@@ -361,10 +326,7 @@ impl Parser<'_> {
                     .iter()
                     .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
                     .map_or(self.s.len(), |p| at + p);
-                match std::str::from_utf8(&self.s[at..end])
-                    .ok()
-                    .and_then(|s| s.parse::<f64>().ok())
-                {
+                match std::str::from_utf8(&self.s[at..end]).ok().and_then(|s| s.parse::<f64>().ok()) {
                     Some(n) => {
                         self.pos = end;
                         Ok((Tok::Num, at, Value::Number(n)))
@@ -376,11 +338,7 @@ impl Parser<'_> {
                 for (word, tok, v) in [
                     (&b"true"[..], Tok::Bool, Value::Boolean(true)),
                     (b"false", Tok::Bool, Value::Boolean(false)),
-                    (
-                        b"null",
-                        Tok::Null,
-                        Value::LightUserData(LightUserData(std::ptr::null_mut())),
-                    ),
+                    (b"null", Tok::Null, Value::LightUserData(LightUserData(std::ptr::null_mut()))),
                 ] {
                     if self.s[at..].starts_with(word) {
                         self.pos += word.len();
@@ -419,13 +377,7 @@ impl Parser<'_> {
                                 let mut b = [0u8; 4];
                                 out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
                             }
-                            None => {
-                                return Ok((
-                                    Tok::Error("invalid unicode escape code"),
-                                    at,
-                                    Value::Nil,
-                                ))
-                            }
+                            None => return Ok((Tok::Error("invalid unicode escape code"), at, Value::Nil)),
                         },
                         _ => return Ok((Tok::Error("invalid escape code"), at, Value::Nil)),
                     }
@@ -462,11 +414,7 @@ impl Parser<'_> {
 }
 
 fn expected(what: &str, found: Tok, at: usize) -> String {
-    format!(
-        "Expected {what} but found {} at character {}",
-        found.name(),
-        at + 1
-    )
+    format!("Expected {what} but found {} at character {}", found.name(), at + 1)
 }
 
 #[cfg(test)]

@@ -21,12 +21,7 @@ pub fn reply_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Valu
     let line_end = *pos + memchr::memchr(b'\n', &buf[*pos..]).unwrap_or(buf.len() - *pos);
     let line = &buf[*pos + 1..line_end.saturating_sub(1)];
     *pos = line_end + 1;
-    let num = || -> i64 {
-        std::str::from_utf8(line)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    };
+    let num = || -> i64 { std::str::from_utf8(line).ok().and_then(|s| s.parse().ok()).unwrap_or(0) };
     let tagged = |tag: &str, v: Value| -> mlua::Result<Value> {
         let t = lua.create_table()?;
         t.raw_set(tag, v)?;
@@ -48,10 +43,7 @@ pub fn reply_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Valu
             }
             let t = lua.create_table()?;
             t.raw_set("format", lua.create_string(&body[..3.min(body.len())])?)?;
-            t.raw_set(
-                "string",
-                lua.create_string(body.get(4..).unwrap_or_default())?,
-            )?;
+            t.raw_set("string", lua.create_string(body.get(4..).unwrap_or_default())?)?;
             tagged("verbatim_string", Value::Table(t))
         }
         b'*' | b'>' => {
@@ -70,11 +62,7 @@ pub fn reply_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Valu
             let t = lua.create_table()?;
             for _ in 0..num() {
                 let k = reply_to_lua(lua, buf, pos)?;
-                let v = if kind == b'%' {
-                    reply_to_lua(lua, buf, pos)?
-                } else {
-                    Value::Boolean(true)
-                };
+                let v = if kind == b'%' { reply_to_lua(lua, buf, pos)? } else { Value::Boolean(true) };
                 t.raw_set(k, v)?;
             }
             tagged(if kind == b'%' { "map" } else { "set" }, Value::Table(t))
@@ -152,9 +140,7 @@ fn write_table(t: &Table, out: &mut ReplyBuf, resp3: bool, depth: usize) -> mlua
         return Ok(());
     }
     if let Value::Table(v) = t.raw_get::<Value>("verbatim_string")? {
-        if let (Value::String(_), Value::String(s)) =
-            (v.raw_get::<Value>("format")?, v.raw_get::<Value>("string")?)
-        {
+        if let (Value::String(_), Value::String(s)) = (v.raw_get::<Value>("format")?, v.raw_get::<Value>("string")?) {
             out.verbatim(&s.as_bytes());
             return Ok(());
         }
@@ -197,7 +183,5 @@ fn write_table(t: &Table, out: &mut ReplyBuf, resp3: bool, depth: usize) -> mlua
 }
 
 fn no_newlines(s: &[u8]) -> Vec<u8> {
-    s.iter()
-        .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
-        .collect()
+    s.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }).collect()
 }

@@ -117,14 +117,8 @@ impl Engine {
         redis.set(
             "sha1hex",
             lua.create_function(move |lua, args: MultiValue| match args.len() {
-                1 if matches!(
-                    args[0],
-                    Value::String(_) | Value::Integer(_) | Value::Number(_)
-                ) =>
-                {
-                    let s = lua
-                        .coerce_string(args[0].clone())?
-                        .expect("invariant: strings and numbers coerce");
+                1 if matches!(args[0], Value::String(_) | Value::Integer(_) | Value::Number(_)) => {
+                    let s = lua.coerce_string(args[0].clone())?.expect("invariant: strings and numbers coerce");
                     Ok(sha1hex(&s.as_bytes()))
                 }
                 _ => Err(raise(&p, b"ERR wrong number of arguments".to_vec())),
@@ -134,12 +128,7 @@ impl Engine {
         let p = pending.clone();
         bridge.set(
             "take_pending",
-            lua.create_function(move |lua, ()| {
-                p.borrow_mut()
-                    .take()
-                    .map(|m| lua.create_string(m))
-                    .transpose()
-            })?,
+            lua.create_function(move |lua, ()| p.borrow_mut().take().map(|m| lua.create_string(m)).transpose())?,
         )?;
         let r = resp.clone();
         bridge.set(
@@ -163,9 +152,7 @@ impl Engine {
         )?;
         bridge.set("where", lua.create_function(|lua, ()| Ok(user_frame(lua)))?)?;
         super::cjson::install(&lua, &pending)?;
-        lua.load(include_str!("bootstrap.lua"))
-            .set_name("=bootstrap")
-            .call::<()>(bridge.clone())?;
+        lua.load(include_str!("bootstrap.lua")).set_name("=bootstrap").call::<()>(bridge.clone())?;
         let env: Table = bridge.get("env")?;
         let run: Function = bridge.get("run")?;
         let killed = Rc::new(Cell::new(false));
@@ -174,32 +161,17 @@ impl Engine {
         let started: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
         let limit = Duration::from_millis(time_limit_ms);
         let (k, s) = (killed.clone(), started.clone());
-        lua.set_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            move |_, _| {
-                // The executor is single threaded, so no other client can send
-                // SCRIPT KILL while a script runs: past lua-time-limit the hook
-                // kills the script itself (and keeps failing if it is caught).
-                if s.get().is_some_and(|t| t.elapsed() > limit) {
-                    k.set(true);
-                    return Err(mlua::Error::runtime(
-                        "Script killed by user with SCRIPT KILL...",
-                    ));
-                }
-                Ok(VmState::Continue)
-            },
-        )?;
-        Ok(Engine {
-            lua,
-            env,
-            run,
-            cache: HashMap::new(),
-            killed,
-            started,
-            resp,
-            pending,
-            redis,
-        })
+        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
+            // The executor is single threaded, so no other client can send
+            // SCRIPT KILL while a script runs: past lua-time-limit the hook
+            // kills the script itself (and keeps failing if it is caught).
+            if s.get().is_some_and(|t| t.elapsed() > limit) {
+                k.set(true);
+                return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+            }
+            Ok(VmState::Continue)
+        })?;
+        Ok(Engine { lua, env, run, cache: HashMap::new(), killed, started, resp, pending, redis })
     }
 
     /// Compiles `body` into the cache (if new) and returns its SHA1.
@@ -213,12 +185,8 @@ impl Engine {
                 .set_environment(self.env.clone())
                 .into_function()
                 .map_err(|e| {
-                    format!(
-                        "ERR Error compiling script (new function): {}",
-                        lua_message(&e)
-                    )
-                    .into_bytes()
-                })?;
+                format!("ERR Error compiling script (new function): {}", lua_message(&e)).into_bytes()
+            })?;
             self.cache.insert(sha.clone(), Cached { func });
         }
         Ok(sha)
@@ -226,8 +194,7 @@ impl Engine {
 
     /// True if the script `sha` (any case) is cached.
     pub fn exists(&self, sha: &[u8]) -> bool {
-        self.cache
-            .contains_key(&String::from_utf8_lossy(sha).to_ascii_lowercase())
+        self.cache.contains_key(&String::from_utf8_lossy(sha).to_ascii_lowercase())
     }
 
     /// Empties the script cache (SCRIPT FLUSH).
@@ -254,21 +221,14 @@ impl Engine {
         let eng = &state.scripting;
         let func = eng.cache.get(&sha)?.func.clone();
         let (lua, redis, run) = (eng.lua.clone(), eng.redis.clone(), eng.run.clone());
-        let (killed, started, resp, pending) = (
-            eng.killed.clone(),
-            eng.started.clone(),
-            eng.resp.clone(),
-            eng.pending.clone(),
-        );
+        let (killed, started, resp, pending) =
+            (eng.killed.clone(), eng.started.clone(), eng.resp.clone(), eng.pending.clone());
         resp.set(2);
         pending.borrow_mut().take();
         let result = (|| -> mlua::Result<Outcome> {
             let g = lua.globals();
             let strings = |items: &[&[u8]]| -> mlua::Result<Table> {
-                let v = items
-                    .iter()
-                    .map(|x| lua.create_string(x))
-                    .collect::<mlua::Result<Vec<_>>>()?;
+                let v = items.iter().map(|x| lua.create_string(x)).collect::<mlua::Result<Vec<_>>>()?;
                 lua.create_sequence_from(v)
             };
             g.raw_set("KEYS", strings(keys)?)?;
@@ -285,8 +245,7 @@ impl Engine {
                     scope.create_function(move |lua, args: MultiValue| {
                         let mut guard = cell.borrow_mut();
                         let (state, scratch) = &mut *guard;
-                        let (ok, v) =
-                            lib_call(lua, state, store, client, scratch, args, mode, resp.get())?;
+                        let (ok, v) = lib_call(lua, state, store, client, scratch, args, mode, resp.get())?;
                         match (ok, raise_errors) {
                             (false, true) => Err(raise(pending, error_message(&v)?)),
                             _ => Ok(v),
@@ -305,12 +264,11 @@ impl Engine {
             state.clients[client].db = db;
             started.set(None);
             // The commands already ran; like Redis, what they wrote stays.
-            store
-                .end_batch()
-                .map_err(|e| mlua::Error::runtime(e.to_string()))?;
+            store.end_batch().map_err(|e| mlua::Error::runtime(e.to_string()))?;
             if killed.get() {
                 return Ok(Outcome::Failed(
-                    format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:0.").into_bytes(),
+                    format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:0.")
+                        .into_bytes(),
                 ));
             }
             let (ok, value) = ran?;
@@ -323,11 +281,7 @@ impl Engine {
         })();
         let _ = lua.globals().raw_set("KEYS", Value::Nil);
         let _ = lua.globals().raw_set("ARGV", Value::Nil);
-        Some(
-            result.unwrap_or_else(|e| {
-                Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())
-            }),
-        )
+        Some(result.unwrap_or_else(|e| Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())))
     }
 }
 
@@ -366,23 +320,14 @@ fn lib_call(
     let mut parts: Vec<mlua::String> = Vec::with_capacity(args.len());
     for a in args {
         match a {
-            Value::String(_) | Value::Integer(_) | Value::Number(_) => {
-                match lua.coerce_string(a)? {
-                    Some(s) => parts.push(s),
-                    None => return fail(BAD_ARG),
-                }
-            }
+            Value::String(_) | Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
+                Some(s) => parts.push(s),
+                None => return fail(BAD_ARG),
+            },
             _ => return fail(BAD_ARG),
         }
     }
-    let owned = OwnedArgs::from_slices(
-        parts
-            .iter()
-            .map(|s| s.as_bytes())
-            .collect::<Vec<_>>()
-            .iter()
-            .map(|b| &b[..]),
-    );
+    let owned = OwnedArgs::from_slices(parts.iter().map(|s| s.as_bytes()).collect::<Vec<_>>().iter().map(|b| &b[..]));
     let args = owned.as_args();
     let Some(spec) = lookup(table::COMMANDS, args.get(0)) else {
         return fail(UNKNOWN);
@@ -391,9 +336,7 @@ fn lib_call(
         return fail(ARITY);
     }
     let flags = match args.opt(1) {
-        Some(sub) if !spec.subcommands.is_empty() => {
-            lookup(spec.subcommands, sub).map_or(spec.flags, |s| s.flags)
-        }
+        Some(sub) if !spec.subcommands.is_empty() => lookup(spec.subcommands, sub).map_or(spec.flags, |s| s.flags),
         _ => spec.flags,
     };
     if flags.contains(Flags::NOSCRIPT) {
@@ -402,10 +345,7 @@ fn lib_call(
     if mode == Mode::ReadOnly && flags.contains(Flags::WRITE) {
         return fail(RO_WRITE);
     }
-    let mut out = ReplyBuf {
-        buf: std::mem::take(scratch),
-        resp3: resp == 3,
-    };
+    let mut out = ReplyBuf { buf: std::mem::take(scratch), resp3: resp == 3 };
     out.buf.clear();
     call(store, state, client, &mut out, &args, spec);
     let mut pos = 0;
@@ -419,10 +359,7 @@ fn lib_call(
 /// happened, as Redis 7 (`<err> script: <sha>, on @user_script:<line>.`).
 fn error_text(v: &Value, sha: &str) -> mlua::Result<Vec<u8>> {
     let Value::Table(t) = v else {
-        return Ok(format!(
-            "ERR Error running script (call to f_{sha}): @user_script:0: unknown error"
-        )
-        .into_bytes());
+        return Ok(format!("ERR Error running script (call to f_{sha}): @user_script:0: unknown error").into_bytes());
     };
     let mut msg = match t.raw_get::<Value>("err")? {
         Value::String(s) => s.as_bytes().to_vec(),
@@ -447,9 +384,7 @@ fn user_frame(lua: &Lua) -> (Option<String>, Option<i64>) {
         });
         match found {
             None => break,
-            Some((Some(src), line)) if src.starts_with('@') => {
-                return (Some(src), line.map(|l| l as i64))
-            }
+            Some((Some(src), line)) if src.starts_with('@') => return (Some(src), line.map(|l| l as i64)),
             Some(_) => {}
         }
     }

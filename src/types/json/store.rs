@@ -87,8 +87,7 @@ fn corrupt() -> CmdError {
 }
 
 fn read_node(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Vec<u8>, CmdError> {
-    tx.get(Cf::Data, &keys::json_node(tx.db, key, meta.version(), id))?
-        .ok_or_else(corrupt)
+    tx.get(Cf::Data, &keys::json_node(tx.db, key, meta.version(), id))?.ok_or_else(corrupt)
 }
 
 fn load_node(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Value, CmdError> {
@@ -144,8 +143,7 @@ fn encode_node(mut v: Value) -> Vec<u8> {
     }
     let mut refs = Vec::new();
     collect(&mut v, &mut Vec::new(), &mut refs);
-    serde_json::to_vec(&Value::Array(vec![v, Value::Array(refs)]))
-        .expect("invariant: a Value always serializes")
+    serde_json::to_vec(&Value::Array(vec![v, Value::Array(refs)])).expect("invariant: a Value always serializes")
 }
 
 /// Cuts big container children of `v` out into new nodes (bottom-up);
@@ -207,9 +205,7 @@ pub fn materialize(tx: &Tx, key: &[u8], meta: &Meta, v: &mut Value) -> Result<()
     }
     match v {
         Value::Array(a) => a.iter_mut().try_for_each(|c| materialize(tx, key, meta, c)),
-        Value::Object(o) => o
-            .values_mut()
-            .try_for_each(|c| materialize(tx, key, meta, c)),
+        Value::Object(o) => o.values_mut().try_for_each(|c| materialize(tx, key, meta, c)),
         _ => Ok(()),
     }
 }
@@ -232,10 +228,7 @@ pub fn save_full(tx: &mut Tx, key: &[u8], mut v: Value, expire_ms: u64) -> Resul
     for (id, rec) in out {
         tx.put(Cf::Data, keys::json_node(tx.db, key, version, id), rec);
     }
-    Ok(tx.put_meta(
-        key,
-        Meta::collection(Type::Json, version, next_id, expire_ms, &[SPLIT]),
-    )?)
+    Ok(tx.put_meta(key, Meta::collection(Type::Json, version, next_id, expire_ms, &[SPLIT]))?)
 }
 
 /// A position reached by [`walk`]: the loaded node holding it and the path
@@ -304,39 +297,21 @@ fn child_node(raw: &[u8], seg: &Seg) -> Option<u64> {
         Seg::Idx(_) => return None,
     };
     let (_, refs): (IgnoredAny, Vec<(&RawValue, u64)>) = serde_json::from_slice(raw).ok()?;
-    refs.iter()
-        .find(|(p, _)| p.get() == want)
-        .map(|(_, id)| *id)
+    refs.iter().find(|(p, _)| p.get() == want).map(|(_, id)| *id)
 }
 
 /// Writes back one node changed in place, cutting it again if it grew. Only
 /// this node and any new children are written (plus `meta` if ids were used).
-pub fn save_node(
-    tx: &mut Tx,
-    key: &[u8],
-    meta: &Meta,
-    node: u64,
-    mut value: Value,
-) -> Result<(), CmdError> {
+pub fn save_node(tx: &mut Tx, key: &[u8], meta: &Meta, node: u64, mut value: Value) -> Result<(), CmdError> {
     let mut next_id = meta.len();
     let mut out = Vec::new();
     shrink(&mut value, &mut next_id, &mut out);
     out.push((node, encode_node(value)));
     for (id, rec) in out {
-        tx.put(
-            Cf::Data,
-            keys::json_node(tx.db, key, meta.version(), id),
-            rec,
-        );
+        tx.put(Cf::Data, keys::json_node(tx.db, key, meta.version(), id), rec);
     }
     if next_id != meta.len() {
-        let m = Meta::collection(
-            Type::Json,
-            meta.version(),
-            next_id,
-            meta.expire_ms(),
-            meta.extra(),
-        );
+        let m = Meta::collection(Type::Json, meta.version(), next_id, meta.expire_ms(), meta.extra());
         tx.put_meta(key, m)?;
     }
     Ok(())
@@ -350,14 +325,8 @@ mod tests {
     use serde_json::{json, Map};
 
     fn big() -> Value {
-        let recs: Map<String, Value> = (0..400)
-            .map(|i| {
-                (
-                    format!("r{i}"),
-                    json!({"n": i, "s": "x".repeat(100), "l": [1, 2, 3]}),
-                )
-            })
-            .collect();
+        let recs: Map<String, Value> =
+            (0..400).map(|i| (format!("r{i}"), json!({"n": i, "s": "x".repeat(100), "l": [1, 2, 3]}))).collect();
         json!({"top": 1, "recs": recs})
     }
 
@@ -373,19 +342,8 @@ mod tests {
         // A plain path walks to the record's own node and rewrites only it:
         // the version (a full rewrite would change it) stays.
         let path = JPath::parse(b".recs.r7.n").unwrap();
-        assert_eq!(
-            path.chain,
-            Some(vec![
-                Seg::Key("recs".into()),
-                Seg::Key("r7".into()),
-                Seg::Key("n".into())
-            ])
-        );
-        let walked = t.run(|tx| {
-            walk(tx, b"k", &meta, path.chain.as_ref().unwrap())
-                .unwrap()
-                .unwrap()
-        });
+        assert_eq!(path.chain, Some(vec![Seg::Key("recs".into()), Seg::Key("r7".into()), Seg::Key("n".into())]));
+        let walked = t.run(|tx| walk(tx, b"k", &meta, path.chain.as_ref().unwrap()).unwrap().unwrap());
         assert_ne!(walked.node, 0);
         assert!(walked.value.to_string().len() < 300);
         let r = t.run(|tx| num_op(tx, b"k", &path, NumOp::Incr, &5.into()).unwrap());
@@ -403,10 +361,7 @@ mod tests {
         t.run(|tx| save_full(tx, b"k", json!({"a": [1, 2]}), 0).unwrap());
         let meta = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
         assert!(!is_split(&meta));
-        assert_eq!(
-            t.run(|tx| load_full(tx, b"k", &meta).unwrap()),
-            json!({"a": [1, 2]})
-        );
+        assert_eq!(t.run(|tx| load_full(tx, b"k", &meta).unwrap()), json!({"a": [1, 2]}));
     }
 
     #[test]
@@ -414,24 +369,8 @@ mod tests {
         let chain = |p: &str| JPath::parse(p.as_bytes()).unwrap().chain;
         assert_eq!(chain("$"), Some(vec![]));
         assert_eq!(chain("."), Some(vec![]));
-        assert_eq!(
-            chain("$.a[-1]['b c']"),
-            Some(vec![
-                Seg::Key("a".into()),
-                Seg::Idx(-1),
-                Seg::Key("b c".into())
-            ])
-        );
-        for p in [
-            "$..a",
-            "$.a[*]",
-            "$.a[0:2]",
-            "$[?(@.x)]",
-            "$['a','b']",
-            "$.*",
-            "$['a\\']b']",
-            "$['a\\'][\\'b']",
-        ] {
+        assert_eq!(chain("$.a[-1]['b c']"), Some(vec![Seg::Key("a".into()), Seg::Idx(-1), Seg::Key("b c".into())]));
+        for p in ["$..a", "$.a[*]", "$.a[0:2]", "$[?(@.x)]", "$['a','b']", "$.*", "$['a\\']b']", "$['a\\'][\\'b']"] {
             assert_eq!(chain(p), None, "{p}");
         }
     }
