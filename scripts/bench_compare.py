@@ -250,7 +250,8 @@ class Server:
             return ""
 
 
-def start_redis(children, binary, work, mode):
+def start_redis(children, binary, work, mode, start_timeout=20.0):
+    """`start_timeout`: seconds to wait for PING (a big AOF loads for long)."""
     d = os.path.join(work, "redis-" + mode)
     os.makedirs(d, exist_ok=True)
     log = os.path.join(d, "redis.log")
@@ -266,7 +267,7 @@ def start_redis(children, binary, work, mode):
             )
         )
         try:
-            wait_ping(port, proc, "redis-server")
+            wait_ping(port, proc, "redis-server", timeout=start_timeout)
             return Server("redis", port, proc, log)
         except RuntimeError as e:
             last = e

@@ -189,7 +189,8 @@ def restart(a, children, work):
     print("restart: %d keys x %d B = %s logical" % (keys, VALUE, mib(logical)))
     starts = {
         "diskdb": lambda: bc.start_diskdb(children, a.diskdb, work, "everysec"),
-        "redis": lambda: bc.start_redis(children, a.redis_server, work, "everysec"),
+        # Redis answers PING only once its AOF is loaded: give it the time.
+        "redis": lambda: bc.start_redis(children, a.redis_server, work, "everysec", start_timeout=1800.0),
     }
     sizes = {}
     for name, start in starts.items():
