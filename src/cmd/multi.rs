@@ -115,14 +115,20 @@ pub fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// A key live at WATCH time that is gone or expired now.
+/// True if `key` exists in `db` and has not expired at `now`.
+fn live(store: &Store, db: u8, key: &[u8], now: u64) -> Result<bool, crate::error::Error> {
+    Ok(store.get_meta_in(db, key)?.is_some_and(|m| !m.is_expired(now)))
+}
+
+/// A key live at WATCH time that is gone or expired now (a read error counts
+/// as gone: the transaction aborts rather than run on unknown state).
 fn watched_key_expired(ctx: &mut Ctx, store: &Store) -> bool {
     let now = ctx.tx.now_ms;
     ctx.state.clients[ctx.client]
         .watched
         .iter()
         .filter(|w| w.live)
-        .any(|w| !matches!(store.get_meta_in(w.db, &w.key), Ok(Some(m)) if !m.is_expired(now)))
+        .any(|w| !live(store, w.db, &w.key, now).unwrap_or(false))
 }
 
 /// WATCH key [key ...]
@@ -137,7 +143,7 @@ pub fn watch(ctx: &mut Ctx, args: &Args) -> CmdResult {
         if ctx.me().watched.iter().any(|w| w.db == db && w.key == key) {
             continue;
         }
-        let live = ctx.tx.store().get_meta_in(db, key)?.is_some_and(|m| !m.is_expired(ctx.tx.now_ms));
+        let live = live(ctx.tx.store(), db, key, ctx.tx.now_ms)?;
         ctx.me().watched.push(Watched { db, key: key.to_vec(), live });
         ctx.state.watched_keys.entry((db, key.to_vec())).or_default().push(ctx.client);
     }

@@ -200,11 +200,9 @@ impl Server {
                         }
                     }
                     conn.start += consumed;
-                    if !self.state.push_targets.is_empty() {
-                        self.deliver_pushes();
-                        if self.conns[key].closing {
-                            return;
-                        }
+                    self.deliver_pushes();
+                    if self.conns[key].closing {
+                        return;
                     }
                     let conn = &mut self.conns[key];
                     let limit = self.state.config.server.client_output_buffer_limit;
@@ -238,6 +236,9 @@ impl Server {
     /// output, closing a subscriber past the `pubsub` output limits (hard: at
     /// once; soft: when it stays above for the configured seconds), like Redis.
     fn deliver_pushes(&mut self) {
+        if self.state.push_targets.is_empty() {
+            return;
+        }
         let now = now_ms();
         for key in std::mem::take(&mut self.state.push_targets) {
             let Some(c) = self.state.clients.get_mut(key) else { continue };
@@ -281,9 +282,7 @@ impl Server {
                         continue;
                     };
                     dispatch(&self.store, &mut self.state, c, &mut self.conns[c].out, &args.as_args());
-                    if !self.state.push_targets.is_empty() {
-                        self.deliver_pushes();
-                    }
+                    self.deliver_pushes();
                     if self.state.block_request.take().is_some() {
                         continue;
                     }
