@@ -44,6 +44,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import hashlib
+import selectors
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,7 +64,7 @@ class Test:
     """One redis-benchmark test: its -t name, value size, database, the
     commands that must work for it to be meaningful, and its CSV row name."""
 
-    def __init__(self, name, rb, probe, size=None, db=0, command=None):
+    def __init__(self, name, rb, probe, size=None, db=0, command=None, subscribers=0):
         self.name = name
         self.rb = rb
         self.probe = probe
@@ -72,9 +75,15 @@ class Test:
         # A test that is not one of redis-benchmark's own (-t) runs this
         # command line instead; its CSV row is the command line itself.
         self.command = command
+        # Connections subscribed to PUBLISH_CHANNEL while the test runs.
+        self.subscribers = subscribers
         # redis-benchmark's row: "SET", "LRANGE_100 (first 100 elements)",
         # "MSET (10 keys)"; the word before " (" identifies it.
         self.row = " ".join(command) if command else rb.upper()
+
+
+BENCH_LUA = "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])"
+BENCH_LUA_SHA = hashlib.sha1(BENCH_LUA.encode()).hexdigest()
 
 
 def _k(suffix):
@@ -101,10 +110,16 @@ TESTS = [
     Test("xadd", "xadd", [["XADD", _k("x"), "*", "f", "v"]], command=["XADD", "bench:stream", "*", "f", "v"]),
     Test("xrange_10", "xrange_10", [["XADD", _k("x"), "*", "f", "v"], ["XRANGE", _k("x"), "-", "+", "COUNT", "10"]],
          command=["XRANGE", "bench:stream", "-", "+", "COUNT", "10"]),
+    # Issue 7's figures: a small script (one SET, one GET) by EVALSHA, and
+    # PUBLISH fanned out to 100 subscribers that read everything.
+    Test("evalsha", "evalsha", [["SCRIPT", "LOAD", BENCH_LUA], ["EVALSHA", BENCH_LUA_SHA, "1", _k("e"), "v"]],
+         command=["EVALSHA", BENCH_LUA_SHA, "1", "key:__rand_int__", "v"]),
+    Test("publish_100", "publish_100", [["PUBLISH", "bench:channel", "v"]],
+         command=["PUBLISH", "bench:channel", "hello"], subscribers=100),
     Test("set_1k", "set", [["SET", _k("s"), "v" * 1024]], size=1024, db=1),
     Test("get_1k", "get", [["GET", _k("s")]], size=1024, db=1),
 ]
-PROBE_KEYS = [_k(s) for s in "snlthzabx"]
+PROBE_KEYS = [_k(s) for s in "snlthzabxe"]
 
 
 # --------------------------------------------------------------------------
@@ -206,6 +221,46 @@ class Resp:
 
 class RespError(str):
     """An error reply."""
+
+
+class Subscribers:
+    """`count` connections SUBSCRIBEd to `channel`, drained by one thread
+    that reads everything into a scratch buffer without parsing, so the
+    publisher's fan-out, not this reader, is what is measured."""
+
+    def __init__(self, port, channel, count):
+        self.socks = []
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10.0)
+            s.sendall(encode(["SUBSCRIBE", channel]))
+            self.socks.append(s)
+        for s in self.socks:
+            # The confirmation: *3 $9 subscribe $N channel :1.
+            got = b""
+            while got.count(b"\r\n") < 6:
+                got += s.recv(4096)
+            s.setblocking(False)
+        self.stop_flag = False
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        sel = selectors.DefaultSelector()
+        for s in self.socks:
+            sel.register(s, selectors.EVENT_READ)
+        while not self.stop_flag:
+            for key, _ in sel.select(timeout=0.1):
+                try:
+                    key.fileobj.recv(1 << 20)
+                except (BlockingIOError, InterruptedError):
+                    pass
+        sel.close()
+
+    def close(self):
+        self.stop_flag = True
+        self.thread.join()
+        for s in self.socks:
+            s.close()
 
 
 def wait_ping(port, proc, what, timeout=20.0):
@@ -368,12 +423,16 @@ def bench(rb, server, test, pipeline, n, keyspace):
     if test.size:
         cmd += ["-d", str(test.size)]
     cmd += test.command if test.command else ["-t", test.rb]
+    subs = Subscribers(server.port, test.command[1], test.subscribers) if test.subscribers else None
     t0 = time.monotonic()
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                            errors="replace", timeout=max(120.0, n / 1000.0))
     except subprocess.TimeoutExpired:
         return Run(n=n, error="redis-benchmark timed out")
+    finally:
+        if subs:
+            subs.close()
     secs = time.monotonic() - t0
     out = p.stdout + p.stderr
     m = re.search(r"Error from server: (.*)", out)
