@@ -8,7 +8,7 @@
 //! closes it once its pending output is written, so no handler touches sockets.
 
 use super::server::reply_help;
-use super::state::Client;
+use super::state::{Client, ReplyMode};
 use super::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
@@ -213,6 +213,7 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     me.db = 0;
     me.name.clear();
     me.authed = open;
+    me.reply = ReplyMode::On;
     ctx.out.simple("RESET");
     Ok(())
 }
@@ -276,12 +277,20 @@ pub fn client_setinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// CLIENT REPLY ON|OFF|SKIP
 ///
-/// O(1). ON replies `+OK`; OFF and SKIP reply nothing, like Redis (the
-/// suppression of later replies is not implemented).
+/// O(1). ON replies `+OK`; OFF drops every reply until ON; SKIP drops the
+/// reply of the next command (see `dispatch`). SKIP while OFF stays OFF.
 pub fn client_reply(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let me = ctx.me();
     if args.is(2, "ON") {
+        me.reply = ReplyMode::On;
         ctx.out.ok();
-    } else if !(args.is(2, "OFF") || args.is(2, "SKIP")) {
+    } else if args.is(2, "OFF") {
+        me.reply = ReplyMode::Off;
+    } else if args.is(2, "SKIP") {
+        if me.reply != ReplyMode::Off {
+            me.reply = ReplyMode::SkipNext;
+        }
+    } else {
         return Err(CmdError::Syntax);
     }
     Ok(())

@@ -28,7 +28,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
 use crate::resp::reply::ReplyBuf;
 use crate::storage::{now_ms, Store, Tx};
-use state::{BlockRequest, Client, ServerState, SlowEntry};
+use state::{BlockRequest, Client, ReplyMode, ServerState, SlowEntry};
 use std::time::Instant;
 
 bitflags::bitflags! {
@@ -510,6 +510,29 @@ pub fn run_subcommand(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Returns the spec run (None for an unknown command). Inside MULTI the
 /// command is queued instead (see `multi`).
 pub fn dispatch(
+    store: &Store,
+    state: &mut ServerState,
+    client: usize,
+    out: &mut ReplyBuf,
+    args: &Args,
+) -> Option<&'static CommandSpec> {
+    let mark = out.len();
+    let spec = dispatch_reply(store, state, client, out, args);
+    // CLIENT REPLY OFF/SKIP: the reply is produced, then dropped, as Redis
+    // drops it at the buffer; SKIP applies to the command after its own.
+    let c = &mut state.clients[client];
+    if matches!(c.reply, ReplyMode::Off | ReplyMode::Skip) {
+        out.truncate(mark);
+    }
+    c.reply = match c.reply {
+        ReplyMode::SkipNext => ReplyMode::Skip,
+        ReplyMode::Skip => ReplyMode::On,
+        m => m,
+    };
+    spec
+}
+
+fn dispatch_reply(
     store: &Store,
     state: &mut ServerState,
     client: usize,

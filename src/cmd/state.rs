@@ -62,6 +62,22 @@ pub struct Client {
     pub pushes: Vec<u8>,
     /// Since when (ms) its unsent output is above the pubsub soft limit.
     pub soft_limit_since: Option<u64>,
+    /// CLIENT REPLY state: which replies of its commands are dropped.
+    pub reply: ReplyMode,
+}
+
+/// CLIENT REPLY: Redis's `CLIENT_REPLY_OFF` / `_SKIP_NEXT` / `_SKIP` flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Every reply is sent.
+    #[default]
+    On,
+    /// No reply is sent until CLIENT REPLY ON.
+    Off,
+    /// Set by CLIENT REPLY SKIP: becomes `Skip` once that command is done.
+    SkipNext,
+    /// The reply of the command being run is dropped.
+    Skip,
 }
 
 /// One WATCHed key.
@@ -130,6 +146,7 @@ impl Client {
             subs: Subscriptions::default(),
             pushes: Vec::new(),
             soft_limit_since: None,
+            reply: ReplyMode::On,
         }
     }
 }
