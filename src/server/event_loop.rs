@@ -79,9 +79,7 @@ impl Server {
             }
             if self.state.config.storage.sync == SyncPolicy::Everysec && last_sync.elapsed() >= Duration::from_secs(1) {
                 last_sync = Instant::now();
-                if let Err(e) = self.store.flush_wal(true) {
-                    log::error!("WAL sync failed: {e}");
-                }
+                self.store.sync_in_background();
             }
             if self.state.config.server.timeout > 0 && last_idle_check.elapsed() >= Duration::from_secs(1) {
                 last_idle_check = Instant::now();

@@ -36,6 +36,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// On-disk format version, written at creation and checked at open.
@@ -75,6 +76,10 @@ pub struct Store {
     unsynced: Cell<bool>,
     /// Time of the last successful WAL sync (ms).
     pub last_sync_ms: Cell<u64>,
+    /// The `everysec` fsync running on a helper thread (as Redis runs it in
+    /// a background thread), with the time it started: the event loop never
+    /// waits for the disk. Joined before the DB is reopened or closed.
+    sync_job: RefCell<Option<(u64, JoinHandle<Result<(), rocksdb::Error>>)>>,
     write_opts: WriteOptions,
     /// Reused buffer for building meta keys on the read path (no allocation per GET).
     scratch: RefCell<Vec<u8>>,
@@ -131,6 +136,7 @@ impl Store {
             unflushed: Cell::new(false),
             unsynced: Cell::new(false),
             last_sync_ms: Cell::new(now_ms()),
+            sync_job: RefCell::new(None),
             write_opts: WriteOptions::default(),
             scratch: RefCell::new(Vec::with_capacity(64)),
             batch_depth: Cell::new(0),
@@ -162,6 +168,7 @@ impl Store {
     /// Marks the store cleanly stopped after syncing everything: the next
     /// open will not report a crash recovery.
     pub fn close_cleanly(&self) -> Result<(), Error> {
+        self.reap_sync(true);
         self.persist_all()?;
         self.db.put_cf(self.cf(Cf::Default), keys::CLEAN_KEY, [1]).map_err(storage_err)?;
         self.db.flush_wal(true).map_err(storage_err)
@@ -542,6 +549,53 @@ impl Store {
         Ok(())
     }
 
+    /// `sync = "everysec"`: fsyncs what earlier ticks handed to the OS, on a
+    /// helper thread. RocksDB allows a WAL sync concurrent with writes (and
+    /// `FlushWAL` takes the log lock under `manual_wal_flush`). If the last
+    /// sync has not finished, this one is skipped, as Redis postpones its
+    /// fsync; a failed sync refuses writes like any write error.
+    pub fn sync_in_background(&self) {
+        self.reap_sync(false);
+        if self.sync_job.borrow().is_some() || !self.unsynced.get() || self.write_error.borrow().is_some() {
+            return;
+        }
+        self.unsynced.set(false);
+        let db = Arc::clone(&self.db);
+        let started = now_ms();
+        let job = std::thread::Builder::new().name("wal-sync".into()).spawn(move || db.flush_wal(true));
+        match job {
+            Ok(h) => *self.sync_job.borrow_mut() = Some((started, h)),
+            Err(e) => {
+                // No thread to spare: sync here instead.
+                log::warn!("cannot start the WAL sync thread ({e}); syncing inline");
+                self.unsynced.set(true);
+                if let Err(e) = self.flush_wal(true) {
+                    log::error!("WAL sync failed: {e}");
+                }
+            }
+        }
+    }
+
+    /// Collects a finished background sync (or waits for it with `wait`).
+    pub fn reap_sync(&self, wait: bool) {
+        let done = self.sync_job.borrow().as_ref().is_some_and(|(_, h)| wait || h.is_finished());
+        if !done {
+            return;
+        }
+        let Some((started, h)) = self.sync_job.borrow_mut().take() else { return };
+        match h.join() {
+            Ok(Ok(())) => self.last_sync_ms.set(started),
+            Ok(Err(e)) => {
+                self.unsynced.set(true);
+                let _ = self.write_failed(e);
+            }
+            Err(_) => {
+                self.unsynced.set(true);
+                log::error!("the WAL sync thread panicked");
+            }
+        }
+    }
+
     /// Records a failed write: from now on writes are refused (see `writable`).
     fn write_failed(&self, e: rocksdb::Error) -> Error {
         let msg = e.into_string();
@@ -563,6 +617,7 @@ impl Store {
     /// never without a DB: if the reopen fails, reads go on from it.
     fn reopen(&mut self) -> Result<(), Error> {
         self.backup_wait();
+        self.reap_sync(true);
         self.db.cancel_all_background_work(true);
         let names: Vec<&str> = Cf::ALL.iter().map(|c| c.name()).collect();
         let ro = DB::open_cf_for_read_only(&Options::default(), &self.cfg.dir, names, false).map_err(storage_err)?;
@@ -675,6 +730,7 @@ impl Drop for Store {
         // running compactions (whose filters may hold a strong handle) finish
         // before the DB is closed, so the close happens here.
         self.backup_wait();
+        self.reap_sync(true);
         self.db.cancel_all_background_work(true);
     }
 }
