@@ -53,6 +53,9 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+/// A WAL fsync running on its helper thread.
+type SyncJob = JoinHandle<Result<(), rocksdb::Error>>;
+
 /// Number of keys and of keys with an expiry in one database.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DbCounts {
@@ -79,7 +82,7 @@ pub struct Store {
     /// The `everysec` fsync running on a helper thread (as Redis runs it in
     /// a background thread), with the time it started: the event loop never
     /// waits for the disk. Joined before the DB is reopened or closed.
-    sync_job: RefCell<Option<(u64, JoinHandle<Result<(), rocksdb::Error>>)>>,
+    sync_job: RefCell<Option<(u64, SyncJob)>>,
     write_opts: WriteOptions,
     /// Reused buffer for building meta keys on the read path (no allocation per GET).
     scratch: RefCell<Vec<u8>>,
