@@ -1,0 +1,141 @@
+//! Real job frameworks end to end against a DiskDB started by the test: a
+//! Celery worker (solo pool; DiskDB as broker and result backend), an RQ burst
+//! worker and a BullMQ queue + worker. Their pinned packages are installed on
+//! first use under the build folder (tests/common/envs.rs). Each driver under
+//! tests/frameworks/ checks every result it gets through its framework; the
+//! test then reads the same jobs back from DiskDB with its own connection, so
+//! a driver that "passes" without the data being there still fails.
+
+mod common;
+
+use common::TestServer;
+use redis::Commands;
+use std::path::Path;
+use std::process::Command;
+
+/// Celery and RQ with exactly what they depend on, pinned (`pip freeze`);
+/// `celery[redis]` needs `redis` and `packaging`.
+const PYTHON_PACKAGES: &[&str] = &[
+    "amqp==5.4.2",
+    "billiard==4.3.2",
+    "celery==5.7.0",
+    "click==8.5.1",
+    "click-didyoumean==0.3.1",
+    "click-plugins==1.1.1.2",
+    "click-repl==0.4.1",
+    "croniter==7.0.0",
+    "kombu==5.7.0",
+    "packaging==26.3",
+    "prompt_toolkit==3.0.53",
+    "python-dateutil==2.9.0.post0",
+    "redis==8.1.0",
+    "rq==3.0.0",
+    "six==1.17.0",
+    "typing_extensions==4.16.0",
+    "tzlocal==5.4.5",
+    "vine==5.1.0",
+    "wcwidth==0.9.4",
+];
+
+/// Runs a driver to completion: `program driver PORT LOGFILE`; returns its
+/// stdout, panicking with its output and the framework's log on failure or
+/// when the final `<name> OK` line is missing.
+fn drive(s: &TestServer, name: &str, program: &Path, driver: &str, env: &[(&str, &Path)]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join(format!("{name}.log"));
+    let out = Command::new(program)
+        .arg(common::repo_path(driver))
+        .arg(s.port.to_string())
+        .arg(&log)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("run the driver");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report = || {
+        format!(
+            "{name} driver: {}\nstdout:\n{stdout}\nstderr:\n{}\n{name} log:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    };
+    assert!(out.status.success(), "{}", report());
+    assert!(stdout.lines().any(|l| l == format!("{name} OK")), "{}", report());
+    stdout
+}
+
+/// The words after `tag` on each stdout line starting with it.
+fn tagged<'a>(stdout: &'a str, tag: &str) -> Vec<Vec<&'a str>> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix(tag).and_then(|rest| rest.strip_prefix(' ')))
+        .map(|rest| rest.split(' ').collect())
+        .collect()
+}
+
+#[test]
+fn celery_worker_runs_tasks_groups_and_a_chord() {
+    let s = TestServer::new();
+    let python = common::envs::python(PYTHON_PACKAGES);
+    let stdout = drive(&s, "celery", &python, "tests/frameworks/celery_run.py", &[]);
+    // Celery's Redis backend keeps each result as JSON under celery-task-meta-ID.
+    let mut c = s.client();
+    let tasks = tagged(&stdout, "task");
+    assert_eq!(tasks.len(), 6, "{stdout}");
+    for t in &tasks {
+        let meta: String = c.get(format!("celery-task-meta-{}", t[0])).expect("task meta");
+        let meta: serde_json::Value = serde_json::from_str(&meta).expect("task meta JSON");
+        assert_eq!(meta["status"], "SUCCESS", "{meta}");
+        assert_eq!(meta["result"].to_string(), t[1], "{meta}");
+    }
+    let failed = tagged(&stdout, "failed");
+    assert_eq!(failed.len(), 1, "{stdout}");
+    let meta: String = c.get(format!("celery-task-meta-{}", failed[0][0])).expect("failed task meta");
+    let meta: serde_json::Value = serde_json::from_str(&meta).expect("task meta JSON");
+    assert_eq!(meta["status"], "FAILURE", "{meta}");
+    assert_eq!(meta["result"]["exc_type"], "ValueError", "{meta}");
+}
+
+#[test]
+fn rq_burst_worker_runs_jobs_and_records_failures() {
+    let s = TestServer::new();
+    let python = common::envs::python(PYTHON_PACKAGES);
+    let stdout = drive(&s, "rq", &python, "tests/frameworks/rq_run.py", &[]);
+    let mut c = s.client();
+    let finished = tagged(&stdout, "finished");
+    assert_eq!(finished.len(), 8, "{stdout}");
+    for f in &finished {
+        let status: String = c.hget(format!("rq:job:{}", f[0]), "status").expect("job status");
+        assert_eq!(status, "finished", "job {}", f[0]);
+    }
+    let failed = tagged(&stdout, "failed");
+    assert_eq!(failed.len(), 1, "{stdout}");
+    let (registry, id) = (failed[0][0], failed[0][1]);
+    let members: Vec<String> = c.zrange(registry, 0, -1).expect("failed registry");
+    assert_eq!(members, vec![id.to_string()]);
+    let status: String = c.hget(format!("rq:job:{id}"), "status").expect("job status");
+    assert_eq!(status, "failed");
+}
+
+#[test]
+fn bullmq_worker_runs_delayed_retried_and_failing_jobs() {
+    let s = TestServer::new();
+    let modules = common::envs::node_modules("tests/frameworks").join("node_modules");
+    let stdout = drive(&s, "bullmq", Path::new("node"), "tests/frameworks/bullmq_run.js", &[("NODE_PATH", &modules)]);
+    // BullMQ keeps a job as the hash bull:QUEUE:ID, its return value as JSON.
+    let mut c = s.client();
+    let completed = tagged(&stdout, "completed");
+    assert_eq!(completed.len(), 7, "{stdout}");
+    for job in &completed {
+        let value: String = c.hget(format!("bull:fw:{}", job[0]), "returnvalue").expect("returnvalue");
+        assert_eq!(value, job[1], "job {}", job[0]);
+        let rank: Option<i64> = c.zrank("bull:fw:completed", job[0]).expect("ZRANK");
+        assert!(rank.is_some(), "job {} is not in the completed set", job[0]);
+    }
+    let failed = tagged(&stdout, "failed");
+    assert_eq!(failed.len(), 1, "{stdout}");
+    let members: Vec<String> = c.zrange("bull:fw:failed", 0, -1).expect("failed set");
+    assert_eq!(members, vec![failed[0][0].to_string()]);
+    let reason: String = c.hget(format!("bull:fw:{}", failed[0][0]), "failedReason").expect("failedReason");
+    assert_eq!(reason, "boom");
+}
