@@ -30,7 +30,7 @@ async function main() {
           return job.data.a + job.data.b;
         case 'flaky':
           if (job.attemptsMade === 0) throw new Error('first attempt fails');
-          return 'second attempt';
+          return 'retried';
         case 'doomed':
           throw new Error('boom');
         default:
@@ -48,7 +48,7 @@ async function main() {
     const flaky = await queue.add('flaky', {}, { attempts: 3, backoff: { type: 'fixed', delay: 50 } });
     const doomed = await queue.add('doomed', {}, { attempts: 2 });
 
-    for (const [job, want] of [...adds, [delayed, 3], [flaky, 'second attempt']]) {
+    for (const [job, want] of [...adds, [delayed, 3], [flaky, 'retried']]) {
       const got = await job.waitUntilFinished(events, TIMEOUT);
       assert.equal(got, want, `job ${job.id}`);
       console.log(`completed ${job.id} ${JSON.stringify(want)}`);
