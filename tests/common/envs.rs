@@ -1,13 +1,13 @@
 //! Third-party client environments the integration tests install on first use
 //! under the build folder: a Python virtual environment per set of pinned
 //! packages, a `node_modules` per pinned `package.json` + lock file. Tests run
-//! in parallel processes, so each environment is built under an exclusive lock
-//! file and marked complete only after its install succeeded; a build that died
-//! half way is thrown away and redone by the next test.
+//! in parallel processes: see `ensure` for how they share one build.
 
-use std::fs::File;
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// The build folder (`CARGO_TARGET_DIR`, or `target`): target/release/diskdb → target.
 pub fn build_folder() -> PathBuf {
@@ -26,24 +26,66 @@ fn digest(text: &str) -> String {
 }
 
 /// Returns `build_folder()/<prefix>-<digest of key>`, running `install(dir)`
-/// into it first unless an earlier run completed it. `install` panics on failure.
+/// first unless an earlier run completed it. `install` panics on failure.
+///
+/// The environment is built in a private folder and renamed into place, so a
+/// build that died half way is never used. A lock file holding the builder's
+/// pid makes the other tests wait instead of installing the same packages
+/// again on the same cores; a lock whose process is gone is taken over.
 fn ensure(prefix: &str, key: &str, install: impl FnOnce(&Path)) -> PathBuf {
     let target = build_folder();
-    let dir = target.join(format!("{prefix}-{}", digest(key)));
-    let done = dir.join(".complete");
-    if done.exists() {
-        return dir;
+    let name = format!("{prefix}-{}", digest(key));
+    let dir = target.join(&name);
+    let lock = target.join(format!("{name}.lock"));
+    loop {
+        if dir.exists() {
+            return dir;
+        }
+        match OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(mut f) => {
+                let _held = LockFile(lock.clone());
+                write!(f, "{}", std::process::id()).expect("write lock file");
+                if dir.exists() {
+                    return dir;
+                }
+                let tmp = target.join(format!("{name}.tmp-{}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&tmp);
+                std::fs::create_dir_all(&tmp).expect("environment dir");
+                install(&tmp);
+                if std::fs::rename(&tmp, &dir).is_err() {
+                    let _ = std::fs::remove_dir_all(&tmp);
+                }
+                return dir;
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                if lock_is_stale(&lock) {
+                    let _ = std::fs::remove_file(&lock);
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("lock file {}: {e}", lock.display()),
+        }
     }
-    let lock = File::create(target.join(format!("{prefix}-{}.lock", digest(key)))).expect("lock file");
-    lock.lock().expect("lock");
-    // Another test may have finished it while this one waited for the lock.
-    if !done.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("environment dir");
-        install(&dir);
-        std::fs::write(&done, key).expect("completion marker");
+}
+
+/// Whether the process that wrote `lock` is gone. A lock without a pid yet was
+/// created a moment ago, unless it is older than its holder could take to write one.
+fn lock_is_stale(lock: &Path) -> bool {
+    match std::fs::read_to_string(lock).ok().and_then(|p| p.trim().parse::<u32>().ok()) {
+        Some(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
+        None => std::fs::metadata(lock)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(10)),
     }
-    dir
+}
+
+/// Removes the lock file when the build ends, also when it panics.
+struct LockFile(PathBuf);
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn run(cmd: &mut Command, what: &str) {
