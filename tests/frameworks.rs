@@ -10,8 +10,11 @@ mod common;
 
 use common::TestServer;
 use redis::Commands;
+use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// Celery and RQ with exactly what they depend on, pinned (`pip freeze`);
 /// `celery[redis]` needs `redis` and `packaging`.
@@ -37,29 +40,50 @@ const PYTHON_PACKAGES: &[&str] = &[
     "wcwidth==0.9.4",
 ];
 
+/// How long a driver may run, its framework installed, before it is killed
+/// (with the worker it started): far above the seconds it needs, a hang fails.
+const DRIVER_LIMIT: Duration = Duration::from_secs(120);
+
 /// Runs a driver to completion: `program driver PORT LOGFILE`; returns its
-/// stdout, panicking with its output and the framework's log on failure or
-/// when the final `<name> OK` line is missing.
+/// stdout, panicking with its output and the framework's log on failure, on a
+/// hang, or when the final `<name> OK` line is missing.
 fn drive(s: &TestServer, name: &str, program: &Path, driver: &str, env: &[(&str, &Path)]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    let log = dir.path().join(format!("{name}.log"));
-    let out = Command::new(program)
+    let file = |what: &str| dir.path().join(format!("{name}.{what}"));
+    let mut child = Command::new(program)
         .arg(common::repo_path(driver))
         .arg(s.port.to_string())
-        .arg(&log)
+        .arg(file("log"))
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
+        .stdout(File::create(file("stdout")).expect("stdout file"))
+        .stderr(File::create(file("stderr")).expect("stderr file"))
+        .process_group(0)
+        .spawn()
         .expect("run the driver");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the driver") {
+            break Some(status);
+        }
+        if started.elapsed() > DRIVER_LIMIT {
+            // The whole group: the driver and the worker process it started.
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let read = |what: &str| std::fs::read_to_string(file(what)).unwrap_or_default();
+    let stdout = read("stdout");
     let report = || {
+        let outcome = status.map_or(format!("killed after {DRIVER_LIMIT:?}"), |s| s.to_string());
         format!(
-            "{name} driver: {}\nstdout:\n{stdout}\nstderr:\n{}\n{name} log:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(&log).unwrap_or_default()
+            "{name} driver: {outcome}\nstdout:\n{stdout}\nstderr:\n{}\n{name} log:\n{}",
+            read("stderr"),
+            read("log")
         )
     };
-    assert!(out.status.success(), "{}", report());
+    assert!(status.is_some_and(|s| s.success()), "{}", report());
     assert!(stdout.lines().any(|l| l == format!("{name} OK")), "{}", report());
     stdout
 }
