@@ -55,7 +55,7 @@ try:
     print(f"failed {bad.id}")
 
     # A remote-control call answered by the worker, then a warm shutdown through the broker.
-    stats = app.control.inspect(timeout=5, limit=1).stats()
+    stats = app.control.inspect(timeout=TIMEOUT, limit=1).stats()
     assert stats and any("fw@" in name for name in stats), stats
     app.control.shutdown()
     assert worker.wait(timeout=TIMEOUT) == 0, "the worker did not shut down cleanly"
