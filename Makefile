@@ -1,6 +1,8 @@
 # DiskDB — the two commands: `make run` and `make test`.
 # Both install missing system packages first (Debian: clang/libclang for
-# RocksDB's bindings, redis-server/redis-tools for differential tests).
+# RocksDB's bindings, redis-server/redis-tools for differential tests,
+# python3-venv and npm for the client and framework tests, which install their
+# pinned PyPI/npm packages under the build folder on first use).
 
 CARGO ?= cargo
 PORT ?= 6380
@@ -19,6 +21,8 @@ deps:
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v redis-cli >/dev/null 2>&1 || missing="$$missing redis-tools"; \
 	command -v g++ >/dev/null 2>&1 || missing="$$missing g++"; \
+	python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

@@ -6,7 +6,8 @@
 //!   script inside one storage batch (its writes commit together), the
 //!   `redis.call` checks (NOSCRIPT, arity, read-only scripts);
 //! - `convert`: Lua <-> RESP conversion rules;
-//! - `cjson`: the `cjson` library;
+//! - `cjson`, `cmsgpack`, `bit`, `lstruct`: the libraries of the same names
+//!   (`libargs`: their `luaL_check*`-style argument checks);
 //! - `bootstrap.lua`: the `redis` library and the read-only globals, in Lua.
 //!
 //! A script runs to completion on the executor thread, so other clients are
@@ -14,9 +15,13 @@
 //! `LUA_TIME_LIMIT_MS` is killed by an instruction-count hook (SCRIPT KILL
 //! semantics without the second client).
 
+pub mod bit;
 pub mod cjson;
+pub mod cmsgpack;
 pub mod convert;
 pub mod engine;
+pub mod libargs;
+pub mod lstruct;
 
 use super::Ctx;
 use crate::error::{CmdError, CmdResult};

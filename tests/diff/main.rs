@@ -36,6 +36,7 @@ diff_scripts!(
     hashes,
     keys,
     lists,
+    lualibs,
     protocol,
     pubsub,
     scripting,

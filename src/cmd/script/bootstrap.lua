@@ -81,7 +81,7 @@ local function rethrow_if_killed(ok, ...)
 end
 pcall = function(...) return rethrow_if_killed(pcall_(...)) end
 xpcall = function(f, h) return rethrow_if_killed(xpcall_(f, h)) end
-loadfile, dofile = nil, nil
+loadfile, dofile, print = nil, nil, nil
 local function missing(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end

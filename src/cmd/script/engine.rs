@@ -152,6 +152,9 @@ impl Engine {
         )?;
         bridge.set("where", lua.create_function(|lua, ()| Ok(user_frame(lua)))?)?;
         super::cjson::install(&lua, &pending)?;
+        super::cmsgpack::install(&lua, &pending)?;
+        super::bit::install(&lua, &pending)?;
+        super::lstruct::install(&lua, &pending)?;
         lua.load(include_str!("bootstrap.lua")).set_name("=bootstrap").call::<()>(bridge.clone())?;
         let env: Table = bridge.get("env")?;
         let run: Function = bridge.get("run")?;
