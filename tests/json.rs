@@ -271,3 +271,136 @@ fn large_document_partial_updates_and_restart() {
     assert_eq!(c.cmd(&["JSON.GET", "big", "$.records.r0"]), bulk("[]"));
     assert_eq!(c.cmd(&["JSON.OBJLEN", "big", ".records"]), int(4999));
 }
+
+/// Checks the whole document and a sweep of single elements of `$.a`
+/// against the model (single elements take the chunk-by-index path).
+fn check_big(c: &mut RawClient, key: &str, expect: &serde_json::Value) {
+    assert_eq!(c.cmd(&["JSON.GET", key]), bulk(&expect.to_string()));
+    let a = expect["a"].as_array().unwrap();
+    let n = a.len() as i64;
+    assert_eq!(c.cmd(&["JSON.ARRLEN", key, "$.a"]), arr(vec![int(n)]));
+    for i in (0..n).step_by(113).chain([0, n - 1]) {
+        let want = format!("[{}]", a[i as usize]);
+        assert_eq!(c.cmd(&["JSON.GET", key, &format!("$.a[{i}]")]), bulk(&want), "index {i}");
+        assert_eq!(c.cmd(&["JSON.GET", key, &format!("$.a[{}]", i - n)]), bulk(&want), "index {}", i - n);
+    }
+    assert_eq!(c.cmd(&["JSON.GET", key, &format!("$.a[{n}]")]), bulk("[]"));
+    assert_eq!(c.cmd(&["JSON.GET", key, &format!("$.a[-{}]", n + 1)]), bulk("[]"));
+}
+
+/// A big array of scalars is kept in chunks: element edits, inserts, pops
+/// and trims at and across chunk borders (a sweep, so whatever the chunk
+/// size), negative indexes, JSONPath filters over the chunks, restart.
+#[test]
+fn big_arrays_are_chunked_and_edited_by_index() {
+    let mut s = TestServer::new();
+    let mut c = s.raw();
+    let nums: Vec<i64> = (10_000..30_000).collect();
+    let mut expect = serde_json::json!({"meta": {"v": 1}, "a": nums});
+    assert_eq!(c.cmd(&["JSON.SET", "ba", "$", &expect.to_string()]), Reply::ok());
+    check_big(&mut c, "ba", &expect);
+    // Element updates by positive and negative index, across the array.
+    for i in [0i64, 340, 341, 342, 682, 683, 9_999, 19_999, -1, -342, -20_000] {
+        let len = a(&mut expect).len() as i64;
+        let at = if i < 0 { len + i } else { i } as usize;
+        let new = a(&mut expect)[at].as_i64().unwrap() + 7;
+        a(&mut expect)[at] = new.into();
+        assert_eq!(c.cmd(&["JSON.NUMINCRBY", "ba", &format!("$.a[{i}]"), "7"]), bulk(&format!("[{new}]")));
+    }
+    assert_eq!(c.cmd(&["JSON.SET", "ba", "$.a[5000]", r#"{"x":[1,2]}"#]), Reply::ok());
+    a(&mut expect)[5000] = serde_json::json!({"x": [1, 2]});
+    assert_eq!(c.cmd(&["JSON.ARRAPPEND", "ba", "$.a[5000].x", "3"]), arr(vec![int(3)]));
+    a(&mut expect)[5000]["x"].as_array_mut().unwrap().push(3.into());
+    assert_eq!(c.cmd(&["JSON.GET", "ba", ".a[5000]"]), bulk(r#"{"x":[1,2,3]}"#));
+    check_big(&mut c, "ba", &expect);
+    // Inserts sweeping over the first chunk borders, and a long run that
+    // must be cut into several chunks.
+    for (n, i) in (335..350).chain(675..690).enumerate() {
+        let v = 1_000_000 + n as i64;
+        a(&mut expect).insert(i, v.into());
+        let len = a(&mut expect).len() as i64;
+        assert_eq!(c.cmd(&["JSON.ARRINSERT", "ba", "$.a", &i.to_string(), &v.to_string()]), arr(vec![int(len)]));
+    }
+    let run: Vec<String> = (0..2000).map(|i| (2_000_000 + i).to_string()).collect();
+    let mut args = vec!["JSON.ARRINSERT", "ba", ".a", "-3"];
+    args.extend(run.iter().map(|s| s.as_str()));
+    let len = a(&mut expect).len();
+    a(&mut expect).splice(len - 3..len - 3, run.iter().map(|s| s.parse::<i64>().unwrap().into()));
+    assert_eq!(c.cmd(&args), int(a(&mut expect).len() as i64));
+    assert_eq!(c.cmd(&["JSON.ARRINSERT", "ba", "$.a", "99999999", "1"]), err("ERR index out of bounds"));
+    assert_eq!(
+        c.cmd(&["JSON.ARRINSERT", "ba", "$.a", "0", "\"head\""]),
+        arr(vec![int(a(&mut expect).len() as i64 + 1)])
+    );
+    a(&mut expect).insert(0, "head".into());
+    check_big(&mut c, "ba", &expect);
+    // Appends, including a container too big for a chunk.
+    let big_obj = serde_json::json!({"n": 1, "s": "y".repeat(5000)});
+    for v in ["1", "\"s\"", &big_obj.to_string(), "[1,[2]]"] {
+        a(&mut expect).push(serde_json::from_str(v).unwrap());
+        assert_eq!(c.cmd(&["JSON.ARRAPPEND", "ba", "$.a", v]), arr(vec![int(a(&mut expect).len() as i64)]));
+    }
+    assert_eq!(c.cmd(&["JSON.NUMINCRBY", "ba", "$.a[-2].n", "4"]), bulk("[5]"));
+    a(&mut expect).iter_mut().rev().nth(1).unwrap()["n"] = 5.into();
+    assert_eq!(c.cmd(&["JSON.GET", "ba", "$.a[?(@.n>3)].n"]), bulk("[5]"));
+    check_big(&mut c, "ba", &expect);
+    // Pops at the ends, at borders and past the end (clamped).
+    for i in [-1i64, -2, 0, 340, 341, 342, 683, 99_999, -99_999] {
+        let len = a(&mut expect).len() as i64;
+        let at = if i < 0 { (len + i).max(0) } else { i.min(len - 1) } as usize;
+        let v = a(&mut expect).remove(at);
+        assert_eq!(c.cmd(&["JSON.ARRPOP", "ba", "$.a", &i.to_string()]), arr(vec![bulk(&v.to_string())]), "pop {i}");
+    }
+    check_big(&mut c, "ba", &expect);
+    // Filters run over every chunk (and a filtered write rewrites whole).
+    let over: Vec<String> = expect["a"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v.as_i64().is_some_and(|n| n > 29_990))
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(c.cmd(&["JSON.GET", "ba", "$.a[?(@>29990)]"]), bulk(&format!("[{}]", over.join(","))));
+    assert_eq!(c.cmd(&["JSON.ARRINDEX", "ba", "$.a", "29999"]).items().len(), 1);
+    let mut doubled = Vec::new();
+    for v in a(&mut expect).iter_mut() {
+        if let Some(n) = v.as_i64().filter(|n| (29_995..40_000).contains(n)) {
+            *v = (n * 2).into();
+            doubled.push(v.to_string());
+        }
+    }
+    let want = bulk(&format!("[{}]", doubled.join(",")));
+    assert_eq!(c.cmd(&["JSON.NUMMULTBY", "ba", "$.a[?(@>=29995 && @<40000)]", "2"]), want);
+    check_big(&mut c, "ba", &expect);
+    // Trims cutting chunks at both ends, then to nothing.
+    for (from, to) in [(3i64, -4i64), (338, 10_000), (1, -2)] {
+        let len = a(&mut expect).len() as i64;
+        let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i };
+        let (f, t) = (norm(from) as usize, (norm(to).min(len - 1)) as usize);
+        let kept: Vec<_> = a(&mut expect)[f..=t].to_vec();
+        *a(&mut expect) = kept;
+        let want = arr(vec![int(a(&mut expect).len() as i64)]);
+        assert_eq!(c.cmd(&["JSON.ARRTRIM", "ba", "$.a", &from.to_string(), &to.to_string()]), want);
+    }
+    check_big(&mut c, "ba", &expect);
+    s.restart();
+    let mut c: RawClient = s.raw();
+    check_big(&mut c, "ba", &expect);
+    assert_eq!(c.cmd(&["JSON.ARRTRIM", "ba", "$.a", "5", "1"]), arr(vec![int(0)]));
+    assert_eq!(c.cmd(&["JSON.ARRPOP", "ba", "$.a"]), arr(vec![nil()]));
+    assert_eq!(c.cmd(&["JSON.ARRAPPEND", "ba", "$.a", "1", "2"]), arr(vec![int(2)]));
+    assert_eq!(c.cmd(&["JSON.GET", "ba", "$.a"]), bulk("[[1,2]]"));
+    // A document that is itself a big array; replacing a chunked array.
+    let root: Vec<i64> = (0..50_000).collect();
+    assert_eq!(c.cmd(&["JSON.SET", "root", "$", &serde_json::json!(root).to_string()]), Reply::ok());
+    assert_eq!(c.cmd(&["JSON.NUMINCRBY", "root", "$[40000]", "1"]), bulk("[40001]"));
+    assert_eq!(c.cmd(&["JSON.ARRAPPEND", "root", "$", "7"]), arr(vec![int(50_001)]));
+    assert_eq!(c.cmd(&["JSON.ARRPOP", "root", ".", "0"]), bulk("0"));
+    assert_eq!(c.cmd(&["JSON.GET", "root", "$[-1]", "$[39999]"]), bulk(r#"{"$[-1]":[7],"$[39999]":[40001]}"#));
+    assert_eq!(c.cmd(&["JSON.SET", "ba", "$.a", "[\"fresh\"]"]), Reply::ok());
+    assert_eq!(c.cmd(&["JSON.GET", "ba", "$.a"]), bulk("[[\"fresh\"]]"));
+}
+
+fn a(e: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {
+    e["a"].as_array_mut().unwrap()
+}

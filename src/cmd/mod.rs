@@ -121,6 +121,12 @@ pub enum KeySpec {
         /// Whether STORE names a key.
         store: bool,
     },
+    /// XREAD / XREADGROUP: the keys follow the first `STREAMS` searched
+    /// from index `from`, half of the arguments after it (the rest are ids).
+    Streams {
+        /// Index where the search for `STREAMS` starts.
+        from: i32,
+    },
 }
 
 impl KeySpec {
@@ -137,7 +143,7 @@ impl KeySpec {
     /// the keys at fixed positions.
     pub fn triple(self) -> (i32, i32, i32) {
         match self {
-            KeySpec::None | KeySpec::NumKeys { fixed: 0, .. } => (0, 0, 0),
+            KeySpec::None | KeySpec::NumKeys { fixed: 0, .. } | KeySpec::Streams { .. } => (0, 0, 0),
             KeySpec::Range { first, last, step } => (first, last, step),
             KeySpec::NumKeys { fixed, .. } => (1, fixed, 1),
             KeySpec::Sort { .. } => (1, 1, 1),
@@ -147,7 +153,7 @@ impl KeySpec {
     /// Whether the key positions depend on the arguments (Redis's
     /// `movablekeys` flag).
     pub fn is_movable(self) -> bool {
-        matches!(self, KeySpec::NumKeys { .. } | KeySpec::Sort { .. })
+        matches!(self, KeySpec::NumKeys { .. } | KeySpec::Sort { .. } | KeySpec::Streams { .. })
     }
 
     /// Indexes of the keys in `args` (the command name at 0). Empty when the
@@ -187,6 +193,15 @@ impl KeySpec {
                     i += 1;
                 }
                 std::iter::once(1).chain(dst.filter(|_| store)).collect()
+            }
+            KeySpec::Streams { from } => {
+                // Redis's keyword search stops before the last argument.
+                let Some(at) =
+                    (from as usize..argc.saturating_sub(1)).find(|&i| args[i].eq_ignore_ascii_case(b"streams"))
+                else {
+                    return Vec::new();
+                };
+                (at + 1..at + 1 + (argc - at - 1) / 2).collect()
             }
         }
     }

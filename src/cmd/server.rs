@@ -1248,7 +1248,8 @@ impl Cmd {
 
     /// Key-spec flags, as far as the table tells them.
     fn key_flags(self) -> &'static [&'static str] {
-        if self.spec.flags.contains(Flags::WRITE) {
+        // Redis marks XREADGROUP's streams RO too: the write is to the group.
+        if self.spec.flags.contains(Flags::WRITE) && !matches!(self.spec.keys, KeySpec::Streams { .. }) {
             &["RW", "update"]
         } else {
             &["RO", "access"]
@@ -1318,17 +1319,19 @@ fn write_info(out: &mut ReplyBuf, c: Cmd) {
 }
 
 /// The key specs of a command: an `index` + `range` spec for the keys at
-/// fixed positions, then a `keynum` spec for a numkeys list of keys.
+/// fixed positions, then a `keynum` spec for a numkeys list of keys, or the
+/// `keyword` + `range` spec of the stream reads.
 fn write_key_specs(out: &mut ReplyBuf, c: Cmd) {
-    let (range, keynum) = match c.spec.keys {
-        KeySpec::None => (None, None),
-        KeySpec::Range { first, last, step } => (Some((first, last, step)), None),
-        KeySpec::NumKeys { at, fixed: 0 } => (None, Some(at)),
-        KeySpec::NumKeys { at, fixed } => (Some((1, fixed, 1)), Some(at)),
-        KeySpec::Sort { .. } => (Some((1, 1, 1)), None),
+    let (range, keynum, streams) = match c.spec.keys {
+        KeySpec::None => (None, None, None),
+        KeySpec::Range { first, last, step } => (Some((first, last, step)), None, None),
+        KeySpec::NumKeys { at, fixed: 0 } => (None, Some(at), None),
+        KeySpec::NumKeys { at, fixed } => (Some((1, fixed, 1)), Some(at), None),
+        KeySpec::Sort { .. } => (Some((1, 1, 1)), None, None),
+        KeySpec::Streams { from } => (None, None, Some(from)),
     };
-    out.set(usize::from(range.is_some()) + usize::from(keynum.is_some()));
-    let mut spec = |index: i32, kind: &str, find: &[(&str, i64)]| {
+    out.set(usize::from(range.is_some()) + usize::from(keynum.is_some()) + usize::from(streams.is_some()));
+    let mut spec = |begin: Begin, kind: &str, find: &[(&str, i64)]| {
         out.map(3);
         out.bulk(b"flags");
         let flags = c.key_flags();
@@ -1339,11 +1342,24 @@ fn write_key_specs(out: &mut ReplyBuf, c: Cmd) {
         out.bulk(b"begin_search");
         out.map(2);
         out.bulk(b"type");
-        out.bulk(b"index");
-        out.bulk(b"spec");
-        out.map(1);
-        out.bulk(b"index");
-        out.int(index as i64);
+        match begin {
+            Begin::Index(index) => {
+                out.bulk(b"index");
+                out.bulk(b"spec");
+                out.map(1);
+                out.bulk(b"index");
+                out.int(index as i64);
+            }
+            Begin::Keyword(keyword, from) => {
+                out.bulk(b"keyword");
+                out.bulk(b"spec");
+                out.map(2);
+                out.bulk(b"keyword");
+                out.bulk(keyword.as_bytes());
+                out.bulk(b"startfrom");
+                out.int(from as i64);
+            }
+        }
         out.bulk(b"find_keys");
         out.map(2);
         out.bulk(b"type");
@@ -1358,11 +1374,23 @@ fn write_key_specs(out: &mut ReplyBuf, c: Cmd) {
     if let Some((first, last, step)) = range {
         // Redis's `lastkey` counts from the first key (or from the end if negative).
         let lastkey = if last < 0 { last } else { last - first };
-        spec(first, "range", &[("lastkey", lastkey as i64), ("keystep", step as i64), ("limit", 0)]);
+        spec(Begin::Index(first), "range", &[("lastkey", lastkey as i64), ("keystep", step as i64), ("limit", 0)]);
     }
     if let Some(at) = keynum {
-        spec(at, "keynum", &[("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]);
+        spec(Begin::Index(at), "keynum", &[("keynumidx", 0), ("firstkey", 1), ("keystep", 1)]);
     }
+    if let Some(from) = streams {
+        // The keys run to the end, `limit 2`: half of what follows STREAMS.
+        spec(Begin::Keyword("STREAMS", from), "range", &[("lastkey", -1), ("keystep", 1), ("limit", 2)]);
+    }
+}
+
+/// Where a key spec's search for the first key begins.
+enum Begin {
+    /// At this argument index.
+    Index(i32),
+    /// After this keyword, searched from this index.
+    Keyword(&'static str, i32),
 }
 
 /// Writes one COMMAND DOCS value: the group, and the subcommands' docs.

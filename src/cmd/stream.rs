@@ -11,6 +11,7 @@ use super::list::Attempt;
 use super::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
+use crate::resp::reply::ReplyBuf;
 use crate::types::stream::{
     self as st, Ack, AddOutcome, Bound, ClaimOpts, Created, Entry, GroupCtx, Id, NewId, Redelivered, Rev, SetId,
     StartAt, Strict, Trim, TrimSpec,
@@ -18,13 +19,28 @@ use crate::types::stream::{
 
 /// An id as a bulk string, formatted on the stack (XRANGE replies hold many).
 fn id_bulk(c: &mut Ctx, id: Id) {
+    write_id(c.out, id)
+}
+
+fn write_id(out: &mut ReplyBuf, id: Id) {
     let mut buf = [0u8; 41];
     let (mut ms, mut seq) = (itoa::Buffer::new(), itoa::Buffer::new());
     let (ms, seq) = (ms.format(id.ms).as_bytes(), seq.format(id.seq).as_bytes());
     buf[..ms.len()].copy_from_slice(ms);
     buf[ms.len()] = b'-';
     buf[ms.len() + 1..ms.len() + 1 + seq.len()].copy_from_slice(seq);
-    c.out.bulk(&buf[..ms.len() + 1 + seq.len()]);
+    out.bulk(&buf[..ms.len() + 1 + seq.len()]);
+}
+
+/// One entry as XRANGE replies it, straight from its stored value.
+fn reply_stored_entry(out: &mut ReplyBuf, id: Id, v: &[u8]) {
+    out.array(2);
+    write_id(out, id);
+    let fields = st::entry_fields(v);
+    out.array(fields.clone().count());
+    for f in fields {
+        out.bulk(f);
+    }
 }
 
 fn reply_entry(c: &mut Ctx, id: Id, fields: &[Vec<u8>]) {
@@ -208,16 +224,20 @@ fn range(c: &mut Ctx, a: &Args, rev: Rev) -> CmdResult {
         c.out.array(0);
         return Ok(());
     };
-    let entries = match count {
+    let count = match count {
         // Redis answers a COUNT of 0 (or less) with a null, not an empty array.
         Some(0) => {
             c.out.null_array();
             return Ok(());
         }
-        Some(n) => st::range(&c.tx, a.get(1), &s, start, end, n as u64, rev)?,
-        None => st::range(&c.tx, a.get(1), &s, start, end, 0, rev)?,
+        Some(n) => n as u64,
+        None => 0,
     };
-    reply_entries(c, &entries);
+    // Replies are written while iterating: no entry is copied out.
+    let out = &mut *c.out;
+    let d = out.defer_array();
+    let n = st::range_each(&c.tx, a.get(1), &s, start, end, count, rev, |id, v| reply_stored_entry(out, id, v))?;
+    c.out.fill(d, n as usize);
     Ok(())
 }
 

@@ -280,8 +280,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("xpending", -3, READONLY, KeySpec::ONE, Group::Stream, stream::xpending),
     spec("xrange", -4, READONLY, KeySpec::ONE, Group::Stream, stream::xrange),
     // Keys follow STREAMS, which a Range cannot express (like BLMPOP's).
-    spec("xread", -4, READONLY | BLOCKING, KeySpec::None, Group::Stream, stream::xread),
-    spec("xreadgroup", -7, WRITE | BLOCKING, KeySpec::None, Group::Stream, stream::xreadgroup),
+    spec("xread", -4, READONLY | BLOCKING, KeySpec::Streams { from: 1 }, Group::Stream, stream::xread),
+    spec("xreadgroup", -7, WRITE | BLOCKING, KeySpec::Streams { from: 4 }, Group::Stream, stream::xreadgroup),
     spec("xrevrange", -4, READONLY, KeySpec::ONE, Group::Stream, stream::xrevrange),
     spec("xsetid", -3, WRITE | DENYOOM | FAST, KeySpec::ONE, Group::Stream, stream::xsetid),
     spec("xtrim", -4, WRITE, KeySpec::ONE, Group::Stream, stream::xtrim),

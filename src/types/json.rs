@@ -15,10 +15,11 @@
 pub mod store;
 
 use crate::error::CmdError;
-use crate::storage::Tx;
+use crate::storage::{Meta, Tx};
 use serde_json::{Map, Number, Value};
 use serde_json_path::{JsonPath, PathElement};
 use std::cmp::Ordering;
+use store::{Chunks, Edit};
 
 /// One step of a location: an object member or an array index (negative
 /// counts from the end, only in chains before they are resolved).
@@ -89,37 +90,60 @@ fn chain_of(path: &JsonPath) -> Option<Vec<Seg>> {
     let shown = path.to_string();
     let mut s = shown.strip_prefix('$')?;
     let mut chain = Vec::new();
+    // A probe cannot hold an array as long as a big index: the path is then
+    // probed with such indexes made small, as a path parsed from the same
+    // canonical text (where `[n]` can only be an index selector).
+    let mut small = String::from("$");
     while !s.is_empty() {
-        if let Some(r) = s.strip_prefix("['") {
+        let rest = if let Some(r) = s.strip_prefix("['") {
             let end = r.find("']")?;
             if r[..end].contains('\'') {
                 return None;
             }
             chain.push(Seg::Key(r[..end].to_string()));
-            s = &r[end + 2..];
+            &r[end + 2..]
         } else if let Some(r) = s.strip_prefix('[') {
             let end = r.find(']')?;
             let n: i64 = r[..end].parse().ok()?;
-            if n.unsigned_abs() > 1024 {
-                return None;
-            }
             chain.push(Seg::Idx(n));
+            let probed = if n.unsigned_abs() > PROBE_MAX { n.signum() } else { n };
+            small.push_str(&format!("[{probed}]"));
             s = &r[end + 1..];
+            continue;
         } else if let Some(r) = s.strip_prefix('.') {
             let end = r.find(['.', '[']).unwrap_or(r.len());
             if end == 0 || &r[..end] == "*" {
                 return None;
             }
             chain.push(Seg::Key(r[..end].to_string()));
-            s = &r[end..];
+            &r[end..]
         } else {
             return None;
-        }
+        };
+        small.push_str(&s[..s.len() - rest.len()]);
+        s = rest;
     }
+    let probe_path;
+    let path = if small == shown {
+        path
+    } else {
+        probe_path = JsonPath::parse(&small).ok()?;
+        if probe_path.to_string() != small {
+            return None;
+        }
+        &probe_path
+    };
+    let probed: Vec<Seg> = chain
+        .iter()
+        .map(|seg| match seg {
+            Seg::Idx(n) if n.unsigned_abs() > PROBE_MAX => Seg::Idx(n.signum()),
+            other => other.clone(),
+        })
+        .collect();
     // Probe: a document holding exactly this chain must match exactly there.
     let mut probe = Value::String("probe".into());
-    let mut resolved = Vec::with_capacity(chain.len());
-    for seg in chain.iter().rev() {
+    let mut resolved = Vec::with_capacity(probed.len());
+    for seg in probed.iter().rev() {
         probe = match seg {
             Seg::Key(k) => Value::Object(Map::from_iter([(k.clone(), probe)])),
             Seg::Idx(n) => {
@@ -140,6 +164,9 @@ fn chain_of(path: &JsonPath) -> Option<Vec<Seg>> {
     let at = get(&probe, &resolved).is_some_and(|v| v == "probe");
     (found == 1 && at && path.query(&probe).exactly_one().is_ok_and(|v| v == "probe")).then_some(chain)
 }
+
+/// Indexes up to this are probed as they are (see [`chain_of`]).
+const PROBE_MAX: u64 = 1024;
 
 /// The value at a resolved location.
 pub fn get<'a>(mut v: &'a Value, loc: &[Seg]) -> Option<&'a Value> {
@@ -200,10 +227,14 @@ fn update<R>(
     };
     if let (Access::Shallow, true, Some(chain)) = (access, store::is_split(&meta), &path.chain) {
         return match store::walk(tx, key, &meta, chain)? {
+            // A chunked array as a whole is only handled by the array
+            // commands themselves; anything else loads the document.
+            Some(w) if w.array.is_some() => update(tx, key, path, Access::Whole, f),
             Some(mut w) => {
-                let (r, changed) = f(&mut w.value, std::slice::from_ref(&w.rel))?;
+                let rel = std::mem::take(&mut w.rel);
+                let (r, changed) = f(&mut w.value, std::slice::from_ref(&rel))?;
                 if changed {
-                    store::save_node(tx, key, &meta, w.node, w.value)?;
+                    store::save_node(tx, key, &meta, w)?;
                 }
                 Ok(Some(r))
             }
@@ -333,21 +364,22 @@ pub fn set(tx: &mut Tx, key: &[u8], path: &JPath, value: Value, cond: SetCond) -
     if let (true, Some(chain)) = (store::is_split(&meta), &path.chain) {
         if let Some(w) = store::walk(tx, key, &meta, chain)? {
             let replaced = get(&w.value, &w.rel).expect("invariant: walked");
-            if !store::has_placeholder(replaced) {
+            // A chunked array is replaced whole (its chunks deleted).
+            if w.array.is_some() || !store::has_placeholder(replaced) {
                 if cond == SetCond::IfMissing {
                     return Ok(SetOutcome::Skipped);
                 }
                 let mut w = w;
                 *get_mut(&mut w.value, &w.rel).expect("invariant: walked") = value;
-                store::save_node(tx, key, &meta, w.node, w.value)?;
+                store::save_node(tx, key, &meta, w)?;
                 return Ok(SetOutcome::Done);
             }
         } else if let (Some((Seg::Key(last), parent)), true) = (chain.split_last(), cond != SetCond::IfExists) {
             if let Some(mut w) = store::walk(tx, key, &meta, parent)? {
                 return Ok(match get_mut(&mut w.value, &w.rel) {
-                    Some(Value::Object(o)) => {
+                    Some(Value::Object(o)) if w.array.is_none() => {
                         o.insert(last.clone(), value);
-                        store::save_node(tx, key, &meta, w.node, w.value)?;
+                        store::save_node(tx, key, &meta, w)?;
                         SetOutcome::Done
                     }
                     _ => SetOutcome::Skipped,
@@ -501,6 +533,9 @@ pub fn strlen(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option
 
 /// JSON.ARRLEN.
 pub fn arrlen(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    if let Some((_, ix)) = chunked(tx, key, path)? {
+        return Ok(Some(vec![Some(ix.len() as i64)]));
+    }
     read_each(tx, key, path, |v| v.as_array().map(|a| a.len() as i64))
 }
 
@@ -607,6 +642,27 @@ pub fn clear(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<i64>, CmdEr
     })
 }
 
+/// The chunked array a plain path ends at, if it does (see `store`): the
+/// array commands edit it chunk by chunk.
+fn chunked(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<(Meta, Chunks)>, CmdError> {
+    let (Some(chain), Some(meta)) = (&path.chain, store::lookup(tx, key)?) else {
+        return Ok(None);
+    };
+    if !store::is_split(&meta) {
+        return Ok(None);
+    }
+    Ok(store::walk(tx, key, &meta, chain)?.and_then(|w| w.array).map(|ix| (meta, ix)))
+}
+
+/// Inserts `values` before element `at` (`at <= len`) of a chunked array;
+/// the array's new length.
+fn chunked_insert(tx: &mut Tx, key: &[u8], meta: Meta, ix: Chunks, at: u64, values: &[Value]) -> Result<i64, CmdError> {
+    let len = ix.len() + values.len() as u64;
+    let (pos, i) = store::locate(&ix, at);
+    store::splice(tx, key, &meta, ix, pos, Edit::Insert(i, values))?;
+    Ok(len as i64)
+}
+
 /// Runs `f` on every array match (None for other matches); `f` returns the
 /// array's new length.
 fn each_array(
@@ -631,6 +687,10 @@ pub fn arrappend(
     path: &JPath,
     values: &[Value],
 ) -> Result<Option<Vec<Option<i64>>>, CmdError> {
+    if let Some((meta, ix)) = chunked(tx, key, path)? {
+        let end = ix.len();
+        return Ok(Some(vec![Some(chunked_insert(tx, key, meta, ix, end, values)?)]));
+    }
     each_array(tx, key, path, Access::Shallow, |a| {
         a.extend_from_slice(values);
         Ok(a.len() as i64)
@@ -645,12 +705,16 @@ pub fn arrinsert(
     index: i64,
     values: &[Value],
 ) -> Result<Option<Vec<Option<i64>>>, CmdError> {
-    each_array(tx, key, path, Access::Whole, |a| {
-        let len = a.len() as i64;
+    let insert_at = |len: i64| {
         let at = if index < 0 { len + index } else { index };
-        if !(0..=len).contains(&at) {
-            return Err(CmdError::Err("index out of bounds"));
-        }
+        (0..=len).contains(&at).then_some(at).ok_or(CmdError::Err("index out of bounds"))
+    };
+    if let Some((meta, ix)) = chunked(tx, key, path)? {
+        let at = insert_at(ix.len() as i64)?;
+        return Ok(Some(vec![Some(chunked_insert(tx, key, meta, ix, at as u64, values)?)]));
+    }
+    each_array(tx, key, path, Access::Whole, |a| {
+        let at = insert_at(a.len() as i64)?;
         let tail = a.split_off(at as usize);
         a.extend_from_slice(values);
         a.extend(tail);
@@ -702,6 +766,14 @@ pub fn arrpop(
     path: &JPath,
     index: i64,
 ) -> Result<Option<Vec<Option<Option<Value>>>>, CmdError> {
+    let pop_at = |len: i64| if index < 0 { (len + index).max(0) } else { index.min(len - 1) };
+    if let Some((meta, ix)) = chunked(tx, key, path)? {
+        if ix.is_empty() {
+            return Ok(Some(vec![Some(None)]));
+        }
+        let (pos, i) = store::locate(&ix, pop_at(ix.len() as i64) as u64);
+        return Ok(Some(vec![Some(store::splice(tx, key, &meta, ix, pos, Edit::Remove(i))?)]));
+    }
     update(tx, key, path, Access::Whole, |root, locs| {
         let (r, _) = each(root, locs, |v| {
             let Some(a) = v.as_array_mut() else {
@@ -710,9 +782,7 @@ pub fn arrpop(
             if a.is_empty() {
                 return Ok(Some(None));
             }
-            let len = a.len() as i64;
-            let at = if index < 0 { (len + index).max(0) } else { index.min(len - 1) };
-            Ok(Some(Some(a.remove(at as usize))))
+            Ok(Some(Some(a.remove(pop_at(a.len() as i64) as usize))))
         })?;
         let changed = r.iter().any(|x| matches!(x, Some(Some(_))));
         Ok((r, changed))
@@ -727,16 +797,24 @@ pub fn arrtrim(
     start: i64,
     stop: i64,
 ) -> Result<Option<Vec<Option<i64>>>, CmdError> {
-    each_array(tx, key, path, Access::Whole, |a| {
-        let len = a.len() as i64;
+    // The kept range as `from..to`, empty if nothing is kept.
+    let keep = |len: i64| {
         let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i };
         let (from, to) = (norm(start), norm(stop).min(len - 1));
         if from >= len || from > to {
-            a.clear();
+            (0, 0)
         } else {
-            a.truncate(to as usize + 1);
-            a.drain(..from as usize);
+            (from as u64, to as u64 + 1)
         }
+    };
+    if let Some((meta, ix)) = chunked(tx, key, path)? {
+        let (from, to) = keep(ix.len() as i64);
+        return Ok(Some(vec![Some(store::trim(tx, key, &meta, ix, from, to)? as i64)]));
+    }
+    each_array(tx, key, path, Access::Whole, |a| {
+        let (from, to) = keep(a.len() as i64);
+        a.truncate(to as usize);
+        a.drain(..from as usize);
         Ok(a.len() as i64)
     })
 }

@@ -199,12 +199,13 @@ impl Stream {
     }
 
     fn meta(&self) -> Meta {
-        let mut x = Vec::with_capacity(EXTRA_LEN);
-        for id in [self.last, self.first, self.max_deleted] {
-            x.extend_from_slice(&id.bytes());
+        // On the stack: this runs on every XADD.
+        let mut x = [0u8; EXTRA_LEN];
+        for (i, id) in [self.last, self.first, self.max_deleted].into_iter().enumerate() {
+            x[16 * i..16 * i + 16].copy_from_slice(&id.bytes());
         }
-        for n in [self.entries_added, self.groups, self.node_base] {
-            x.extend_from_slice(&n.to_be_bytes());
+        for (i, n) in [self.entries_added, self.groups, self.node_base].into_iter().enumerate() {
+            x[48 + 8 * i..56 + 8 * i].copy_from_slice(&n.to_be_bytes());
         }
         Meta::collection(Type::Stream, self.version, self.len, self.expire_ms, &x)
     }
@@ -298,15 +299,19 @@ fn entry_index(v: &[u8]) -> u64 {
 }
 
 fn decode_entry(v: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
+    entry_fields(v).map(<[u8]>::to_vec).collect()
+}
+
+/// The field and value strings of a stored entry value, read in place.
+pub fn entry_fields(v: &[u8]) -> impl Iterator<Item = &[u8]> + Clone {
     let mut p = 8;
-    while p + 4 <= v.len() {
-        let n = u32::from_be_bytes(v[p..p + 4].try_into().expect("invariant: 4 bytes")) as usize;
-        p += 4;
-        out.push(v[p..(p + n).min(v.len())].to_vec());
-        p += n;
-    }
-    out
+    std::iter::from_fn(move || {
+        let len = v.get(p..p + 4)?;
+        let n = u32::from_be_bytes(len.try_into().expect("invariant: 4 bytes")) as usize;
+        let f = &v[p + 4..(p + 4 + n).min(v.len())];
+        p += 4 + n;
+        Some(f)
+    })
 }
 
 /// How XADD picks the new id.
@@ -533,8 +538,26 @@ pub fn range(
     rev: Rev,
 ) -> Result<Vec<Entry>, CmdError> {
     let mut out = Vec::new();
+    range_each(tx, key, s, start, end, count, rev, |id, v| out.push((id, decode_entry(v))))?;
+    Ok(out)
+}
+
+/// [`range`] without copies: `f` gets each id and its stored value (read
+/// it with [`entry_fields`]). Returns how many entries were visited.
+#[allow(clippy::too_many_arguments)]
+pub fn range_each(
+    tx: &Tx,
+    key: &[u8],
+    s: &Stream,
+    start: Id,
+    end: Id,
+    count: u64,
+    rev: Rev,
+    mut f: impl FnMut(Id, &[u8]),
+) -> Result<u64, CmdError> {
+    let mut n = 0;
     if start > end {
-        return Ok(out);
+        return Ok(n);
     }
     let prefix = s.sub(tx, key, StreamTag::Entry, None, b"");
     let from = s.sub(tx, key, StreamTag::Entry, None, &if rev == Rev::Yes { end } else { start }.bytes());
@@ -543,10 +566,11 @@ pub fn range(
         if (rev == Rev::No && id > end) || (rev == Rev::Yes && id < start) {
             return false;
         }
-        out.push((id, decode_entry(v)));
-        count == 0 || (out.len() as u64) < count
+        f(id, v);
+        n += 1;
+        count == 0 || n < count
     })?;
-    Ok(out)
+    Ok(n)
 }
 
 /// Iteration direction of [`range`].

@@ -22,6 +22,16 @@
 //! Anything else loads the whole document and writes it back under a fresh
 //! version ([`save_full`]), so the old nodes die with their version (GC), as
 //! DEL and overwrite do for every collection.
+//!
+//! A big array (over `NODE_MAX`) is not one node but a *chunked array*: its
+//! node record is an index `'A' | (chunk_id u64 BE | count u64 BE)*` and its
+//! elements sit, in order, in chunk nodes of about `CHUNK_BYTES` (ordinary
+//! node records whose shape is an array slice). The counts map an element
+//! index to its chunk without reading the chunks, so a change to one element
+//! rewrites one chunk, and ARRAPPEND/ARRINSERT/ARRPOP/ARRTRIM rewrite the
+//! chunks they touch plus the index ([`splice`], [`trim`]). Elements over
+//! `CHUNK_BYTES` that are containers become nodes of their own. A chunk is
+//! never itself chunked; an edit that grows it is cut into several chunks.
 
 use super::Seg;
 use crate::error::CmdError;
@@ -36,6 +46,11 @@ const INLINE_MAX: usize = 2048;
 const NODE_MAX: usize = 4096;
 /// Children smaller than this stay in their parent's node.
 const SPLIT_MIN: usize = 64;
+
+/// Target size of one chunk of a chunked array.
+const CHUNK_BYTES: usize = 2048;
+/// First byte of a chunked array's index record (ordinary nodes start `[`).
+const INDEX_TAG: u8 = b'A';
 
 const INLINE: u8 = 0;
 const SPLIT: u8 = 1;
@@ -90,8 +105,79 @@ fn read_node(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Vec<u8>, CmdEr
     tx.get(Cf::Data, &keys::json_node(tx.db, key, meta.version(), id))?.ok_or_else(corrupt)
 }
 
+/// Loads node `id` (a chunked array is assembled from its chunks); children
+/// in other nodes stay placeholders.
 fn load_node(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Value, CmdError> {
-    decode_node(&read_node(tx, key, meta, id)?).ok_or_else(corrupt)
+    let raw = read_node(tx, key, meta, id)?;
+    let Some(ix) = Chunks::decode(id, &raw) else {
+        return decode_node(&raw).ok_or_else(corrupt);
+    };
+    let mut all = Vec::with_capacity(ix.len() as usize);
+    for &(chunk, _) in &ix.list {
+        all.append(&mut load_chunk(tx, key, meta, chunk)?);
+    }
+    Ok(Value::Array(all))
+}
+
+fn load_chunk(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Vec<Value>, CmdError> {
+    match decode_node(&read_node(tx, key, meta, id)?) {
+        Some(Value::Array(a)) => Ok(a),
+        _ => Err(corrupt()),
+    }
+}
+
+/// The index of a chunked array: its chunks' node ids and element counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunks {
+    /// The array's own node id (where the index record lives).
+    pub node: u64,
+    /// `(chunk node id, element count)` in array order.
+    pub list: Vec<(u64, u64)>,
+}
+
+impl Chunks {
+    /// Parses an index record; None if `raw` is an ordinary node.
+    fn decode(node: u64, raw: &[u8]) -> Option<Chunks> {
+        let body = raw.strip_prefix(&[INDEX_TAG])?;
+        let word = |b: &[u8]| u64::from_be_bytes(b.try_into().expect("invariant: 8-byte slice"));
+        let list = body.chunks_exact(16).map(|p| (word(&p[..8]), word(&p[8..]))).collect();
+        Some(Chunks { node, list })
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + 16 * self.list.len());
+        out.push(INDEX_TAG);
+        for (id, n) in &self.list {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+        out
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> u64 {
+        self.list.iter().map(|c| c.1).sum()
+    }
+
+    /// True if the array is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The chunk position holding element `i` and its index there; `i ==
+    /// len` is the end of the last chunk.
+    fn find(&self, mut i: u64) -> (usize, u64) {
+        for (pos, &(_, n)) in self.list.iter().enumerate() {
+            if i < n {
+                return (pos, i);
+            }
+            i -= n;
+        }
+        match self.list.last() {
+            Some(&(_, n)) => (self.list.len() - 1, i + n),
+            None => (0, 0),
+        }
+    }
 }
 
 fn decode_node(raw: &[u8]) -> Option<Value> {
@@ -163,17 +249,90 @@ fn shrink(v: &mut Value, next_id: &mut u64, out: &mut Vec<(u64, Vec<u8>)>) -> us
         sizes.push(s);
     }
     if total > NODE_MAX {
+        // A big array is chunked by whoever holds it, so only elements too
+        // big for a chunk leave it; an object sheds every sizeable member.
+        let min = if v.is_array() { CHUNK_BYTES } else { SPLIT_MIN };
         for (c, s) in children_mut(v).into_iter().zip(sizes) {
-            if s >= SPLIT_MIN && (c.is_array() || c.is_object()) {
-                let id = *next_id;
-                *next_id += 1;
+            if s >= min && (c.is_array() || c.is_object()) {
+                let id = alloc(next_id);
                 let child = std::mem::replace(c, placeholder(id));
-                out.push((id, encode_node(child)));
+                emit(id, child, s, Chunking::Allowed, next_id, out);
                 total = total - s + 40;
             }
         }
     }
     total
+}
+
+fn alloc(next_id: &mut u64) -> u64 {
+    *next_id += 1;
+    *next_id - 1
+}
+
+/// Whether a node being written may become a chunked array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunking {
+    Allowed,
+    /// The node is a chunk of a chunked array: it stays one slice.
+    IsChunk,
+}
+
+/// Queues node `id` holding `v` (already shrunk to `size` bytes): a big
+/// array becomes a chunked array, anything else one record.
+fn emit(id: u64, v: Value, size: usize, chunking: Chunking, next_id: &mut u64, out: &mut Vec<(u64, Vec<u8>)>) {
+    match v {
+        Value::Array(a) if chunking == Chunking::Allowed && size > NODE_MAX => {
+            let list = chunk_into(a, None, next_id, out);
+            out.push((id, Chunks { node: id, list }.encode()));
+        }
+        v => out.push((id, encode_node(v))),
+    }
+}
+
+/// Cuts shrunk elements into chunks of at most about `CHUNK_BYTES`, evenly
+/// (an overfull chunk becomes two half-full ones, so the next edits there
+/// fit); the first chunk gets node id `first` if given, the others new ids.
+/// Returns the index entries (none for no elements).
+fn chunk_into(
+    elems: Vec<Value>,
+    mut first: Option<u64>,
+    next_id: &mut u64,
+    out: &mut Vec<(u64, Vec<u8>)>,
+) -> Vec<(u64, u64)> {
+    let sizes: Vec<usize> = elems.iter().map(|e| size_of(e) + 1).collect();
+    let total: usize = sizes.iter().sum();
+    let target = total.div_ceil(total.div_ceil(CHUNK_BYTES).max(1));
+    let mut list = Vec::new();
+    let mut cur = Vec::new();
+    let mut bytes = 0;
+    let mut flush = |cur: &mut Vec<Value>| {
+        let id = first.take().unwrap_or_else(|| alloc(next_id));
+        list.push((id, cur.len() as u64));
+        out.push((id, encode_node(Value::Array(std::mem::take(cur)))));
+    };
+    for (e, s) in elems.into_iter().zip(sizes) {
+        if !cur.is_empty() && bytes + s > target {
+            flush(&mut cur);
+            bytes = 0;
+        }
+        bytes += s;
+        cur.push(e);
+    }
+    if !cur.is_empty() {
+        flush(&mut cur);
+    }
+    list
+}
+
+/// Approximate serialized size, measured as [`shrink`] measures.
+fn size_of(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len() + 2,
+        Value::Number(n) => n.to_string().len(),
+        Value::Bool(_) | Value::Null => 5,
+        Value::Object(o) => 2 + o.iter().map(|(k, c)| k.len() + 5 + size_of(c)).sum::<usize>(),
+        Value::Array(a) => 2 + a.iter().map(|c| size_of(c) + 1).sum::<usize>(),
+    }
 }
 
 fn children_mut(v: &mut Value) -> Vec<&mut Value> {
@@ -223,8 +382,8 @@ pub fn save_full(tx: &mut Tx, key: &[u8], mut v: Value, expire_ms: u64) -> Resul
     let version = tx.new_version()?;
     let mut next_id = 1;
     let mut out = Vec::new();
-    shrink(&mut v, &mut next_id, &mut out);
-    out.push((0, encode_node(v)));
+    let size = shrink(&mut v, &mut next_id, &mut out);
+    emit(0, v, size, Chunking::Allowed, &mut next_id, &mut out);
     for (id, rec) in out {
         tx.put(Cf::Data, keys::json_node(tx.db, key, version, id), rec);
     }
@@ -236,14 +395,20 @@ pub fn save_full(tx: &mut Tx, key: &[u8], mut v: Value, expire_ms: u64) -> Resul
 pub struct Walked {
     /// Node id.
     pub node: u64,
-    /// The node's value (children in other nodes are placeholders).
+    /// The node's value (children in other nodes are placeholders); `Null`
+    /// if the position is a chunked array (then `array` is set).
     pub value: Value,
     /// Path of the position inside `value` (indexes resolved, non-negative).
     pub rel: Vec<Seg>,
+    /// The node is a chunk of a chunked array (it must stay one slice).
+    pub in_chunk: bool,
+    /// The position is a chunked array: its index.
+    pub array: Option<Chunks>,
 }
 
 /// Follows `chain` from the root of a split document, loading only the nodes
-/// on the way; None if the path does not exist.
+/// on the way (one chunk of each chunked array crossed); None if the path
+/// does not exist.
 pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Walked>, CmdError> {
     let mut node = 0;
     let mut raw = read_node(tx, key, meta, 0)?;
@@ -251,11 +416,37 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
     // node: a wide node (thousands of members) is then only scanned.
     let mut value: Option<Value> = None;
     let mut rel = Vec::new();
+    let mut in_chunk = false;
     for seg in chain {
         if value.is_none() {
+            if let Some(ix) = Chunks::decode(node, &raw) {
+                // Only an index leads on from a chunked array, into one chunk.
+                let Seg::Idx(i) = seg else {
+                    return Ok(None);
+                };
+                let len = ix.len() as i64;
+                let i = if *i < 0 { len + i } else { *i };
+                if !(0..len).contains(&i) {
+                    return Ok(None);
+                }
+                let (pos, at) = ix.find(i as u64);
+                node = ix.list[pos].0;
+                raw = read_node(tx, key, meta, node)?;
+                in_chunk = true;
+                let v = value.insert(decode_node(&raw).ok_or_else(corrupt)?);
+                rel = vec![Seg::Idx(at as i64)];
+                if let Some(id) = super::get(v, &rel).and_then(placeholder_id) {
+                    node = id;
+                    raw = read_node(tx, key, meta, id)?;
+                    (value, in_chunk) = (None, false);
+                    rel.clear();
+                }
+                continue;
+            }
             if let Some(id) = child_node(&raw, seg) {
                 node = id;
                 raw = read_node(tx, key, meta, id)?;
+                in_chunk = false;
                 continue;
             }
         }
@@ -274,15 +465,20 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
         if let Some(id) = placeholder_id(child) {
             node = id;
             raw = read_node(tx, key, meta, id)?;
-            value = None;
+            (value, in_chunk) = (None, false);
             rel.clear();
         }
     }
     let value = match value {
         Some(v) => v,
-        None => decode_node(&raw).ok_or_else(corrupt)?,
+        None => {
+            if let Some(ix) = Chunks::decode(node, &raw) {
+                return Ok(Some(Walked { node, value: Value::Null, rel, in_chunk: false, array: Some(ix) }));
+            }
+            decode_node(&raw).ok_or_else(corrupt)?
+        }
     };
-    Ok(Some(Walked { node, value, rel }))
+    Ok(Some(Walked { node, value, rel, in_chunk, array: None }))
 }
 
 /// The node id of the direct child `seg` of a node record's root, if that
@@ -300,13 +496,27 @@ fn child_node(raw: &[u8], seg: &Seg) -> Option<u64> {
     refs.iter().find(|(p, _)| p.get() == want).map(|(_, id)| *id)
 }
 
-/// Writes back one node changed in place, cutting it again if it grew. Only
-/// this node and any new children are written (plus `meta` if ids were used).
-pub fn save_node(tx: &mut Tx, key: &[u8], meta: &Meta, node: u64, mut value: Value) -> Result<(), CmdError> {
+/// Writes back a walked node changed in place (`w.value`), cutting it again
+/// if it grew. Only this node and any new children are written (plus `meta`
+/// if ids were used). If `w` was a chunked array, its value was replaced
+/// whole: the old chunks are deleted.
+pub fn save_node(tx: &mut Tx, key: &[u8], meta: &Meta, w: Walked) -> Result<(), CmdError> {
+    if let Some(ix) = &w.array {
+        for &(id, _) in &ix.list {
+            tx.delete(Cf::Data, keys::json_node(tx.db, key, meta.version(), id));
+        }
+    }
+    let chunking = if w.in_chunk { Chunking::IsChunk } else { Chunking::Allowed };
     let mut next_id = meta.len();
     let mut out = Vec::new();
-    shrink(&mut value, &mut next_id, &mut out);
-    out.push((node, encode_node(value)));
+    let mut value = w.value;
+    let size = shrink(&mut value, &mut next_id, &mut out);
+    emit(w.node, value, size, chunking, &mut next_id, &mut out);
+    write_out(tx, key, meta, next_id, out)
+}
+
+/// Puts queued node records, and `meta` if node ids were used.
+fn write_out(tx: &mut Tx, key: &[u8], meta: &Meta, next_id: u64, out: Vec<(u64, Vec<u8>)>) -> Result<(), CmdError> {
     for (id, rec) in out {
         tx.put(Cf::Data, keys::json_node(tx.db, key, meta.version(), id), rec);
     }
@@ -317,9 +527,112 @@ pub fn save_node(tx: &mut Tx, key: &[u8], meta: &Meta, node: u64, mut value: Val
     Ok(())
 }
 
+/// Prepares new elements for a chunk: each is shrunk, and a container too
+/// big for a chunk becomes a node of its own.
+fn prepare(values: &[Value], next_id: &mut u64, out: &mut Vec<(u64, Vec<u8>)>) -> Vec<Value> {
+    values
+        .iter()
+        .map(|v| {
+            let mut v = v.clone();
+            let s = shrink(&mut v, next_id, out);
+            if s >= CHUNK_BYTES && (v.is_array() || v.is_object()) {
+                let id = alloc(next_id);
+                emit(id, v, s, Chunking::Allowed, next_id, out);
+                return placeholder(id);
+            }
+            v
+        })
+        .collect()
+}
+
+/// One edit of a chunk of a chunked array (indexes inside the chunk).
+pub enum Edit<'a> {
+    /// Insert these values before this index.
+    Insert(usize, &'a [Value]),
+    /// Remove the element at this index.
+    Remove(usize),
+}
+
+/// Applies `edit` to chunk `pos` of a chunked array (an array without
+/// chunks gets a first one): the chunk is written back, cut in several if
+/// it grew or dropped if it emptied, and the index updated. Returns a
+/// removed element, loaded whole.
+pub fn splice(
+    tx: &mut Tx,
+    key: &[u8],
+    meta: &Meta,
+    mut ix: Chunks,
+    pos: usize,
+    edit: Edit,
+) -> Result<Option<Value>, CmdError> {
+    let mut next_id = meta.len();
+    let mut out = Vec::new();
+    if ix.list.is_empty() {
+        ix.list.push((alloc(&mut next_id), 0));
+    }
+    let pos = pos.min(ix.list.len() - 1);
+    let id = ix.list[pos].0;
+    let mut elems = if ix.list[pos].1 == 0 { Vec::new() } else { load_chunk(tx, key, meta, id)? };
+    let removed = match edit {
+        Edit::Insert(at, values) => {
+            let tail = elems.split_off(at.min(elems.len()));
+            elems.extend(prepare(values, &mut next_id, &mut out));
+            elems.extend(tail);
+            None
+        }
+        Edit::Remove(at) if at < elems.len() => Some(elems.remove(at)),
+        Edit::Remove(_) => return Err(corrupt()),
+    };
+    let new = chunk_into(elems, Some(id), &mut next_id, &mut out);
+    if new.is_empty() {
+        tx.delete(Cf::Data, keys::json_node(tx.db, key, meta.version(), id));
+    }
+    ix.list.splice(pos..=pos, new);
+    out.push((ix.node, ix.encode()));
+    write_out(tx, key, meta, next_id, out)?;
+    match removed {
+        Some(mut v) => {
+            materialize(tx, key, meta, &mut v)?;
+            Ok(Some(v))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The chunk position of element `i` of a chunked array and its index
+/// there; `i == len` is the end of the last chunk.
+pub fn locate(ix: &Chunks, i: u64) -> (usize, usize) {
+    let (pos, at) = ix.find(i);
+    (pos, at as usize)
+}
+
+/// ARRTRIM on a chunked array: keeps elements `from..to` (exclusive end);
+/// whole chunks outside are deleted, the two border chunks cut.
+pub fn trim(tx: &mut Tx, key: &[u8], meta: &Meta, ix: Chunks, from: u64, to: u64) -> Result<u64, CmdError> {
+    let mut kept = Vec::new();
+    let mut off = 0;
+    for &(id, n) in &ix.list {
+        let (s, e) = (off, off + n);
+        off = e;
+        if e <= from || s >= to {
+            tx.delete(Cf::Data, keys::json_node(tx.db, key, meta.version(), id));
+        } else if s >= from && e <= to {
+            kept.push((id, n));
+        } else {
+            let elems = load_chunk(tx, key, meta, id)?;
+            let (lo, hi) = (from.saturating_sub(s) as usize, (to.min(e) - s) as usize);
+            let part: Vec<Value> = elems.into_iter().take(hi).skip(lo).collect();
+            kept.push((id, part.len() as u64));
+            tx.put(Cf::Data, keys::json_node(tx.db, key, meta.version(), id), encode_node(Value::Array(part)));
+        }
+    }
+    let ix = Chunks { node: ix.node, list: kept };
+    tx.put(Cf::Data, keys::json_node(tx.db, key, meta.version(), ix.node), ix.encode());
+    Ok(ix.len())
+}
 #[cfg(test)]
 mod tests {
-    use super::super::{num_op, JPath, NumOp, Seg};
+    use super::super::{arrappend, arrinsert, get, num_op, JPath, NumOp, Seg};
     use super::*;
     use crate::storage::testutil::TempStore;
     use serde_json::{json, Map};
@@ -352,6 +665,41 @@ mod tests {
         assert_eq!(after.version(), meta.version());
         let mut expect = doc;
         expect["recs"]["r7"]["n"] = 12.into();
+        assert_eq!(t.run(|tx| load_full(tx, b"k", &after).unwrap()), expect);
+    }
+
+    #[test]
+    fn big_arrays_are_chunked_and_edited_chunk_by_chunk() {
+        let mut t = TempStore::new();
+        let doc = json!({"a": (0..20_000).collect::<Vec<_>>()});
+        t.run(|tx| save_full(tx, b"k", doc.clone(), 0).unwrap());
+        let meta = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+        let a = [Seg::Key("a".into())];
+        let ix = t.run(|tx| walk(tx, b"k", &meta, &a).unwrap().unwrap().array.unwrap());
+        assert!(ix.list.len() > 20, "{ix:?}");
+        assert_eq!(ix.len(), 20_000);
+        // An index lands in one chunk, holding only a slice of the array.
+        let w = t.run(|tx| walk(tx, b"k", &meta, &[a[0].clone(), Seg::Idx(-5000)]).unwrap().unwrap());
+        assert!(w.in_chunk && w.value.as_array().unwrap().len() < 1000);
+        assert_eq!(get(&w.value, &w.rel), Some(&json!(15_000)));
+        // Edits keep the version (no whole rewrite) and touch the index only
+        // through counts.
+        let path = JPath::parse(b"$.a[15000]").unwrap();
+        let r = t.run(|tx| num_op(tx, b"k", &path, NumOp::Incr, &1.into()).unwrap());
+        assert_eq!(r, Some(vec![Some(15_001.into())]));
+        let a_path = JPath::parse(b"$.a").unwrap();
+        t.run(|tx| arrappend(tx, b"k", &a_path, &[json!(7)]).unwrap());
+        t.run(|tx| arrinsert(tx, b"k", &a_path, 0, &[json!(-1)]).unwrap());
+        let after = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+        assert_eq!(after.version(), meta.version());
+        let ix2 = t.run(|tx| walk(tx, b"k", &after, &a).unwrap().unwrap().array.unwrap());
+        assert_eq!(ix2.len(), 20_002);
+        // The middle chunks were not rewritten (same ids, same counts).
+        assert!(ix.list[1..ix.list.len() - 1].iter().all(|c| ix2.list.contains(c)), "{ix2:?}");
+        let mut expect = doc;
+        expect["a"][15_000] = 15_001.into();
+        expect["a"].as_array_mut().unwrap().push(7.into());
+        expect["a"].as_array_mut().unwrap().insert(0, (-1).into());
         assert_eq!(t.run(|tx| load_full(tx, b"k", &after).unwrap()), expect);
     }
 
