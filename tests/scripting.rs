@@ -114,3 +114,40 @@ fn scripts_are_atomic_under_concurrent_clients() {
     let mut raw = server.raw();
     assert_eq!(raw.cmd(&["GET", "rmw"]), Reply::bulk(&(4 * per_client).to_string()));
 }
+
+/// FUNCTION libraries are persisted like Redis persists them: after a
+/// restart (clean or SIGKILL) FCALL still works, a REPLACE is what comes
+/// back, FLUSHALL does not touch them and a FUNCTION FLUSH / DELETE is
+/// durable too.
+#[test]
+fn function_libraries_survive_a_restart() {
+    let mut server = TestServer::start("[storage]\nsync = \"always\"\n");
+    let mut raw = server.raw();
+    let lib =
+        |body: &str| format!("#!lua name=mylib\nredis.register_function('hello', function(keys, args) {body} end)");
+    assert_eq!(raw.cmd(&["FUNCTION", "LOAD", &lib("return 'v1'")]), Reply::bulk("mylib"));
+    assert_eq!(raw.cmd(&["FUNCTION", "LOAD", "REPLACE", &lib("return args[1]")]), Reply::bulk("mylib"));
+    let other = "#!lua name=other\nredis.register_function('o', function() return 1 end)";
+    assert_eq!(raw.cmd(&["FUNCTION", "LOAD", other]), Reply::bulk("other"));
+    assert_eq!(raw.cmd(&["FLUSHALL"]), Reply::ok());
+    assert_eq!(raw.cmd(&["DBSIZE"]), Reply::Int(0));
+    assert_eq!(raw.cmd(&["SCAN", "0"]).items()[1], Reply::Array(Some(vec![])));
+    server.stop();
+    server.restart();
+    let mut raw = server.raw();
+    assert_eq!(raw.cmd(&["FCALL", "hello", "0", "after restart"]), Reply::bulk("after restart"));
+    assert_eq!(raw.cmd(&["FCALL", "o", "0"]), Reply::Int(1));
+    assert_eq!(raw.cmd(&["DBSIZE"]), Reply::Int(0));
+    assert_eq!(raw.cmd(&["FUNCTION", "DELETE", "other"]), Reply::ok());
+    server.kill();
+    server.restart();
+    let mut raw = server.raw();
+    assert_eq!(raw.cmd(&["FCALL", "hello", "0", "x"]), Reply::bulk("x"));
+    assert_eq!(raw.cmd(&["FCALL", "o", "0"]), Reply::Error("ERR Function not found".into()));
+    assert_eq!(raw.cmd(&["FUNCTION", "FLUSH"]), Reply::ok());
+    server.kill();
+    server.restart();
+    let mut raw = server.raw();
+    assert_eq!(raw.cmd(&["FCALL", "hello", "0"]), Reply::Error("ERR Function not found".into()));
+    assert_eq!(raw.cmd(&["FUNCTION", "LIST"]), Reply::Array(Some(vec![])));
+}

@@ -26,7 +26,7 @@ pub mod lstruct;
 use super::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
-use engine::{Engine, Mode, Outcome};
+use engine::{Engine, Mode, Outcome, Target};
 
 /// Redis's default `lua-time-limit` (ms): past it, a script is killed.
 pub const LUA_TIME_LIMIT_MS: u64 = 5000;
@@ -66,7 +66,7 @@ fn eval_body(ctx: &mut Ctx, args: &Args, mode: Mode) -> CmdResult {
 }
 
 /// The key count of an EVAL-style command, checked against the arguments.
-fn numkeys(args: &Args) -> Result<usize, CmdError> {
+pub(super) fn numkeys(args: &Args) -> Result<usize, CmdError> {
     let n = args.i64(2)?;
     if n < 0 {
         return Err(CmdError::Err("Number of keys can't be negative"));
@@ -81,12 +81,19 @@ fn run_cached(ctx: &mut Ctx, args: &Args, sha: &[u8], mode: Mode) -> CmdResult {
     let n = numkeys(args)?;
     let keys: Vec<&[u8]> = args.iter_from(3).take(n).collect();
     let argv: Vec<&[u8]> = args.iter_from(3 + n).collect();
-    let store = ctx.tx.store();
-    match Engine::run(ctx.state, store, ctx.client, ctx.out, sha, &keys, &argv, mode) {
+    match run(ctx, Target::Script(sha), &keys, &argv, mode) {
         None => Err(CmdError::Raw("NOSCRIPT No matching script. Please use EVAL.".into())),
-        Some(Outcome::Done) => Ok(()),
-        Some(Outcome::Failed(text)) => Err(CmdError::Bytes(text)),
+        Some(r) => r,
     }
+}
+
+/// Runs a script or function; None if there is no such one.
+pub(super) fn run(ctx: &mut Ctx, target: Target, keys: &[&[u8]], argv: &[&[u8]], mode: Mode) -> Option<CmdResult> {
+    let store = ctx.tx.store();
+    Some(match Engine::run(ctx.state, store, ctx.client, ctx.out, target, keys, argv, mode)? {
+        Outcome::Done => Ok(()),
+        Outcome::Failed(text) => Err(CmdError::Bytes(text)),
+    })
 }
 
 /// SCRIPT LOAD script

@@ -64,6 +64,7 @@ impl Server {
             signal_hook_mio::v1_0::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?;
         poll.registry().register(&mut signals, SIGNALS, mio::Interest::READABLE)?;
         let mut state = ServerState::new(config);
+        state.scripting.load_persisted(&store);
         state.port = listener.local_addr()?.port();
         Ok(Server {
             poll,
