@@ -10,12 +10,12 @@
 //!   (`libargs`: their `luaL_check*`-style argument checks);
 //! - `bootstrap.lua`: the `redis` library and the read-only globals, in Lua.
 //!
-//! A script runs to completion on the executor thread, so other clients are
-//! not answered `-BUSY` while it runs; instead a script running past
-//! `LUA_TIME_LIMIT_MS` is killed by an instruction-count hook (SCRIPT KILL
-//! semantics without the second client).
+//! A script runs to completion on the executor thread; past
+//! `busy-reply-threshold` its instruction-count hook serves the other
+//! clients (`busy`): they get `-BUSY` and may SCRIPT KILL it.
 
 pub mod bit;
+pub mod busy;
 pub mod cjson;
 pub mod cmsgpack;
 pub mod convert;
@@ -28,8 +28,17 @@ use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
 use engine::{Engine, Mode, Outcome, Target};
 
-/// Redis's default `lua-time-limit` (ms): past it, a script is killed.
-pub const LUA_TIME_LIMIT_MS: u64 = 5000;
+/// True if the command named `name` may run a script (EVAL*, FCALL*, and
+/// EXEC, which may hold them): the server then lends the other clients'
+/// connections for the busy-script service (see `busy`).
+pub fn may_run_script(name: &[u8]) -> bool {
+    // Cheap first test: this runs before every command.
+    if !matches!(name.first(), Some(b'e' | b'E' | b'f' | b'F')) {
+        return false;
+    }
+    super::lookup(super::table::COMMANDS, name)
+        .is_some_and(|s| s.name == "exec" || (s.group == super::Group::Scripting && s.name != "function"))
+}
 
 /// EVAL script numkeys [key ...] [arg ...]
 ///

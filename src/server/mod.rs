@@ -1,6 +1,7 @@
 //! The server: one `mio::Poll`, the listener, a slab of connections, the store
 //! and the server-wide state. `event_loop.rs` runs it.
 
+pub mod busy;
 pub mod conn;
 pub mod event_loop;
 

@@ -6,6 +6,7 @@
 //! created for the duration of one script (`Lua::scope`), so it may borrow
 //! the store and the server state without any global.
 
+use super::busy::{Busy, BusyService};
 use super::convert::{lua_to_reply, reply_to_lua};
 use crate::cmd::state::ServerState;
 use crate::cmd::{call, lookup, table, Flags};
@@ -112,6 +113,15 @@ pub struct Engine {
     killed: Rc<Cell<bool>>,
     /// When the running script started (the hook compares with the limit).
     started: Rc<Cell<Option<Instant>>>,
+    /// The line the script was at when it was killed.
+    killed_line: Rc<Cell<i64>>,
+    /// `busy-reply-threshold`.
+    limit: Rc<Cell<Duration>>,
+    /// The running script has called a write command / is a function.
+    wrote: Rc<Cell<bool>>,
+    is_function: Rc<Cell<bool>>,
+    /// Serves other clients while the script is busy (lent by the server).
+    service: Rc<RefCell<Option<Box<dyn BusyService>>>>,
     /// The script's protocol (`redis.setresp`), 2 at each start.
     resp: Rc<Cell<u8>>,
     /// The error a Rust library function raised (see `raise`).
@@ -248,15 +258,45 @@ impl Engine {
         let k = killed.clone();
         bridge.set("killed", lua.create_function(move |_, ()| Ok(k.get()))?)?;
         let started: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
-        let limit = Duration::from_millis(time_limit_ms);
-        let (k, s) = (killed.clone(), started.clone());
-        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
-            // The executor is single threaded, so no other client can send
-            // SCRIPT KILL while a script runs: past lua-time-limit the hook
-            // kills the script itself (and keeps failing if it is caught).
-            if s.get().is_some_and(|t| t.elapsed() > limit) {
+        let limit = Rc::new(Cell::new(Duration::from_millis(time_limit_ms)));
+        let (wrote, is_function) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
+        let service: Rc<RefCell<Option<Box<dyn BusyService>>>> = Rc::new(RefCell::new(None));
+        let killed_line = Rc::new(Cell::new(0i64));
+        let (k, s, l, w, f, svc, kl) = (
+            killed.clone(),
+            started.clone(),
+            limit.clone(),
+            wrote.clone(),
+            is_function.clone(),
+            service.clone(),
+            killed_line.clone(),
+        );
+        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, debug| {
+            let killed = || Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+            if k.get() {
+                // Raised once: pcall and xpcall rethrow it (bootstrap.lua), and
+                // failing again here could hit the error handler itself.
+                return Ok(VmState::Continue);
+            }
+            if !s.get().is_some_and(|t| t.elapsed() > l.get()) {
+                return Ok(VmState::Continue);
+            }
+            // Busy: the other clients are served (-BUSY) and may kill the script.
+            // With nobody to send SCRIPT KILL (no service lent: a script run
+            // outside a client's command) the script is killed at the limit.
+            let kill = match svc.borrow_mut().as_mut() {
+                Some(service) => {
+                    let mut busy = Busy { is_function: f.get(), wrote: w.get(), kill: false };
+                    service.serve(&mut busy);
+                    busy.kill
+                }
+                None => true,
+            };
+            if kill {
                 k.set(true);
-                return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+                // The error names the line the script was at.
+                kl.set(debug.current_line().map_or(0, |l| l as i64));
+                return killed();
             }
             Ok(VmState::Continue)
         })?;
@@ -272,6 +312,11 @@ impl Engine {
             run_function,
             killed,
             started,
+            killed_line,
+            limit,
+            wrote,
+            is_function,
+            service,
             resp,
             pending,
             redis,
@@ -314,6 +359,22 @@ impl Engine {
         let _ = self.lua.gc_collect();
     }
 
+    /// Sets `busy-reply-threshold`.
+    pub fn set_time_limit(&self, ms: u64) {
+        self.limit.set(Duration::from_millis(ms));
+    }
+
+    /// Lends the service that answers other clients while a script is busy
+    /// (for one command; `reclaim` gives it back).
+    pub fn lend(&self, service: Box<dyn BusyService>) {
+        *self.service.borrow_mut() = Some(service);
+    }
+
+    /// Takes back what `lend` gave.
+    pub fn reclaim(&self) -> Option<Box<dyn BusyService>> {
+        self.service.borrow_mut().take()
+    }
+
     /// FUNCTION LOAD [REPLACE]: compiles a library and runs its code, which
     /// registers its functions. Returns its name, or Redis's error text.
     pub fn load_library(&mut self, code: &[u8], replace: bool) -> Result<String, Vec<u8>> {
@@ -331,6 +392,8 @@ impl Engine {
         let registering = |e: &[u8]| [b"ERR Error registering functions: ", e].concat();
         // The time-limit hook guards the library's code too.
         self.killed.set(false);
+        self.wrote.set(false);
+        self.is_function.set(true);
         self.started.set(Some(Instant::now()));
         let ran = self.load_library.call::<(bool, Value)>(chunk);
         self.started.set(None);
@@ -434,6 +497,9 @@ impl Engine {
         let (lua, redis) = (eng.lua.clone(), eng.redis.clone());
         let (killed, started, resp, pending) =
             (eng.killed.clone(), eng.started.clone(), eng.resp.clone(), eng.pending.clone());
+        let wrote = eng.wrote.clone();
+        wrote.set(false);
+        eng.is_function.set(is_function);
         resp.set(2);
         pending.borrow_mut().take();
         let result = (|| -> mlua::Result<Outcome> {
@@ -455,11 +521,11 @@ impl Engine {
             let cell = RefCell::new((&mut *state, Vec::new()));
             let ran = lua.scope(|scope| {
                 let lib = |raise_errors: bool| {
-                    let (cell, resp, pending) = (&cell, &resp, &pending);
+                    let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
                     scope.create_function(move |lua, args: MultiValue| {
                         let mut guard = cell.borrow_mut();
                         let (state, scratch) = &mut *guard;
-                        let (ok, v) = lib_call(lua, state, store, client, scratch, args, mode, resp.get())?;
+                        let (ok, v) = lib_call(lua, state, store, client, scratch, args, mode, resp.get(), wrote)?;
                         match (ok, raise_errors) {
                             (false, true) => Err(raise(pending, error_message(&v)?)),
                             _ => Ok(v),
@@ -483,13 +549,11 @@ impl Engine {
             // The commands already ran; like Redis, what they wrote stays.
             store.end_batch().map_err(|e| mlua::Error::runtime(e.to_string()))?;
             if killed.get() {
-                return Ok(Outcome::Failed(
-                    format!(
-                        "ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_{}:0.",
-                        if is_function { "function" } else { "script" }
-                    )
-                    .into_bytes(),
-                ));
+                let kind = if is_function { "function" } else { "script" };
+                let line = state.scripting.killed_line.get();
+                let msg =
+                    format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_{kind}:{line}.");
+                return Ok(Outcome::Failed(msg.into_bytes()));
             }
             let (ok, value) = ran?;
             let resp = resp.get();
@@ -614,6 +678,7 @@ fn lib_call(
     args: MultiValue,
     mode: Mode,
     resp: u8,
+    wrote: &Cell<bool>,
 ) -> mlua::Result<(bool, Value)> {
     let fail = |msg: &str| -> mlua::Result<(bool, Value)> {
         let t = lua.create_table()?;
@@ -650,6 +715,10 @@ fn lib_call(
     }
     if mode == Mode::ReadOnly && flags.contains(Flags::WRITE) {
         return fail(RO_WRITE);
+    }
+    if flags.contains(Flags::WRITE) {
+        // From now on SCRIPT KILL answers UNKILLABLE (as Redis's write-dirty flag).
+        wrote.set(true);
     }
     let mut out = ReplyBuf { buf: std::mem::take(scratch), resp3: resp == 3 };
     out.buf.clear();
