@@ -118,7 +118,7 @@ pub fn list(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .state
         .scripting
         .libraries()
-        .filter(|l| pattern.is_none_or(|p| crate::util::glob_match(p, l.name.as_bytes(), true)))
+        .filter(|l| pattern.map_or(true, |p| crate::util::glob_match(p, l.name.as_bytes(), true)))
         .collect();
     let out = &mut *ctx.out;
     out.array(libs.len());
