@@ -174,13 +174,6 @@ pub fn stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// FUNCTION KILL
-///
-/// O(1).
-pub fn kill(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    Err(CmdError::Raw("NOTBUSY No scripts in execution right now.".into()))
-}
-
 /// FUNCTION HELP
 ///
 /// O(1).
@@ -227,9 +220,5 @@ pub fn help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.out.array(HELP.len());
-    for line in HELP {
-        ctx.out.simple(line);
-    }
-    Ok(())
+    script::help_lines(ctx, HELP)
 }

@@ -139,10 +139,10 @@ pub fn script_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// SCRIPT KILL
+/// SCRIPT KILL (and FUNCTION KILL)
 ///
-/// O(1). Scripts run on the executor thread, so none is ever running when
-/// another command is served.
+/// O(1). Scripts run on the executor thread: while one is busy the busy
+/// service answers KILL (see `busy`); a KILL that reaches here found none.
 pub fn script_kill(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Err(CmdError::Raw("NOTBUSY No scripts in execution right now.".into()))
 }
@@ -170,8 +170,13 @@ pub fn script_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.out.array(HELP.len());
-    for line in HELP {
+    help_lines(ctx, HELP)
+}
+
+/// A HELP reply: one status line each.
+pub(super) fn help_lines(ctx: &mut Ctx, lines: &[&str]) -> CmdResult {
+    ctx.out.array(lines.len());
+    for line in lines {
         ctx.out.simple(line);
     }
     Ok(())

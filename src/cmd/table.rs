@@ -423,7 +423,7 @@ static FUNCTION_SUBS: &[CommandSpec] = &[
     spec("delete", 3, WRITE | NOSCRIPT, KeySpec::None, Group::Scripting, function::delete),
     spec("flush", -2, WRITE | NOSCRIPT, KeySpec::None, Group::Scripting, function::flush),
     spec("help", 2, LOADING | STALE, KeySpec::None, Group::Scripting, function::help),
-    spec("kill", 2, NOSCRIPT | ALLOW_BUSY, KeySpec::None, Group::Scripting, function::kill),
+    spec("kill", 2, NOSCRIPT | ALLOW_BUSY, KeySpec::None, Group::Scripting, script::script_kill),
     spec("list", -2, NOSCRIPT, KeySpec::None, Group::Scripting, function::list),
     spec("load", -3, WRITE | DENYOOM | NOSCRIPT, KeySpec::None, Group::Scripting, function::load),
     spec("stats", 2, NOSCRIPT | ALLOW_BUSY, KeySpec::None, Group::Scripting, function::stats),

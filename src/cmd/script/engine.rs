@@ -335,16 +335,21 @@ impl Engine {
                 false => (None, 0),
             };
             // The shebang's newline stays, so line numbers count it.
-            let func = self
-                .lua
-                .load(&body[skip..])
-                .set_name("@user_script")
-                .set_environment(self.env.clone())
-                .into_function()
-                .map_err(|e| format!("ERR Error compiling script (new function): {}", lua_message(&e)).into_bytes())?;
+            let func = self.compile(&body[skip..], "@user_script", &self.env, "script (new function)")?;
             self.cache.insert(sha.clone(), Cached { func, flags });
         }
         Ok(sha)
+    }
+
+    /// Compiles `code` as chunk `name` running in `env`; Redis's error text
+    /// ("Error compiling <what>: ...") if it does not compile.
+    fn compile(&self, code: &[u8], name: &str, env: &Table, what: &str) -> Result<Function, Vec<u8>> {
+        self.lua
+            .load(code)
+            .set_name(name)
+            .set_environment(env.clone())
+            .into_function()
+            .map_err(|e| format!("ERR Error compiling {what}: {}", lua_message(&e)).into_bytes())
     }
 
     /// True if the script `sha` (any case) is cached.
@@ -382,13 +387,7 @@ impl Engine {
         if !replace && self.libraries.contains_key(&name) {
             return Err(format!("ERR Library '{name}' already exists").into_bytes());
         }
-        let chunk = self
-            .lua
-            .load(&code[skip..])
-            .set_name("@user_function")
-            .set_environment(self.fenv.clone())
-            .into_function()
-            .map_err(|e| format!("ERR Error compiling function: {}", lua_message(&e)).into_bytes())?;
+        let chunk = self.compile(&code[skip..], "@user_function", &self.fenv, "function")?;
         let registering = |e: &[u8]| [b"ERR Error registering functions: ", e].concat();
         // The time-limit hook guards the library's code too.
         self.killed.set(false);
