@@ -51,6 +51,10 @@ pub struct ServerConfig {
     pub slowlog_log_slower_than: i64,
     /// Entries kept in the slow log.
     pub slowlog_max_len: usize,
+    /// A script running longer than this (ms) is busy: other clients get
+    /// -BUSY and may SCRIPT KILL it (Redis `busy-reply-threshold`, alias
+    /// `lua-time-limit`).
+    pub busy_reply_threshold: u64,
     /// error | warn | info | debug | trace
     pub loglevel: String,
     /// Log file; empty = standard error.
@@ -149,6 +153,7 @@ impl Default for ServerConfig {
             hz: 10,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            busy_reply_threshold: 5000,
             loglevel: "info".into(),
             logfile: String::new(),
         }

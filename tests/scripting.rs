@@ -1,6 +1,7 @@
 //! Lua scripting against the real server: a script's writes are one batch
-//! (a crash mid-script leaves none of them), a runaway script is killed at
-//! the time limit and the server serves again, writes survive a restart
+//! (a crash mid-script leaves none of them), a script past the time limit
+//! makes other clients get -BUSY and SCRIPT KILL from another client stops
+//! it, writes survive a restart
 //! while the script cache is rebuilt on demand (as Redis), and a real
 //! client's EVALSHA-then-EVAL fallback works.
 
@@ -33,22 +34,77 @@ fn a_killed_server_never_leaves_half_a_script() {
     assert_eq!(raw.cmd(&["DBSIZE"]), Reply::Int(1));
 }
 
-/// A script that never ends is killed once it runs past lua-time-limit
-/// (5 s): its caller gets Redis's SCRIPT KILL error and the server goes on.
+/// Waits until `probe` (sent over and over from a second connection) gets
+/// -BUSY: the script on the first connection is past the time limit.
+fn wait_busy(probe: &mut common::RawClient) -> String {
+    for _ in 0..200 {
+        let r = probe.cmd(&["GET", "x"]);
+        if let Some(e) = r.err() {
+            return e.to_string();
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("the script never became busy");
+}
+
+/// A script running past busy-reply-threshold (set with CONFIG SET
+/// lua-time-limit) makes other clients get -BUSY, and SCRIPT KILL from one
+/// of them stops it (even if it catches errors); the server then serves
+/// everyone again. FUNCTION KILL does the same for FCALL, and each KILL
+/// refuses the other kind, like Redis.
 #[test]
-fn a_runaway_script_is_killed_at_the_time_limit() {
+fn a_busy_script_answers_busy_and_script_kill_stops_it() {
     let server = TestServer::new();
-    let mut raw = server.raw();
-    raw.set_timeout(Duration::from_secs(30));
-    let r = raw.cmd(&["EVAL", "local n = 0 while true do n = n + 1 end", "0"]);
-    let err = r.err().unwrap_or_else(|| panic!("expected an error, got {r:?}")).to_string();
-    assert!(err.starts_with("ERR Script killed by user with SCRIPT KILL..."), "{err}");
-    // Even a script that catches errors cannot outlive the limit.
-    let r = raw.cmd(&["EVAL", "while true do pcall(function() while true do end end) end", "0"]);
-    assert!(r.err().is_some_and(|e| e.contains("Script killed")), "{r:?}");
-    assert_eq!(raw.cmd(&["PING"]), Reply::Simple("PONG".into()));
-    assert_eq!(raw.cmd(&["SCRIPT", "KILL"]), Reply::Error("NOTBUSY No scripts in execution right now.".into()));
-    assert_eq!(raw.cmd(&["EVAL", "return 7", "0"]), Reply::Int(7));
+    let (mut a, mut b) = (server.raw(), server.raw());
+    a.set_timeout(Duration::from_secs(30));
+    assert_eq!(b.cmd(&["CONFIG", "SET", "lua-time-limit", "200"]), Reply::ok());
+    assert_eq!(
+        b.cmd(&["CONFIG", "GET", "busy-reply-threshold"]),
+        Reply::Array(Some(vec![Reply::bulk("busy-reply-threshold"), Reply::bulk("200"),]))
+    );
+    a.send_cmd(&["EVAL", "local n = 0\nwhile true do pcall(function() while true do n = n + 1 end end) end", "0"]);
+    let busy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    assert_eq!(wait_busy(&mut b), busy);
+    assert_eq!(b.cmd(&["FUNCTION", "KILL"]), Reply::Error(busy.into()));
+    assert_eq!(b.cmd(&["SCRIPT", "KILL"]), Reply::ok());
+    let err = a.read().err().map(str::to_string).unwrap_or_default();
+    assert!(err.starts_with("ERR Script killed by user with SCRIPT KILL... script: "), "{err}");
+    assert!(err.ends_with(", on @user_script:2."), "{err}");
+    assert_eq!(b.cmd(&["SCRIPT", "KILL"]), Reply::Error("NOTBUSY No scripts in execution right now.".into()));
+    assert_eq!(a.cmd(&["PING"]), Reply::Simple("PONG".into()));
+
+    let lib = "#!lua name=busy\nredis.register_function('spin', function() while true do end end)";
+    assert_eq!(b.cmd(&["FUNCTION", "LOAD", lib]), Reply::bulk("busy"));
+    a.send_cmd(&["FCALL", "spin", "0"]);
+    let busy = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+    assert_eq!(wait_busy(&mut b), busy);
+    assert_eq!(b.cmd(&["SCRIPT", "KILL"]), Reply::Error(busy.into()));
+    assert_eq!(b.cmd(&["FUNCTION", "KILL"]), Reply::ok());
+    let err = a.read().err().map(str::to_string).unwrap_or_default();
+    assert_eq!(err, "ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.");
+    assert_eq!(
+        b.cmd(&["FCALL", "spin", "1"]),
+        Reply::Error("ERR Number of keys can't be greater than number of args".into())
+    );
+}
+
+/// A busy script that has written cannot be killed (its writes would be
+/// half done): SCRIPT KILL answers UNKILLABLE, and the script goes on.
+#[test]
+fn a_busy_script_that_wrote_is_unkillable() {
+    let mut server = TestServer::start("[server]\nbusy_reply_threshold = 200\n");
+    let (mut a, mut b) = (server.raw(), server.raw());
+    a.send_cmd(&["EVAL", "redis.call('set', KEYS[1], 'v') while true do end", "1", "w"]);
+    let busy = wait_busy(&mut b);
+    assert!(busy.starts_with("BUSY "), "{busy}");
+    let r = b.cmd(&["SCRIPT", "KILL"]);
+    assert!(
+        r.err().is_some_and(|e| e.starts_with("UNKILLABLE Sorry the script already executed write commands")),
+        "{r:?}"
+    );
+    assert!(b.cmd(&["PING"]).err().is_some_and(|e| e.starts_with("BUSY ")));
+    // (SHUTDOWN NOSAVE is not served while busy: the test ends the server.)
+    server.kill();
 }
 
 /// A script's writes are durable like any command's; the script cache is
@@ -113,4 +169,41 @@ fn scripts_are_atomic_under_concurrent_clients() {
     }
     let mut raw = server.raw();
     assert_eq!(raw.cmd(&["GET", "rmw"]), Reply::bulk(&(4 * per_client).to_string()));
+}
+
+/// FUNCTION libraries are persisted like Redis persists them: after a
+/// restart (clean or SIGKILL) FCALL still works, a REPLACE is what comes
+/// back, FLUSHALL does not touch them and a FUNCTION FLUSH / DELETE is
+/// durable too.
+#[test]
+fn function_libraries_survive_a_restart() {
+    let mut server = TestServer::start("[storage]\nsync = \"always\"\n");
+    let mut raw = server.raw();
+    let lib =
+        |body: &str| format!("#!lua name=mylib\nredis.register_function('hello', function(keys, args) {body} end)");
+    assert_eq!(raw.cmd(&["FUNCTION", "LOAD", &lib("return 'v1'")]), Reply::bulk("mylib"));
+    assert_eq!(raw.cmd(&["FUNCTION", "LOAD", "REPLACE", &lib("return args[1]")]), Reply::bulk("mylib"));
+    let other = "#!lua name=other\nredis.register_function('o', function() return 1 end)";
+    assert_eq!(raw.cmd(&["FUNCTION", "LOAD", other]), Reply::bulk("other"));
+    assert_eq!(raw.cmd(&["FLUSHALL"]), Reply::ok());
+    assert_eq!(raw.cmd(&["DBSIZE"]), Reply::Int(0));
+    assert_eq!(raw.cmd(&["SCAN", "0"]).items()[1], Reply::Array(Some(vec![])));
+    server.stop();
+    server.restart();
+    let mut raw = server.raw();
+    assert_eq!(raw.cmd(&["FCALL", "hello", "0", "after restart"]), Reply::bulk("after restart"));
+    assert_eq!(raw.cmd(&["FCALL", "o", "0"]), Reply::Int(1));
+    assert_eq!(raw.cmd(&["DBSIZE"]), Reply::Int(0));
+    assert_eq!(raw.cmd(&["FUNCTION", "DELETE", "other"]), Reply::ok());
+    server.kill();
+    server.restart();
+    let mut raw = server.raw();
+    assert_eq!(raw.cmd(&["FCALL", "hello", "0", "x"]), Reply::bulk("x"));
+    assert_eq!(raw.cmd(&["FCALL", "o", "0"]), Reply::Error("ERR Function not found".into()));
+    assert_eq!(raw.cmd(&["FUNCTION", "FLUSH"]), Reply::ok());
+    server.kill();
+    server.restart();
+    let mut raw = server.raw();
+    assert_eq!(raw.cmd(&["FCALL", "hello", "0"]), Reply::Error("ERR Function not found".into()));
+    assert_eq!(raw.cmd(&["FUNCTION", "LIST"]), Reply::Array(Some(vec![])));
 }

@@ -7,6 +7,7 @@
 //! command's storage writes are committed only after `Ok`.
 
 pub mod connection;
+pub mod function;
 pub mod hash;
 pub mod json;
 pub mod keys;

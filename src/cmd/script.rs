@@ -10,12 +10,12 @@
 //!   (`libargs`: their `luaL_check*`-style argument checks);
 //! - `bootstrap.lua`: the `redis` library and the read-only globals, in Lua.
 //!
-//! A script runs to completion on the executor thread, so other clients are
-//! not answered `-BUSY` while it runs; instead a script running past
-//! `LUA_TIME_LIMIT_MS` is killed by an instruction-count hook (SCRIPT KILL
-//! semantics without the second client).
+//! A script runs to completion on the executor thread; past
+//! `busy-reply-threshold` its instruction-count hook serves the other
+//! clients (`busy`): they get `-BUSY` and may SCRIPT KILL it.
 
 pub mod bit;
+pub mod busy;
 pub mod cjson;
 pub mod cmsgpack;
 pub mod convert;
@@ -26,10 +26,19 @@ pub mod lstruct;
 use super::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
-use engine::{Engine, Mode, Outcome};
+use engine::{Engine, Mode, Outcome, Target};
 
-/// Redis's default `lua-time-limit` (ms): past it, a script is killed.
-pub const LUA_TIME_LIMIT_MS: u64 = 5000;
+/// True if the command named `name` may run a script (EVAL*, FCALL*, and
+/// EXEC, which may hold them): the server then lends the other clients'
+/// connections for the busy-script service (see `busy`).
+pub fn may_run_script(name: &[u8]) -> bool {
+    // Cheap first test: this runs before every command.
+    if !matches!(name.first(), Some(b'e' | b'E' | b'f' | b'F')) {
+        return false;
+    }
+    super::lookup(super::table::COMMANDS, name)
+        .is_some_and(|s| s.name == "exec" || (s.group == super::Group::Scripting && s.name != "function"))
+}
 
 /// EVAL script numkeys [key ...] [arg ...]
 ///
@@ -66,7 +75,7 @@ fn eval_body(ctx: &mut Ctx, args: &Args, mode: Mode) -> CmdResult {
 }
 
 /// The key count of an EVAL-style command, checked against the arguments.
-fn numkeys(args: &Args) -> Result<usize, CmdError> {
+pub(super) fn numkeys(args: &Args) -> Result<usize, CmdError> {
     let n = args.i64(2)?;
     if n < 0 {
         return Err(CmdError::Err("Number of keys can't be negative"));
@@ -81,12 +90,19 @@ fn run_cached(ctx: &mut Ctx, args: &Args, sha: &[u8], mode: Mode) -> CmdResult {
     let n = numkeys(args)?;
     let keys: Vec<&[u8]> = args.iter_from(3).take(n).collect();
     let argv: Vec<&[u8]> = args.iter_from(3 + n).collect();
-    let store = ctx.tx.store();
-    match Engine::run(ctx.state, store, ctx.client, ctx.out, sha, &keys, &argv, mode) {
+    match run(ctx, Target::Script(sha), &keys, &argv, mode) {
         None => Err(CmdError::Raw("NOSCRIPT No matching script. Please use EVAL.".into())),
-        Some(Outcome::Done) => Ok(()),
-        Some(Outcome::Failed(text)) => Err(CmdError::Bytes(text)),
+        Some(r) => r,
     }
+}
+
+/// Runs a script or function; None if there is no such one.
+pub(super) fn run(ctx: &mut Ctx, target: Target, keys: &[&[u8]], argv: &[&[u8]], mode: Mode) -> Option<CmdResult> {
+    let store = ctx.tx.store();
+    Some(match Engine::run(ctx.state, store, ctx.client, ctx.out, target, keys, argv, mode)? {
+        Outcome::Done => Ok(()),
+        Outcome::Failed(text) => Err(CmdError::Bytes(text)),
+    })
 }
 
 /// SCRIPT LOAD script
@@ -123,10 +139,10 @@ pub fn script_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// SCRIPT KILL
+/// SCRIPT KILL (and FUNCTION KILL)
 ///
-/// O(1). Scripts run on the executor thread, so none is ever running when
-/// another command is served.
+/// O(1). Scripts run on the executor thread: while one is busy the busy
+/// service answers KILL (see `busy`); a KILL that reaches here found none.
 pub fn script_kill(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Err(CmdError::Raw("NOTBUSY No scripts in execution right now.".into()))
 }
@@ -154,8 +170,13 @@ pub fn script_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.out.array(HELP.len());
-    for line in HELP {
+    help_lines(ctx, HELP)
+}
+
+/// A HELP reply: one status line each.
+pub(super) fn help_lines(ctx: &mut Ctx, lines: &[&str]) -> CmdResult {
+    ctx.out.array(lines.len());
+    for line in lines {
         ctx.out.simple(line);
     }
     Ok(())

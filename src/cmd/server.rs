@@ -763,6 +763,17 @@ static PARAMS: &[Param] = &[
     Param { name: "appendonly", kind: Kind::Ignored(check_yes_no), toml: None, get: |_| "yes".into(), apply: no_apply },
     Param { name: "bind", kind: Kind::Immutable, toml: None, get: |s| s.config.server.bind.clone(), apply: no_apply },
     Param {
+        name: "busy-reply-threshold",
+        kind: Kind::Int(0, i64::MAX),
+        toml: Some(("server", "busy_reply_threshold")),
+        get: |s| s.config.server.busy_reply_threshold.to_string(),
+        apply: |s, v| {
+            let ms = int_of(v) as u64;
+            s.config.server.busy_reply_threshold = ms;
+            s.scripting.set_time_limit(ms);
+        },
+    },
+    Param {
         name: "client-query-buffer-limit",
         kind: Kind::Memory(1024 * 1024, i64::MAX),
         toml: Some(("server", "client_query_buffer_limit")),
@@ -812,6 +823,18 @@ static PARAMS: &[Param] = &[
             // logging quieter than the configured level, not louder.
             log::set_max_level(level.parse().unwrap_or(log::LevelFilter::Info));
             s.config.server.loglevel = level;
+        },
+    },
+    Param {
+        name: "lua-time-limit",
+        kind: Kind::Int(0, i64::MAX),
+        // An alias: CONFIG REWRITE writes busy-reply-threshold.
+        toml: None,
+        get: |s| s.config.server.busy_reply_threshold.to_string(),
+        apply: |s, v| {
+            let ms = int_of(v) as u64;
+            s.config.server.busy_reply_threshold = ms;
+            s.scripting.set_time_limit(ms);
         },
     },
     Param {

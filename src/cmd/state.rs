@@ -270,7 +270,6 @@ impl ServerState {
     pub fn new(config: Config) -> Self {
         let now = now_ms();
         ServerState {
-            config,
             clients: Slab::new(),
             stats: Stats::default(),
             slowlog: SlowLog::default(),
@@ -292,7 +291,8 @@ impl ServerState {
             deny_blocking: 0,
             pubsub: PubSub::default(),
             push_targets: Vec::new(),
-            scripting: super::script::engine::Engine::new(super::script::LUA_TIME_LIMIT_MS),
+            scripting: super::script::engine::Engine::new(config.server.busy_reply_threshold),
+            config,
         }
     }
 }

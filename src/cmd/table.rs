@@ -4,8 +4,8 @@
 
 use super::flag_bits::*;
 use super::{
-    connection, container, hash, json, keys, list, multi, pubsub, script, server, set, sort, spec, stream, string,
-    zset, CommandSpec, Group, KeySpec,
+    connection, container, function, hash, json, keys, list, multi, pubsub, script, server, set, sort, spec, stream,
+    string, zset, CommandSpec, Group, KeySpec,
 };
 
 /// Every command, sorted by name (binary-searched by `lookup`).
@@ -91,8 +91,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("expire", -3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::expire),
     spec("expireat", -3, WRITE | FAST, KeySpec::ONE, Group::Generic, keys::expireat),
     spec("expiretime", 2, READONLY | FAST, KeySpec::ONE, Group::Generic, keys::expiretime),
+    spec("fcall", -3, NOSCRIPT | STALE, KeySpec::None, Group::Scripting, function::fcall),
+    spec("fcall_ro", -3, NOSCRIPT | STALE | READONLY, KeySpec::None, Group::Scripting, function::fcall_ro),
     spec("flushall", -1, WRITE, KeySpec::None, Group::Server, server::flushall),
     spec("flushdb", -1, WRITE, KeySpec::None, Group::Server, server::flushdb),
+    container("function", -2, NONE, Group::Scripting, FUNCTION_SUBS),
     spec("get", 2, READONLY | FAST, KeySpec::ONE, Group::String, string::get),
     spec("getdel", 2, WRITE | FAST, KeySpec::ONE, Group::String, string::getdel),
     spec("getex", -2, WRITE | FAST, KeySpec::ONE, Group::String, string::getex),
@@ -413,6 +416,17 @@ pub static XINFO_SUBS: &[CommandSpec] = &[
     spec("groups", 3, READONLY, SUB_KEY, Group::Stream, stream::xinfo_groups),
     spec("help", 2, LOADING_STALE, KeySpec::None, Group::Stream, stream::xinfo_help),
     spec("stream", -3, READONLY, SUB_KEY, Group::Stream, stream::xinfo_stream),
+];
+
+/// FUNCTION subcommands.
+static FUNCTION_SUBS: &[CommandSpec] = &[
+    spec("delete", 3, WRITE | NOSCRIPT, KeySpec::None, Group::Scripting, function::delete),
+    spec("flush", -2, WRITE | NOSCRIPT, KeySpec::None, Group::Scripting, function::flush),
+    spec("help", 2, LOADING | STALE, KeySpec::None, Group::Scripting, function::help),
+    spec("kill", 2, NOSCRIPT | ALLOW_BUSY, KeySpec::None, Group::Scripting, script::script_kill),
+    spec("list", -2, NOSCRIPT, KeySpec::None, Group::Scripting, function::list),
+    spec("load", -3, WRITE | DENYOOM | NOSCRIPT, KeySpec::None, Group::Scripting, function::load),
+    spec("stats", 2, NOSCRIPT | ALLOW_BUSY, KeySpec::None, Group::Scripting, function::stats),
 ];
 
 /// SCRIPT subcommands.

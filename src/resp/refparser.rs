@@ -161,7 +161,7 @@ fn hex(b: u8) -> u8 {
 /// A line-for-line transcription of Redis `sdssplitargs`, where `at(i)`
 /// returning `None` stands for the NUL that ends an sds string. `None` for
 /// unbalanced quotes.
-fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let at = |i: usize| line.get(i).copied();
     let mut p = 0;
     let mut args = Vec::new();

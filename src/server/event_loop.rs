@@ -7,6 +7,7 @@
 //! the fsync), so an acknowledged write survives a process crash (or, with
 //! `always`, a power loss).
 
+use super::busy::Servicer;
 use super::conn::{Conn, ReadOutcome};
 use super::{Server, CONN_BASE, LISTENER, SIGNALS};
 use crate::cmd::state::{Blocked, Client};
@@ -186,7 +187,11 @@ impl Server {
                     let conn = &mut self.conns[key];
                     let buf = &conn.inbuf[start..start + consumed];
                     let args = Args::new(buf, conn.parser.spans());
-                    if !args.is_empty() {
+                    if !args.is_empty() && crate::cmd::script::may_run_script(args.get(0)) {
+                        // (Scripts and EXEC never block: no block request.)
+                        let owned = args.to_owned_args();
+                        self.dispatch_lending(key, &owned.as_args(), limits);
+                    } else if !args.is_empty() {
                         dispatch(&self.store, &mut self.state, key, &mut conn.out, &args);
                         if let Some(mut req) = self.state.block_request.take() {
                             let db = self.state.clients[key].db;
@@ -197,7 +202,7 @@ impl Server {
                             self.state.park(key, Blocked { args, db, req });
                         }
                     }
-                    conn.start += consumed;
+                    self.conns[key].start += consumed;
                     self.deliver_pushes();
                     if self.conns[key].closing {
                         return;
@@ -227,6 +232,27 @@ impl Server {
                     return;
                 }
             }
+        }
+    }
+
+    /// Runs a command that may run a script with the other connections lent
+    /// to the script engine, which serves them while the script is busy
+    /// (see `busy`); takes them back after.
+    fn dispatch_lending(&mut self, key: usize, args: &Args, limits: Limits) {
+        let mut out = std::mem::take(&mut self.conns[key].out);
+        let conns = std::mem::take(&mut self.conns);
+        self.state.scripting.lend(Box::new(Servicer::new(conns, key, limits)));
+        dispatch(&self.store, &mut self.state, key, &mut out, args);
+        let lent = self.state.scripting.reclaim().expect("invariant: the engine returns what it was lent");
+        let lent: Box<Servicer> = lent.into_any().downcast().expect("invariant: the server lent a Servicer");
+        let Servicer { conns, closed, unwritten, .. } = *lent;
+        self.conns = conns;
+        self.conns[key].out = out;
+        for k in unwritten {
+            self.queue_write(k);
+        }
+        for k in closed {
+            self.close(k);
         }
     }
 

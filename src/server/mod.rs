@@ -1,6 +1,7 @@
 //! The server: one `mio::Poll`, the listener, a slab of connections, the store
 //! and the server-wide state. `event_loop.rs` runs it.
 
+pub mod busy;
 pub mod conn;
 pub mod event_loop;
 
@@ -64,6 +65,7 @@ impl Server {
             signal_hook_mio::v1_0::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])?;
         poll.registry().register(&mut signals, SIGNALS, mio::Interest::READABLE)?;
         let mut state = ServerState::new(config);
+        state.scripting.load_persisted(&store);
         state.port = listener.local_addr()?.port();
         Ok(Server {
             poll,

@@ -62,6 +62,15 @@ pub const VERSION_KEY: &[u8] = b"diskdb:version";
 /// 1 while the server is stopped cleanly, 0 while it runs: found at 0 on
 /// open, the last run crashed and the WAL was replayed.
 pub const CLEAN_KEY: &[u8] = b"diskdb:clean";
+/// FUNCTION libraries: `FUNCTION_PREFIX | library name` -> its code. In the
+/// default column family, so no database, SCAN, DBSIZE or FLUSHALL sees them
+/// (Redis's FLUSHALL keeps functions too).
+pub const FUNCTION_PREFIX: &[u8] = b"diskdb:function:";
+
+/// The record of the FUNCTION library `name`.
+pub fn function_library(name: &[u8]) -> Vec<u8> {
+    [FUNCTION_PREFIX, name].concat()
+}
 
 /// `db | user_key`: the meta record's key.
 pub fn meta(db: u8, key: &[u8]) -> Vec<u8> {

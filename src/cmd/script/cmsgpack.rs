@@ -49,7 +49,7 @@ fn encode_int(n: i64, out: &mut Vec<u8>) {
 
 fn encode_number(n: f64, out: &mut Vec<u8>) {
     // An integral double (in i64 range) packs as an integer.
-    if n.is_finite() && n >= -9.223_372_036_854_776e18 && n < 9.223_372_036_854_776e18 && n.fract() == 0.0 {
+    if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) && n.fract() == 0.0 {
         return encode_int(n as i64, out);
     }
     let f = n as f32;

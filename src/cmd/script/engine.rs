@@ -6,15 +6,17 @@
 //! created for the duration of one script (`Lua::scope`), so it may borrow
 //! the store and the server state without any global.
 
+use super::busy::{Busy, BusyService};
 use super::convert::{lua_to_reply, reply_to_lua};
 use crate::cmd::state::ServerState;
 use crate::cmd::{call, lookup, table, Flags};
 use crate::resp::args::OwnedArgs;
 use crate::resp::reply::ReplyBuf;
+use crate::storage::keys::{self, Cf};
 use crate::storage::Store;
 use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, VmState};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +34,66 @@ const RO_WRITE: &str = "ERR Write commands are not allowed from read-only script
 /// A compiled script in the cache.
 struct Cached {
     func: Function,
+    /// The shebang's flags; None for a script without one (Redis's
+    /// "compat mode": EVAL_RO runs it and refuses its writes).
+    flags: Option<ScriptFlags>,
+}
+
+/// Script and function flags (`#!lua flags=...`, `register_function`'s
+/// `flags`), in Redis's order.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScriptFlags(u8);
+
+impl ScriptFlags {
+    /// The names, in the order FUNCTION LIST shows them.
+    pub const NAMES: [&'static str; 5] =
+        ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
+
+    /// The flag `name` (exact, as Redis compares shebang flags).
+    fn parse(name: &[u8]) -> Option<ScriptFlags> {
+        Self::NAMES.iter().position(|n| n.as_bytes() == name).map(|i| ScriptFlags(1 << i))
+    }
+
+    /// True if the script may not write.
+    pub fn no_writes(self) -> bool {
+        self.0 & 1 != 0
+    }
+
+    /// The names of the flags set.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES.into_iter().enumerate().filter(move |(i, _)| self.0 & (1 << i) != 0).map(|(_, n)| n)
+    }
+}
+
+/// A function registered by a library.
+pub struct FunctionDef {
+    /// Its name (unique across libraries).
+    pub name: String,
+    /// `description`, if given.
+    pub description: Option<Vec<u8>>,
+    /// Its flags.
+    pub flags: ScriptFlags,
+    func: Function,
+}
+
+/// A library loaded by FUNCTION LOAD.
+pub struct Library {
+    /// The `name=` of its shebang.
+    pub name: String,
+    /// Its full code, shebang included (what FUNCTION LIST WITHCODE shows
+    /// and what is persisted).
+    pub code: Vec<u8>,
+    /// Its functions, in registration order.
+    pub functions: Vec<FunctionDef>,
+}
+
+/// What to run: a cached script by SHA1, or a library function by name.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// EVAL / EVALSHA.
+    Script(&'a [u8]),
+    /// FCALL.
+    Function(&'a [u8]),
 }
 
 /// The scripting engine: VM, runtime tables and script cache.
@@ -40,10 +102,26 @@ pub struct Engine {
     env: Table,
     run: Function,
     cache: HashMap<String, Cached>,
+    /// FUNCTION libraries by name, and which library has each function.
+    libraries: BTreeMap<String, Library>,
+    function_libs: HashMap<String, String>,
+    /// Environment of library code and functions (see bootstrap.lua).
+    fenv: Table,
+    load_library: Function,
+    run_function: Function,
     /// Set by the time-limit hook once the running script has been killed.
     killed: Rc<Cell<bool>>,
     /// When the running script started (the hook compares with the limit).
     started: Rc<Cell<Option<Instant>>>,
+    /// The line the script was at when it was killed.
+    killed_line: Rc<Cell<i64>>,
+    /// `busy-reply-threshold`.
+    limit: Rc<Cell<Duration>>,
+    /// The running script has called a write command / is a function.
+    wrote: Rc<Cell<bool>>,
+    is_function: Rc<Cell<bool>>,
+    /// Serves other clients while the script is busy (lent by the server).
+    service: Rc<RefCell<Option<Box<dyn BusyService>>>>,
     /// The script's protocol (`redis.setresp`), 2 at each start.
     resp: Rc<Cell<u8>>,
     /// The error a Rust library function raised (see `raise`).
@@ -54,8 +132,16 @@ pub struct Engine {
 
 /// Slot for the text of an error raised by a Rust library function: mlua
 /// raises Rust errors as userdata, so the function leaves Redis's error text
-/// here and the Lua error handler turns it into the error table.
-pub type Pending = Rc<RefCell<Option<Vec<u8>>>>;
+/// here and the Lua side (error handler, pcall) turns it into what Redis's
+/// C function would have raised: an error table (`redis.call`) or, when
+/// `plain`, a string (`luaL_error` in a library).
+pub type Pending = Rc<RefCell<Option<Raised>>>;
+
+/// An error left in the pending slot.
+pub struct Raised {
+    text: Vec<u8>,
+    plain: bool,
+}
 
 /// Marks mlua errors whose text is in the pending slot.
 /// (bootstrap.lua checks for this text too.)
@@ -63,19 +149,23 @@ const PENDING_MARK: &str = "__diskdb_pending_error__";
 
 /// Raises `msg` (full Redis error text) from a Rust library function.
 pub fn raise(pending: &Pending, msg: Vec<u8>) -> mlua::Error {
-    *pending.borrow_mut() = Some(msg);
+    *pending.borrow_mut() = Some(Raised { text: msg, plain: false });
     mlua::Error::runtime(PENDING_MARK)
 }
 
-/// `msg` raised the way `luaL_error` does from a C library function called
-/// by the user's code: prefixed with the user's `source:line:`.
+/// `msg` raised the way `luaL_error` does from a C library function: a
+/// string, prefixed with `source:line:` of the calling Lua function (none
+/// when a C function such as pcall called it).
 pub fn raise_here(lua: &Lua, pending: &Pending, msg: &str) -> mlua::Error {
-    let (src, line) = user_frame(lua);
-    let at = match (src, line) {
-        (Some(src), Some(line)) => format!("{}:{line}: ", src.trim_start_matches('@')),
-        _ => String::new(),
-    };
-    raise(pending, format!("ERR {at}{msg}").into_bytes())
+    let at = lua.inspect_stack(1, |d| {
+        let src = d.source().short_src.map(|s| s.into_owned());
+        match (src, d.current_line()) {
+            (Some(src), Some(line)) if line > 0 => format!("{src}:{line}: "),
+            _ => String::new(),
+        }
+    });
+    *pending.borrow_mut() = Some(Raised { text: format!("{}{msg}", at.unwrap_or_default()).into_bytes(), plain: true });
+    mlua::Error::runtime(PENDING_MARK)
 }
 
 /// How a script is run: the read-only variants refuse write commands.
@@ -128,7 +218,10 @@ impl Engine {
         let p = pending.clone();
         bridge.set(
             "take_pending",
-            lua.create_function(move |lua, ()| p.borrow_mut().take().map(|m| lua.create_string(m)).transpose())?,
+            lua.create_function(move |lua, ()| match p.borrow_mut().take() {
+                Some(r) => Ok((Some(lua.create_string(r.text)?), r.plain)),
+                None => Ok((None, false)),
+            })?,
         )?;
         let r = resp.clone();
         bridge.set(
@@ -158,41 +251,105 @@ impl Engine {
         lua.load(include_str!("bootstrap.lua")).set_name("=bootstrap").call::<()>(bridge.clone())?;
         let env: Table = bridge.get("env")?;
         let run: Function = bridge.get("run")?;
+        let fenv: Table = bridge.get("fenv")?;
+        let load_library: Function = bridge.get("load_library")?;
+        let run_function: Function = bridge.get("run_function")?;
         let killed = Rc::new(Cell::new(false));
         let k = killed.clone();
         bridge.set("killed", lua.create_function(move |_, ()| Ok(k.get()))?)?;
         let started: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
-        let limit = Duration::from_millis(time_limit_ms);
-        let (k, s) = (killed.clone(), started.clone());
-        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
-            // The executor is single threaded, so no other client can send
-            // SCRIPT KILL while a script runs: past lua-time-limit the hook
-            // kills the script itself (and keeps failing if it is caught).
-            if s.get().is_some_and(|t| t.elapsed() > limit) {
+        let limit = Rc::new(Cell::new(Duration::from_millis(time_limit_ms)));
+        let (wrote, is_function) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
+        let service: Rc<RefCell<Option<Box<dyn BusyService>>>> = Rc::new(RefCell::new(None));
+        let killed_line = Rc::new(Cell::new(0i64));
+        let (k, s, l, w, f, svc, kl) = (
+            killed.clone(),
+            started.clone(),
+            limit.clone(),
+            wrote.clone(),
+            is_function.clone(),
+            service.clone(),
+            killed_line.clone(),
+        );
+        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, debug| {
+            let killed = || Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+            if k.get() {
+                // Raised once: pcall and xpcall rethrow it (bootstrap.lua), and
+                // failing again here could hit the error handler itself.
+                return Ok(VmState::Continue);
+            }
+            if !s.get().is_some_and(|t| t.elapsed() > l.get()) {
+                return Ok(VmState::Continue);
+            }
+            // Busy: the other clients are served (-BUSY) and may kill the script.
+            // With nobody to send SCRIPT KILL (no service lent: a script run
+            // outside a client's command) the script is killed at the limit.
+            let kill = match svc.borrow_mut().as_mut() {
+                Some(service) => {
+                    let mut busy = Busy { is_function: f.get(), wrote: w.get(), kill: false };
+                    service.serve(&mut busy);
+                    busy.kill
+                }
+                None => true,
+            };
+            if kill {
                 k.set(true);
-                return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+                // The error names the line the script was at.
+                kl.set(debug.current_line().map_or(0, |l| l as i64));
+                return killed();
             }
             Ok(VmState::Continue)
         })?;
-        Ok(Engine { lua, env, run, cache: HashMap::new(), killed, started, resp, pending, redis })
+        Ok(Engine {
+            lua,
+            env,
+            run,
+            cache: HashMap::new(),
+            libraries: BTreeMap::new(),
+            function_libs: HashMap::new(),
+            fenv,
+            load_library,
+            run_function,
+            killed,
+            started,
+            killed_line,
+            limit,
+            wrote,
+            is_function,
+            service,
+            resp,
+            pending,
+            redis,
+        })
     }
 
     /// Compiles `body` into the cache (if new) and returns its SHA1.
     pub fn load(&mut self, body: &[u8]) -> Result<String, Vec<u8>> {
         let sha = sha1hex(body);
         if !self.cache.contains_key(&sha) {
-            let func = self
-                .lua
-                .load(body)
-                .set_name("@user_script")
-                .set_environment(self.env.clone())
-                .into_function()
-                .map_err(|e| {
-                format!("ERR Error compiling script (new function): {}", lua_message(&e)).into_bytes()
-            })?;
-            self.cache.insert(sha.clone(), Cached { func });
+            let (flags, skip) = match body.starts_with(b"#!") {
+                true => {
+                    let (f, skip) = script_shebang(body)?;
+                    (Some(f), skip)
+                }
+                false => (None, 0),
+            };
+            // The shebang's newline stays, so line numbers count it.
+            let func = self.compile(&body[skip..], "@user_script", &self.env, "script (new function)")?;
+            self.cache.insert(sha.clone(), Cached { func, flags });
         }
         Ok(sha)
+    }
+
+    /// Compiles `code` as chunk `name` running in `env`; Redis's error text
+    /// ("Error compiling <what>: ...") if it does not compile.
+    fn compile(&self, code: &[u8], name: &str, env: &Table, what: &str) -> Result<Function, Vec<u8>> {
+        self.lua
+            .load(code)
+            .set_name(name)
+            .set_environment(env.clone())
+            .into_function()
+            .map_err(|e| format!("ERR Error compiling {what}: {}", lua_message(&e)).into_bytes())
     }
 
     /// True if the script `sha` (any case) is cached.
@@ -207,25 +364,141 @@ impl Engine {
         let _ = self.lua.gc_collect();
     }
 
-    /// Runs the cached script `sha` with `keys` and `argv` for `client`,
-    /// writing its reply to `out`. None if the script is not cached.
+    /// Sets `busy-reply-threshold`.
+    pub fn set_time_limit(&self, ms: u64) {
+        self.limit.set(Duration::from_millis(ms));
+    }
+
+    /// Lends the service that answers other clients while a script is busy
+    /// (for one command; `reclaim` gives it back).
+    pub fn lend(&self, service: Box<dyn BusyService>) {
+        *self.service.borrow_mut() = Some(service);
+    }
+
+    /// Takes back what `lend` gave.
+    pub fn reclaim(&self) -> Option<Box<dyn BusyService>> {
+        self.service.borrow_mut().take()
+    }
+
+    /// FUNCTION LOAD [REPLACE]: compiles a library and runs its code, which
+    /// registers its functions. Returns its name, or Redis's error text.
+    pub fn load_library(&mut self, code: &[u8], replace: bool) -> Result<String, Vec<u8>> {
+        let (name, skip) = library_shebang(code)?;
+        if !replace && self.libraries.contains_key(&name) {
+            return Err(format!("ERR Library '{name}' already exists").into_bytes());
+        }
+        let chunk = self.compile(&code[skip..], "@user_function", &self.fenv, "function")?;
+        let registering = |e: &[u8]| [b"ERR Error registering functions: ", e].concat();
+        // The time-limit hook guards the library's code too.
+        self.killed.set(false);
+        self.wrote.set(false);
+        self.is_function.set(true);
+        self.started.set(Some(Instant::now()));
+        let ran = self.load_library.call::<(bool, Value)>(chunk);
+        self.started.set(None);
+        let (ok, v) = ran.map_err(|e| registering(format!("ERR {}", lua_message(&e)).as_bytes()))?;
+        if !ok {
+            let msg = error_message(&v).unwrap_or_default();
+            return Err(registering(&msg));
+        }
+        let functions = read_registered(&v).map_err(|e| registering(format!("ERR {}", lua_message(&e)).as_bytes()))?;
+        if functions.is_empty() {
+            return Err(b"ERR No functions registered".to_vec());
+        }
+        for f in &functions {
+            if self.function_libs.get(&f.name).is_some_and(|owner| *owner != name) {
+                return Err(format!("ERR Function {} already exists", f.name).into_bytes());
+            }
+        }
+        self.delete_library(&name);
+        for f in &functions {
+            self.function_libs.insert(f.name.clone(), name.clone());
+        }
+        self.libraries.insert(name.clone(), Library { name: name.clone(), code: code.to_vec(), functions });
+        Ok(name)
+    }
+
+    /// FUNCTION DELETE: false if there is no such library.
+    pub fn delete_library(&mut self, name: &str) -> bool {
+        let Some(lib) = self.libraries.remove(name) else {
+            return false;
+        };
+        for f in &lib.functions {
+            self.function_libs.remove(&f.name);
+        }
+        true
+    }
+
+    /// FUNCTION FLUSH.
+    pub fn flush_libraries(&mut self) {
+        self.libraries.clear();
+        self.function_libs.clear();
+        let _ = self.lua.gc_collect();
+    }
+
+    /// The libraries, by name.
+    pub fn libraries(&self) -> impl Iterator<Item = &Library> {
+        self.libraries.values()
+    }
+
+    /// Loads the libraries persisted by FUNCTION LOAD (at start-up).
+    pub fn load_persisted(&mut self, store: &Store) {
+        let mut codes = Vec::new();
+        let scanned = store.iter_prefix(Cf::Default, keys::FUNCTION_PREFIX, None, false, |_, v| {
+            codes.push(v.to_vec());
+            true
+        });
+        if let Err(e) = scanned {
+            log::warn!("cannot read the persisted function libraries: {e}");
+        }
+        for code in codes {
+            if let Err(e) = self.load_library(&code, true) {
+                log::warn!("persisted function library not loaded: {}", String::from_utf8_lossy(&e));
+            }
+        }
+    }
+
+    /// Runs the cached script or the function `target` with `keys` and
+    /// `argv` for `client`, writing its reply to `out`. None if there is no
+    /// such script or function.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         state: &mut ServerState,
         store: &Store,
         client: usize,
         out: &mut ReplyBuf,
-        sha: &[u8],
+        target: Target,
         keys: &[&[u8]],
         argv: &[&[u8]],
         mode: Mode,
     ) -> Option<Outcome> {
-        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
         let eng = &state.scripting;
-        let func = eng.cache.get(&sha)?.func.clone();
-        let (lua, redis, run) = (eng.lua.clone(), eng.redis.clone(), eng.run.clone());
+        // `sha` names the script in errors: its SHA1, or the function's name.
+        let (func, flags, sha) = match target {
+            Target::Script(sha) => {
+                let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+                let c = eng.cache.get(&sha)?;
+                (c.func.clone(), c.flags, sha)
+            }
+            Target::Function(name) => {
+                let name = String::from_utf8_lossy(name).into_owned();
+                let lib = &eng.libraries[eng.function_libs.get(&name)?];
+                let f = lib.functions.iter().find(|f| f.name == name)?;
+                (f.func.clone(), Some(f.flags), name)
+            }
+        };
+        if mode == Mode::ReadOnly && flags.is_some_and(|f| !f.no_writes()) {
+            return Some(Outcome::Failed(b"ERR Can not execute a script with write flag using *_ro command.".to_vec()));
+        }
+        let mode = if flags.is_some_and(ScriptFlags::no_writes) { Mode::ReadOnly } else { mode };
+        let is_function = matches!(target, Target::Function(_));
+        let run = if is_function { eng.run_function.clone() } else { eng.run.clone() };
+        let (lua, redis) = (eng.lua.clone(), eng.redis.clone());
         let (killed, started, resp, pending) =
             (eng.killed.clone(), eng.started.clone(), eng.resp.clone(), eng.pending.clone());
+        let wrote = eng.wrote.clone();
+        wrote.set(false);
+        eng.is_function.set(is_function);
         resp.set(2);
         pending.borrow_mut().take();
         let result = (|| -> mlua::Result<Outcome> {
@@ -234,8 +507,11 @@ impl Engine {
                 let v = items.iter().map(|x| lua.create_string(x)).collect::<mlua::Result<Vec<_>>>()?;
                 lua.create_sequence_from(v)
             };
-            g.raw_set("KEYS", strings(keys)?)?;
-            g.raw_set("ARGV", strings(argv)?)?;
+            let (keys, argv) = (strings(keys)?, strings(argv)?);
+            if !is_function {
+                g.raw_set("KEYS", keys.clone())?;
+                g.raw_set("ARGV", argv.clone())?;
+            }
             let db = state.clients[client].db;
             killed.set(false);
             started.set(Some(Instant::now()));
@@ -244,11 +520,11 @@ impl Engine {
             let cell = RefCell::new((&mut *state, Vec::new()));
             let ran = lua.scope(|scope| {
                 let lib = |raise_errors: bool| {
-                    let (cell, resp, pending) = (&cell, &resp, &pending);
+                    let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
                     scope.create_function(move |lua, args: MultiValue| {
                         let mut guard = cell.borrow_mut();
                         let (state, scratch) = &mut *guard;
-                        let (ok, v) = lib_call(lua, state, store, client, scratch, args, mode, resp.get())?;
+                        let (ok, v) = lib_call(lua, state, store, client, scratch, args, mode, resp.get(), wrote)?;
                         match (ok, raise_errors) {
                             (false, true) => Err(raise(pending, error_message(&v)?)),
                             _ => Ok(v),
@@ -257,7 +533,10 @@ impl Engine {
                 };
                 redis.raw_set("call", lib(true)?)?;
                 redis.raw_set("pcall", lib(false)?)?;
-                let r = run.call::<(bool, Value)>(func);
+                let r = match is_function {
+                    true => run.call::<(bool, Value)>((func, keys, argv)),
+                    false => run.call::<(bool, Value)>(func),
+                };
                 redis.raw_set("call", Value::Nil)?;
                 redis.raw_set("pcall", Value::Nil)?;
                 r
@@ -269,10 +548,11 @@ impl Engine {
             // The commands already ran; like Redis, what they wrote stays.
             store.end_batch().map_err(|e| mlua::Error::runtime(e.to_string()))?;
             if killed.get() {
-                return Ok(Outcome::Failed(
-                    format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:0.")
-                        .into_bytes(),
-                ));
+                let kind = if is_function { "function" } else { "script" };
+                let line = state.scripting.killed_line.get();
+                let msg =
+                    format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_{kind}:{line}.");
+                return Ok(Outcome::Failed(msg.into_bytes()));
             }
             let (ok, value) = ran?;
             let resp = resp.get();
@@ -286,6 +566,92 @@ impl Engine {
         let _ = lua.globals().raw_set("ARGV", Value::Nil);
         Some(result.unwrap_or_else(|e| Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())))
     }
+}
+
+/// The flags of a `#!lua flags=a,b` script shebang, and the shebang's length.
+fn script_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), Vec<u8>> {
+    let Some(end) = memchr::memchr(b'\n', body) else {
+        return Err(b"ERR Invalid script shebang".to_vec());
+    };
+    let parts = crate::resp::refparser::split_args(&body[..end]).unwrap_or_default();
+    let Some(engine) = parts.first() else {
+        return Err(b"ERR Invalid engine in script shebang".to_vec());
+    };
+    if engine != b"#!lua" {
+        return Err([b"ERR Unexpected engine in script shebang: ", &engine[..]].concat());
+    }
+    let mut flags = ScriptFlags::default();
+    for part in &parts[1..] {
+        let Some(list) = part.strip_prefix(b"flags=") else {
+            return Err([b"ERR Unknown lua shebang option: ", &part[..]].concat());
+        };
+        for name in list.split(|&c| c == b',').filter(|n| !list.is_empty() || !n.is_empty()) {
+            match ScriptFlags::parse(name) {
+                Some(f) => flags.0 |= f.0,
+                None => return Err([b"ERR Unexpected flag in script shebang: ", name].concat()),
+            }
+        }
+    }
+    Ok((flags, end))
+}
+
+/// The `name=` of a `#!lua name=lib` library shebang, and the shebang's
+/// length; Redis's errors otherwise.
+fn library_shebang(code: &[u8]) -> Result<(String, usize), Vec<u8>> {
+    if !code.starts_with(b"#!") {
+        return Err(b"ERR Missing library metadata".to_vec());
+    }
+    let invalid = || b"ERR Invalid library metadata".to_vec();
+    let end = memchr::memchr(b'\n', code).ok_or_else(invalid)?;
+    let parts = crate::resp::refparser::split_args(&code[..end]).ok_or_else(invalid)?;
+    let engine = parts.first().ok_or_else(invalid)?;
+    let mut name: Option<Vec<u8>> = None;
+    for part in &parts[1..] {
+        if part.len() >= 5 && part[..5].eq_ignore_ascii_case(b"name=") {
+            if name.is_some() {
+                return Err(b"ERR Invalid metadata value, name argument was given multiple times".to_vec());
+            }
+            name = Some(part[5..].to_vec());
+            continue;
+        }
+        return Err([b"ERR Invalid metadata value given: ", &part[..]].concat());
+    }
+    let Some(name) = name else {
+        return Err(b"ERR Library name was not given".to_vec());
+    };
+    if !engine[2..].eq_ignore_ascii_case(b"lua") {
+        return Err([b"ERR Engine '", &engine[2..], b"' not found"].concat());
+    }
+    if name.is_empty() || !name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_') {
+        return Err(
+            b"ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"
+                .to_vec(),
+        );
+    }
+    Ok((String::from_utf8(name).expect("invariant: checked ASCII"), end))
+}
+
+/// The functions a library's code registered (bootstrap.lua's records).
+fn read_registered(v: &Value) -> mlua::Result<Vec<FunctionDef>> {
+    let Value::Table(t) = v else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for f in t.clone().sequence_values::<Table>() {
+        let f = f?;
+        let mut flags = ScriptFlags::default();
+        for n in f.get::<Table>("flags")?.sequence_values::<mlua::String>() {
+            flags.0 |= ScriptFlags::parse(&n?.as_bytes()).map_or(0, |f| f.0);
+        }
+        let description: Option<mlua::String> = f.get("description")?;
+        out.push(FunctionDef {
+            name: f.get("name")?,
+            description: description.map(|d| d.as_bytes().to_vec()),
+            flags,
+            func: f.get("callback")?,
+        });
+    }
+    Ok(out)
 }
 
 /// The `err` text of an error table.
@@ -311,6 +677,7 @@ fn lib_call(
     args: MultiValue,
     mode: Mode,
     resp: u8,
+    wrote: &Cell<bool>,
 ) -> mlua::Result<(bool, Value)> {
     let fail = |msg: &str| -> mlua::Result<(bool, Value)> {
         let t = lua.create_table()?;
@@ -347,6 +714,10 @@ fn lib_call(
     }
     if mode == Mode::ReadOnly && flags.contains(Flags::WRITE) {
         return fail(RO_WRITE);
+    }
+    if flags.contains(Flags::WRITE) {
+        // From now on SCRIPT KILL answers UNKILLABLE (as Redis's write-dirty flag).
+        wrote.set(true);
     }
     let mut out = ReplyBuf { buf: std::mem::take(scratch), resp3: resp == 3 };
     out.buf.clear();

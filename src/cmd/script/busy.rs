@@ -1,0 +1,59 @@
+//! A script running past `busy-reply-threshold` (`lua-time-limit`), as
+//! Redis 7.0 handles it: the Lua hook lets the server read the other
+//! clients (Redis's `processEventsWhileBlocked`) through a `BusyService`
+//! the server lends to the engine for the duration of a command; each
+//! command they sent is answered here: `-BUSY`, or SCRIPT KILL / FUNCTION
+//! KILL, which stop a script that has not written yet.
+
+use crate::resp::args::Args;
+use crate::resp::reply::ReplyBuf;
+use std::any::Any;
+
+const BUSY_EVAL: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+const BUSY_FUNCTION: &str = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can \
+                          either wait the script termination or kill the server in a hard way using the SHUTDOWN \
+                          NOSAVE command.";
+
+/// Serves the other clients while a script is busy (implemented by the
+/// server, which owns the connections).
+pub trait BusyService {
+    /// Reads what the other clients sent, answering each command with
+    /// `busy.answer`, and writes the answers.
+    fn serve(&mut self, busy: &mut Busy);
+
+    /// For the server to take its connections back.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+/// The busy script, as other clients' commands see it.
+pub struct Busy {
+    /// A function (FCALL) rather than an EVAL script.
+    pub is_function: bool,
+    /// It has called a write command (then it cannot be killed).
+    pub wrote: bool,
+    /// Set by a successful SCRIPT KILL / FUNCTION KILL.
+    pub kill: bool,
+}
+
+impl Busy {
+    /// Answers a command another client sent while the script runs.
+    pub fn answer(&mut self, args: &Args, out: &mut ReplyBuf) {
+        let busy = if self.is_function { BUSY_FUNCTION } else { BUSY_EVAL };
+        let kill_of = |family: &str| args.len() == 2 && args.is(0, family) && args.is(1, "KILL");
+        let (script_kill, function_kill) = (kill_of("SCRIPT"), kill_of("FUNCTION"));
+        if !script_kill && !function_kill {
+            return out.error_text(busy.as_bytes());
+        }
+        if self.wrote {
+            return out.error_text(UNKILLABLE.as_bytes());
+        }
+        // SCRIPT KILL kills scripts, FUNCTION KILL functions; the other gets
+        // the BUSY text naming the right one.
+        if script_kill == self.is_function {
+            return out.error_text(busy.as_bytes());
+        }
+        self.kill = true;
+        out.ok();
+    }
+}
