@@ -6,6 +6,8 @@
 mod common;
 
 use common::{Reply, TestServer};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn ints(r: &Reply) -> i64 {
@@ -78,17 +80,28 @@ fn a_subscriber_that_does_not_read_is_dropped_and_the_publisher_never_waits() {
     publisher.set_timeout(Duration::from_secs(10));
     let payload = "p".repeat(16 * 1024);
     // 64 MiB for each subscriber: far past the 1 MiB limit and the socket buffers.
-    let reader = std::thread::spawn(move || {
-        let mut got = 0;
-        while got < 4096 {
-            let m = fast.read();
-            assert_eq!(m.items()[1], Reply::bulk("flood"));
-            got += 1;
-        }
-        got
-    });
+    // The publisher keeps at most 16 messages (256 KiB) ahead of the reading
+    // subscriber, so a reader thread starved by a loaded machine is never
+    // dropped itself; the one that does not read is.
+    let read = Arc::new(AtomicUsize::new(0));
+    let reader = {
+        let read = Arc::clone(&read);
+        std::thread::spawn(move || {
+            let mut got = 0;
+            while got < 4096 {
+                let m = fast.read();
+                assert_eq!(m.items()[1], Reply::bulk("flood"));
+                got += 1;
+                read.store(got, Ordering::Release);
+            }
+            got
+        })
+    };
     let mut delivered_to = Vec::new();
-    for _ in 0..4096 {
+    for i in 0..4096 {
+        while i - read.load(Ordering::Acquire) > 16 && !reader.is_finished() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         delivered_to.push(ints(&publisher.cmd(&["PUBLISH", "flood", &payload])));
     }
     assert_eq!(reader.join().expect("reader"), 4096, "the reading subscriber got everything");
