@@ -19,6 +19,7 @@ pub mod gc;
 pub mod keys;
 pub mod meta;
 pub mod overlay;
+pub mod rank;
 #[cfg(test)]
 pub mod testutil;
 
@@ -66,6 +67,8 @@ pub struct Store {
     /// Shared with the GC compaction filters through a weak handle.
     db: Arc<DB>,
     cache: RefCell<ReadCache>,
+    /// Order-statistics indexes of big sorted sets, kept exact by `commit`.
+    rank: RefCell<rank::RankIndexes>,
     counts: RefCell<Vec<DbCounts>>,
     next_version: Cell<u64>,
     version_hwm: Cell<u64>,
@@ -125,6 +128,7 @@ impl Store {
         let store = Store {
             db,
             cache: RefCell::new(ReadCache::new(cfg.read_cache_size)),
+            rank: RefCell::default(),
             counts: RefCell::new(vec![DbCounts::default(); databases]),
             next_version: Cell::new(1),
             version_hwm: Cell::new(0),
@@ -392,6 +396,12 @@ impl Store {
         it.status().map_err(storage_err)
     }
 
+    /// A reusable forward cursor over `[lower, upper)` of `cf`, for many
+    /// short seeks within one command (random picks: see [`Cursor`]).
+    pub fn cursor(&self, cf: Cf, lower: &[u8], upper: Option<Vec<u8>>) -> Cursor<'_> {
+        Cursor { store: self, cf, lower: lower.to_vec(), upper, it: None }
+    }
+
     /// Up to `limit` expiry-index entries due at or before `now`, from `from_ms`.
     pub fn due_expiries(&self, from_ms: u64, now: u64, limit: usize) -> Result<Vec<(u64, u8, Vec<u8>)>, Error> {
         let mut out = Vec::new();
@@ -481,6 +491,7 @@ impl Store {
             self.unflushed.set(true);
         }
         *self.counts.borrow_mut() = counts;
+        self.rank.borrow_mut().observe(&tx);
         let mut cache = self.cache.borrow_mut();
         for &flush in &tx.flushes {
             cache.clear(flush);
@@ -516,6 +527,7 @@ impl Store {
             Err(e) => {
                 let err = self.write_failed(e);
                 self.cache.borrow_mut().clear(None);
+                self.rank.borrow_mut().clear();
                 self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
                 self.load_bookkeeping()?;
                 Err(err)
@@ -579,6 +591,7 @@ impl Store {
         // Writes that reached the memtable but not the WAL are gone now:
         // drop every cached record and reload the persisted bookkeeping.
         self.cache.borrow_mut().clear(None);
+        self.rank.borrow_mut().clear();
         self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
         self.load_bookkeeping()?;
         log::warn!("data dir '{}' reopened after a write error", self.cfg.dir);
@@ -771,6 +784,67 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+/// Internal keys (deletion markers mostly) a [`Cursor`] seek may step over
+/// before it gives up and a range-bounded iterator takes over.
+const CURSOR_SKIP_LIMIT: u64 = 256;
+
+/// One RocksDB iterator reused for many seeks (a fresh iterator per seek
+/// costs more than the seek: a random SPOP pick makes about twenty). Its
+/// bounds are the whole collection, but each seek asks only for the first
+/// key before a tighter `end`; a seek that would step over more than
+/// [`CURSOR_SKIP_LIMIT`] internal keys (the deletion markers a draining SPOP
+/// leaves) stops "incomplete" and is redone by an iterator bounded at `end`,
+/// which never walks past the range it searches. While a MULTI/script batch
+/// is open, every seek goes through the overlay-aware iteration instead.
+/// Reads RocksDB as of the cursor's first seek: use it within one command.
+pub struct Cursor<'s> {
+    store: &'s Store,
+    cf: Cf,
+    lower: Vec<u8>,
+    upper: Option<Vec<u8>>,
+    it: Option<rocksdb::DBRawIterator<'s>>,
+}
+
+impl Cursor<'_> {
+    /// `f` of the first entry at or after `start` and before `end` (None: the
+    /// cursor's upper bound), if there is one.
+    pub fn first<T>(
+        &mut self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        f: impl FnOnce(&[u8], &[u8]) -> T,
+    ) -> Result<Option<T>, Error> {
+        let store = self.store;
+        if store.overlay.borrow().is_empty() {
+            let it = self.it.get_or_insert_with(|| {
+                let mut ro = ReadOptions::default();
+                ro.set_iterate_lower_bound(self.lower.clone());
+                if let Some(up) = &self.upper {
+                    ro.set_iterate_upper_bound(up.clone());
+                }
+                ro.set_max_skippable_internal_keys(CURSOR_SKIP_LIMIT);
+                store.db.raw_iterator_cf_opt(store.cf(self.cf), ro)
+            });
+            it.seek(start);
+            if let (Some(k), Some(v)) = (it.key(), it.value()) {
+                return Ok(if end.is_some_and(|e| k >= e) { None } else { Some(f(k, v)) });
+            }
+            match it.status() {
+                Ok(()) => return Ok(None),
+                Err(e) if e.kind() == rocksdb::ErrorKind::Incomplete => {}
+                Err(e) => return Err(storage_err(e)),
+            }
+        }
+        let upper = end.or(self.upper.as_deref());
+        let (mut f, mut out) = (Some(f), None);
+        store.iter_bounded(self.cf, &self.lower, upper, Some(start), false, |k, v| {
+            out = f.take().map(|f| f(k, v));
+            false
+        })?;
+        Ok(out)
+    }
 }
 
 /// Where `commit` sends its operations: a write batch and, for a deferred

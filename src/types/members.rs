@@ -17,7 +17,8 @@
 
 use crate::error::CmdError;
 use crate::storage::keys::{self, Cf};
-use crate::storage::{prefix_successor, Meta, OfType, Store, Tx, Type};
+use crate::storage::{prefix_successor, Cursor, Meta, OfType, Store, Tx, Type};
+use std::cell::RefCell;
 use crate::util::glob_match;
 use std::collections::HashSet;
 
@@ -37,12 +38,14 @@ pub const SMALL: u64 = 128;
 pub struct Members<'s> {
     store: &'s Store,
     prefix: Vec<u8>,
+    /// The iterator the random descent's seeks reuse (opened by the first).
+    cursor: RefCell<Option<Cursor<'s>>>,
 }
 
 impl<'s> Members<'s> {
     /// The elements of `key` in `db` stored under `meta`'s version.
     pub fn new(store: &'s Store, db: u8, key: &[u8], meta: &Meta) -> Self {
-        Members { store, prefix: keys::data_prefix(db, key, meta.version()) }
+        Members { store, prefix: keys::data_prefix(db, key, meta.version()), cursor: RefCell::default() }
     }
 
     /// The full sub-key of `sub`.
@@ -365,9 +368,10 @@ const BYTE_TRIES: usize = 8;
 /// here. A long SPOP loop empties the over-drawn branches first, and seeks
 /// into a branch full of deletion markers skip them one by one until
 /// RocksDB compacts them away, so such a drain slows down towards its end.
-/// Cost: about five seeks per level (each a fresh RocksDB iterator today),
-/// each bounded by its range, so deletion markers are only stepped over
-/// inside the branch being searched, never up to the next live member beyond it.
+/// Cost: about five seeks per level, all on one reused RocksDB iterator
+/// (`storage::Cursor`); a seek stepping over many deletion markers is redone
+/// bounded by its range, so markers are only walked inside the branch being
+/// searched, never up to the next live member beyond it.
 struct Seeker {
     first: Element,
     /// Length of the prefix every member shares (None: a single member).
@@ -386,22 +390,26 @@ impl Members<'_> {
     }
 
     /// The first member beginning with `range` at (or strictly after) `start`.
-    /// The iterator ends where the range ends: a draining SPOP leaves the
+    /// The seek ends where the range ends: a draining SPOP leaves the
     /// deletion markers of popped members everywhere, and an unbounded seek
     /// that finds nothing live in the range would step over every marker up
-    /// to the next live member, possibly to the end of the collection.
+    /// to the next live member, possibly to the end of the collection. Seeks
+    /// share one iterator (`storage::Cursor`), which hands a seek crossing
+    /// many markers to an iterator bounded at the range's end.
     fn first_in_range(&self, range: &[u8], start: &[u8], bound: Bound) -> Result<Option<Element>, CmdError> {
-        let from = self.key(start);
-        let upper = prefix_successor(&self.key(range)).or_else(|| prefix_successor(&self.prefix));
+        let mut from = self.key(start);
+        let end = prefix_successor(&self.key(range));
         let n = self.prefix.len();
-        let mut found = None;
-        self.store.iter_range(Cf::Data, &self.prefix, upper, Some(&from), |k, v| {
-            if bound == Bound::Exclusive && k == from.as_slice() {
-                return true;
-            }
-            found = Some((k[n..].to_vec(), v.to_vec()));
-            false
-        })?;
+        let mut cursor = self.cursor.borrow_mut();
+        let c = cursor
+            .get_or_insert_with(|| self.store.cursor(Cf::Data, &self.prefix, prefix_successor(&self.prefix)));
+        let element = |k: &[u8], v: &[u8]| (k[n..].to_vec(), v.to_vec());
+        let mut found = c.first(&from, end.as_deref(), element)?;
+        if bound == Bound::Exclusive && found.as_ref().is_some_and(|(sub, _)| sub == start) {
+            // The smallest key after `start` is `start | 0x00`.
+            from.push(0);
+            found = c.first(&from, end.as_deref(), element)?;
+        }
         Ok(found)
     }
 
@@ -433,7 +441,7 @@ impl Members<'_> {
 
 impl Seeker {
     fn new(m: &Members) -> Result<Option<Seeker>, CmdError> {
-        let Some(first) = m.page(None, 1)?.pop() else {
+        let Some(first) = m.first_in(b"", b"")? else {
             return Ok(None);
         };
         let shared = m.shared_prefix(0, &first.0)?;
