@@ -281,3 +281,47 @@ fn sets_survive_a_crash_restart() {
     assert_eq!(c.cmd(&["SADD", "s", "e"]), int(1));
     assert_eq!(c.cmd(&["SCARD", "s"]), int(4));
 }
+
+#[test]
+fn draining_a_big_set_one_pop_at_a_time_pops_each_member_once() {
+    // Single SPOPs empty a set while the deletion markers of the popped
+    // members pile up in the memtable: the picks' shared iterator
+    // (storage::Cursor) must hand over to range-bounded seeks when it meets
+    // too many of them, inside MULTI (reads through the batch overlay) too.
+    let s = TestServer::new();
+    let mut c = s.raw();
+    let n = 3000;
+    let mut left: HashSet<String> = (0..n).map(|i| format!("k:{i:05}")).collect();
+    for chunk in left.iter().cloned().collect::<Vec<_>>().chunks(500) {
+        let mut args = vec!["SADD", "d"];
+        args.extend(chunk.iter().map(String::as_str));
+        assert_eq!(c.cmd(&args), int(chunk.len() as i64));
+    }
+    let mut step = 0;
+    while !left.is_empty() {
+        step += 1;
+        if step % 97 == 0 {
+            assert_eq!(c.cmd(&["MULTI"]), Reply::ok());
+            for cmd in [&["SPOP", "d"][..], &["SRANDMEMBER", "d", "-3"], &["SPOP", "d"]] {
+                assert_eq!(c.cmd(cmd), Reply::Simple("QUEUED".into()));
+            }
+            let replies = c.cmd(&["EXEC"]).items();
+            for m in replies[1].items() {
+                assert!(left.contains(&m.str()) && m != replies[0], "SRANDMEMBER {m:?} not a member");
+            }
+            for r in [&replies[0], &replies[2]] {
+                if *r != Reply::Bulk(None) {
+                    assert!(left.remove(&r.str()), "step {step}: {r:?} popped twice or never added");
+                }
+            }
+            continue;
+        }
+        let m = c.cmd(&["SPOP", "d"]).str();
+        assert!(left.remove(&m), "step {step}: {m} popped twice or never added");
+        if step % 500 == 0 {
+            assert_eq!(c.cmd(&["SCARD", "d"]), int(left.len() as i64));
+        }
+    }
+    assert_eq!(c.cmd(&["EXISTS", "d"]), int(0));
+    assert_eq!(c.cmd(&["SPOP", "d"]), Reply::Bulk(None));
+}

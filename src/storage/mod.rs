@@ -816,6 +816,26 @@ impl Cursor<'_> {
         end: Option<&[u8]>,
         f: impl FnOnce(&[u8], &[u8]) -> T,
     ) -> Result<Option<T>, Error> {
+        self.seek(start, end, false, f)
+    }
+
+    /// Like [`Cursor::first`], strictly after `start` (one seek and a step).
+    pub fn first_after<T>(
+        &mut self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        f: impl FnOnce(&[u8], &[u8]) -> T,
+    ) -> Result<Option<T>, Error> {
+        self.seek(start, end, true, f)
+    }
+
+    fn seek<T>(
+        &mut self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        after: bool,
+        f: impl FnOnce(&[u8], &[u8]) -> T,
+    ) -> Result<Option<T>, Error> {
         let store = self.store;
         if store.overlay.borrow().is_empty() {
             let it = self.it.get_or_insert_with(|| {
@@ -828,6 +848,9 @@ impl Cursor<'_> {
                 store.db.raw_iterator_cf_opt(store.cf(self.cf), ro)
             });
             it.seek(start);
+            if after && it.key() == Some(start) {
+                it.next();
+            }
             if let (Some(k), Some(v)) = (it.key(), it.value()) {
                 return Ok(if end.is_some_and(|e| k >= e) { None } else { Some(f(k, v)) });
             }
@@ -840,6 +863,9 @@ impl Cursor<'_> {
         let upper = end.or(self.upper.as_deref());
         let (mut f, mut out) = (Some(f), None);
         store.iter_bounded(self.cf, &self.lower, upper, Some(start), false, |k, v| {
+            if after && k == start {
+                return true;
+            }
             out = f.take().map(|f| f(k, v));
             false
         })?;

@@ -195,9 +195,10 @@ impl RankIndexes {
             let (db, user_key) = keys::split_meta(&e.mkey);
             let ik = index_key(db, user_key);
             let Some(ix) = self.by_key.get(&ik) else { continue };
-            let same = e.cur.as_ref().is_some_and(|m| {
-                m.ty() == super::Type::ZSet && m.version() == ix.version && m.len() == ix.total
-            });
+            let same = e
+                .cur
+                .as_ref()
+                .is_some_and(|m| m.ty() == super::Type::ZSet && m.version() == ix.version && m.len() == ix.total);
             if !same {
                 self.drop_key(&ik);
             }
@@ -354,14 +355,8 @@ impl Store {
     /// One ordered scan of the sorted set: its blocks. None if the records do
     /// not add up to `len` (then nothing is indexed).
     fn build_rank(&self, prefix: &[u8], version: u64, len: u64) -> Result<Option<Index>, Error> {
-        let mut ix = Index {
-            version,
-            fences: vec![Box::default()],
-            counts: vec![0],
-            total: 0,
-            bytes: BLOCK_OVERHEAD,
-            used: 0,
-        };
+        let mut ix =
+            Index { version, fences: vec![Box::default()], counts: vec![0], total: 0, bytes: BLOCK_OVERHEAD, used: 0 };
         self.iter_prefix(Cf::Zscore, prefix, None, false, |k, _| {
             if ix.total > 0 && ix.total % TARGET == 0 {
                 let f: Box<[u8]> = k[prefix.len()..].into();
@@ -388,7 +383,8 @@ mod tests {
     use super::*;
 
     fn index(counts: &[u64]) -> Index {
-        let fences = (0..counts.len()).map(|i| if i == 0 { Box::default() } else { vec![i as u8 * 10].into() }).collect();
+        let fences =
+            (0..counts.len()).map(|i| if i == 0 { Box::default() } else { vec![i as u8 * 10].into() }).collect();
         Index { version: 1, fences, counts: counts.to_vec(), total: counts.iter().sum(), bytes: 1000, used: 0 }
     }
 
@@ -410,5 +406,70 @@ mod tests {
         assert_eq!(ix.fences.len(), 2);
         let mut ix = index(&[0, 100]);
         assert!(!ix.remove(&[1]));
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    use super::*;
+    use crate::storage::testutil::TempStore;
+    use crate::storage::{Meta, Type};
+
+    const V: u64 = 7;
+
+    fn zkey(i: u64) -> Vec<u8> {
+        keys::zscore(0, b"z", V, (i / 5) as f64, format!("m{i:05}").as_bytes())
+    }
+
+    #[test]
+    fn ranks_follow_committed_writes_and_a_new_version_drops_the_index() {
+        let mut t = TempStore::new();
+        let mut model: Vec<Vec<u8>> = (0..3000).map(zkey).collect();
+        t.run(|tx| {
+            for k in &model {
+                tx.put(Cf::Zscore, k.clone(), Vec::new());
+            }
+            tx.put_meta(b"z", Meta::collection(Type::ZSet, V, 3000, 0, &[])).expect("meta");
+        });
+        let rank = |t: &TempStore, model: &[Vec<u8>], k: &[u8]| {
+            t.store.zset_rank(0, b"z", V, model.len() as u64, k).expect("rank")
+        };
+        assert_eq!(rank(&t, &model, &model[1234]), Some(1234));
+        assert_eq!(t.store.rank_index_stats().1, 1);
+        // Crowd one block far past MAX and empty another: cuts and merges.
+        let added: Vec<u64> = (3000..3600).collect();
+        t.run(|tx| {
+            for &i in &added {
+                tx.put(Cf::Zscore, keys::zscore(0, b"z", V, 100.5, format!("n{i:05}").as_bytes()), Vec::new());
+            }
+            for k in &model[200..500] {
+                tx.delete(Cf::Zscore, k.clone());
+            }
+            tx.put_meta(b"z", Meta::collection(Type::ZSet, V, 3300, 0, &[])).expect("meta");
+        });
+        model.drain(200..500);
+        model.extend(added.iter().map(|i| keys::zscore(0, b"z", V, 100.5, format!("n{i:05}").as_bytes())));
+        model.sort();
+        for i in (0..model.len()).step_by(37).chain([0, 199, 200, model.len() - 1]) {
+            assert_eq!(rank(&t, &model, &model[i]), Some(i as u64), "rank {i}");
+            let (seek, skip) =
+                t.store.zset_seek_rank(0, b"z", V, model.len() as u64, i as u64).expect("seek").expect("indexed");
+            let mut n = 0;
+            let mut at = None;
+            t.store
+                .iter_prefix(Cf::Zscore, &keys::data_prefix(0, b"z", V), Some(&seek), false, |k, _| {
+                    if n == skip {
+                        at = Some(k.to_vec());
+                        return false;
+                    }
+                    n += 1;
+                    true
+                })
+                .expect("walk");
+            assert_eq!(at.as_deref(), Some(&model[i][..]), "seek rank {i}");
+        }
+        // A re-created key (new version) drops the index.
+        t.run(|tx| tx.put_meta(b"z", Meta::collection(Type::ZSet, V + 1, 1, 0, &[])).expect("meta"));
+        assert_eq!(t.store.rank_index_stats().1, 0);
     }
 }

@@ -18,8 +18,8 @@
 use crate::error::CmdError;
 use crate::storage::keys::{self, Cf};
 use crate::storage::{prefix_successor, Cursor, Meta, OfType, Store, Tx, Type};
-use std::cell::RefCell;
 use crate::util::glob_match;
+use std::cell::RefCell;
 use std::collections::HashSet;
 
 /// One element as stored: its sub-key suffix (field or member) and value.
@@ -397,20 +397,16 @@ impl Members<'_> {
     /// share one iterator (`storage::Cursor`), which hands a seek crossing
     /// many markers to an iterator bounded at the range's end.
     fn first_in_range(&self, range: &[u8], start: &[u8], bound: Bound) -> Result<Option<Element>, CmdError> {
-        let mut from = self.key(start);
+        let from = self.key(start);
         let end = prefix_successor(&self.key(range));
         let n = self.prefix.len();
         let mut cursor = self.cursor.borrow_mut();
-        let c = cursor
-            .get_or_insert_with(|| self.store.cursor(Cf::Data, &self.prefix, prefix_successor(&self.prefix)));
+        let c = cursor.get_or_insert_with(|| self.store.cursor(Cf::Data, &self.prefix, prefix_successor(&self.prefix)));
         let element = |k: &[u8], v: &[u8]| (k[n..].to_vec(), v.to_vec());
-        let mut found = c.first(&from, end.as_deref(), element)?;
-        if bound == Bound::Exclusive && found.as_ref().is_some_and(|(sub, _)| sub == start) {
-            // The smallest key after `start` is `start | 0x00`.
-            from.push(0);
-            found = c.first(&from, end.as_deref(), element)?;
-        }
-        Ok(found)
+        Ok(match bound {
+            Bound::Inclusive => c.first(&from, end.as_deref(), element)?,
+            Bound::Exclusive => c.first_after(&from, end.as_deref(), element)?,
+        })
     }
 
     /// For the members beginning with `lo[..c]`, `lo` being the first: the
@@ -423,8 +419,11 @@ impl Members<'_> {
             return Ok(None);
         };
         let (mut known, mut upper) = (c, common_prefix(lo, &next));
+        // The first probe is the shortest prefix: in a dense collection a
+        // branch usually forks right away, and one seek settles it.
+        let mut first_probe = true;
         while known < upper {
-            let mid = (known + upper).div_ceil(2);
+            let mid = if std::mem::take(&mut first_probe) { known + 1 } else { (known + upper).div_ceil(2) };
             let beyond = match prefix_successor(&lo[..mid]) {
                 Some(after) => self.first_in(range, &after)?.is_some(),
                 None => false,
@@ -712,6 +711,7 @@ mod tests {
         let got = random_repeated(&set, m.len(), 20_000, &mut rng).expect("pick");
         let unique: HashSet<&Vec<u8>> = got.iter().map(|(s, _)| s).collect();
         assert_eq!(unique.len(), 1000);
+        drop(set);
         // Unbalanced members (1..=1000 unpadded, with prefixes of each other):
         // biased but every member drawable; the rarest has p = 1/2178.
         let members: Vec<Vec<u8>> = (1..=1000).map(|i| i.to_string().into_bytes()).collect();
