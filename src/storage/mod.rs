@@ -807,7 +807,7 @@ pub struct Cursor<'s> {
     it: Option<rocksdb::DBRawIterator<'s>>,
 }
 
-impl Cursor<'_> {
+impl<'s> Cursor<'s> {
     /// `f` of the first entry at or after `start` and before `end` (None: the
     /// cursor's upper bound), if there is one.
     pub fn first<T>(
@@ -829,6 +829,60 @@ impl Cursor<'_> {
         self.seek(start, end, true, f)
     }
 
+    /// `f` of the last entry in `[lo, end)` (`end` None: the cursor's upper
+    /// bound), if there is one.
+    pub fn last<T>(
+        &mut self,
+        lo: &[u8],
+        end: Option<&[u8]>,
+        f: impl FnOnce(&[u8], &[u8]) -> T,
+    ) -> Result<Option<T>, Error> {
+        let store = self.store;
+        let end: Option<Vec<u8>> = end.map(<[u8]>::to_vec).or_else(|| self.upper.clone());
+        let end = end.as_deref();
+        if store.overlay.borrow().is_empty() {
+            let it = self.iter();
+            match end {
+                Some(e) => {
+                    it.seek_for_prev(e);
+                    if it.key() == Some(e) {
+                        it.prev();
+                    }
+                }
+                None => it.seek_to_last(),
+            }
+            if let (Some(k), Some(v)) = (it.key(), it.value()) {
+                return Ok(if k < lo { None } else { Some(f(k, v)) });
+            }
+            match it.status() {
+                Ok(()) => return Ok(None),
+                Err(e) if e.kind() == rocksdb::ErrorKind::Incomplete => {}
+                Err(e) => return Err(storage_err(e)),
+            }
+        }
+        let (mut f, mut out) = (Some(f), None);
+        store.iter_bounded(self.cf, lo, end, None, true, |k, v| {
+            out = f.take().map(|f| f(k, v));
+            false
+        })?;
+        Ok(out)
+    }
+
+    /// The reused iterator, opened on first use.
+    fn iter(&mut self) -> &mut rocksdb::DBRawIterator<'s> {
+        let store = self.store;
+        let (lower, upper, cf) = (&self.lower, &self.upper, self.cf);
+        self.it.get_or_insert_with(|| {
+            let mut ro = ReadOptions::default();
+            ro.set_iterate_lower_bound(lower.clone());
+            if let Some(up) = upper {
+                ro.set_iterate_upper_bound(up.clone());
+            }
+            ro.set_max_skippable_internal_keys(CURSOR_SKIP_LIMIT);
+            store.db.raw_iterator_cf_opt(store.cf(cf), ro)
+        })
+    }
+
     fn seek<T>(
         &mut self,
         start: &[u8],
@@ -838,15 +892,7 @@ impl Cursor<'_> {
     ) -> Result<Option<T>, Error> {
         let store = self.store;
         if store.overlay.borrow().is_empty() {
-            let it = self.it.get_or_insert_with(|| {
-                let mut ro = ReadOptions::default();
-                ro.set_iterate_lower_bound(self.lower.clone());
-                if let Some(up) = &self.upper {
-                    ro.set_iterate_upper_bound(up.clone());
-                }
-                ro.set_max_skippable_internal_keys(CURSOR_SKIP_LIMIT);
-                store.db.raw_iterator_cf_opt(store.cf(self.cf), ro)
-            });
+            let it = self.iter();
             it.seek(start);
             if after && it.key() == Some(start) {
                 it.next();

@@ -17,9 +17,10 @@
 
 use crate::error::CmdError;
 use crate::storage::keys::{self, Cf};
+use crate::storage::rank::MIN_MEMBERS;
 use crate::storage::{prefix_successor, Cursor, Meta, OfType, Store, Tx, Type};
 use crate::util::glob_match;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashSet;
 
 /// One element as stored: its sub-key suffix (field or member) and value.
@@ -40,12 +41,15 @@ pub struct Members<'s> {
     prefix: Vec<u8>,
     /// The iterator the random descent's seeks reuse (opened by the first).
     cursor: RefCell<Option<Cursor<'s>>>,
+    /// `(db, key, version, len)` of a set big enough to be drawn from by
+    /// rank (`storage/rank.rs`); set by [`random`].
+    ranked: Option<(u8, Vec<u8>, u64, u64)>,
 }
 
 impl<'s> Members<'s> {
     /// The elements of `key` in `db` stored under `meta`'s version.
     pub fn new(store: &'s Store, db: u8, key: &[u8], meta: &Meta) -> Self {
-        Members { store, prefix: keys::data_prefix(db, key, meta.version()), cursor: RefCell::default() }
+        Members { store, prefix: keys::data_prefix(db, key, meta.version()), cursor: RefCell::default(), ranked: None }
     }
 
     /// The full sub-key of `sub`.
@@ -341,8 +345,14 @@ const MAX_DEPTH: usize = 32;
 /// Seeks one level of the descent may spend looking for a present byte.
 const BYTE_TRIES: usize = 8;
 
-/// Draws elements of a big collection by a random descent of the member
-/// trie, using forward seeks only. A range is the members sharing a prefix
+/// Draws elements of a big collection. A set of at least
+/// `storage::rank::MIN_MEMBERS` members is drawn from by rank: a uniform
+/// random rank, located through the set's rank index (`storage/rank.rs`,
+/// block counts kept exact by every commit) and a walk of at most a few
+/// hundred records: exactly uniform, no bias. Hashes and sorted sets (whose
+/// `data` records are overwritten in place, which the index cannot count)
+/// and smaller sets use a random descent of the member trie, using forward
+/// seeks only. A range is the members sharing a prefix
 /// of length `c`, at least two of them, the first being `lo`. The byte at
 /// `c` is drawn uniformly from `low` (the smallest present) up to a top
 /// bound, plus one choice for `lo` itself when it ends at `c`; a seek finds
@@ -358,7 +368,7 @@ const BYTE_TRIES: usize = 8;
 /// per entry, so backward seeks over the deletion markers of popped members
 /// (a long SPOP loop) get very slow; forward steps skip them cheaply.
 ///
-/// Bias: each present branch of a level is about equally likely whatever
+/// Bias of the descent: each present branch of a level is about equally likely whatever
 /// its size, so members of small branches are drawn more often than members
 /// of big ones. Unpadded counters show it most: in `item:0`..`item:19999`,
 /// `item:0` alone is a first-level branch next to `item:1...` (11,111
@@ -373,9 +383,9 @@ const BYTE_TRIES: usize = 8;
 /// bounded by its range, so markers are only walked inside the branch being
 /// searched, never up to the next live member beyond it.
 struct Seeker {
-    first: Element,
-    /// Length of the prefix every member shares (None: a single member).
-    shared: Option<usize>,
+    /// The first member and the length of the prefix every member shares
+    /// (None: a single member); found on the first descent.
+    root: OnceCell<(Element, Option<usize>)>,
 }
 
 /// Length of the common prefix of `a` and `b`.
@@ -409,6 +419,15 @@ impl Members<'_> {
         })
     }
 
+    /// The last member beginning with `range` (one backward seek).
+    fn last_in(&self, range: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
+        let (lo, end) = (self.key(range), prefix_successor(&self.key(range)));
+        let n = self.prefix.len();
+        let mut cursor = self.cursor.borrow_mut();
+        let c = cursor.get_or_insert_with(|| self.store.cursor(Cf::Data, &self.prefix, prefix_successor(&self.prefix)));
+        Ok(c.last(&lo, end.as_deref(), |k, _| k[n..].to_vec())?)
+    }
+
     /// For the members beginning with `lo[..c]`, `lo` being the first: the
     /// length of the prefix they all share, or None if `lo` is alone. A
     /// member after `lo` bounds it; a binary search over "is any member past
@@ -439,17 +458,39 @@ impl Members<'_> {
 }
 
 impl Seeker {
+    /// None if the collection is empty.
     fn new(m: &Members) -> Result<Option<Seeker>, CmdError> {
-        let Some(first) = m.first_in(b"", b"")? else {
+        let s = Seeker { root: OnceCell::new() };
+        if m.ranked.is_none() && s.root(m)?.is_none() {
             return Ok(None);
-        };
-        let shared = m.shared_prefix(0, &first.0)?;
-        Ok(Some(Seeker { first, shared }))
+        }
+        Ok(Some(s))
     }
 
+    fn root(&self, m: &Members) -> Result<Option<&(Element, Option<usize>)>, CmdError> {
+        if self.root.get().is_none() {
+            let Some(first) = m.first_in(b"", b"")? else {
+                return Ok(None);
+            };
+            let shared = m.shared_prefix(0, &first.0)?;
+            let _ = self.root.set((first, shared));
+        }
+        Ok(self.root.get())
+    }
+
+    /// One random element: exactly uniform from a set's rank index, else
+    /// by the descent.
     fn draw(&self, m: &Members, rng: &mut Rng) -> Result<Element, CmdError> {
-        let mut lo = self.first.clone();
-        let Some(mut c) = self.shared else {
+        if let Some((db, key, version, len)) = &m.ranked {
+            if let Some(e) = m.store.set_member_at(*db, key, *version, *len, rng.below(*len))? {
+                return Ok(e);
+            }
+        }
+        let Some((first, shared)) = self.root(m)? else {
+            return Err(CmdError::storage(crate::error::Error::Corrupt { cf: "data", key: m.prefix.clone() }));
+        };
+        let mut lo = first.clone();
+        let Some(mut c) = *shared else {
             return Ok(lo);
         };
         for _ in 0..MAX_DEPTH {
@@ -465,7 +506,10 @@ impl Seeker {
                 lo.clone()
             };
             let low = low_member.0[c];
-            let mut top = u8::MAX;
+            // The largest byte present at `c` (the range's last member has
+            // one: `low_member` is longer than `c`), so draws start inside
+            // the present bytes instead of overshooting past them.
+            let mut top = m.last_in(&range)?.and_then(|l| l.get(c).copied()).unwrap_or(u8::MAX).max(low);
             let mut landed: Option<Element> = None;
             for _ in 0..BYTE_TRIES {
                 let choices = u64::from(top - low) + 1 + u64::from(lo_ends);
@@ -515,7 +559,10 @@ pub enum Pick {
 
 /// Random elements of the collection `meta` at `key`, per `pick`.
 pub fn random(tx: &Tx, key: &[u8], meta: &Meta, pick: Pick) -> Result<Vec<Element>, CmdError> {
-    let m = Members::new(tx.store(), tx.db, key, meta);
+    let mut m = Members::new(tx.store(), tx.db, key, meta);
+    if meta.ty() == Type::Set && meta.len() >= MIN_MEMBERS {
+        m.ranked = Some((tx.db, key.to_vec(), meta.version(), meta.len()));
+    }
     let mut rng = Rng::new();
     match pick {
         Pick::Distinct(n) => random_distinct(&m, meta.len(), n, &mut rng),

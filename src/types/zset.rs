@@ -25,7 +25,7 @@
 //!   from the nearer end.
 //! - Ranks: a sorted set of at least `storage::rank::MIN_MEMBERS` members
 //!   gets an in-memory order-statistics index on its first rank query
-//!   (`storage/rank.rs`: score-ordered blocks of ~128 members with counts,
+//!   (`storage/rank.rs`: score-ordered blocks of ~64 members with counts,
 //!   kept exact by every commit), so ZRANK / ZREVRANK and rank ranges that
 //!   start deep inside cost a sum over the blocks plus a walk of at most a
 //!   few hundred members. Smaller sets are counted by walking.
