@@ -15,8 +15,10 @@
 //! forward walk from the block's fence to the member; a rank position is found
 //! the same way backwards (sum counts, then seek the fence and skip).
 //!
-//! Built lazily by the first rank query (or random pick) of a sorted set
-//! (set) of at least [`MIN_MEMBERS`] members (one ordered scan), and kept
+//! Built lazily by the first rank query of a sorted set of at least
+//! [`MIN_MEMBERS`] members (one ordered scan; a set's index waits until its
+//! random picks have cost about as much as that scan, see [`PICK_COST`],
+//! and sets over [`MAX_SET_BUILD`] members are not indexed), and kept
 //! exact by `Store::commit`, which shows every committed `zscore` / `data`
 //! operation and meta
 //! change to [`RankIndexes::observe`] — whichever command wrote them, so no
@@ -73,6 +75,17 @@ const ZSET: Kind = (Cf::Zscore, Type::ZSet);
 /// deletes count exactly; hashes and sorted sets overwrite `data` records
 /// and are never indexed this way).
 const SET: Kind = (Cf::Data, Type::Set);
+
+/// A set's random pick without an index (a trie descent, ~30 seeks) costs
+/// about as much as scanning this many records while building one.
+const PICK_COST: u64 = 256;
+
+/// Sets bigger than this are never indexed: building reads the whole set
+/// at once, and past a few million members that stall outweighs the picks.
+const MAX_SET_BUILD: u64 = 1 << 22;
+
+/// Set versions whose picks [`RankIndexes::picks`] counts at most.
+const MAX_PICK_COUNTERS: usize = 4096;
 
 /// Bookkeeping bytes counted per block besides its fence bytes.
 const BLOCK_OVERHEAD: usize = 40;
@@ -148,6 +161,8 @@ pub struct RankIndexes {
     by_key: HashMap<Vec<u8>, Index, ahash::RandomState>,
     bytes: usize,
     clock: u64,
+    /// Random picks made without an index, per set version (see [`PICK_COST`]).
+    picks: HashMap<(Vec<u8>, u64), u64, ahash::RandomState>,
 }
 
 /// `db | key_len | user_key` of a meta key `db | user_key`.
@@ -161,7 +176,27 @@ impl RankIndexes {
     /// Forgets every index (a failed batch write, a reopened DB).
     pub fn clear(&mut self) {
         self.by_key.clear();
+        self.picks.clear();
         self.bytes = 0;
+    }
+
+    /// Whether a set's index is worth building now: only once its picks
+    /// have cost about what building costs (ski rental), so a one-off
+    /// SRANDMEMBER on a big set never pays for a full scan.
+    fn worth_building(&mut self, ik: &[u8], version: u64, len: u64) -> bool {
+        if len > MAX_SET_BUILD {
+            return false;
+        }
+        if self.picks.len() >= MAX_PICK_COUNTERS {
+            self.picks.clear();
+        }
+        let n = self.picks.entry((ik.to_vec(), version)).or_insert(0);
+        *n += 1;
+        if n.saturating_mul(PICK_COST) < len {
+            return false;
+        }
+        self.picks.remove(&(ik.to_vec(), version));
+        true
     }
 
     fn drop_key(&mut self, k: &[u8]) {
@@ -358,6 +393,9 @@ impl Store {
             }
         }
         if !self.rank.borrow().by_key.contains_key(ik) {
+            if cf == Cf::Data && !self.rank.borrow_mut().worth_building(ik, version, len) {
+                return Ok(None);
+            }
             let Some(ix) = self.build_rank(prefix, (cf, ty), version, len)? else { return Ok(None) };
             let mut idx = self.rank.borrow_mut();
             // Evict least recently used indexes until the new one fits.
