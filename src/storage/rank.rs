@@ -40,8 +40,13 @@
 //!
 //! Blocks grow with inserts; one that has passed `2 * TARGET` members is cut
 //! again (one walk over it) when a query lands in it, so query walks stay
-//! short without making writes read anything. Blocks that shrink under
-//! `TARGET / 4` merge with a neighbour. Memory is bounded by [`BUDGET`]:
+//! short without making writes read anything. Blocks are never merged: a
+//! block emptied by removals keeps its fence, so a walk only crosses one
+//! block's records and deletion markers, never the markers of a whole
+//! drained region (a set emptied by SPOP stays fast to its end), and an index
+//! stays in use when its set shrinks under [`MIN_MEMBERS`]. An index keeps
+//! the block count of its peak size until its key changes version or goes
+//! away. Memory is bounded by [`BUDGET`]:
 //! building past it evicts whole indexes, least recently used first.
 
 use super::keys::{self, Cf};
@@ -57,9 +62,6 @@ const TARGET: u64 = 64;
 
 /// A block past this is cut again by the next query that lands in it.
 const MAX: u64 = 2 * TARGET;
-
-/// A block under this merges with a neighbour (when the two fit in `MAX`).
-const MERGE_BELOW: u64 = TARGET / 4;
 
 /// Bytes all indexes may use together.
 const BUDGET: usize = 64 << 20;
@@ -126,15 +128,6 @@ impl Index {
         }
         self.counts[b] -= 1;
         self.total -= 1;
-        if self.counts[b] < MERGE_BELOW && self.counts.len() > 1 {
-            // Merge into the next block (dropping its fence), else into the previous.
-            let pair = if b + 1 < self.counts.len() { b } else { b - 1 };
-            if self.counts[pair] + self.counts[pair + 1] <= MAX {
-                self.counts[pair] += self.counts.remove(pair + 1);
-                let f = self.fences.remove(pair + 1);
-                self.bytes -= f.len() + BLOCK_OVERHEAD;
-            }
-        }
         true
     }
 
@@ -381,15 +374,15 @@ impl Store {
         len: u64,
         pick: impl Fn(&Index) -> usize,
     ) -> Result<Option<usize>, Error> {
-        if len < MIN_MEMBERS {
-            return Ok(None);
-        }
         let ik = &prefix[..prefix.len() - 8];
         {
             let mut idx = self.rank.borrow_mut();
             let fresh = idx.by_key.get(ik).is_some_and(|ix| ix.cf == cf && ix.version == version && ix.total == len);
             if !fresh {
                 idx.drop_key(ik);
+                if len < MIN_MEMBERS {
+                    return Ok(None);
+                }
             }
         }
         if !self.rank.borrow().by_key.contains_key(ik) {
@@ -516,11 +509,12 @@ mod tests {
     }
 
     #[test]
-    fn small_blocks_merge_and_underflow_is_reported() {
-        let mut ix = index(&[MERGE_BELOW, 10, 100]);
+    fn emptied_blocks_stay_and_underflow_is_reported() {
+        let mut ix = index(&[1, 10, 100]);
         assert!(ix.remove(&[0]));
-        assert_eq!(ix.counts, vec![MERGE_BELOW - 1 + 10, 100]);
-        assert_eq!(ix.fences.len(), 2);
+        assert_eq!(ix.counts, vec![0, 10, 100]);
+        assert_eq!(ix.fences.len(), 3);
+        assert_eq!(ix.block_of(&[15]), 1);
         let mut ix = index(&[0, 100]);
         assert!(!ix.remove(&[1]));
     }
@@ -553,7 +547,7 @@ mod store_tests {
         };
         assert_eq!(rank(&t, &model, &model[1234]), Some(1234));
         assert_eq!(t.store.rank_index_stats().1, 1);
-        // Crowd one block far past MAX and empty another: cuts and merges.
+        // Crowd one block far past MAX and empty others: cuts, empty blocks.
         let added: Vec<u64> = (3000..3600).collect();
         t.run(|tx| {
             for &i in &added {

@@ -17,7 +17,6 @@
 
 use crate::error::CmdError;
 use crate::storage::keys::{self, Cf};
-use crate::storage::rank::MIN_MEMBERS;
 use crate::storage::{prefix_successor, Cursor, Meta, OfType, Store, Tx, Type};
 use crate::util::glob_match;
 use std::cell::{OnceCell, RefCell};
@@ -345,8 +344,9 @@ const MAX_DEPTH: usize = 32;
 /// Seeks one level of the descent may spend looking for a present byte.
 const BYTE_TRIES: usize = 8;
 
-/// Draws elements of a big collection. A set of at least
-/// `storage::rank::MIN_MEMBERS` members is drawn from by rank: a uniform
+/// Draws elements of a big collection. A set with a rank index (built for
+/// sets of `storage::rank::MIN_MEMBERS` members and more, after a few
+/// picks, and kept while they shrink) is drawn from by rank: a uniform
 /// random rank, located through the set's rank index (`storage/rank.rs`,
 /// block counts kept exact by every commit) and a walk of at most a few
 /// hundred records: exactly uniform, no bias. Hashes and sorted sets (whose
@@ -560,14 +560,53 @@ pub enum Pick {
 /// Random elements of the collection `meta` at `key`, per `pick`.
 pub fn random(tx: &Tx, key: &[u8], meta: &Meta, pick: Pick) -> Result<Vec<Element>, CmdError> {
     let mut m = Members::new(tx.store(), tx.db, key, meta);
-    if meta.ty() == Type::Set && meta.len() >= MIN_MEMBERS {
-        m.ranked = Some((tx.db, key.to_vec(), meta.version(), meta.len()));
-    }
     let mut rng = Rng::new();
+    // A set that has (or is big enough for) a rank index is drawn from by rank.
+    if meta.ty() == Type::Set {
+        m.ranked = Some((tx.db, key.to_vec(), meta.version(), meta.len()));
+        if let Some(picked) = by_rank(&m, meta.len(), pick, &mut rng)? {
+            return Ok(picked);
+        }
+    }
     match pick {
         Pick::Distinct(n) => random_distinct(&m, meta.len(), n, &mut rng),
         Pick::Repeated(n) => random_repeated(&m, meta.len(), n, &mut rng),
     }
+}
+
+/// Most elements [`by_rank`] fetches one by one; more are read in one walk.
+const RANK_PICKS_MAX: u64 = 4096;
+
+/// `pick` drawn by rank through the set's rank index, when it has one (None
+/// otherwise): exactly uniform, and each element is one seek and a walk
+/// inside one block, so a set drained by SPOP (its records hidden among the
+/// deletion markers of popped members) never has them all walked over, not
+/// even for its last members. Distinct ranks are drawn by Floyd's algorithm.
+fn by_rank(m: &Members, len: u64, pick: Pick, rng: &mut Rng) -> Result<Option<Vec<Element>>, CmdError> {
+    let Some((db, key, version, _)) = &m.ranked else { return Ok(None) };
+    let ranks: Vec<u64> = match pick {
+        Pick::Distinct(n) if n >= len && len <= RANK_PICKS_MAX => (0..len).collect(),
+        Pick::Distinct(n) if n < len && n <= RANK_PICKS_MAX => {
+            let mut chosen: HashSet<u64, ahash::RandomState> = HashSet::default();
+            for j in len - n..len {
+                let t = rng.below(j + 1);
+                if !chosen.insert(t) {
+                    chosen.insert(j);
+                }
+            }
+            chosen.into_iter().collect()
+        }
+        Pick::Repeated(n) if n <= RANK_PICKS_MAX && len > 0 => (0..n).map(|_| rng.below(len)).collect(),
+        _ => return Ok(None),
+    };
+    let mut out = Vec::with_capacity(ranks.len());
+    for r in ranks {
+        match m.store.set_member_at(*db, key, *version, len, r)? {
+            Some(e) => out.push(e),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
 }
 
 /// `count` random elements, each drawn independently (repeats possible):
