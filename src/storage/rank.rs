@@ -66,6 +66,9 @@ const MAX: u64 = 2 * TARGET;
 /// Bytes all indexes may use together.
 const BUDGET: usize = 64 << 20;
 
+/// A record's sub-key suffix (the member) and its value.
+pub type SubAndValue = (Vec<u8>, Vec<u8>);
+
 /// Which records an index counts, and the type of the key they belong to.
 type Kind = (Cf, Type);
 
@@ -315,7 +318,7 @@ impl Store {
         version: u64,
         len: u64,
         rank: u64,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, Error> {
+    ) -> Result<Option<SubAndValue>, Error> {
         let Some((start, mut skip)) = self.seek_rank(SET, db, key, version, len, rank)? else { return Ok(None) };
         let prefix = keys::data_prefix(db, key, version);
         let mut found = None;
