@@ -255,14 +255,15 @@ pub fn zlexcount(c: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 /// ZRANK key member [WITHSCORE]
-/// O(rank): counted by walking the score order (Redis: O(log N)).
-/// WITHSCORE is Redis 7.2's.
+/// Big sorted sets: O(N / 64) from the rank index plus a walk of at most a
+/// few hundred members (the first query builds the index, O(N)); small
+/// ones: O(rank), counted by walking. WITHSCORE is Redis 7.2's.
 pub fn zrank(c: &mut Ctx, a: &Args) -> CmdResult {
     rank_generic(c, a, Dir::Forward)
 }
 
 /// ZREVRANK key member [WITHSCORE]
-/// O(rank from the top).
+/// As ZRANK, counted from the top.
 pub fn zrevrank(c: &mut Ctx, a: &Args) -> CmdResult {
     rank_generic(c, a, Dir::Reverse)
 }
@@ -311,7 +312,8 @@ enum Sink {
 }
 
 /// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
-/// O(log N + M): a bounded walk (rank ranges from the nearer end).
+/// O(log N + M): a bounded walk (rank ranges from the nearer end, or, deep
+/// inside a big set, from the rank index's block holding the start).
 pub fn zrange(c: &mut Ctx, a: &Args) -> CmdResult {
     range_generic(c, a, 1, Sink::Reply, None, None)
 }

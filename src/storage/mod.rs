@@ -15,16 +15,19 @@
 
 pub mod backup;
 pub mod cache;
+pub mod cursor;
 pub mod gc;
 pub mod keys;
 pub mod meta;
 pub mod overlay;
+pub mod rank;
 #[cfg(test)]
 pub mod testutil;
 
 use crate::config::{Compression, StorageConfig};
 use crate::error::Error;
 use cache::ReadCache;
+pub use cursor::Cursor;
 pub use keys::Cf;
 pub use meta::{Meta, OfType, Type};
 use overlay::{Lookup, Overlay};
@@ -70,6 +73,8 @@ pub struct Store {
     /// Shared with the GC compaction filters through a weak handle.
     db: Arc<DB>,
     cache: RefCell<ReadCache>,
+    /// Order-statistics indexes of big sorted sets and sets, kept exact by `commit`.
+    rank: RefCell<rank::RankIndexes>,
     counts: RefCell<Vec<DbCounts>>,
     next_version: Cell<u64>,
     version_hwm: Cell<u64>,
@@ -133,6 +138,7 @@ impl Store {
         let store = Store {
             db,
             cache: RefCell::new(ReadCache::new(cfg.read_cache_size)),
+            rank: RefCell::default(),
             counts: RefCell::new(vec![DbCounts::default(); databases]),
             next_version: Cell::new(1),
             version_hwm: Cell::new(0),
@@ -491,6 +497,7 @@ impl Store {
             self.unflushed.set(true);
         }
         *self.counts.borrow_mut() = counts;
+        self.rank.borrow_mut().observe(&tx);
         let mut cache = self.cache.borrow_mut();
         for &flush in &tx.flushes {
             cache.clear(flush);
@@ -526,6 +533,7 @@ impl Store {
             Err(e) => {
                 let err = self.write_failed(e);
                 self.cache.borrow_mut().clear(None);
+                self.rank.borrow_mut().clear();
                 self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
                 self.load_bookkeeping()?;
                 Err(err)
@@ -637,6 +645,7 @@ impl Store {
         // Writes that reached the memtable but not the WAL are gone now:
         // drop every cached record and reload the persisted bookkeeping.
         self.cache.borrow_mut().clear(None);
+        self.rank.borrow_mut().clear();
         self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
         self.load_bookkeeping()?;
         log::warn!("data dir '{}' reopened after a write error", self.cfg.dir);

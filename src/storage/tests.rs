@@ -208,3 +208,29 @@ fn a_flush_inside_a_batch_hides_older_records_but_not_later_writes() {
     assert_eq!(names, vec![b"c".to_vec()]);
     assert_eq!(s.counts(0).keys, 1);
 }
+
+#[test]
+fn cursor_seeks_past_many_deletion_markers_and_within_bounds() {
+    let mut t = TempStore::new();
+    let s = t.s();
+    let key = |i: u32| format!("k{i:03}").into_bytes();
+    let mut tx = Tx::new(s, 0, 1000);
+    for i in 0..1000 {
+        tx.put(Cf::Data, key(i), b"v".to_vec());
+    }
+    s.commit(tx.finish()).expect("commit");
+    let mut tx = Tx::new(s, 0, 1000);
+    for i in 100..900 {
+        tx.delete(Cf::Data, key(i));
+    }
+    s.commit(tx.finish()).expect("commit");
+    let mut c = s.cursor(Cf::Data, b"k", Some(b"l".to_vec()));
+    let own = |k: &[u8], _: &[u8]| k.to_vec();
+    // 800 markers, more than a cursor seek may skip: the bounded seek takes over.
+    assert_eq!(c.first(&key(100), None, own).expect("seek"), Some(key(900)));
+    assert_eq!(c.first(&key(100), Some(b"k5"), own).expect("seek"), None);
+    assert_eq!(c.first(&key(10), None, own).expect("seek"), Some(key(10)));
+    assert_eq!(c.first_after(&key(10), None, own).expect("seek"), Some(key(11)));
+    assert_eq!(c.first_after(&key(99), None, own).expect("seek"), Some(key(900)));
+    assert_eq!(c.first_after(&key(999), None, own).expect("seek"), None);
+}

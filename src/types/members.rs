@@ -17,8 +17,9 @@
 
 use crate::error::CmdError;
 use crate::storage::keys::{self, Cf};
-use crate::storage::{prefix_successor, Meta, OfType, Store, Tx, Type};
+use crate::storage::{prefix_successor, Cursor, Meta, OfType, Store, Tx, Type};
 use crate::util::glob_match;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashSet;
 
 /// One element as stored: its sub-key suffix (field or member) and value.
@@ -37,12 +38,17 @@ pub const SMALL: u64 = 128;
 pub struct Members<'s> {
     store: &'s Store,
     prefix: Vec<u8>,
+    /// The iterator the random descent's seeks reuse (opened by the first).
+    cursor: RefCell<Option<Cursor<'s>>>,
+    /// `(db, key, version, len)` of a set big enough to be drawn from by
+    /// rank (`storage/rank.rs`); set by [`random`].
+    ranked: Option<(u8, Vec<u8>, u64, u64)>,
 }
 
 impl<'s> Members<'s> {
     /// The elements of `key` in `db` stored under `meta`'s version.
     pub fn new(store: &'s Store, db: u8, key: &[u8], meta: &Meta) -> Self {
-        Members { store, prefix: keys::data_prefix(db, key, meta.version()) }
+        Members { store, prefix: keys::data_prefix(db, key, meta.version()), cursor: RefCell::default(), ranked: None }
     }
 
     /// The full sub-key of `sub`.
@@ -338,8 +344,15 @@ const MAX_DEPTH: usize = 32;
 /// Seeks one level of the descent may spend looking for a present byte.
 const BYTE_TRIES: usize = 8;
 
-/// Draws elements of a big collection by a random descent of the member
-/// trie, using forward seeks only. A range is the members sharing a prefix
+/// Draws elements of a big collection. A set with a rank index (built for
+/// sets of `storage::rank::MIN_MEMBERS` members and more, after a few
+/// picks, and kept while they shrink) is drawn from by rank: a uniform
+/// random rank, located through the set's rank index (`storage/rank.rs`,
+/// block counts kept exact by every commit) and a walk of at most a few
+/// hundred records: exactly uniform, no bias. Hashes and sorted sets (whose
+/// `data` records are overwritten in place, which the index cannot count)
+/// and smaller sets use a random descent of the member trie, using forward
+/// seeks only. A range is the members sharing a prefix
 /// of length `c`, at least two of them, the first being `lo`. The byte at
 /// `c` is drawn uniformly from `low` (the smallest present) up to a top
 /// bound, plus one choice for `lo` itself when it ends at `c`; a seek finds
@@ -355,7 +368,7 @@ const BYTE_TRIES: usize = 8;
 /// per entry, so backward seeks over the deletion markers of popped members
 /// (a long SPOP loop) get very slow; forward steps skip them cheaply.
 ///
-/// Bias: each present branch of a level is about equally likely whatever
+/// Bias of the descent: each present branch of a level is about equally likely whatever
 /// its size, so members of small branches are drawn more often than members
 /// of big ones. Unpadded counters show it most: in `item:0`..`item:19999`,
 /// `item:0` alone is a first-level branch next to `item:1...` (11,111
@@ -365,13 +378,14 @@ const BYTE_TRIES: usize = 8;
 /// here. A long SPOP loop empties the over-drawn branches first, and seeks
 /// into a branch full of deletion markers skip them one by one until
 /// RocksDB compacts them away, so such a drain slows down towards its end.
-/// Cost: about five seeks per level (each a fresh RocksDB iterator today),
-/// each bounded by its range, so deletion markers are only stepped over
-/// inside the branch being searched, never up to the next live member beyond it.
+/// Cost: about five seeks per level, all on one reused RocksDB iterator
+/// (`storage::Cursor`); a seek stepping over many deletion markers is redone
+/// bounded by its range, so markers are only walked inside the branch being
+/// searched, never up to the next live member beyond it.
 struct Seeker {
-    first: Element,
-    /// Length of the prefix every member shares (None: a single member).
-    shared: Option<usize>,
+    /// The first member and the length of the prefix every member shares
+    /// (None: a single member); found on the first descent.
+    root: OnceCell<(Element, Option<usize>)>,
 }
 
 /// Length of the common prefix of `a` and `b`.
@@ -386,23 +400,32 @@ impl Members<'_> {
     }
 
     /// The first member beginning with `range` at (or strictly after) `start`.
-    /// The iterator ends where the range ends: a draining SPOP leaves the
+    /// The seek ends where the range ends: a draining SPOP leaves the
     /// deletion markers of popped members everywhere, and an unbounded seek
     /// that finds nothing live in the range would step over every marker up
-    /// to the next live member, possibly to the end of the collection.
+    /// to the next live member, possibly to the end of the collection. Seeks
+    /// share one iterator (`storage::Cursor`), which hands a seek crossing
+    /// many markers to an iterator bounded at the range's end.
     fn first_in_range(&self, range: &[u8], start: &[u8], bound: Bound) -> Result<Option<Element>, CmdError> {
         let from = self.key(start);
-        let upper = prefix_successor(&self.key(range)).or_else(|| prefix_successor(&self.prefix));
+        let end = prefix_successor(&self.key(range));
         let n = self.prefix.len();
-        let mut found = None;
-        self.store.iter_range(Cf::Data, &self.prefix, upper, Some(&from), |k, v| {
-            if bound == Bound::Exclusive && k == from.as_slice() {
-                return true;
-            }
-            found = Some((k[n..].to_vec(), v.to_vec()));
-            false
-        })?;
-        Ok(found)
+        let mut cursor = self.cursor.borrow_mut();
+        let c = cursor.get_or_insert_with(|| self.store.cursor(Cf::Data, &self.prefix, prefix_successor(&self.prefix)));
+        let element = |k: &[u8], v: &[u8]| (k[n..].to_vec(), v.to_vec());
+        Ok(match bound {
+            Bound::Inclusive => c.first(&from, end.as_deref(), element)?,
+            Bound::Exclusive => c.first_after(&from, end.as_deref(), element)?,
+        })
+    }
+
+    /// The last member beginning with `range` (one backward seek).
+    fn last_in(&self, range: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
+        let (lo, end) = (self.key(range), prefix_successor(&self.key(range)));
+        let n = self.prefix.len();
+        let mut cursor = self.cursor.borrow_mut();
+        let c = cursor.get_or_insert_with(|| self.store.cursor(Cf::Data, &self.prefix, prefix_successor(&self.prefix)));
+        Ok(c.last(&lo, end.as_deref(), |k, _| k[n..].to_vec())?)
     }
 
     /// For the members beginning with `lo[..c]`, `lo` being the first: the
@@ -415,8 +438,11 @@ impl Members<'_> {
             return Ok(None);
         };
         let (mut known, mut upper) = (c, common_prefix(lo, &next));
+        // The first probe is the shortest prefix: in a dense collection a
+        // branch usually forks right away, and one seek settles it.
+        let mut first_probe = true;
         while known < upper {
-            let mid = (known + upper).div_ceil(2);
+            let mid = if std::mem::take(&mut first_probe) { known + 1 } else { (known + upper).div_ceil(2) };
             let beyond = match prefix_successor(&lo[..mid]) {
                 Some(after) => self.first_in(range, &after)?.is_some(),
                 None => false,
@@ -432,17 +458,39 @@ impl Members<'_> {
 }
 
 impl Seeker {
+    /// None if the collection is empty.
     fn new(m: &Members) -> Result<Option<Seeker>, CmdError> {
-        let Some(first) = m.page(None, 1)?.pop() else {
+        let s = Seeker { root: OnceCell::new() };
+        if m.ranked.is_none() && s.root(m)?.is_none() {
             return Ok(None);
-        };
-        let shared = m.shared_prefix(0, &first.0)?;
-        Ok(Some(Seeker { first, shared }))
+        }
+        Ok(Some(s))
     }
 
+    fn root(&self, m: &Members) -> Result<Option<&(Element, Option<usize>)>, CmdError> {
+        if self.root.get().is_none() {
+            let Some(first) = m.first_in(b"", b"")? else {
+                return Ok(None);
+            };
+            let shared = m.shared_prefix(0, &first.0)?;
+            let _ = self.root.set((first, shared));
+        }
+        Ok(self.root.get())
+    }
+
+    /// One random element: exactly uniform from a set's rank index, else
+    /// by the descent.
     fn draw(&self, m: &Members, rng: &mut Rng) -> Result<Element, CmdError> {
-        let mut lo = self.first.clone();
-        let Some(mut c) = self.shared else {
+        if let Some((db, key, version, len)) = &m.ranked {
+            if let Some(e) = m.store.set_member_at(*db, key, *version, *len, rng.below(*len))? {
+                return Ok(e);
+            }
+        }
+        let Some((first, shared)) = self.root(m)? else {
+            return Err(CmdError::storage(crate::error::Error::Corrupt { cf: "data", key: m.prefix.clone() }));
+        };
+        let mut lo = first.clone();
+        let Some(mut c) = *shared else {
             return Ok(lo);
         };
         for _ in 0..MAX_DEPTH {
@@ -458,7 +506,10 @@ impl Seeker {
                 lo.clone()
             };
             let low = low_member.0[c];
-            let mut top = u8::MAX;
+            // The largest byte present at `c` (the range's last member has
+            // one: `low_member` is longer than `c`), so draws start inside
+            // the present bytes instead of overshooting past them.
+            let mut top = m.last_in(&range)?.and_then(|l| l.get(c).copied()).unwrap_or(u8::MAX).max(low);
             let mut landed: Option<Element> = None;
             for _ in 0..BYTE_TRIES {
                 let choices = u64::from(top - low) + 1 + u64::from(lo_ends);
@@ -508,12 +559,54 @@ pub enum Pick {
 
 /// Random elements of the collection `meta` at `key`, per `pick`.
 pub fn random(tx: &Tx, key: &[u8], meta: &Meta, pick: Pick) -> Result<Vec<Element>, CmdError> {
-    let m = Members::new(tx.store(), tx.db, key, meta);
+    let mut m = Members::new(tx.store(), tx.db, key, meta);
     let mut rng = Rng::new();
+    // A set that has (or is big enough for) a rank index is drawn from by rank.
+    if meta.ty() == Type::Set {
+        m.ranked = Some((tx.db, key.to_vec(), meta.version(), meta.len()));
+        if let Some(picked) = by_rank(&m, meta.len(), pick, &mut rng)? {
+            return Ok(picked);
+        }
+    }
     match pick {
         Pick::Distinct(n) => random_distinct(&m, meta.len(), n, &mut rng),
         Pick::Repeated(n) => random_repeated(&m, meta.len(), n, &mut rng),
     }
+}
+
+/// Most elements [`by_rank`] fetches one by one; more are read in one walk.
+const RANK_PICKS_MAX: u64 = 4096;
+
+/// `pick` drawn by rank through the set's rank index, when it has one (None
+/// otherwise): exactly uniform, and each element is one seek and a walk
+/// inside one block, so a set drained by SPOP (its records hidden among the
+/// deletion markers of popped members) never has them all walked over, not
+/// even for its last members. Distinct ranks are drawn by Floyd's algorithm.
+fn by_rank(m: &Members, len: u64, pick: Pick, rng: &mut Rng) -> Result<Option<Vec<Element>>, CmdError> {
+    let Some((db, key, version, _)) = &m.ranked else { return Ok(None) };
+    let ranks: Vec<u64> = match pick {
+        Pick::Distinct(n) if n >= len && len <= RANK_PICKS_MAX => (0..len).collect(),
+        Pick::Distinct(n) if n < len && n <= RANK_PICKS_MAX => {
+            let mut chosen: HashSet<u64, ahash::RandomState> = HashSet::default();
+            for j in len - n..len {
+                let t = rng.below(j + 1);
+                if !chosen.insert(t) {
+                    chosen.insert(j);
+                }
+            }
+            chosen.into_iter().collect()
+        }
+        Pick::Repeated(n) if n <= RANK_PICKS_MAX && len > 0 => (0..n).map(|_| rng.below(len)).collect(),
+        _ => return Ok(None),
+    };
+    let mut out = Vec::with_capacity(ranks.len());
+    for r in ranks {
+        match m.store.set_member_at(*db, key, *version, len, r)? {
+            Some(e) => out.push(e),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
 }
 
 /// `count` random elements, each drawn independently (repeats possible):
@@ -704,6 +797,7 @@ mod tests {
         let got = random_repeated(&set, m.len(), 20_000, &mut rng).expect("pick");
         let unique: HashSet<&Vec<u8>> = got.iter().map(|(s, _)| s).collect();
         assert_eq!(unique.len(), 1000);
+        drop(set);
         // Unbalanced members (1..=1000 unpadded, with prefixes of each other):
         // biased but every member drawable; the rarest has p = 1/2178.
         let members: Vec<Vec<u8>> = (1..=1000).map(|i| i.to_string().into_bytes()).collect();

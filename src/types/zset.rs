@@ -22,8 +22,13 @@
 //! - Nothing reads a whole sorted set to change or read a few members: ranges
 //!   seek to their start (by score, or by member when all scores are equal,
 //!   the case BYLEX is meant for) and stop at their end; rank ranges walk
-//!   from the nearer end. A rank (ZRANK) is counted by walking, O(rank)
-//!   where Redis is O(log N).
+//!   from the nearer end.
+//! - Ranks: a sorted set of at least `storage::rank::MIN_MEMBERS` members
+//!   gets an in-memory order-statistics index on its first rank query
+//!   (`storage/rank.rs`: score-ordered blocks of ~64 members with counts,
+//!   kept exact by every commit), so ZRANK / ZREVRANK and rank ranges that
+//!   start deep inside cost a sum over the blocks plus a walk of at most a
+//!   few hundred members. Smaller sets are counted by walking.
 
 use crate::error::{CmdError, Error};
 use crate::storage::keys::{self, Cf};
@@ -568,10 +573,18 @@ pub fn clamp_ranks(len: u64, start: i64, end: i64) -> Option<(u64, u64)> {
 pub fn range_by_rank(tx: &Tx, key: &[u8], m: &Meta, start: u64, end: u64, dir: Dir) -> Result<Vec<Scored>, CmdError> {
     let len = m.len();
     let want = (end - start + 1) as usize;
-    let (walk_dir, skip) = if end < len - start { (dir, start) } else { (dir.flip(), len - 1 - end) };
+    let (mut walk_dir, mut skip) = if end < len - start { (dir, start) } else { (dir.flip(), len - 1 - end) };
+    let mut from = None;
+    if skip >= RANK_SEEK_AFTER {
+        // Deep inside a big set: the rank index gives a key near the start
+        // (in forward order), and the walk goes forward from there.
+        let fwd_start = if dir == Dir::Forward { start } else { len - 1 - end };
+        if let Some((k, n)) = tx.store().zset_seek_rank(tx.db, key, m.version(), len, fwd_start)? {
+            (walk_dir, skip, from) = (Dir::Forward, n, Some(k));
+        }
+    }
     let mut out = Vec::with_capacity(want.min(1 << 16));
-    let mut skip = skip;
-    walk(tx, key, m, None, walk_dir, |member, s| {
+    walk(tx, key, m, from.as_deref(), walk_dir, |member, s| {
         if skip > 0 {
             skip -= 1;
             return true;
@@ -588,21 +601,30 @@ pub fn range_by_rank(tx: &Tx, key: &[u8], m: &Meta, start: u64, end: u64, dir: D
 /// Members a rank search counts on one side before switching to the other.
 const RANK_BATCH: u64 = 1024;
 
-/// The rank of `member` counted from `dir`'s end, and its score. There is
-/// no order-statistics index, so the rank is counted by walking, in turn a
-/// batch at a time, from the first member up to `member` and from `member`
-/// to the last: whichever side ends first gives the rank, so the cost is
-/// about twice the distance to the nearer end (Redis: O(log N)). Both walks
-/// go forward: RocksDB steps backwards through a memtable in O(log n) per
-/// entry, which made a backward count several times slower.
+/// A rank range skipping at least this many members from its nearer end
+/// asks the rank index where to start instead of walking there.
+const RANK_SEEK_AFTER: u64 = 512;
+
+/// The rank of `member` counted from `dir`'s end, and its score. A big
+/// sorted set answers from its rank index (`storage/rank.rs`). Otherwise the
+/// rank is counted by walking, in turn a batch at a time, from the first
+/// member up to `member` and from `member` to the last: whichever side ends
+/// first gives the rank, so the cost is about twice the distance to the
+/// nearer end. Both walks go forward: RocksDB steps backwards through a
+/// memtable in O(log n) per entry, which made a backward count several
+/// times slower.
 pub fn rank(tx: &Tx, key: &[u8], m: &Meta, member: &[u8], dir: Dir) -> Result<Option<(u64, f64)>, CmdError> {
     let Some(s) = score(tx, key, m, member)? else {
         return Ok(None);
     };
     let len = m.len();
     let oriented = |forward: u64| if dir == Dir::Forward { forward } else { len - 1 - forward };
+    let zkey = keys::zscore(tx.db, key, m.version(), s, member);
+    if let Some(fwd) = tx.store().zset_rank(tx.db, key, m.version(), len, &zkey)? {
+        return Ok(Some((oriented(fwd), s)));
+    }
     let (mut before, mut head) = (0u64, None);
-    let (mut after, mut tail) = (0u64, Some(keys::zscore(tx.db, key, m.version(), s, member)));
+    let (mut after, mut tail) = (0u64, Some(zkey));
     loop {
         let (n, next, found) = count_batch(tx, key, m, head.as_deref(), Some(member))?;
         before += n;
