@@ -266,12 +266,18 @@ impl Server {
         let now = now_ms();
         for key in std::mem::take(&mut self.state.push_targets) {
             let Some(c) = self.state.clients.get_mut(key) else { continue };
-            let bytes = std::mem::take(&mut c.pushes);
-            let Some(conn) = self.conns.get_mut(key) else { continue };
+            let Some(conn) = self.conns.get_mut(key) else {
+                c.pushes.clear();
+                continue;
+            };
             if conn.closing {
+                c.pushes.clear();
                 continue;
             }
-            conn.out.buf.extend_from_slice(&bytes);
+            // Copy, then clear: the client's push buffer keeps its capacity,
+            // so a fan-out does not allocate per subscriber per message.
+            conn.out.buf.extend_from_slice(&c.pushes);
+            c.pushes.clear();
             let pending = conn.pending_output();
             let cfg = &self.state.config.server;
             let (hard, soft, soft_ms) =
