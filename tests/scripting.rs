@@ -150,23 +150,15 @@ fn a_client_library_script_runs_with_evalsha_fallback() {
 fn scripts_are_atomic_under_concurrent_clients() {
     let server = TestServer::new();
     let per_client = 200;
-    let threads: Vec<_> = (0..4)
-        .map(|_| {
-            let mut con = server.client();
-            std::thread::spawn(move || {
-                let script = redis::Script::new(
-                    "local v = tonumber(redis.call('get', KEYS[1]) or '0') \
-                     redis.call('set', KEYS[1], v + 1) return v + 1",
-                );
-                for _ in 0..per_client {
-                    let _: i64 = script.key("rmw").invoke(&mut con).expect("script");
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().expect("client thread");
-    }
+    server.on_clients(4, move |mut con| {
+        let script = redis::Script::new(
+            "local v = tonumber(redis.call('get', KEYS[1]) or '0') \
+             redis.call('set', KEYS[1], v + 1) return v + 1",
+        );
+        for _ in 0..per_client {
+            let _: i64 = script.key("rmw").invoke(&mut con).expect("script");
+        }
+    });
     let mut raw = server.raw();
     assert_eq!(raw.cmd(&["GET", "rmw"]), Reply::bulk(&(4 * per_client).to_string()));
 }

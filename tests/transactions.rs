@@ -13,33 +13,30 @@ use std::time::Duration;
 fn watch_gives_optimistic_locking_under_concurrent_clients() {
     let server = TestServer::new();
     let per_client = 200;
-    let threads: Vec<_> = (0..4)
-        .map(|_| {
-            let mut con = server.client();
-            std::thread::spawn(move || {
-                let mut aborted = 0;
-                for _ in 0..per_client {
-                    loop {
-                        redis::cmd("WATCH").arg("counter").exec(&mut con).expect("watch");
-                        let v: Option<i64> = redis::cmd("GET").arg("counter").query(&mut con).expect("get");
-                        let r: Option<(String,)> = redis::pipe()
-                            .atomic()
-                            .cmd("SET")
-                            .arg("counter")
-                            .arg(v.unwrap_or(0) + 1)
-                            .query(&mut con)
-                            .expect("exec");
-                        if r.is_some() {
-                            break;
-                        }
-                        aborted += 1;
+    let aborted: usize = server
+        .on_clients(4, move |mut con| {
+            let mut aborted = 0;
+            for _ in 0..per_client {
+                loop {
+                    redis::cmd("WATCH").arg("counter").exec(&mut con).expect("watch");
+                    let v: Option<i64> = redis::cmd("GET").arg("counter").query(&mut con).expect("get");
+                    let r: Option<(String,)> = redis::pipe()
+                        .atomic()
+                        .cmd("SET")
+                        .arg("counter")
+                        .arg(v.unwrap_or(0) + 1)
+                        .query(&mut con)
+                        .expect("exec");
+                    if r.is_some() {
+                        break;
                     }
+                    aborted += 1;
                 }
-                aborted
-            })
+            }
+            aborted
         })
-        .collect();
-    let aborted: usize = threads.into_iter().map(|t| t.join().expect("thread")).sum();
+        .into_iter()
+        .sum();
     let mut con = server.client();
     let v: i64 = redis::cmd("GET").arg("counter").query(&mut con).expect("get");
     assert_eq!(v, 4 * per_client, "{aborted} aborted EXECs");

@@ -153,6 +153,23 @@ impl TestServer {
         c.get_connection().expect("connect")
     }
 
+    /// Runs `f` on `n` clients at once, each on its own thread with its own
+    /// connection, and returns what each returned (races between clients).
+    #[allow(dead_code)]
+    pub fn on_clients<T, F>(&self, n: usize, f: F) -> Vec<T>
+    where
+        T: Send + 'static,
+        F: Fn(redis::Connection) -> T + Send + Clone + 'static,
+    {
+        let threads: Vec<_> = (0..n)
+            .map(|_| {
+                let (con, f) = (self.client(), f.clone());
+                std::thread::spawn(move || f(con))
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().expect("client thread")).collect()
+    }
+
     /// A raw RESP connection.
     pub fn raw(&self) -> RawClient {
         self.try_raw().expect("connect raw")
