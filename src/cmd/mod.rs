@@ -533,7 +533,7 @@ pub fn dispatch(
     args: &Args,
 ) -> Option<&'static CommandSpec> {
     let mark = out.len();
-    let spec = dispatch_reply(store, state, client, out, args);
+    let spec = dispatch_command(store, state, client, out, args);
     // CLIENT REPLY OFF/SKIP: the reply is produced, then dropped, as Redis
     // drops it at the buffer; SKIP applies to the command after its own.
     let c = &mut state.clients[client];
@@ -548,7 +548,8 @@ pub fn dispatch(
     spec
 }
 
-fn dispatch_reply(
+/// `dispatch` before CLIENT REPLY: subscriber-mode checks, MULTI queueing, or the call.
+fn dispatch_command(
     store: &Store,
     state: &mut ServerState,
     client: usize,
