@@ -48,6 +48,9 @@ impl Server {
                     return Err(e.into());
                 }
             }
+            // Commits of this tick's commands gather into one RocksDB write,
+            // made by `before_sleep` before any reply goes out.
+            self.store.begin_tick();
             let mut stop = false;
             for ev in events.iter() {
                 match ev.token() {
@@ -375,7 +378,7 @@ impl Server {
     /// End of tick: make the tick's writes durable per policy, then write replies.
     fn before_sleep(&mut self) {
         let sync = self.state.config.storage.sync == SyncPolicy::Always;
-        if let Err(e) = self.store.flush_wal(sync) {
+        if let Err(e) = self.store.end_tick(sync) {
             // Replies must not claim durability we do not have: drop the clients' output.
             log::error!("WAL flush failed, closing clients of this tick: {e}");
             for key in std::mem::take(&mut self.pending_writes) {

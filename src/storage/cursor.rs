@@ -118,6 +118,7 @@ impl<'s> Cursor<'s> {
         f: impl FnOnce(&[u8], &[u8]) -> T,
     ) -> Result<Option<T>, Error> {
         let store = self.store;
+        store.settle()?;
         if store.overlay.borrow().is_empty() {
             let it = self.iter();
             it.seek(start);

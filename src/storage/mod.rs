@@ -2,10 +2,18 @@
 //! per-db key counts and the per-command transaction (`Tx`).
 //!
 //! Invariants:
-//! - Only this module talks to RocksDB, and only `commit` writes user data: one
-//!   `WriteBatch` per command, so a command is applied whole or not at all. A
-//!   MULTI/EXEC or a script opens a batch (`begin_batch`): its commands' commits
-//!   gather into one `WriteBatch`, and reads see them through `overlay`.
+//! - Only this module talks to RocksDB, and only `commit` writes user data: a
+//!   command is applied whole or not at all. A MULTI/EXEC or a script opens a
+//!   batch (`begin_batch`): its commands' commits gather into one `WriteBatch`,
+//!   and reads see them through `overlay`.
+//! - Within an event-loop tick (`begin_tick`), committed writes are deferred
+//!   into one tick `WriteBatch` instead of one RocksDB write per command:
+//!   each write carries a fixed cost (write group, WAL record, CRC,
+//!   bookkeeping) comparable to the rest of a command. No overlay is needed
+//!   for them: meta records are read from the read cache, which `commit`
+//!   updates at once, and any read that RocksDB answers first hands the
+//!   deferred writes over (`settle`). Nothing is acknowledged before the
+//!   tick's `flush_wal`, which settles first, so durability is unchanged.
 //! - The WAL is flushed by the event loop once per tick (`manual_wal_flush`), not
 //!   per write; `flush_wal` is called before any reply of the tick is sent.
 //! - Key counts live in memory and are persisted in the same batch as the change
@@ -50,6 +58,10 @@ const RESUME_PROBE_MS: u64 = 250;
 
 /// Versions are reserved in blocks so that allocating one is not a write.
 const VERSION_BLOCK: u64 = 1 << 16;
+
+/// Size at which a tick batch is written before the tick ends (a long
+/// pipeline read in one tick must not gather unbounded memory).
+const TICK_BATCH_MAX: usize = 4 << 20;
 
 /// Current Unix time in milliseconds.
 pub fn now_ms() -> u64 {
@@ -96,6 +108,15 @@ pub struct Store {
     batch_depth: Cell<u32>,
     /// The open batch and what reads must see of it.
     pending: RefCell<WriteBatch>,
+    /// Committed writes of the current tick not handed to RocksDB yet.
+    tick: RefCell<WriteBatch>,
+    /// Between `begin_tick` and the tick's `flush_wal`: commits are deferred.
+    tick_open: Cell<bool>,
+    /// `tick` holds writes.
+    tick_dirty: Cell<bool>,
+    /// A write of deferred commits failed in this tick: its commands'
+    /// replies must not be sent (`flush_wal` reports it).
+    tick_failed: Cell<bool>,
     overlay: RefCell<Overlay>,
     /// Set when a write or WAL flush failed (disk full, I/O error): writes are
     /// refused until `try_resume` succeeds; reads go on.
@@ -150,6 +171,10 @@ impl Store {
             scratch: RefCell::new(Vec::with_capacity(64)),
             batch_depth: Cell::new(0),
             pending: RefCell::new(WriteBatch::default()),
+            tick: RefCell::new(WriteBatch::default()),
+            tick_open: Cell::new(false),
+            tick_dirty: Cell::new(false),
+            tick_failed: Cell::new(false),
             overlay: RefCell::new(Overlay::default()),
             write_error: RefCell::new(None),
             last_probe_ms: Cell::new(0),
@@ -188,6 +213,7 @@ impl Store {
     }
 
     fn get_default(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        self.settle()?;
         self.db.get_cf(self.cf(Cf::Default), key).map_err(storage_err)
     }
 
@@ -258,7 +284,7 @@ impl Store {
         let m = match self.overlay.borrow().lookup(Cf::Meta, mkey) {
             Lookup::Written(Some(raw)) => Some(Meta::decode(raw, mkey)?),
             Lookup::Written(None) => None,
-            Lookup::Unknown => match self.db.get_pinned_cf(self.cf(Cf::Meta), mkey).map_err(storage_err)? {
+            Lookup::Unknown => match self.settle().and_then(|()| self.get_pinned(Cf::Meta, mkey))? {
                 Some(raw) => Some(Meta::decode(&raw, mkey)?),
                 None => None,
             },
@@ -278,8 +304,15 @@ impl Store {
     pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
         match self.overlay.borrow().lookup(cf, key) {
             Lookup::Written(v) => Ok(v.map(<[u8]>::to_vec)),
-            Lookup::Unknown => self.db.get_cf(self.cf(cf), key).map_err(storage_err),
+            Lookup::Unknown => {
+                self.settle()?;
+                self.db.get_cf(self.cf(cf), key).map_err(storage_err)
+            }
         }
+    }
+
+    fn get_pinned(&self, cf: Cf, key: &[u8]) -> Result<Option<rocksdb::DBPinnableSlice<'_>>, Error> {
+        self.db.get_pinned_cf(self.cf(cf), key).map_err(storage_err)
     }
 
     /// Up to `limit` meta records of `db` whose user key is > `after` (or from
@@ -349,6 +382,7 @@ impl Store {
         reverse: bool,
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), Error> {
+        self.settle()?;
         let mut ro = ReadOptions::default();
         ro.set_iterate_lower_bound(lower.to_vec());
         if let Some(up) = upper {
@@ -431,12 +465,20 @@ impl Store {
             return Ok(());
         }
         let deferred = self.batch_depth.get() > 0;
+        let in_tick = !deferred && self.tick_open.get();
         let (mut pending, mut overlay) = (self.pending.borrow_mut(), self.overlay.borrow_mut());
+        let mut tick = self.tick.borrow_mut();
         let mut own = WriteBatch::default();
         let db_handle = Arc::clone(&self.db);
         let cf = |c: Cf| db_handle.cf_handle(c.name()).expect("invariant: every column family is opened");
         let mut sink = Sink {
-            batch: if deferred { &mut pending } else { &mut own },
+            batch: if deferred {
+                &mut pending
+            } else if in_tick {
+                &mut tick
+            } else {
+                &mut own
+            },
             overlay: if deferred { Some(&mut overlay) } else { None },
         };
         let mut counts = self.counts.borrow().clone();
@@ -490,7 +532,11 @@ impl Store {
             }
             sink.put(Cf::Default, cf(Cf::Default), keys::COUNTS_KEY, &v);
         }
-        if !deferred {
+        let tick_full = in_tick && tick.size_in_bytes() >= TICK_BATCH_MAX;
+        drop(tick);
+        if in_tick {
+            self.tick_dirty.set(true);
+        } else if !deferred {
             if let Err(e) = self.db.write_opt(own, &self.write_opts) {
                 return Err(self.write_failed(e));
             }
@@ -505,7 +551,58 @@ impl Store {
         for e in tx.entries.into_iter().filter(|e| e.dirty) {
             cache.put(&e.mkey, e.cur);
         }
+        drop(cache);
+        if tick_full {
+            // A long pipeline in one tick: bound the memory the batch holds.
+            self.settle()?;
+        }
         Ok(())
+    }
+
+    /// Opens an event-loop tick: until `end_tick`, commits outside a
+    /// MULTI/script batch are deferred into one tick batch (module doc).
+    pub fn begin_tick(&self) {
+        self.tick_open.set(true);
+    }
+
+    /// Closes the tick: writes its deferred commits and flushes the WAL
+    /// (`flush_wal`). An error means no reply of the tick may be sent (a
+    /// write of it failed, now or earlier in the tick).
+    pub fn end_tick(&self, sync: bool) -> Result<(), Error> {
+        self.tick_open.set(false);
+        let flushed = self.flush_wal(sync);
+        if self.tick_failed.replace(false) {
+            return Err(flushed.err().unwrap_or_else(|| Error::Storage(self.write_error().unwrap_or_default())));
+        }
+        flushed
+    }
+
+    /// Hands the tick's deferred writes to RocksDB. Called before every read
+    /// RocksDB answers (it must see them) and by `flush_wal`. On failure the
+    /// in-memory state is reloaded from the disk, and the tick is marked
+    /// failed: none of its replies may be sent.
+    fn settle(&self) -> Result<(), Error> {
+        if !self.tick_dirty.replace(false) {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut *self.tick.borrow_mut());
+        if let Err(e) = self.db.write_opt(batch, &self.write_opts) {
+            let err = self.write_failed(e);
+            self.tick_failed.set(true);
+            self.forget_unwritten()?;
+            return Err(err);
+        }
+        self.unflushed.set(true);
+        Ok(())
+    }
+
+    /// After a failed write: drops what memory holds beyond the disk (cached
+    /// records, rank indexes, key counts) and reloads the bookkeeping.
+    fn forget_unwritten(&self) -> Result<(), Error> {
+        self.cache.borrow_mut().clear(None);
+        self.rank.borrow_mut().clear();
+        self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
+        self.load_bookkeeping()
     }
 
     /// Opens (or nests) a batch: until the matching `end_batch`, commits are
@@ -525,6 +622,14 @@ impl Store {
         }
         let batch = std::mem::take(&mut *self.pending.borrow_mut());
         self.overlay.borrow_mut().clear();
+        if self.tick_open.get() {
+            // Earlier commands of the tick first; then the batch becomes the
+            // tick batch, still one atomic write, later commits joining it.
+            self.settle()?;
+            *self.tick.borrow_mut() = batch;
+            self.tick_dirty.set(true);
+            return Ok(());
+        }
         match self.db.write_opt(batch, &self.write_opts) {
             Ok(()) => {
                 self.unflushed.set(true);
@@ -532,10 +637,7 @@ impl Store {
             }
             Err(e) => {
                 let err = self.write_failed(e);
-                self.cache.borrow_mut().clear(None);
-                self.rank.borrow_mut().clear();
-                self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
-                self.load_bookkeeping()?;
+                self.forget_unwritten()?;
                 Err(err)
             }
         }
@@ -544,6 +646,7 @@ impl Store {
     /// Hands this tick's WAL to the OS, and fsyncs it if `sync`. Called by the
     /// event loop before any reply of the tick is written.
     pub fn flush_wal(&self, sync: bool) -> Result<(), Error> {
+        self.settle()?;
         if self.unflushed.get() {
             // On failure the tick's writes are dropped from the count: their
             // clients are closed unanswered, and later ticks (reads only,
@@ -723,6 +826,9 @@ impl Store {
 
     /// Compacts every column family fully (tests and DEBUG; runs the GC filter).
     pub fn compact_all(&self) {
+        if let Err(e) = self.settle() {
+            log::warn!("compaction: deferred writes failed: {e}");
+        }
         for cf in Cf::ALL {
             self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
         }

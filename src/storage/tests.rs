@@ -234,3 +234,39 @@ fn cursor_seeks_past_many_deletion_markers_and_within_bounds() {
     assert_eq!(c.first_after(&key(99), None, own).expect("seek"), Some(key(900)));
     assert_eq!(c.first_after(&key(999), None, own).expect("seek"), None);
 }
+
+#[test]
+fn a_tick_defers_commits_until_a_read_needs_them_or_the_tick_ends() {
+    let mut t = TempStore::new();
+    let s = t.s();
+    let raw = |s: &Store, k: &[u8]| s.db.get_cf(s.cf(Cf::Data), k).unwrap();
+    s.begin_tick();
+    set(s, 0, b"x", b"1", 0);
+    put_subs(s, &[b"a"]);
+    // Deferred: RocksDB has neither yet, but the read cache answers for the meta record.
+    assert!(raw(s, b"pa").is_none());
+    assert_eq!(s.get_meta(&keys::meta(0, b"x")).unwrap().unwrap().value(), b"1");
+    assert!(raw(s, b"pa").is_none());
+    // A read that RocksDB answers hands the deferred writes over first.
+    assert!(s.get(Cf::Data, b"pa").unwrap().is_some());
+    assert!(raw(s, b"pa").is_some());
+    // A MULTI/script batch inside the tick: earlier commits land first, the
+    // batch joins the tick batch, later commits after it.
+    put_subs(s, &[b"b"]);
+    s.begin_batch();
+    put_subs(s, &[b"c"]);
+    assert_eq!(subs(s, None, false), [b"a", b"b", b"c"].map(|k| k.to_vec()));
+    assert!(raw(s, b"pb").is_some() && raw(s, b"pc").is_none());
+    s.end_batch().unwrap();
+    put_subs(s, &[b"d"]);
+    assert!(raw(s, b"pc").is_none() && raw(s, b"pd").is_none());
+    s.end_tick(false).unwrap();
+    assert!(raw(s, b"pc").is_some() && raw(s, b"pd").is_some());
+    // Outside a tick, a commit is written at once.
+    put_subs(s, &[b"e"]);
+    assert!(raw(s, b"pe").is_some());
+    s.flush_wal(true).unwrap();
+    t.reopen();
+    assert_eq!(subs(t.s(), None, false), [b"a", b"b", b"c", b"d", b"e"].map(|k| k.to_vec()));
+    assert_eq!(t.s().get_meta(&keys::meta(0, b"x")).unwrap().unwrap().value(), b"1");
+}
