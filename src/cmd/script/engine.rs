@@ -10,11 +10,12 @@ use super::busy::{Busy, BusyService};
 use super::convert::{lua_to_reply, reply_to_lua};
 use crate::cmd::state::ServerState;
 use crate::cmd::{call, lookup, table, Flags};
-use crate::resp::args::OwnedArgs;
+use crate::resp::args::Args;
+use crate::resp::ffi::Span;
 use crate::resp::reply::ReplyBuf;
 use crate::storage::keys::{self, Cf};
 use crate::storage::Store;
-use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, VmState};
+use mlua::{Either, Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, VmState};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -128,6 +129,17 @@ pub struct Engine {
     pending: Pending,
     /// The `redis` table (call/pcall are set per run).
     redis: Table,
+    /// The buffers `redis.call` reuses (lent to each run).
+    scratch: RefCell<Scratch>,
+}
+
+/// What `redis.call` reuses from call to call: the command's arguments and
+/// its RESP reply (parsed back into Lua values).
+#[derive(Default)]
+struct Scratch {
+    args: Vec<u8>,
+    spans: Vec<Span>,
+    reply: Vec<u8>,
 }
 
 /// Slot for the text of an error raised by a Rust library function: mlua
@@ -320,6 +332,7 @@ impl Engine {
             resp,
             pending,
             redis,
+            scratch: RefCell::default(),
         })
     }
 
@@ -473,18 +486,22 @@ impl Engine {
         mode: Mode,
     ) -> Option<Outcome> {
         let eng = &state.scripting;
-        // `sha` names the script in errors: its SHA1, or the function's name.
-        let (func, flags, sha) = match target {
+        let (func, flags) = match target {
             Target::Script(sha) => {
-                let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
-                let c = eng.cache.get(&sha)?;
-                (c.func.clone(), c.flags, sha)
+                // Cache keys are 40 lowercase hex digits: anything else is
+                // not there, and the lookup needs no allocation.
+                let mut lower = [0u8; 40];
+                if sha.len() != lower.len() {
+                    return None;
+                }
+                lower.copy_from_slice(sha);
+                lower.make_ascii_lowercase();
+                let c = eng.cache.get(std::str::from_utf8(&lower).ok()?)?;
+                (c.func.clone(), c.flags)
             }
             Target::Function(name) => {
-                let name = String::from_utf8_lossy(name).into_owned();
-                let lib = &eng.libraries[eng.function_libs.get(&name)?];
-                let f = lib.functions.iter().find(|f| f.name == name)?;
-                (f.func.clone(), Some(f.flags), name)
+                let f = eng.function(name)?;
+                (f.func.clone(), Some(f.flags))
             }
         };
         if mode == Mode::ReadOnly && flags.is_some_and(|f| !f.no_writes()) {
@@ -492,8 +509,13 @@ impl Engine {
         }
         let mode = if flags.is_some_and(ScriptFlags::no_writes) { Mode::ReadOnly } else { mode };
         let is_function = matches!(target, Target::Function(_));
+        // `name` names the script in errors: its SHA1, or the function's name.
+        let name = || match target {
+            Target::Script(sha) => String::from_utf8_lossy(sha).to_ascii_lowercase(),
+            Target::Function(name) => String::from_utf8_lossy(name).into_owned(),
+        };
         let run = if is_function { eng.run_function.clone() } else { eng.run.clone() };
-        let (lua, redis) = (eng.lua.clone(), eng.redis.clone());
+        let lua = eng.lua.clone();
         let (killed, started, resp, pending) =
             (eng.killed.clone(), eng.started.clone(), eng.resp.clone(), eng.pending.clone());
         let wrote = eng.wrote.clone();
@@ -501,23 +523,16 @@ impl Engine {
         eng.is_function.set(is_function);
         resp.set(2);
         pending.borrow_mut().take();
+        // The buffers `redis.call` reuses, lent for this run.
+        let scratch = std::mem::take(&mut *eng.scratch.borrow_mut());
         let result = (|| -> mlua::Result<Outcome> {
-            let g = lua.globals();
-            let strings = |items: &[&[u8]]| -> mlua::Result<Table> {
-                let v = items.iter().map(|x| lua.create_string(x)).collect::<mlua::Result<Vec<_>>>()?;
-                lua.create_sequence_from(v)
-            };
-            let (keys, argv) = (strings(keys)?, strings(argv)?);
-            if !is_function {
-                g.raw_set("KEYS", keys.clone())?;
-                g.raw_set("ARGV", argv.clone())?;
-            }
+            let (keys, argv) = (sequence(&lua, keys)?, sequence(&lua, argv)?);
             let db = state.clients[client].db;
             killed.set(false);
             started.set(Some(Instant::now()));
             store.begin_batch();
             state.deny_blocking += 1;
-            let cell = RefCell::new((&mut *state, Vec::new()));
+            let cell = RefCell::new((&mut *state, scratch));
             let ran = lua.scope(|scope| {
                 let lib = |raise_errors: bool| {
                     let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
@@ -531,17 +546,12 @@ impl Engine {
                         }
                     })
                 };
-                redis.raw_set("call", lib(true)?)?;
-                redis.raw_set("pcall", lib(false)?)?;
-                let r = match is_function {
-                    true => run.call::<(bool, Value)>((func, keys, argv)),
-                    false => run.call::<(bool, Value)>(func),
-                };
-                redis.raw_set("call", Value::Nil)?;
-                redis.raw_set("pcall", Value::Nil)?;
-                r
+                // bootstrap.lua installs them as redis.call / redis.pcall
+                // (and KEYS / ARGV) for the run and removes them after.
+                run.call::<(bool, Value)>((func, keys, argv, lib(true)?, lib(false)?))
             });
-            let state = cell.into_inner().0;
+            let (state, scratch) = cell.into_inner();
+            *state.scripting.scratch.borrow_mut() = scratch;
             state.deny_blocking -= 1;
             state.clients[client].db = db;
             started.set(None);
@@ -550,22 +560,48 @@ impl Engine {
             if killed.get() {
                 let kind = if is_function { "function" } else { "script" };
                 let line = state.scripting.killed_line.get();
-                let msg =
-                    format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_{kind}:{line}.");
+                let msg = format!(
+                    "ERR Script killed by user with SCRIPT KILL... script: {}, on @user_{kind}:{line}.",
+                    name()
+                );
                 return Ok(Outcome::Failed(msg.into_bytes()));
             }
             let (ok, value) = ran?;
-            let resp = resp.get();
             if ok {
-                lua_to_reply(&value, out, resp == 3)?;
+                lua_to_reply(&value, out, resp.get() == 3)?;
                 return Ok(Outcome::Done);
             }
-            Ok(Outcome::Failed(error_text(&value, &sha)?))
+            Ok(Outcome::Failed(error_text(&value, &name())?))
         })();
-        let _ = lua.globals().raw_set("KEYS", Value::Nil);
-        let _ = lua.globals().raw_set("ARGV", Value::Nil);
-        Some(result.unwrap_or_else(|e| Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())))
+        Some(result.unwrap_or_else(|e| {
+            // The runtime did not get to remove what it installed.
+            let eng = &state.scripting;
+            for (t, k) in [
+                (&eng.redis, "call"),
+                (&eng.redis, "pcall"),
+                (&eng.lua.globals(), "KEYS"),
+                (&eng.lua.globals(), "ARGV"),
+            ] {
+                let _ = t.raw_set(k, Value::Nil);
+            }
+            Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())
+        }))
     }
+
+    /// The library function `name`.
+    fn function(&self, name: &[u8]) -> Option<&FunctionDef> {
+        let name = std::str::from_utf8(name).ok()?;
+        self.libraries[self.function_libs.get(name)?].functions.iter().find(|f| f.name == name)
+    }
+}
+
+/// A Lua array of `items`. UTF-8 items (nearly all keys and arguments) go
+/// straight onto the Lua stack; others through an owned copy.
+fn sequence(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+    lua.create_sequence_from(items.iter().map(|x| match std::str::from_utf8(x) {
+        Ok(s) => Either::Left(s),
+        Err(_) => Either::Right(mlua::BString::from(x.to_vec())),
+    }))
 }
 
 /// The flags of a `#!lua flags=a,b` script shebang, and the shebang's length.
@@ -673,7 +709,7 @@ fn lib_call(
     state: &mut ServerState,
     store: &Store,
     client: usize,
-    scratch: &mut Vec<u8>,
+    scratch: &mut Scratch,
     args: MultiValue,
     mode: Mode,
     resp: u8,
@@ -687,18 +723,22 @@ fn lib_call(
     if args.is_empty() {
         return fail(NO_ARGS);
     }
-    let mut parts: Vec<mlua::String> = Vec::with_capacity(args.len());
+    let Scratch { args: buf, spans, reply } = scratch;
+    buf.clear();
+    spans.clear();
     for a in args {
+        let off = buf.len();
         match a {
-            Value::String(_) | Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
-                Some(s) => parts.push(s),
+            Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+            Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
+                Some(s) => buf.extend_from_slice(&s.as_bytes()),
                 None => return fail(BAD_ARG),
             },
             _ => return fail(BAD_ARG),
         }
+        spans.push(Span { off, len: buf.len() - off });
     }
-    let owned = OwnedArgs::from_slices(parts.iter().map(|s| s.as_bytes()).collect::<Vec<_>>().iter().map(|b| &b[..]));
-    let args = owned.as_args();
+    let args = Args::new(buf, spans);
     let Some(spec) = lookup(table::COMMANDS, args.get(0)) else {
         return fail(UNKNOWN);
     };
@@ -719,13 +759,13 @@ fn lib_call(
         // From now on SCRIPT KILL answers UNKILLABLE (as Redis's write-dirty flag).
         wrote.set(true);
     }
-    let mut out = ReplyBuf { buf: std::mem::take(scratch), resp3: resp == 3 };
+    let mut out = ReplyBuf { buf: std::mem::take(reply), resp3: resp == 3 };
     out.buf.clear();
     call(store, state, client, &mut out, &args, spec);
     let mut pos = 0;
     let v = reply_to_lua(lua, &out.buf, &mut pos);
     let is_err = out.buf.first() == Some(&b'-');
-    *scratch = out.buf;
+    *reply = out.buf;
     Ok((!is_err, v?))
 }
 
