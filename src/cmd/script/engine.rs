@@ -7,7 +7,7 @@
 //! the store and the server state without any global.
 
 use super::busy::{Busy, BusyService};
-use super::convert::{lua_to_reply, reply_to_lua};
+use super::convert::{lua_bytes, lua_to_reply, reply_to_lua};
 use crate::cmd::state::ServerState;
 use crate::cmd::{call, lookup, table, Flags};
 use crate::resp::args::Args;
@@ -15,7 +15,7 @@ use crate::resp::ffi::Span;
 use crate::resp::reply::ReplyBuf;
 use crate::storage::keys::{self, Cf};
 use crate::storage::Store;
-use mlua::{Either, Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, VmState};
+use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, VmState};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
@@ -25,18 +25,21 @@ use std::time::{Duration, Instant};
 /// Lua instructions between two checks of the time limit.
 const HOOK_EVERY: u32 = 100_000;
 
-/// Garbage the collector may leave between two cycles (see `gc_pause`).
-const GC_HEADROOM: usize = 16 << 20;
+/// Garbage the collector may leave between two cycles, at most (see
+/// `gc_pause`).
+const GC_HEADROOM: usize = 64 << 20;
 
 /// Lua 5.1's collector starts a cycle once the heap has grown `pause`%
 /// over what the last cycle left, and a cycle costs the whole heap (mark
 /// and sweep). With the default 200 a small VM (the runtime and the cached
 /// scripts, well under a megabyte) collects every few hundred short
-/// scripts, which made the collector the largest Lua cost of EVALSHA. So a
-/// small heap may grow by up to `GC_HEADROOM` (at most 10x), and a big one
-/// keeps the default: the memory given is bounded, the collections rare.
+/// scripts, which made the collector the largest Lua cost of EVALSHA. So
+/// the pause shrinks as the heap grows: a cycle may leave at most
+/// `GC_HEADROOM` of garbage (as `used` counts garbage too, a small VM
+/// settles around sqrt(live * GC_HEADROOM), a few megabytes), and a heap of
+/// that size or more keeps Lua's default.
 fn gc_pause(used: usize) -> i32 {
-    (100 + 100 * GC_HEADROOM / used.max(1)).clamp(200, 1000) as i32
+    (100 + 100 * GC_HEADROOM / used.max(1)).clamp(200, 10_000) as i32
 }
 
 /// Why a script may not run a command: Redis's texts.
@@ -662,13 +665,9 @@ impl Engine {
     }
 }
 
-/// A Lua array of `items`. UTF-8 items (nearly all keys and arguments) go
-/// straight onto the Lua stack; others through an owned copy.
+/// A Lua array of `items` (KEYS, ARGV), filled in one call into Lua.
 fn sequence(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
-    lua.create_sequence_from(items.iter().map(|x| match std::str::from_utf8(x) {
-        Ok(s) => Either::Left(s),
-        Err(_) => Either::Right(mlua::BString::from(x.to_vec())),
-    }))
+    lua.create_sequence_from(items.iter().map(|x| lua_bytes(x)))
 }
 
 /// The flags of a `#!lua flags=a,b` script shebang, and the shebang's length.
@@ -898,7 +897,7 @@ mod tests {
 
     #[test]
     fn small_heaps_collect_less_often_big_ones_as_lua_does() {
-        assert_eq!(gc_pause(Engine::new(5000).lua.used_memory()), 1000);
+        assert_eq!(gc_pause(Engine::new(5000).lua.used_memory()), 10_000);
         assert_eq!(gc_pause(GC_HEADROOM), 200);
         assert_eq!(gc_pause(GC_HEADROOM / 2), 300);
         assert_eq!(gc_pause(usize::MAX / 200), 200);
