@@ -93,7 +93,10 @@ local function error_text(ok, ...)
   return false, e
 end
 pcall = function(...) return error_text(rethrow_if_killed(pcall_(...))) end
-xpcall = function(f, h) return rethrow_if_killed(xpcall_(f, function(e) return h(bridge.caught(e)) end)) end
+-- (`xpcall` is a local here: the global is set by name.) The handler gets
+-- what Redis's would: the error table of a failed redis.call, a library's
+-- error string.
+G.xpcall = function(f, h) return rethrow_if_killed(xpcall_(f, function(e) return h(bridge.caught(e)) end)) end
 loadfile, dofile, print = nil, nil, nil
 local function missing(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
