@@ -5,6 +5,7 @@
 -- the read-only globals are built here.
 local bridge = ...
 local error, type, tostring, xpcall, find, rawset = error, type, tostring, xpcall, string.find, rawset
+local redis = redis
 
 local function raw_error(msg)
   -- An error "as Redis raises it": an error table, no position prefix.
@@ -12,7 +13,7 @@ local function raw_error(msg)
 end
 
 -- redis.call, redis.pcall and redis.sha1hex are Rust functions (set by the
--- engine once; they work while a script runs): being C functions, a `return redis.call(...)` tail call keeps the
+-- engine): being C functions, a `return redis.call(...)` tail call keeps the
 -- user's frame, so errors can name the user's line as Redis does.
 redis.error_reply = function(...)
   local e = ...
@@ -211,21 +212,29 @@ function bridge.load_library(chunk)
   return true, got
 end
 
--- A run: KEYS and ARGV are set for its duration.
+-- A run: the engine passes this run's redis.call and redis.pcall (they
+-- borrow the server for the run only), installed here and removed after, in
+-- one call into Lua rather than one per table write.
 local function finish(ok, v)
+  rawset(redis, 'call', nil)
+  rawset(redis, 'pcall', nil)
   rawset(G, 'KEYS', nil)
   rawset(G, 'ARGV', nil)
   return ok, v
 end
 
 -- Runs a script with its KEYS and ARGV globals.
-function bridge.run(f, keys, argv)
+function bridge.run(f, keys, argv, call, pcall)
+  rawset(redis, 'call', call)
+  rawset(redis, 'pcall', pcall)
   rawset(G, 'KEYS', keys)
   rawset(G, 'ARGV', argv)
   return finish(xpcall_(f, bridge.handler))
 end
 
 -- Calls a function's callback with its keys and arguments tables.
-function bridge.run_function(f, keys, argv)
-  return xpcall_(function() return f(keys, argv) end, bridge.handler)
+function bridge.run_function(f, keys, argv, call, pcall)
+  rawset(redis, 'call', call)
+  rawset(redis, 'pcall', pcall)
+  return finish(xpcall_(function() return f(keys, argv) end, bridge.handler))
 end

@@ -2,10 +2,10 @@
 //! library (bootstrap.lua + the Rust bridge below), `cjson`, the script cache
 //! keyed by SHA1, and running one script with its commands in one batch.
 //!
-//! `redis.call` and `redis.pcall` are created once with the VM; a run lends
-//! them the server state and the store (`LentGuard`) for its duration. That
-//! is the one `unsafe` of the scripting code: per-run callbacks
-//! (`Lua::scope`, which borrows safely) cost a tenth of a short EVALSHA.
+//! `redis.call` and `redis.pcall` are created per run in a `Lua::scope`,
+//! which lets them borrow the server state safely (STYLE.md keeps `unsafe`
+//! to ffi.rs; a guarded raw-pointer slot would save about a tenth of a
+//! short EVALSHA).
 //!
 //! Per run the engine makes one call into Lua (`bridge.run`: KEYS/ARGV set
 //! and cleared in Lua) and reuses `redis.call`'s buffers; the collector's
@@ -23,7 +23,6 @@ use crate::storage::Store;
 use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, VmState};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
-use std::marker::PhantomData;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -150,8 +149,10 @@ pub struct Engine {
     resp: Rc<Cell<u8>>,
     /// The error a Rust library function raised (see `raise`).
     pending: Pending,
-    /// What `redis.call` and `redis.pcall` reach the server through.
-    lent: LentSlot,
+    /// The `redis` table (call/pcall are set per run).
+    redis: Table,
+    /// The buffers `redis.call` reuses (lent to each run).
+    scratch: RefCell<Scratch>,
 }
 
 /// What `redis.call` reuses from call to call: the command's arguments and
@@ -161,56 +162,6 @@ struct Scratch {
     args: Vec<u8>,
     spans: Vec<Span>,
     reply: Vec<u8>,
-}
-
-/// The run in progress, as `redis.call` and `redis.pcall` see it.
-///
-/// Those two are created once with the VM rather than per run (mlua's
-/// `Lua::scope`, which lets a callback borrow, costs two callbacks created,
-/// destroyed and collected per script: a tenth of a short EVALSHA). So
-/// they reach the server state through this slot, filled by `LentGuard`
-/// for the duration of one run.
-#[derive(Clone, Copy)]
-struct Lent {
-    state: *mut ServerState,
-    store: *const Store,
-    client: usize,
-    mode: Mode,
-}
-
-/// Where the run in progress is lent (empty between runs).
-type LentSlot = Rc<Cell<Option<Lent>>>;
-
-/// Lends a run's server state and store to `redis.call` until `reclaim`
-/// (or drop, on unwind). Holding the `&'a mut`, it keeps the caller from
-/// touching the state meanwhile; the callbacks take the pointers out of the
-/// slot while they use them, so at most one `&mut` exists at any time.
-struct LentGuard<'a> {
-    slot: LentSlot,
-    state: *mut ServerState,
-    _borrow: PhantomData<&'a mut ServerState>,
-}
-
-impl<'a> LentGuard<'a> {
-    fn lend(slot: &LentSlot, state: &'a mut ServerState, store: &'a Store, client: usize, mode: Mode) -> Self {
-        let state: *mut ServerState = state;
-        slot.set(Some(Lent { state, store, client, mode }));
-        LentGuard { slot: slot.clone(), state, _borrow: PhantomData }
-    }
-
-    /// Ends the loan and gives the state back.
-    fn reclaim(self) -> &'a mut ServerState {
-        self.slot.set(None);
-        // SAFETY: the pointer is the `&'a mut` given to `lend`, and with the
-        // slot empty no callback can make another reference from it.
-        unsafe { &mut *self.state }
-    }
-}
-
-impl Drop for LentGuard<'_> {
-    fn drop(&mut self) {
-        self.slot.set(None);
-    }
 }
 
 /// Slot for the text of an error raised by a Rust library function: mlua
@@ -337,41 +288,12 @@ impl Engine {
         let fenv: Table = bridge.get("fenv")?;
         let load_library: Function = bridge.get("load_library")?;
         let run_function: Function = bridge.get("run_function")?;
-        let lent = LentSlot::default();
-        let scratch = Rc::new(RefCell::new(Scratch::default()));
-        let wrote = Rc::new(Cell::new(false));
-        for (name, raise_errors) in [("call", true), ("pcall", false)] {
-            let (lent, scratch, resp, pending, wrote) =
-                (lent.clone(), scratch.clone(), resp.clone(), pending.clone(), wrote.clone());
-            let f = lua.create_function(move |lua, args: MultiValue| {
-                // Taken while in use: a nested call would find nothing
-                // rather than a second `&mut` to the server state.
-                let Some(l) = lent.take() else {
-                    return Err(mlua::Error::runtime("redis.call is only available while a script runs"));
-                };
-                // SAFETY: `l` holds the `&mut ServerState` and `&Store` a
-                // `LentGuard` was given, and the guard empties the slot
-                // before it gives them back, so they are valid here; and
-                // this is the only reference made from them while the slot
-                // is empty (see `LentGuard`).
-                let (state, store) = unsafe { (&mut *l.state, &*l.store) };
-                let mut scratch = scratch.borrow_mut();
-                let called = lib_call(lua, state, store, l.client, &mut scratch, args, l.mode, resp.get(), &wrote);
-                lent.set(Some(l));
-                let (ok, v) = called?;
-                match (ok, raise_errors) {
-                    (false, true) => Err(raise(&pending, error_message(&v)?)),
-                    _ => Ok(v),
-                }
-            })?;
-            redis.raw_set(name, f)?;
-        }
         let killed = Rc::new(Cell::new(false));
         let k = killed.clone();
         bridge.set("killed", lua.create_function(move |_, ()| Ok(k.get()))?)?;
         let started: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
         let limit = Rc::new(Cell::new(Duration::from_millis(time_limit_ms)));
-        let is_function = Rc::new(Cell::new(false));
+        let (wrote, is_function) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
         let service: Rc<RefCell<Option<Box<dyn BusyService>>>> = Rc::new(RefCell::new(None));
         let killed_line = Rc::new(Cell::new(0i64));
         let (k, s, l, w, f, svc, kl) = (
@@ -431,7 +353,8 @@ impl Engine {
             service,
             resp,
             pending,
-            lent,
+            redis,
+            scratch: RefCell::default(),
         })
     }
 
@@ -622,6 +545,8 @@ impl Engine {
         eng.is_function.set(is_function);
         resp.set(2);
         pending.borrow_mut().take();
+        // The buffers `redis.call` reuses, lent for this run.
+        let scratch = std::mem::take(&mut *eng.scratch.borrow_mut());
         let result = (|| -> mlua::Result<Outcome> {
             let (keys, argv) = (sequence(&lua, keys)?, sequence(&lua, argv)?);
             let db = state.clients[client].db;
@@ -629,10 +554,26 @@ impl Engine {
             started.set(Some(Instant::now()));
             store.begin_batch();
             state.deny_blocking += 1;
-            let slot = state.scripting.lent.clone();
-            let lent = LentGuard::lend(&slot, &mut *state, store, client, mode);
-            let ran = run.call::<(bool, Value)>((func, keys, argv));
-            let state = lent.reclaim();
+            let cell = RefCell::new((&mut *state, scratch));
+            let ran = lua.scope(|scope| {
+                let lib = |raise_errors: bool| {
+                    let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
+                    scope.create_function(move |lua, args: MultiValue| {
+                        let mut guard = cell.borrow_mut();
+                        let (state, scratch) = &mut *guard;
+                        let (ok, v) = lib_call(lua, state, store, client, scratch, args, mode, resp.get(), wrote)?;
+                        match (ok, raise_errors) {
+                            (false, true) => Err(raise(pending, error_message(&v)?)),
+                            _ => Ok(v),
+                        }
+                    })
+                };
+                // bootstrap.lua installs them as redis.call / redis.pcall
+                // (and KEYS / ARGV) for the run and removes them after.
+                run.call::<(bool, Value)>((func, keys, argv, lib(true)?, lib(false)?))
+            });
+            let (state, scratch) = cell.into_inner();
+            *state.scripting.scratch.borrow_mut() = scratch;
             state.deny_blocking -= 1;
             state.clients[client].db = db;
             started.set(None);
@@ -657,8 +598,15 @@ impl Engine {
         })();
         Some(result.unwrap_or_else(|e| {
             // The runtime did not get to remove what it installed.
-            let globals = state.scripting.lua.globals();
-            let _ = (globals.raw_set("KEYS", Value::Nil), globals.raw_set("ARGV", Value::Nil));
+            let eng = &state.scripting;
+            for (t, k) in [
+                (&eng.redis, "call"),
+                (&eng.redis, "pcall"),
+                (&eng.lua.globals(), "KEYS"),
+                (&eng.lua.globals(), "ARGV"),
+            ] {
+                let _ = t.raw_set(k, Value::Nil);
+            }
             Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())
         }))
     }
