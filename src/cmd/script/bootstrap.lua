@@ -4,7 +4,8 @@
 -- handler (errors become Redis's tables {err=..., source=..., line=...}) and
 -- the read-only globals are built here.
 local bridge = ...
-local error, type, tostring, xpcall, find = error, type, tostring, xpcall, string.find
+local error, type, tostring, xpcall, find, rawset = error, type, tostring, xpcall, string.find, rawset
+local redis = redis
 
 local function raw_error(msg)
   -- An error "as Redis raises it": an error table, no position prefix.
@@ -75,9 +76,6 @@ function bridge.handler(err)
   return err
 end
 
-function bridge.run(f)
-  return xpcall(f, bridge.handler)
-end
 
 -- Globals are read-only for scripts, and reading a missing one is an error
 -- (Redis 7): scripts run in `env`, which reads through to the globals.
@@ -96,7 +94,10 @@ local function error_text(ok, ...)
   return false, e
 end
 pcall = function(...) return error_text(rethrow_if_killed(pcall_(...))) end
-xpcall = function(f, h) return rethrow_if_killed(xpcall_(f, function(e) return h(bridge.caught(e)) end)) end
+-- (`xpcall` is a local here: the global is set by name.) The handler gets
+-- what Redis's would: the error table of a failed redis.call, a library's
+-- error string.
+G.xpcall = function(f, h) return rethrow_if_killed(xpcall_(f, function(e) return h(bridge.caught(e)) end)) end
 loadfile, dofile, print = nil, nil, nil
 local function missing(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
@@ -211,7 +212,29 @@ function bridge.load_library(chunk)
   return true, got
 end
 
+-- A run: the engine passes this run's redis.call and redis.pcall (they
+-- borrow the server for the run only), installed here and removed after, in
+-- one call into Lua rather than one per table write.
+local function finish(ok, v)
+  rawset(redis, 'call', nil)
+  rawset(redis, 'pcall', nil)
+  rawset(G, 'KEYS', nil)
+  rawset(G, 'ARGV', nil)
+  return ok, v
+end
+
+-- Runs a script with its KEYS and ARGV globals.
+function bridge.run(f, keys, argv, call, pcall)
+  rawset(redis, 'call', call)
+  rawset(redis, 'pcall', pcall)
+  rawset(G, 'KEYS', keys)
+  rawset(G, 'ARGV', argv)
+  return finish(xpcall_(f, bridge.handler))
+end
+
 -- Calls a function's callback with its keys and arguments tables.
-function bridge.run_function(f, keys, args)
-  return xpcall(function() return f(keys, args) end, bridge.handler)
+function bridge.run_function(f, keys, argv, call, pcall)
+  rawset(redis, 'call', call)
+  rawset(redis, 'pcall', pcall)
+  return finish(xpcall_(function() return f(keys, argv) end, bridge.handler))
 end

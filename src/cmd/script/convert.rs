@@ -9,7 +9,7 @@
 //! `false` -> null, arrays stop at the first nil.
 
 use crate::resp::reply::ReplyBuf;
-use mlua::{Lua, Table, Value};
+use mlua::{BString, Either, IntoLua, Lua, Table, Value};
 
 /// Deepest table nesting a reply may have (a table that contains itself
 /// would otherwise recurse forever).
@@ -22,14 +22,10 @@ pub fn reply_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Valu
     let line = &buf[*pos + 1..line_end.saturating_sub(1)];
     *pos = line_end + 1;
     let num = || -> i64 { std::str::from_utf8(line).ok().and_then(|s| s.parse().ok()).unwrap_or(0) };
-    let tagged = |tag: &str, v: Value| -> mlua::Result<Value> {
-        let t = lua.create_table()?;
-        t.raw_set(tag, v)?;
-        Ok(Value::Table(t))
-    };
+    let tagged = |tag: &str, v: Value| tagged(lua, tag, v);
     match kind {
-        b'+' => tagged("ok", Value::String(lua.create_string(line)?)),
-        b'-' => tagged("err", Value::String(lua.create_string(line)?)),
+        b'+' => tagged_str(lua, "ok", line),
+        b'-' => tagged_str(lua, "err", line),
         b':' => Ok(Value::Number(num() as f64)),
         b'$' | b'=' => {
             let n = num();
@@ -82,6 +78,26 @@ pub fn reply_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Valu
         }
         b'(' => tagged("big_number", Value::String(lua.create_string(line)?)),
         _ => Ok(Value::Nil),
+    }
+}
+
+/// `{tag = v}`.
+fn tagged(lua: &Lua, tag: &str, v: impl IntoLua) -> mlua::Result<Value> {
+    Ok(Value::Table(lua.create_table_from([(tag, v)])?))
+}
+
+/// `{tag = text}` in one call into Lua (statuses: every write replies one).
+fn tagged_str(lua: &Lua, tag: &str, text: &[u8]) -> mlua::Result<Value> {
+    tagged(lua, tag, lua_bytes(text))
+}
+
+/// `bytes` as a Lua string value that needs no mlua reference when pushed:
+/// UTF-8 text (nearly all keys, arguments and statuses) goes straight onto
+/// the Lua stack, anything else through an owned copy.
+pub fn lua_bytes(bytes: &[u8]) -> Either<&str, BString> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Either::Left(s),
+        Err(_) => Either::Right(BString::from(bytes.to_vec())),
     }
 }
 

@@ -2,15 +2,21 @@
 //! library (bootstrap.lua + the Rust bridge below), `cjson`, the script cache
 //! keyed by SHA1, and running one script with its commands in one batch.
 //!
-//! `redis.call` reaches the command table through `bridge.raw`, a function
-//! created for the duration of one script (`Lua::scope`), so it may borrow
-//! the store and the server state without any global.
+//! `redis.call` and `redis.pcall` are created per run in a `Lua::scope`,
+//! which lets them borrow the server state safely (STYLE.md keeps `unsafe`
+//! to ffi.rs; a guarded raw-pointer slot would save about a tenth of a
+//! short EVALSHA).
+//!
+//! Per run the engine makes one call into Lua (`bridge.run`: KEYS/ARGV set
+//! and cleared in Lua) and reuses `redis.call`'s buffers; the collector's
+//! pause follows the heap's size (`gc_pause`).
 
 use super::busy::{Busy, BusyService};
-use super::convert::{lua_to_reply, reply_to_lua};
+use super::convert::{lua_bytes, lua_to_reply, reply_to_lua};
 use crate::cmd::state::ServerState;
 use crate::cmd::{call, lookup, table, Flags};
-use crate::resp::args::OwnedArgs;
+use crate::resp::args::Args;
+use crate::resp::ffi::Span;
 use crate::resp::reply::ReplyBuf;
 use crate::storage::keys::{self, Cf};
 use crate::storage::Store;
@@ -22,6 +28,23 @@ use std::time::{Duration, Instant};
 
 /// Lua instructions between two checks of the time limit.
 const HOOK_EVERY: u32 = 100_000;
+
+/// Garbage the collector may leave between two cycles, at most (see
+/// `gc_pause`).
+const GC_HEADROOM: usize = 64 << 20;
+
+/// Lua 5.1's collector starts a cycle once the heap has grown `pause`%
+/// over what the last cycle left, and a cycle costs the whole heap (mark
+/// and sweep). With the default 200 a small VM (the runtime and the cached
+/// scripts, well under a megabyte) collects every few hundred short
+/// scripts, which made the collector the largest Lua cost of EVALSHA. So
+/// the pause shrinks as the heap grows: a cycle may leave at most
+/// `GC_HEADROOM` of garbage (as `used` counts garbage too, a small VM
+/// settles around sqrt(live * GC_HEADROOM), a few megabytes), and a heap of
+/// that size or more keeps Lua's default.
+fn gc_pause(used: usize) -> i32 {
+    (100 + 100 * GC_HEADROOM / used.max(1)).clamp(200, 10_000) as i32
+}
 
 /// Why a script may not run a command: Redis's texts.
 const NO_ARGS: &str = "ERR Please specify at least one argument for this redis lib call";
@@ -128,6 +151,17 @@ pub struct Engine {
     pending: Pending,
     /// The `redis` table (call/pcall are set per run).
     redis: Table,
+    /// The buffers `redis.call` reuses (lent to each run).
+    scratch: RefCell<Scratch>,
+}
+
+/// What `redis.call` reuses from call to call: the command's arguments and
+/// its RESP reply (parsed back into Lua values).
+#[derive(Default)]
+struct Scratch {
+    args: Vec<u8>,
+    spans: Vec<Span>,
+    reply: Vec<u8>,
 }
 
 /// Slot for the text of an error raised by a Rust library function: mlua
@@ -320,6 +354,7 @@ impl Engine {
             resp,
             pending,
             redis,
+            scratch: RefCell::default(),
         })
     }
 
@@ -473,18 +508,22 @@ impl Engine {
         mode: Mode,
     ) -> Option<Outcome> {
         let eng = &state.scripting;
-        // `sha` names the script in errors: its SHA1, or the function's name.
-        let (func, flags, sha) = match target {
+        let (func, flags) = match target {
             Target::Script(sha) => {
-                let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
-                let c = eng.cache.get(&sha)?;
-                (c.func.clone(), c.flags, sha)
+                // Cache keys are 40 lowercase hex digits: anything else is
+                // not there, and the lookup needs no allocation.
+                let mut lower = [0u8; 40];
+                if sha.len() != lower.len() {
+                    return None;
+                }
+                lower.copy_from_slice(sha);
+                lower.make_ascii_lowercase();
+                let c = eng.cache.get(std::str::from_utf8(&lower).ok()?)?;
+                (c.func.clone(), c.flags)
             }
             Target::Function(name) => {
-                let name = String::from_utf8_lossy(name).into_owned();
-                let lib = &eng.libraries[eng.function_libs.get(&name)?];
-                let f = lib.functions.iter().find(|f| f.name == name)?;
-                (f.func.clone(), Some(f.flags), name)
+                let f = eng.function(name)?;
+                (f.func.clone(), Some(f.flags))
             }
         };
         if mode == Mode::ReadOnly && flags.is_some_and(|f| !f.no_writes()) {
@@ -492,8 +531,13 @@ impl Engine {
         }
         let mode = if flags.is_some_and(ScriptFlags::no_writes) { Mode::ReadOnly } else { mode };
         let is_function = matches!(target, Target::Function(_));
+        // `name` names the script in errors: its SHA1, or the function's name.
+        let name = || match target {
+            Target::Script(sha) => String::from_utf8_lossy(sha).to_ascii_lowercase(),
+            Target::Function(name) => String::from_utf8_lossy(name).into_owned(),
+        };
         let run = if is_function { eng.run_function.clone() } else { eng.run.clone() };
-        let (lua, redis) = (eng.lua.clone(), eng.redis.clone());
+        let lua = eng.lua.clone();
         let (killed, started, resp, pending) =
             (eng.killed.clone(), eng.started.clone(), eng.resp.clone(), eng.pending.clone());
         let wrote = eng.wrote.clone();
@@ -501,23 +545,16 @@ impl Engine {
         eng.is_function.set(is_function);
         resp.set(2);
         pending.borrow_mut().take();
+        // The buffers `redis.call` reuses, lent for this run.
+        let scratch = std::mem::take(&mut *eng.scratch.borrow_mut());
         let result = (|| -> mlua::Result<Outcome> {
-            let g = lua.globals();
-            let strings = |items: &[&[u8]]| -> mlua::Result<Table> {
-                let v = items.iter().map(|x| lua.create_string(x)).collect::<mlua::Result<Vec<_>>>()?;
-                lua.create_sequence_from(v)
-            };
-            let (keys, argv) = (strings(keys)?, strings(argv)?);
-            if !is_function {
-                g.raw_set("KEYS", keys.clone())?;
-                g.raw_set("ARGV", argv.clone())?;
-            }
+            let (keys, argv) = (sequence(&lua, keys)?, sequence(&lua, argv)?);
             let db = state.clients[client].db;
             killed.set(false);
             started.set(Some(Instant::now()));
             store.begin_batch();
             state.deny_blocking += 1;
-            let cell = RefCell::new((&mut *state, Vec::new()));
+            let cell = RefCell::new((&mut *state, scratch));
             let ran = lua.scope(|scope| {
                 let lib = |raise_errors: bool| {
                     let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
@@ -531,41 +568,59 @@ impl Engine {
                         }
                     })
                 };
-                redis.raw_set("call", lib(true)?)?;
-                redis.raw_set("pcall", lib(false)?)?;
-                let r = match is_function {
-                    true => run.call::<(bool, Value)>((func, keys, argv)),
-                    false => run.call::<(bool, Value)>(func),
-                };
-                redis.raw_set("call", Value::Nil)?;
-                redis.raw_set("pcall", Value::Nil)?;
-                r
+                // bootstrap.lua installs them as redis.call / redis.pcall
+                // (and KEYS / ARGV) for the run and removes them after.
+                run.call::<(bool, Value)>((func, keys, argv, lib(true)?, lib(false)?))
             });
-            let state = cell.into_inner().0;
+            let (state, scratch) = cell.into_inner();
+            *state.scripting.scratch.borrow_mut() = scratch;
             state.deny_blocking -= 1;
             state.clients[client].db = db;
             started.set(None);
+            lua.gc_set_pause(gc_pause(lua.used_memory()));
             // The commands already ran; like Redis, what they wrote stays.
             store.end_batch().map_err(|e| mlua::Error::runtime(e.to_string()))?;
             if killed.get() {
                 let kind = if is_function { "function" } else { "script" };
                 let line = state.scripting.killed_line.get();
-                let msg =
-                    format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_{kind}:{line}.");
+                let msg = format!(
+                    "ERR Script killed by user with SCRIPT KILL... script: {}, on @user_{kind}:{line}.",
+                    name()
+                );
                 return Ok(Outcome::Failed(msg.into_bytes()));
             }
             let (ok, value) = ran?;
-            let resp = resp.get();
             if ok {
-                lua_to_reply(&value, out, resp == 3)?;
+                lua_to_reply(&value, out, resp.get() == 3)?;
                 return Ok(Outcome::Done);
             }
-            Ok(Outcome::Failed(error_text(&value, &sha)?))
+            Ok(Outcome::Failed(error_text(&value, &name())?))
         })();
-        let _ = lua.globals().raw_set("KEYS", Value::Nil);
-        let _ = lua.globals().raw_set("ARGV", Value::Nil);
-        Some(result.unwrap_or_else(|e| Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())))
+        Some(result.unwrap_or_else(|e| {
+            // The runtime did not get to remove what it installed.
+            let eng = &state.scripting;
+            for (t, k) in [
+                (&eng.redis, "call"),
+                (&eng.redis, "pcall"),
+                (&eng.lua.globals(), "KEYS"),
+                (&eng.lua.globals(), "ARGV"),
+            ] {
+                let _ = t.raw_set(k, Value::Nil);
+            }
+            Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())
+        }))
     }
+
+    /// The library function `name`.
+    fn function(&self, name: &[u8]) -> Option<&FunctionDef> {
+        let name = std::str::from_utf8(name).ok()?;
+        self.libraries[self.function_libs.get(name)?].functions.iter().find(|f| f.name == name)
+    }
+}
+
+/// A Lua array of `items` (KEYS, ARGV), filled in one call into Lua.
+fn sequence(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+    lua.create_sequence_from(items.iter().map(|x| lua_bytes(x)))
 }
 
 /// The flags of a `#!lua flags=a,b` script shebang, and the shebang's length.
@@ -673,7 +728,7 @@ fn lib_call(
     state: &mut ServerState,
     store: &Store,
     client: usize,
-    scratch: &mut Vec<u8>,
+    scratch: &mut Scratch,
     args: MultiValue,
     mode: Mode,
     resp: u8,
@@ -687,18 +742,22 @@ fn lib_call(
     if args.is_empty() {
         return fail(NO_ARGS);
     }
-    let mut parts: Vec<mlua::String> = Vec::with_capacity(args.len());
+    let Scratch { args: buf, spans, reply } = scratch;
+    buf.clear();
+    spans.clear();
     for a in args {
+        let off = buf.len();
         match a {
-            Value::String(_) | Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
-                Some(s) => parts.push(s),
+            Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+            Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
+                Some(s) => buf.extend_from_slice(&s.as_bytes()),
                 None => return fail(BAD_ARG),
             },
             _ => return fail(BAD_ARG),
         }
+        spans.push(Span { off, len: buf.len() - off });
     }
-    let owned = OwnedArgs::from_slices(parts.iter().map(|s| s.as_bytes()).collect::<Vec<_>>().iter().map(|b| &b[..]));
-    let args = owned.as_args();
+    let args = Args::new(buf, spans);
     let Some(spec) = lookup(table::COMMANDS, args.get(0)) else {
         return fail(UNKNOWN);
     };
@@ -719,13 +778,13 @@ fn lib_call(
         // From now on SCRIPT KILL answers UNKILLABLE (as Redis's write-dirty flag).
         wrote.set(true);
     }
-    let mut out = ReplyBuf { buf: std::mem::take(scratch), resp3: resp == 3 };
+    let mut out = ReplyBuf { buf: std::mem::take(reply), resp3: resp == 3 };
     out.buf.clear();
     call(store, state, client, &mut out, &args, spec);
     let mut pos = 0;
     let v = reply_to_lua(lua, &out.buf, &mut pos);
     let is_err = out.buf.first() == Some(&b'-');
-    *scratch = out.buf;
+    *reply = out.buf;
     Ok((!is_err, v?))
 }
 
@@ -787,6 +846,14 @@ mod tests {
         let (ok, v): (bool, Value) = e.run.call(f).expect("runs");
         assert!(ok);
         assert!(matches!(v, Value::Integer(1)) || matches!(v, Value::Number(n) if n == 1.0));
+    }
+
+    #[test]
+    fn small_heaps_collect_less_often_big_ones_as_lua_does() {
+        assert_eq!(gc_pause(Engine::new(5000).lua.used_memory()), 10_000);
+        assert_eq!(gc_pause(GC_HEADROOM), 200);
+        assert_eq!(gc_pause(GC_HEADROOM / 2), 300);
+        assert_eq!(gc_pause(usize::MAX / 200), 200);
     }
 
     #[test]
