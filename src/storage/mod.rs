@@ -11,8 +11,9 @@
 //!   each write carries a fixed cost (write group, WAL record, CRC,
 //!   bookkeeping) comparable to the rest of a command. No overlay is needed
 //!   for them: meta records are read from the read cache, which `commit`
-//!   updates at once, and any read that RocksDB answers first hands the
-//!   deferred writes over (`settle`). Nothing is acknowledged before the
+//!   updates at once, and a read that RocksDB answers first hands the
+//!   deferred writes over (`settle`) if they may hold its key (`Touched`;
+//!   iterators always do). Nothing is acknowledged before the
 //!   tick's `flush_wal`, which settles first, so durability is unchanged.
 //! - The WAL is flushed by the event loop once per tick (`manual_wal_flush`), not
 //!   per write; `flush_wal` is called before any reply of the tick is sent.
@@ -31,6 +32,7 @@ pub mod overlay;
 pub mod rank;
 #[cfg(test)]
 pub mod testutil;
+pub mod touched;
 
 use crate::config::{Compression, StorageConfig};
 use crate::error::Error;
@@ -49,6 +51,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
+use touched::Touched;
 
 /// On-disk format version, written at creation and checked at open.
 pub const FORMAT_VERSION: u64 = 1;
@@ -114,6 +117,9 @@ pub struct Store {
     tick_open: Cell<bool>,
     /// `tick` holds writes.
     tick_dirty: Cell<bool>,
+    /// The keys `tick` writes, and those of the open MULTI/script batch.
+    tick_keys: RefCell<Touched>,
+    batch_keys: RefCell<Touched>,
     /// A write of deferred commits failed in this tick: its commands'
     /// replies must not be sent (`flush_wal` reports it).
     tick_failed: Cell<bool>,
@@ -174,6 +180,8 @@ impl Store {
             tick: RefCell::new(WriteBatch::default()),
             tick_open: Cell::new(false),
             tick_dirty: Cell::new(false),
+            tick_keys: RefCell::default(),
+            batch_keys: RefCell::default(),
             tick_failed: Cell::new(false),
             overlay: RefCell::new(Overlay::default()),
             write_error: RefCell::new(None),
@@ -213,7 +221,7 @@ impl Store {
     }
 
     fn get_default(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-        self.settle()?;
+        self.settle_for(Cf::Default, key)?;
         self.db.get_cf(self.cf(Cf::Default), key).map_err(storage_err)
     }
 
@@ -284,7 +292,7 @@ impl Store {
         let m = match self.overlay.borrow().lookup(Cf::Meta, mkey) {
             Lookup::Written(Some(raw)) => Some(Meta::decode(raw, mkey)?),
             Lookup::Written(None) => None,
-            Lookup::Unknown => match self.settle().and_then(|()| self.get_pinned(Cf::Meta, mkey))? {
+            Lookup::Unknown => match self.settle_for(Cf::Meta, mkey).and_then(|()| self.get_pinned(Cf::Meta, mkey))? {
                 Some(raw) => Some(Meta::decode(&raw, mkey)?),
                 None => None,
             },
@@ -305,7 +313,7 @@ impl Store {
         match self.overlay.borrow().lookup(cf, key) {
             Lookup::Written(v) => Ok(v.map(<[u8]>::to_vec)),
             Lookup::Unknown => {
-                self.settle()?;
+                self.settle_for(cf, key)?;
                 self.db.get_cf(self.cf(cf), key).map_err(storage_err)
             }
         }
@@ -468,6 +476,7 @@ impl Store {
         let in_tick = !deferred && self.tick_open.get();
         let (mut pending, mut overlay) = (self.pending.borrow_mut(), self.overlay.borrow_mut());
         let mut tick = self.tick.borrow_mut();
+        let (mut tick_keys, mut batch_keys) = (self.tick_keys.borrow_mut(), self.batch_keys.borrow_mut());
         let mut own = WriteBatch::default();
         let db_handle = Arc::clone(&self.db);
         let cf = |c: Cf| db_handle.cf_handle(c.name()).expect("invariant: every column family is opened");
@@ -480,6 +489,13 @@ impl Store {
                 &mut own
             },
             overlay: if deferred { Some(&mut overlay) } else { None },
+            touched: if deferred {
+                Some(&mut batch_keys)
+            } else if in_tick {
+                Some(&mut tick_keys)
+            } else {
+                None
+            },
         };
         let mut counts = self.counts.borrow().clone();
         for &flush in &tx.flushes {
@@ -533,7 +549,7 @@ impl Store {
             sink.put(Cf::Default, cf(Cf::Default), keys::COUNTS_KEY, &v);
         }
         let tick_full = in_tick && tick.size_in_bytes() >= TICK_BATCH_MAX;
-        drop(tick);
+        drop((tick, tick_keys, batch_keys));
         if in_tick {
             self.tick_dirty.set(true);
         } else if !deferred {
@@ -585,6 +601,7 @@ impl Store {
         if !self.tick_dirty.replace(false) {
             return Ok(());
         }
+        self.tick_keys.borrow_mut().clear();
         let batch = std::mem::take(&mut *self.tick.borrow_mut());
         if let Err(e) = self.db.write_opt(batch, &self.write_opts) {
             let err = self.write_failed(e);
@@ -593,6 +610,14 @@ impl Store {
             return Err(err);
         }
         self.unflushed.set(true);
+        Ok(())
+    }
+
+    /// `settle`, if the tick batch may hold `key` (a point read of it).
+    fn settle_for(&self, cf: Cf, key: &[u8]) -> Result<(), Error> {
+        if self.tick_dirty.get() && self.tick_keys.borrow().may_hold(cf, key) {
+            return self.settle();
+        }
         Ok(())
     }
 
@@ -621,12 +646,14 @@ impl Store {
             return Ok(());
         }
         let batch = std::mem::take(&mut *self.pending.borrow_mut());
+        let keys = std::mem::take(&mut *self.batch_keys.borrow_mut());
         self.overlay.borrow_mut().clear();
         if self.tick_open.get() {
             // Earlier commands of the tick first; then the batch becomes the
             // tick batch, still one atomic write, later commits joining it.
             self.settle()?;
             *self.tick.borrow_mut() = batch;
+            *self.tick_keys.borrow_mut() = keys;
             self.tick_dirty.set(true);
             return Ok(());
         }
@@ -952,6 +979,7 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 struct Sink<'b> {
     batch: &'b mut WriteBatch,
     overlay: Option<&'b mut Overlay>,
+    touched: Option<&'b mut Touched>,
 }
 
 impl Sink<'_> {
@@ -960,6 +988,9 @@ impl Sink<'_> {
         if let Some(o) = self.overlay.as_deref_mut() {
             o.put(c, k, v);
         }
+        if let Some(t) = self.touched.as_deref_mut() {
+            t.key(c, k);
+        }
     }
 
     fn delete(&mut self, c: Cf, h: &rocksdb::ColumnFamily, k: &[u8]) {
@@ -967,12 +998,18 @@ impl Sink<'_> {
         if let Some(o) = self.overlay.as_deref_mut() {
             o.delete(c, k);
         }
+        if let Some(t) = self.touched.as_deref_mut() {
+            t.key(c, k);
+        }
     }
 
     fn delete_range(&mut self, c: Cf, h: &rocksdb::ColumnFamily, a: &[u8], b: &[u8]) {
         self.batch.delete_range_cf(h, a, b);
         if let Some(o) = self.overlay.as_deref_mut() {
             o.delete_range(c, a, b);
+        }
+        if let Some(t) = self.touched.as_deref_mut() {
+            t.range();
         }
     }
 }
