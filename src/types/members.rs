@@ -40,9 +40,9 @@ pub struct Members<'s> {
     prefix: Vec<u8>,
     /// The iterator the random descent's seeks reuse (opened by the first).
     cursor: RefCell<Option<Cursor<'s>>>,
-    /// `(db, key, version, len)` of a set big enough to be drawn from by
-    /// rank (`storage/rank.rs`); set by [`random`].
-    ranked: Option<(u8, Vec<u8>, u64, u64)>,
+    /// `(type, db, key, version, len)` of a collection big enough to be
+    /// drawn from by rank (`storage/rank.rs`); set by [`random`].
+    ranked: Option<(Type, u8, Vec<u8>, u64, u64)>,
 }
 
 impl<'s> Members<'s> {
@@ -213,6 +213,9 @@ where
         None => (Meta::collection(ty, tx.new_version()?, 0, 0, &[]), true),
     };
     let members = Members::new(tx.store(), tx.db, key, &meta);
+    // A rank index counts every put as a new element (`storage/rank.rs`):
+    // an overwrite is then written as a delete and a put.
+    let counted = !fresh && tx.store().counts_puts(tx.db, key, meta.version());
     let mut written = Written::default();
     let mut added = 0;
     for (sub, value) in elems {
@@ -221,6 +224,9 @@ where
             continue;
         }
         added += u64::from(!existed);
+        if existed && counted {
+            tx.delete(Cf::Data, members.key(sub));
+        }
         tx.put(Cf::Data, members.key(sub), value.to_vec());
     }
     if added > 0 {
@@ -481,8 +487,8 @@ impl Seeker {
     /// One random element: exactly uniform from a set's rank index, else
     /// by the descent.
     fn draw(&self, m: &Members, rng: &mut Rng) -> Result<Element, CmdError> {
-        if let Some((db, key, version, len)) = &m.ranked {
-            if let Some(e) = m.store.set_member_at(*db, key, *version, *len, rng.below(*len))? {
+        if let Some((ty, db, key, version, len)) = &m.ranked {
+            if let Some(e) = m.store.member_at(*ty, *db, key, *version, *len, rng.below(*len))? {
                 return Ok(e);
             }
         }
@@ -557,36 +563,51 @@ pub enum Pick {
     Repeated(u64),
 }
 
-/// Random elements of the collection `meta` at `key`, per `pick`.
+/// Random elements of the collection `meta` at `key`, per `pick`, with
+/// Redis's distribution: a distinct pick is a uniform sample without
+/// replacement, a repeated pick `n` independent uniform draws. For a sorted
+/// set an element's value is its score (`f64::to_bits` big-endian, like its
+/// `data` record).
+///
+/// A collection of at most [`SMALL`] elements, or one the pick covers
+/// (distinct `2n >= len`, repeated `n >= len`), is read whole and sampled:
+/// exact. Otherwise elements are drawn by rank through the collection's
+/// rank index (`storage/rank.rs`): exact as well. Without an index — a
+/// collection over a few thousand elements before its picks have paid for
+/// building one, one over a few million, or when the index budget is full —
+/// the draws fall back to the trie descent of [`Seeker`], whose bias is
+/// documented there.
 pub fn random(tx: &Tx, key: &[u8], meta: &Meta, pick: Pick) -> Result<Vec<Element>, CmdError> {
     let mut m = Members::new(tx.store(), tx.db, key, meta);
     let mut rng = Rng::new();
-    // A set that has (or is big enough for) a rank index is drawn from by rank.
-    if meta.ty() == Type::Set {
-        m.ranked = Some((tx.db, key.to_vec(), meta.version(), meta.len()));
-        if let Some(picked) = by_rank(&m, meta.len(), pick, &mut rng)? {
+    let len = meta.len();
+    let whole = len <= SMALL
+        || match pick {
+            Pick::Distinct(n) => n.saturating_mul(2) >= len,
+            Pick::Repeated(n) => n >= len,
+        };
+    if !whole {
+        m.ranked = Some((meta.ty(), tx.db, key.to_vec(), meta.version(), len));
+        if let Some(picked) = by_rank(&m, len, pick, &mut rng)? {
             return Ok(picked);
         }
     }
     match pick {
-        Pick::Distinct(n) => random_distinct(&m, meta.len(), n, &mut rng),
-        Pick::Repeated(n) => random_repeated(&m, meta.len(), n, &mut rng),
+        Pick::Distinct(n) => random_distinct(&m, len, n, &mut rng),
+        Pick::Repeated(n) => random_repeated(&m, len, n, &mut rng),
     }
 }
 
-/// Most elements [`by_rank`] fetches one by one; more are read in one walk.
-const RANK_PICKS_MAX: u64 = 4096;
-
-/// `pick` drawn by rank through the set's rank index, when it has one (None
+/// `pick` (fewer elements than the collection: see [`random`]) drawn by
+/// rank through the collection's rank index, when it has one (None
 /// otherwise): exactly uniform, and each element is one seek and a walk
 /// inside one block, so a set drained by SPOP (its records hidden among the
 /// deletion markers of popped members) never has them all walked over, not
 /// even for its last members. Distinct ranks are drawn by Floyd's algorithm.
 fn by_rank(m: &Members, len: u64, pick: Pick, rng: &mut Rng) -> Result<Option<Vec<Element>>, CmdError> {
-    let Some((db, key, version, _)) = &m.ranked else { return Ok(None) };
+    let Some((ty, db, key, version, _)) = &m.ranked else { return Ok(None) };
     let ranks: Vec<u64> = match pick {
-        Pick::Distinct(n) if n >= len && len <= RANK_PICKS_MAX => (0..len).collect(),
-        Pick::Distinct(n) if n < len && n <= RANK_PICKS_MAX => {
+        Pick::Distinct(n) if n < len => {
             let mut chosen: HashSet<u64, ahash::RandomState> = HashSet::default();
             for j in len - n..len {
                 let t = rng.below(j + 1);
@@ -596,13 +617,15 @@ fn by_rank(m: &Members, len: u64, pick: Pick, rng: &mut Rng) -> Result<Option<Ve
             }
             chosen.into_iter().collect()
         }
-        Pick::Repeated(n) if n <= RANK_PICKS_MAX && len > 0 => (0..n).map(|_| rng.below(len)).collect(),
+        Pick::Repeated(n) if len > 0 => (0..n).map(|_| rng.below(len)).collect(),
         _ => return Ok(None),
     };
     let mut out = Vec::with_capacity(ranks.len());
     for r in ranks {
-        match m.store.set_member_at(*db, key, *version, len, r)? {
+        match m.store.member_at(*ty, *db, key, *version, len, r)? {
             Some(e) => out.push(e),
+            // No index, or it went out of step midway (then it is dropped):
+            // the caller's fallback draws the whole pick.
             None => return Ok(None),
         }
     }
