@@ -810,6 +810,38 @@ mod tests {
     }
 
     #[test]
+    fn a_hash_overwrite_keeps_its_rank_index_exact() {
+        let mut t = TempStore::new();
+        let fields = padded(300);
+        t.run(|tx| {
+            let elems = fields.iter().map(|f| (f.as_slice(), &b"v"[..]));
+            insert(tx, b"h", Type::Hash, None, elems, OnExisting::Replace).expect("insert");
+        });
+        let meta = |t: &mut TempStore| t.run(|tx| lookup(tx, b"h", Type::Hash).expect("lookup").expect("exists"));
+        let m = meta(&mut t);
+        let at = |t: &TempStore, m: &Meta, r: u64| {
+            t.store.member_at(Type::Hash, 0, b"h", m.version(), m.len(), r).expect("read").expect("indexed")
+        };
+        assert_eq!(at(&t, &m, 7).0, fields[7]);
+        assert!(t.store.counts_puts(0, b"h", m.version()));
+        // Overwrites (one named twice) and a new field, in one command.
+        t.run(|tx| {
+            let elems = [(&fields[3][..], &b"w"[..]), (&fields[3][..], b"x"), (&fields[9][..], b"w"), (b"zz", b"w")];
+            insert(tx, b"h", Type::Hash, Some(m.clone()), elems.into_iter(), OnExisting::Replace).expect("insert");
+        });
+        // Counting overwrites as new fields would have left the index 3
+        // over the size, and the commit would have dropped it.
+        assert_eq!(t.store.rank_index_stats().1, 1, "the index followed the overwrites");
+        let m = meta(&mut t);
+        assert_eq!(m.len(), 301);
+        let all: Vec<Element> = (0..301).map(|r| at(&t, &m, r)).collect();
+        let mut want = Members::new(&t.store, 0, b"h", &m).all().expect("all");
+        want.sort();
+        assert_eq!(all, want);
+        assert_eq!(all[3].1, b"x");
+    }
+
+    #[test]
     fn random_descent_reaches_every_member() {
         let mut t = TempStore::new();
         let mut rng = Rng::new();
