@@ -133,9 +133,20 @@ const MAX_PICK_COUNTERS: usize = 4096;
 /// Bookkeeping bytes counted per block besides its fence bytes.
 const BLOCK_OVERHEAD: usize = 40;
 
-/// The index of one sorted set version.
+/// Bookkeeping bytes counted per cached record besides its own bytes.
+const ENTRY_OVERHEAD: usize = 48;
+
+/// A block's records are cached only if they take at most this many bytes
+/// (big hash values stay on disk).
+const MAX_CACHED_BLOCK: usize = 4096;
+
+/// The records of one block, as `(sub-key suffix, value)` in order: a
+/// random pick landing in a cached block reads nothing from RocksDB.
+type Cached = Vec<(Box<[u8]>, Box<[u8]>)>;
+
+/// The index of one collection version.
 struct Index {
-    /// The records counted: `zscore` (sorted sets) or `data` (sets).
+    /// The records counted: `zscore` (sorted sets) or `data` (sets, hashes).
     cf: Cf,
     ty: Type,
     version: u64,
@@ -146,6 +157,11 @@ struct Index {
     /// Members in each group of [`GROUP`] blocks (`counts` summed), so a
     /// rank's block is found in O(blocks / GROUP + GROUP).
     sums: Vec<u64>,
+    /// Each block's records, once a random pick has walked it (None until
+    /// then): kept exact by the same committed puts and deletes as the
+    /// counts. Picks from a set being drained by SPOP then cost no RocksDB
+    /// seek at all once each block has been walked once.
+    cache: Vec<Option<Cached>>,
     total: u64,
     bytes: usize,
     /// Last use (the LRU clock of [`RankIndexes`]).
@@ -158,18 +174,34 @@ impl Index {
         self.fences.partition_point(|f| f.as_ref() <= sub) - 1
     }
 
-    fn insert(&mut self, sub: &[u8]) {
+    /// Counts a new record; false if the index was out of step (its block
+    /// is cached and already holds `sub`: the caller drops the index).
+    fn insert(&mut self, sub: &[u8], value: &[u8]) -> bool {
         let b = self.block_of(sub);
+        if let Some(c) = &mut self.cache[b] {
+            match c.binary_search_by(|(s, _)| s.as_ref().cmp(sub)) {
+                Ok(_) => return false,
+                Err(i) => c.insert(i, (sub.into(), value.into())),
+            }
+            self.bytes += sub.len() + value.len() + ENTRY_OVERHEAD;
+        }
         self.counts[b] += 1;
         self.sums[b / GROUP] += 1;
         self.total += 1;
+        true
     }
 
-    /// False if the index was out of step (the caller drops it).
+    /// Uncounts a removed record; false if the index was out of step (the
+    /// caller drops it).
     fn remove(&mut self, sub: &[u8]) -> bool {
         let b = self.block_of(sub);
         if self.counts[b] == 0 {
             return false;
+        }
+        if let Some(c) = &mut self.cache[b] {
+            let Ok(i) = c.binary_search_by(|(s, _)| s.as_ref().cmp(sub)) else { return false };
+            let (s, v) = c.remove(i);
+            self.bytes -= s.len() + v.len() + ENTRY_OVERHEAD;
         }
         self.counts[b] -= 1;
         self.sums[b / GROUP] -= 1;
@@ -205,16 +237,35 @@ impl Index {
         self.sums = self.counts.chunks(GROUP).map(|c| c.iter().sum()).collect();
     }
 
-    /// Replaces block `b` by the blocks `cut` (fence, count).
+    /// Replaces block `b` by the blocks `cut` (fence, count), uncached.
     fn replace(&mut self, b: usize, cut: Vec<(Box<[u8]>, u64)>) {
-        let old = self.fences[b].len();
+        let old = self.fences[b].len() + self.cache[b].as_ref().map_or(0, |c| cached_bytes(c));
         let add: usize = cut.iter().map(|(f, _)| f.len() + BLOCK_OVERHEAD).sum();
         self.bytes = self.bytes + add - old - BLOCK_OVERHEAD;
+        let n = cut.len();
         let (fences, counts): (Vec<_>, Vec<_>) = cut.into_iter().unzip();
         self.fences.splice(b..=b, fences);
         self.counts.splice(b..=b, counts);
+        self.cache.splice(b..=b, std::iter::repeat_with(|| None).take(n));
         self.resum();
     }
+}
+
+/// A record of `kind` as a pick returns it: a set's or hash's `data` record
+/// as is; a sorted set's `zscore` record (`score | member`, no value) as the
+/// member and its score's `f64::to_bits` big-endian, like its `data` value.
+fn element(kind: Kind, sub: &[u8], value: &[u8]) -> SubAndValue {
+    if kind == ZSET {
+        if let Some((score, member)) = sub.split_first_chunk::<8>() {
+            return (member.to_vec(), keys::decode_score(*score).to_bits().to_be_bytes().to_vec());
+        }
+    }
+    (sub.to_vec(), value.to_vec())
+}
+
+/// Bytes a block's cached records are counted for.
+fn cached_bytes(c: &Cached) -> usize {
+    c.iter().map(|(s, v)| s.len() + v.len() + ENTRY_OVERHEAD).sum()
 }
 
 /// Every rank index, keyed by `db | key_len | user_key` (a `zscore` key's
@@ -300,9 +351,14 @@ impl RankIndexes {
                     if ix.version != version || ix.cf != *cf {
                         continue;
                     }
-                    if matches!(op, super::SubOp::Put(..)) {
-                        ix.insert(sub);
-                    } else if !ix.remove(sub) {
+                    let before = ix.bytes;
+                    let in_step = match op {
+                        super::SubOp::Put(_, _, v) => ix.insert(sub, v),
+                        _ => ix.remove(sub),
+                    };
+                    // Cached records change the index's size.
+                    self.bytes = self.bytes + ix.bytes - before;
+                    if !in_step {
                         let ik = ik.to_vec();
                         self.drop_key(&ik);
                     }
@@ -406,31 +462,50 @@ impl Store {
         rank: u64,
     ) -> Result<Option<SubAndValue>, Error> {
         let kind = if ty == Type::ZSet { ZSET } else { data_kind(ty) };
-        let Some((start, mut skip)) = self.seek_rank(kind, Purpose::Pick, db, key, version, len, rank)? else {
+        if rank >= len {
+            return Ok(None);
+        }
+        let prefix = keys::data_prefix(db, key, version);
+        let ik = &prefix[..prefix.len() - 8];
+        let Some(b) = self.rank_block(&prefix, kind, Purpose::Pick, version, len, |ix| ix.block_at(rank))? else {
             return Ok(None);
         };
-        let prefix = keys::data_prefix(db, key, version);
-        let mut found = None;
-        self.iter_prefix(kind.0, &prefix, Some(&start), false, |k, v| {
-            if skip > 0 {
-                skip -= 1;
-                return true;
+        let (skip, count, fence, next) = {
+            let idx = self.rank.borrow();
+            let ix = &idx.by_key[ik];
+            let skip = (rank - ix.before(b)) as usize;
+            if let Some((sub, v)) = ix.cache[b].as_ref().and_then(|c| c.get(skip)) {
+                return Ok(Some(element(kind, sub, v)));
             }
+            (skip, ix.counts[b], ix.fences[b].clone(), ix.fences.get(b + 1).cloned())
+        };
+        // Walk the whole block (a few dozen records) and cache it.
+        let mut start = prefix.clone();
+        start.extend_from_slice(&fence);
+        let mut block: Cached = Vec::with_capacity(count as usize);
+        self.iter_prefix(kind.0, &prefix, Some(&start), false, |k, v| {
             let sub = &k[prefix.len()..];
-            found = if kind == ZSET {
-                // `score (8 order-preserving bytes) | member`.
-                sub.split_first_chunk::<8>().map(|(score, member)| {
-                    (member.to_vec(), keys::decode_score(*score).to_bits().to_be_bytes().to_vec())
-                })
-            } else {
-                Some((sub.to_vec(), v.to_vec()))
-            };
-            false
+            if next.as_deref().is_some_and(|n| sub >= n) {
+                return false;
+            }
+            block.push((sub.into(), v.into()));
+            true
         })?;
-        if found.is_none() {
-            self.rank.borrow_mut().drop_key(&prefix[..prefix.len() - 8]);
+        let mut idx = self.rank.borrow_mut();
+        if block.len() as u64 != count {
+            // Out of step with the records: forget it, the caller falls back.
+            idx.drop_key(ik);
+            return Ok(None);
         }
-        Ok(found)
+        let found = element(kind, &block[skip].0, &block[skip].1);
+        let add = cached_bytes(&block);
+        if add <= MAX_CACHED_BLOCK && idx.bytes + add <= BUDGET {
+            let ix = idx.by_key.get_mut(ik).expect("invariant: found above");
+            ix.cache[b] = Some(block);
+            ix.bytes += add;
+            idx.bytes += add;
+        }
+        Ok(Some(found))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -551,6 +626,7 @@ impl Store {
             fences: vec![Box::default()],
             counts: vec![0],
             sums: Vec::new(),
+            cache: Vec::new(),
             total: 0,
             bytes: BLOCK_OVERHEAD,
             used: 0,
@@ -567,6 +643,7 @@ impl Store {
             true
         })?;
         ix.resum();
+        ix.cache = std::iter::repeat_with(|| None).take(ix.counts.len()).collect();
         Ok((ix.total == len).then_some(ix))
     }
 
@@ -591,6 +668,7 @@ mod tests {
             fences,
             counts: counts.to_vec(),
             sums: Vec::new(),
+            cache: vec![None; counts.len()],
             total: counts.iter().sum(),
             bytes: 1000,
             used: 0,
@@ -625,7 +703,7 @@ mod tests {
             rank += c;
         }
         // Counting follows inserts and removals in later groups.
-        ix.insert(&150u16.to_be_bytes());
+        assert!(ix.insert(&150u16.to_be_bytes(), b""));
         assert_eq!(ix.before(151), counts[..151].iter().sum::<u64>() + 1);
         assert!(ix.remove(&150u16.to_be_bytes()));
         assert_eq!(ix.sums, counts.chunks(GROUP).map(|c| c.iter().sum()).collect::<Vec<u64>>());
