@@ -40,6 +40,12 @@
 //! see it through the overlay; the index follows those commits the same way,
 //! and is cleared whole if the batch's write fails (or the DB is reopened).
 //!
+//! A random pick walks its whole block once (a few dozen records) and keeps
+//! the records in the index (`Index::cache`, counted in [`BUDGET`]); later
+//! picks landing in that block read nothing from RocksDB. Committed puts
+//! and deletes update cached blocks like the counts, so a set drained by
+//! SPOP costs one walk per block, then only its writes.
+//!
 //! Blocks grow with inserts; one that has passed `2 * TARGET` members is cut
 //! again (one walk over it) when a query lands in it, so query walks stay
 //! short without making writes read anything. Blocks are never merged: a
@@ -239,7 +245,7 @@ impl Index {
 
     /// Replaces block `b` by the blocks `cut` (fence, count), uncached.
     fn replace(&mut self, b: usize, cut: Vec<(Box<[u8]>, u64)>) {
-        let old = self.fences[b].len() + self.cache[b].as_ref().map_or(0, |c| cached_bytes(c));
+        let old = self.fences[b].len() + self.cache[b].as_ref().map_or(0, cached_bytes);
         let add: usize = cut.iter().map(|(f, _)| f.len() + BLOCK_OVERHEAD).sum();
         self.bytes = self.bytes + add - old - BLOCK_OVERHEAD;
         let n = cut.len();
@@ -431,7 +437,18 @@ impl Store {
         len: u64,
         rank: u64,
     ) -> Result<Option<(Vec<u8>, u64)>, Error> {
-        self.seek_rank(ZSET, Purpose::Rank, db, key, version, len, rank)
+        if rank >= len {
+            return Ok(None);
+        }
+        let prefix = keys::data_prefix(db, key, version);
+        let Some(b) = self.rank_block(&prefix, ZSET, Purpose::Rank, version, len, |ix| ix.block_at(rank))? else {
+            return Ok(None);
+        };
+        let idx = self.rank.borrow();
+        let ix = &idx.by_key[&prefix[..prefix.len() - 8]];
+        let mut start = prefix;
+        start.extend_from_slice(&ix.fences[b]);
+        Ok(Some((start, rank - ix.before(b))))
     }
 
     /// Whether a put of a `data` record of `(db, key, version)` counts as a
@@ -506,31 +523,6 @@ impl Store {
             idx.bytes += add;
         }
         Ok(Some(found))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn seek_rank(
-        &self,
-        kind: Kind,
-        purpose: Purpose,
-        db: u8,
-        key: &[u8],
-        version: u64,
-        len: u64,
-        rank: u64,
-    ) -> Result<Option<(Vec<u8>, u64)>, Error> {
-        if rank >= len {
-            return Ok(None);
-        }
-        let prefix = keys::data_prefix(db, key, version);
-        let Some(b) = self.rank_block(&prefix, kind, purpose, version, len, |ix| ix.block_at(rank))? else {
-            return Ok(None);
-        };
-        let idx = self.rank.borrow();
-        let ix = &idx.by_key[&prefix[..prefix.len() - 8]];
-        let mut start = prefix;
-        start.extend_from_slice(&ix.fences[b]);
-        Ok(Some((start, rank - ix.before(b))))
     }
 
     /// Finds (building the index if needed, cutting the block if it grew

@@ -29,9 +29,8 @@ pub type Element = (Vec<u8>, Vec<u8>);
 const BATCH: usize = 1024;
 
 /// At or below this size a random pick reads the collection whole (a few
-/// KB): the pick is then exactly uniform, and the random descent's bias,
-/// largest when members are few, never shows.
-pub const SMALL: u64 = 128;
+/// KB): exactly uniform without an index. Bigger ones are drawn by rank.
+pub const SMALL: u64 = crate::storage::rank::MIN_PICK_MEMBERS - 1;
 
 /// The elements of one collection version, read from the store (pending
 /// writes of the running command are not visible).
@@ -350,15 +349,13 @@ const MAX_DEPTH: usize = 32;
 /// Seeks one level of the descent may spend looking for a present byte.
 const BYTE_TRIES: usize = 8;
 
-/// Draws elements of a big collection. A set with a rank index (built for
-/// sets of `storage::rank::MIN_MEMBERS` members and more, after a few
-/// picks, and kept while they shrink) is drawn from by rank: a uniform
-/// random rank, located through the set's rank index (`storage/rank.rs`,
-/// block counts kept exact by every commit) and a walk of at most a few
-/// hundred records: exactly uniform, no bias. Hashes and sorted sets (whose
-/// `data` records are overwritten in place, which the index cannot count)
-/// and smaller sets use a random descent of the member trie, using forward
-/// seeks only. A range is the members sharing a prefix
+/// Draws elements of a big collection. A collection with a rank index
+/// (`storage/rank.rs`: built by the first pick of a collection of up to a
+/// few thousand elements, later for bigger ones, see [`random`]) is drawn
+/// from by rank: a uniform random rank, located through the block counts
+/// kept exact by every commit: exactly uniform, no bias. Without one, the
+/// draw is a random descent of the member trie, using forward seeks only,
+/// with the bias described below. A range is the members sharing a prefix
 /// of length `c`, at least two of them, the first being `lo`. The byte at
 /// `c` is drawn uniformly from `low` (the smallest present) up to a top
 /// bound, plus one choice for `lo` itself when it ends at `c`; a seek finds
