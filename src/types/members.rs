@@ -566,24 +566,21 @@ pub enum Pick {
 /// set an element's value is its score (`f64::to_bits` big-endian, like its
 /// `data` record).
 ///
-/// A collection of at most [`SMALL`] elements, or one the pick covers
-/// (distinct `2n >= len`, repeated `n >= len`), is read whole and sampled:
-/// exact. Otherwise elements are drawn by rank through the collection's
-/// rank index (`storage/rank.rs`): exact as well. Without an index — a
-/// collection over a few thousand elements before its picks have paid for
-/// building one, one over a few million, or when the index budget is full —
-/// the draws fall back to the trie descent of [`Seeker`], whose bias is
-/// documented there.
+/// Unless the pick is the whole collection, elements are drawn by rank
+/// through the collection's rank index (`storage/rank.rs`): exact. A
+/// collection with an index keeps using it when it shrinks, so a set
+/// drained by SPOP never walks the deletion markers of its popped members
+/// to read its last ones. Without an index, a collection of at most
+/// [`SMALL`] elements, or one a distinct pick covers half of, is read whole
+/// and sampled: exact too. Otherwise — a collection over a few thousand
+/// elements before its picks have paid for building an index, one over a
+/// few million, or when the index budget is full — the draws fall back to
+/// the trie descent of [`Seeker`], whose bias is documented there.
 pub fn random(tx: &Tx, key: &[u8], meta: &Meta, pick: Pick) -> Result<Vec<Element>, CmdError> {
     let mut m = Members::new(tx.store(), tx.db, key, meta);
     let mut rng = Rng::new();
     let len = meta.len();
-    let whole = len <= SMALL
-        || match pick {
-            Pick::Distinct(n) => n.saturating_mul(2) >= len,
-            Pick::Repeated(n) => n >= len,
-        };
-    if !whole {
+    if !matches!(pick, Pick::Distinct(n) if n >= len) {
         m.ranked = Some((meta.ty(), tx.db, key.to_vec(), meta.version(), len));
         if let Some(picked) = by_rank(&m, len, pick, &mut rng)? {
             return Ok(picked);
@@ -595,15 +592,14 @@ pub fn random(tx: &Tx, key: &[u8], meta: &Meta, pick: Pick) -> Result<Vec<Elemen
     }
 }
 
-/// `pick` (fewer elements than the collection: see [`random`]) drawn by
-/// rank through the collection's rank index, when it has one (None
-/// otherwise): exactly uniform, and each element is one seek and a walk
-/// inside one block, so a set drained by SPOP (its records hidden among the
-/// deletion markers of popped members) never has them all walked over, not
-/// even for its last members. Distinct ranks are drawn by Floyd's algorithm.
+/// `pick` (not the whole collection) drawn by rank through the
+/// collection's rank index, when it has one (None otherwise, found at the
+/// first draw): exactly uniform, and each element is read from the index's
+/// cached block or by one seek and a walk inside one block. Distinct ranks
+/// are drawn by Floyd's algorithm.
 fn by_rank(m: &Members, len: u64, pick: Pick, rng: &mut Rng) -> Result<Option<Vec<Element>>, CmdError> {
     let Some((ty, db, key, version, _)) = &m.ranked else { return Ok(None) };
-    let ranks: Vec<u64> = match pick {
+    let ranks: Box<dyn Iterator<Item = u64>> = match pick {
         Pick::Distinct(n) if n < len => {
             let mut chosen: HashSet<u64, ahash::RandomState> = HashSet::default();
             for j in len - n..len {
@@ -612,12 +608,14 @@ fn by_rank(m: &Members, len: u64, pick: Pick, rng: &mut Rng) -> Result<Option<Ve
                     chosen.insert(j);
                 }
             }
-            chosen.into_iter().collect()
+            Box::new(chosen.into_iter())
         }
-        Pick::Repeated(n) if len > 0 => (0..n).map(|_| rng.below(len)).collect(),
+        // Drawn as they are read: a huge count on a collection without an
+        // index stops at the first draw.
+        Pick::Repeated(n) if len > 0 => Box::new((0..n).map(|_| rng.below(len))),
         _ => return Ok(None),
     };
-    let mut out = Vec::with_capacity(ranks.len());
+    let mut out = Vec::new();
     for r in ranks {
         match m.store.member_at(*ty, *db, key, *version, len, r)? {
             Some(e) => out.push(e),
