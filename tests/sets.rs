@@ -328,11 +328,11 @@ fn draining_a_big_set_one_pop_at_a_time_pops_each_member_once() {
 
 #[test]
 fn picks_from_a_big_set_are_uniform_and_follow_its_changes() {
-    // Sets of 1,024 members and more are drawn from by rank (storage/rank.rs):
+    // Sets of more than 128 members are drawn from by rank (storage/rank.rs):
     // uniform even for unpadded members, where a trie descent favours `1`
     // (a branch of its own next to `1...`, about 1% of its draws). 60,000
     // draws over 1,500 members: 40 each on average; uniform draws stay far
-    // inside [5, 100]. (The index is built after a few picks: PICK_COST.)
+    // inside [5, 100]. (A set this small is indexed by its first pick.)
     let s = TestServer::new();
     let mut c = s.raw();
     let members: Vec<String> = (1..=1500).map(|i| i.to_string()).collect();
