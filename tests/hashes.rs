@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{bulk, err, int, Reply, TestServer, WRONGTYPE};
+use common::{assert_uniform, bulk, err, int, RawClient, Reply, TestServer, WRONGTYPE};
 use redis::Commands;
 use std::collections::{HashMap, HashSet};
 
@@ -250,6 +250,61 @@ fn big_hash_random_picks_and_scan() {
     let rest: Vec<String> = (5000..10_000).map(|i| format!("field:{i}")).collect();
     assert_eq!(r.hdel::<_, _, i64>("big", &rest).expect("HDEL"), 5000);
     assert!(!r.exists::<_, bool>("big").expect("EXISTS"));
+}
+
+#[test]
+fn random_fields_are_uniform_over_unpadded_fields() {
+    // Unpadded fields 1..=600 make a lopsided trie: `6`, `60`..`69` and `600`
+    // are one first-byte branch of 12 fields next to `1...` (111 fields), and
+    // the old trie descent drew each branch about equally often. Picks by
+    // rank (storage/rank.rs) are uniform: chi-square over 60,000 draws.
+    let s = TestServer::new();
+    let mut c = s.raw();
+    let fields: Vec<String> = (1..=600).map(|i| i.to_string()).collect();
+    let mut args = vec!["HSET", "u"];
+    for f in &fields {
+        args.extend([f.as_str(), "v"]);
+    }
+    assert_eq!(c.cmd(&args), int(600));
+    let draws = |c: &mut RawClient, count: &str, calls: usize| -> Vec<String> {
+        let mut out = Vec::new();
+        for _ in 0..calls {
+            let reply = c.cmd(&["HRANDFIELD", "u", count, "WITHVALUES"]).items();
+            for pair in reply.chunks(2) {
+                out.push(pair[0].str());
+            }
+        }
+        out
+    };
+    // Repeats allowed (fewer than the fields: the whole hash is not read).
+    assert_uniform("HRANDFIELD -250", &fields, &draws(&mut c, "-250", 240));
+    // Overwrites, removals and additions while the hash is indexed: the
+    // index follows them (an overwrite is a delete plus a put), so the
+    // picks stay uniform over the live fields and carry current values.
+    let mut args = vec!["HSET", "u"];
+    for f in &fields[..300] {
+        args.extend([f.as_str(), "w"]);
+    }
+    args.extend(["new", "w"]);
+    assert_eq!(c.cmd(&args), int(1));
+    assert_eq!(c.cmd(&["HDEL", "u", "1", "2", "3"]), int(3));
+    assert_eq!(c.cmd(&["HINCRBY", "u", "4", "1"]), err("ERR hash value is not an integer"));
+    assert_eq!(c.cmd(&["HSET", "u", "4", "7"]), int(0));
+    assert_eq!(c.cmd(&["HINCRBY", "u", "4", "1"]), int(8));
+    let live: Vec<String> = fields[3..].iter().cloned().chain(["new".to_string()]).collect();
+    // Distinct picks, a third of the hash per call.
+    assert_uniform("HRANDFIELD 199", &live, &draws(&mut c, "199", 300));
+    let reply = c.cmd(&["HRANDFIELD", "u", "-598", "WITHVALUES"]).items();
+    for pair in reply.chunks(2) {
+        let (f, v) = (pair[0].str(), pair[1].str());
+        let want = match f.parse::<usize>() {
+            Ok(4) => "8",
+            Ok(i) if i <= 300 => "w",
+            Ok(_) => "v",
+            Err(_) => "w",
+        };
+        assert_eq!(v, want, "value of {f}");
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{bulk, err, int, Reply, TestServer, WRONGTYPE};
+use common::{assert_uniform, bulk, err, int, Reply, TestServer, WRONGTYPE};
 use redis::Commands;
 use std::collections::HashSet;
 
@@ -328,11 +328,11 @@ fn draining_a_big_set_one_pop_at_a_time_pops_each_member_once() {
 
 #[test]
 fn picks_from_a_big_set_are_uniform_and_follow_its_changes() {
-    // Sets of 1,024 members and more are drawn from by rank (storage/rank.rs):
+    // Sets of more than 128 members are drawn from by rank (storage/rank.rs):
     // uniform even for unpadded members, where a trie descent favours `1`
     // (a branch of its own next to `1...`, about 1% of its draws). 60,000
     // draws over 1,500 members: 40 each on average; uniform draws stay far
-    // inside [5, 100]. (The index is built after a few picks: PICK_COST.)
+    // inside [5, 100]. (A set this small is indexed by its first pick.)
     let s = TestServer::new();
     let mut c = s.raw();
     let members: Vec<String> = (1..=1500).map(|i| i.to_string()).collect();
@@ -365,4 +365,37 @@ fn picks_from_a_big_set_are_uniform_and_follow_its_changes() {
     assert!(popped.iter().all(|m| live.contains(m)));
     assert_eq!(popped.iter().collect::<HashSet<_>>().len(), 100);
     assert_eq!(c.cmd(&["SCARD", "u"]), int(1103));
+}
+
+#[test]
+fn picks_from_a_mid_sized_set_are_uniform() {
+    // 300 unpadded members: more than are read whole, fewer than the rank
+    // index was once kept for, so the old code drew them by the biased trie
+    // descent (`3`, `30`..`39`, `300` a branch of 12 next to `1...`'s 111).
+    let s = TestServer::new();
+    let mut c = s.raw();
+    let members: Vec<String> = (1..=300).map(|i| i.to_string()).collect();
+    let mut args = vec!["SADD", "m"];
+    args.extend(members.iter().map(String::as_str));
+    assert_eq!(c.cmd(&args), int(300));
+    let mut draws = Vec::new();
+    for _ in 0..300 {
+        draws.extend(c.cmd(&["SRANDMEMBER", "m", "-100"]).items().iter().map(Reply::str));
+    }
+    assert_uniform("SRANDMEMBER -100", &members, &draws);
+    let mut draws = Vec::new();
+    for _ in 0..300 {
+        let got: Vec<String> = c.cmd(&["SRANDMEMBER", "m", "100"]).items().iter().map(Reply::str).collect();
+        assert_eq!(got.iter().collect::<HashSet<_>>().len(), 100, "distinct");
+        draws.extend(got);
+    }
+    assert_uniform("SRANDMEMBER 100", &members, &draws);
+    // SPOP of one member, put back each time: uniform too.
+    let mut draws = Vec::new();
+    for _ in 0..9000 {
+        let m = c.cmd(&["SPOP", "m"]).str();
+        assert_eq!(c.cmd(&["SADD", "m", &m]), int(1));
+        draws.push(m);
+    }
+    assert_uniform("SPOP", &members, &draws);
 }

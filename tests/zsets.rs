@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{bulks, err, int, RawClient, RedisServer, Reply, TestServer};
+use common::{assert_uniform, bulks, err, int, RawClient, RedisServer, Reply, TestServer};
 use std::collections::HashSet;
 
 /// Adds members `{prefix}{i:06}` with score `score(i)` for i in `range`,
@@ -228,6 +228,55 @@ fn random_members_are_members() {
     assert_eq!(whole.len(), 500);
     assert_eq!(whole[0], "m000499");
     assert_eq!(whole[499], "m000000");
+}
+
+#[test]
+fn random_members_are_uniform_with_their_scores() {
+    // Unpadded members 1..=600 (a lopsided trie of the `data` records, which
+    // the old descent drew from with a strong bias): ZRANDMEMBER now picks
+    // uniform ranks of the score order through the rank index. Scores come
+    // from the `zscore` records and must match the member's.
+    let s = TestServer::new();
+    let mut c = s.raw();
+    let members: Vec<String> = (1..=600).map(|i| i.to_string()).collect();
+    let mut args = vec!["ZADD", "u"];
+    let scores: Vec<String> = (1..=600).map(|i| format!("{}", (i * 7919) % 600)).collect();
+    for (m, sc) in members.iter().zip(&scores) {
+        args.extend([sc.as_str(), m.as_str()]);
+    }
+    assert_eq!(c.cmd(&args), int(600));
+    let mut draws = Vec::new();
+    for _ in 0..240 {
+        let reply = c.cmd(&["ZRANDMEMBER", "u", "-250", "WITHSCORES"]).items();
+        for pair in reply.chunks(2) {
+            let m = pair[0].str();
+            let i: usize = m.parse().expect("member");
+            assert_eq!(pair[1].str(), scores[i - 1], "score of {m}");
+            draws.push(m);
+        }
+    }
+    assert_uniform("ZRANDMEMBER -250", &members, &draws);
+    // Score changes between picks (a delete and a put of `zscore`): still
+    // uniform, with the new scores.
+    let mut args = vec!["ZADD", "u"];
+    for m in &members[..300] {
+        args.extend(["1000", m.as_str()]);
+    }
+    assert_eq!(c.cmd(&args), int(0));
+    let mut draws = Vec::new();
+    for _ in 0..300 {
+        let reply = c.cmd(&["ZRANDMEMBER", "u", "200", "WITHSCORES"]).items();
+        let distinct: HashSet<String> = reply.chunks(2).map(|p| p[0].str()).collect();
+        assert_eq!(distinct.len(), 200, "distinct members");
+        for pair in reply.chunks(2) {
+            let m = pair[0].str();
+            let i: usize = m.parse().expect("member");
+            let want = if i <= 300 { "1000" } else { scores[i - 1].as_str() };
+            assert_eq!(pair[1].str(), want, "score of {m}");
+            draws.push(m);
+        }
+    }
+    assert_uniform("ZRANDMEMBER 200", &members, &draws);
 }
 
 #[test]

@@ -162,8 +162,8 @@ pub fn hincrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 /// HRANDFIELD key [count [WITHVALUES]]
-/// O(count) (see `types::members::random_distinct` for how a big hash is
-/// sampled without reading it whole). A negative count may repeat fields.
+/// O(count) (see `types::members::random` for how a big hash is sampled
+/// uniformly without reading it whole). A negative count may repeat fields.
 /// WITHVALUES pairs are a flat array in RESP2 and an array of pairs in RESP3.
 pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() == 2 {

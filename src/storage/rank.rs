@@ -1,42 +1,50 @@
-//! Rank index of big sorted sets and sets: an in-memory order-statistics
-//! summary of a sorted set's `zscore` records, so ZRANK / ZREVRANK and
-//! rank-addressed ZRANGE / ZREMRANGEBYRANK cost O(blocks + block size)
-//! instead of O(rank); and of a set's `data` records, so SPOP / SRANDMEMBER
-//! pick a uniformly random rank and find its member the same way (exactly
-//! uniform, one seek and a short walk instead of a trie descent of about
-//! thirty seeks).
+//! Rank index of big sorted sets, sets and hashes: an in-memory
+//! order-statistics summary of a sorted set's `zscore` records, so ZRANK /
+//! ZREVRANK and rank-addressed ZRANGE / ZREMRANGEBYRANK cost O(blocks +
+//! block size) instead of O(rank); and of a set's or hash's `data` records.
+//! Random picks (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) draw a uniformly
+//! random rank and find its element the same way: exactly uniform, one seek
+//! and a short walk.
 //!
-//! Shape: the order of one sorted set (set) version is cut into blocks of
-//! about [`TARGET`] members. A block is its *fence* (the `score | member`
-//! suffix of its first `zscore` key at the time it was cut; block 0's fence
-//! is empty, below everything) and its member count. Fences are separators,
-//! not members: a fence whose member is later removed still splits the order.
-//! A rank is the counts of the blocks before the member's block plus a short
-//! forward walk from the block's fence to the member; a rank position is found
-//! the same way backwards (sum counts, then seek the fence and skip).
+//! Shape: the order of one collection version is cut into blocks of
+//! about [`TARGET`] members. A block is its *fence* (the sub-key suffix —
+//! `score | member` for a sorted set, the member or field otherwise — of its
+//! first record at the time it was cut; block 0's fence is empty, below
+//! everything) and its member count. Fences are separators, not members: a
+//! fence whose member is later removed still splits the order. A rank is the
+//! counts of the blocks before the member's block plus a short forward walk
+//! from the block's fence to the member; a rank position is found the same
+//! way backwards (sum counts, then seek the fence and skip).
 //!
-//! Built lazily by the first rank query of a sorted set of at least
-//! [`MIN_MEMBERS`] members (one ordered scan; a set's index waits until its
-//! random picks have cost about as much as that scan, see [`PICK_COST`],
-//! and sets over [`MAX_SET_BUILD`] members are not indexed), and kept
-//! exact by `Store::commit`, which shows every committed `zscore` / `data`
-//! operation and meta
-//! change to [`RankIndexes::observe`] — whichever command wrote them, so no
-//! writer can forget to update it:
-//! - a put of `prefix | score | member` is a new member of that order, a delete
-//!   removes one (the only writer of existing versions, `types::zset::Edit`,
-//!   writes exactly that way: a score change is a delete plus a put; sets'
-//!   `types::members` puts only new members and deletes only present ones);
+//! Built lazily (one ordered scan) by the first rank query of a sorted set of
+//! at least [`MIN_MEMBERS`] members, or by a random pick of a collection of
+//! at least [`MIN_PICK_MEMBERS`] (see [`Purpose::Pick`] for when a pick
+//! builds), and kept exact by `Store::commit`, which shows every committed
+//! `zscore` / `data` operation and meta change to [`RankIndexes::observe`] —
+//! whichever command wrote them, so no writer can forget to update it:
+//! - a put of `prefix | sub` is a new member of that order, a delete removes
+//!   one (the writers of existing versions write exactly that way:
+//!   `types::zset::Edit` writes a score change as a delete plus a put; sets'
+//!   and hashes' `types::members` puts only new members and deletes only
+//!   present ones, except a hash field overwrite, which is a delete plus a
+//!   put while the hash is indexed, see [`Store::counts_puts`]);
 //! - a meta change of an indexed key drops the index unless the record is the
-//!   same sorted set version with the size the index counted (this also
+//!   same collection version with the size the index counted (this also
 //!   catches DEL, overwrite, expiry, RENAME away), and FLUSHDB / FLUSHALL or
 //!   a range delete drops every index of the db;
-//! - a block whose count would go negative drops the index (never wrong:
+//! - a block whose count would go negative drops the index, and every query
+//!   first checks the index's total against the size in `meta` (never wrong:
 //!   the next query rebuilds it from the records).
 //!
 //! Inside MULTI / scripts commits are deferred into the open batch and reads
 //! see it through the overlay; the index follows those commits the same way,
 //! and is cleared whole if the batch's write fails (or the DB is reopened).
+//!
+//! A random pick walks its whole block once (a few dozen records) and keeps
+//! the records in the index (`Index::cache`, counted in [`BUDGET`]); later
+//! picks landing in that block read nothing from RocksDB. Committed puts
+//! and deletes update cached blocks like the counts, so a set drained by
+//! SPOP costs one walk per block, then only its writes.
 //!
 //! Blocks grow with inserts; one that has passed `2 * TARGET` members is cut
 //! again (one walk over it) when a query lands in it, so query walks stay
@@ -57,8 +65,16 @@ use std::collections::HashMap;
 /// Sorted sets smaller than this keep the plain walk (no index).
 pub const MIN_MEMBERS: u64 = 1024;
 
-/// Members per block when a block is cut.
-const TARGET: u64 = 64;
+/// Members per block when a block is cut. Small, because a pick or rank
+/// query walks up to a block's records (and the deletion markers of its
+/// removed members), and while the collection is in the memtable each step
+/// of that walk is a cache miss: with 64-member blocks a draining SPOP spent
+/// ~30 µs per pop walking. Sums per [`GROUP`] of blocks keep finding a rank's
+/// block cheap with this many blocks.
+const TARGET: u64 = 16;
+
+/// Blocks per group in [`Index::sums`].
+const GROUP: usize = 64;
 
 /// A block past this is cut again by the next query that lands in it.
 const MAX: u64 = 2 * TARGET;
@@ -75,19 +91,47 @@ type Kind = (Cf, Type);
 /// Sorted sets: the score order of the `zscore` records.
 const ZSET: Kind = (Cf::Zscore, Type::ZSet);
 
-/// Sets: the member order of the `data` records (a set writes a member's
-/// record only when it is new and deletes only present ones, so puts and
-/// deletes count exactly; hashes and sorted sets overwrite `data` records
-/// and are never indexed this way).
-const SET: Kind = (Cf::Data, Type::Set);
+/// Sets and hashes: the member (field) order of the `data` records. A set
+/// writes a member's record only when it is new and deletes only present
+/// ones, so puts and deletes count exactly. A hash overwrites the record of
+/// an existing field; while the hash is indexed ([`Store::counts_puts`])
+/// that overwrite is written as a delete then a put, which counts as -1 +1.
+/// (Sorted sets overwrite `data` records freely: they are counted by their
+/// `zscore` records instead.)
+fn data_kind(ty: Type) -> Kind {
+    (Cf::Data, ty)
+}
 
-/// A set's random pick without an index (a trie descent, ~30 seeks) costs
+/// What a query wants the index for: its size floor and build policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// ZRANK and rank ranges: built on the first query from
+    /// [`MIN_MEMBERS`] members (smaller sorted sets are walked).
+    Rank,
+    /// A uniform random pick (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER):
+    /// from [`MIN_PICK_MEMBERS`] members (smaller ones are read whole), built
+    /// at once up to [`EAGER_PICK_BUILD`] members, past that once the picks
+    /// have cost about what building costs (see [`PICK_COST`]).
+    Pick,
+}
+
+/// Collections this small are read whole by a random pick (a few KB); the
+/// pick is exactly uniform without an index.
+pub const MIN_PICK_MEMBERS: u64 = 129;
+
+/// Up to this size a pick builds the index at once (one scan of at most
+/// this many records, about a millisecond): the pick is uniform from the
+/// first.
+const EAGER_PICK_BUILD: u64 = 8192;
+
+/// A random pick without an index (a trie descent, ~30 seeks) costs
 /// about as much as scanning this many records while building one.
 const PICK_COST: u64 = 256;
 
-/// Sets bigger than this are never indexed: building reads the whole set
-/// at once, and past a few million members that stall outweighs the picks.
-const MAX_SET_BUILD: u64 = 1 << 22;
+/// Collections bigger than this are never indexed for picks: building reads
+/// the whole collection at once, and past a few million members that stall
+/// outweighs the picks.
+const MAX_PICK_BUILD: u64 = 1 << 22;
 
 /// Set versions whose picks [`RankIndexes::picks`] counts at most.
 const MAX_PICK_COUNTERS: usize = 4096;
@@ -95,9 +139,20 @@ const MAX_PICK_COUNTERS: usize = 4096;
 /// Bookkeeping bytes counted per block besides its fence bytes.
 const BLOCK_OVERHEAD: usize = 40;
 
-/// The index of one sorted set version.
+/// Bookkeeping bytes counted per cached record besides its own bytes.
+const ENTRY_OVERHEAD: usize = 48;
+
+/// A block's records are cached only if they take at most this many bytes
+/// (big hash values stay on disk).
+const MAX_CACHED_BLOCK: usize = 4096;
+
+/// The records of one block, as `(sub-key suffix, value)` in order: a
+/// random pick landing in a cached block reads nothing from RocksDB.
+type Cached = Vec<(Box<[u8]>, Box<[u8]>)>;
+
+/// The index of one collection version.
 struct Index {
-    /// The records counted: `zscore` (sorted sets) or `data` (sets).
+    /// The records counted: `zscore` (sorted sets) or `data` (sets, hashes).
     cf: Cf,
     ty: Type,
     version: u64,
@@ -105,6 +160,14 @@ struct Index {
     fences: Vec<Box<[u8]>>,
     /// Members in each block.
     counts: Vec<u64>,
+    /// Members in each group of [`GROUP`] blocks (`counts` summed), so a
+    /// rank's block is found in O(blocks / GROUP + GROUP).
+    sums: Vec<u64>,
+    /// Each block's records, once a random pick has walked it (None until
+    /// then): kept exact by the same committed puts and deletes as the
+    /// counts. Picks from a set being drained by SPOP then cost no RocksDB
+    /// seek at all once each block has been walked once.
+    cache: Vec<Option<Cached>>,
     total: u64,
     bytes: usize,
     /// Last use (the LRU clock of [`RankIndexes`]).
@@ -117,37 +180,98 @@ impl Index {
         self.fences.partition_point(|f| f.as_ref() <= sub) - 1
     }
 
-    fn insert(&mut self, sub: &[u8]) {
+    /// Counts a new record; false if the index was out of step (its block
+    /// is cached and already holds `sub`: the caller drops the index).
+    fn insert(&mut self, sub: &[u8], value: &[u8]) -> bool {
         let b = self.block_of(sub);
+        if let Some(c) = &mut self.cache[b] {
+            match c.binary_search_by(|(s, _)| s.as_ref().cmp(sub)) {
+                Ok(_) => return false,
+                Err(i) => c.insert(i, (sub.into(), value.into())),
+            }
+            self.bytes += sub.len() + value.len() + ENTRY_OVERHEAD;
+        }
         self.counts[b] += 1;
+        self.sums[b / GROUP] += 1;
         self.total += 1;
+        true
     }
 
-    /// False if the index was out of step (the caller drops it).
+    /// Uncounts a removed record; false if the index was out of step (the
+    /// caller drops it).
     fn remove(&mut self, sub: &[u8]) -> bool {
         let b = self.block_of(sub);
         if self.counts[b] == 0 {
             return false;
         }
+        if let Some(c) = &mut self.cache[b] {
+            let Ok(i) = c.binary_search_by(|(s, _)| s.as_ref().cmp(sub)) else { return false };
+            let (s, v) = c.remove(i);
+            self.bytes -= s.len() + v.len() + ENTRY_OVERHEAD;
+        }
         self.counts[b] -= 1;
+        self.sums[b / GROUP] -= 1;
         self.total -= 1;
         true
     }
 
     /// Members before block `b`.
     fn before(&self, b: usize) -> u64 {
-        self.counts[..b].iter().sum()
+        let g = b / GROUP;
+        self.sums[..g].iter().sum::<u64>() + self.counts[g * GROUP..b].iter().sum::<u64>()
     }
 
-    /// Replaces block `b` by the blocks `cut` (fence, count).
+    /// The block holding forward rank `rank` (`rank < total`).
+    fn block_at(&self, rank: u64) -> usize {
+        let mut seen = 0;
+        for (g, &s) in self.sums.iter().enumerate() {
+            if rank < seen + s {
+                for (b, &c) in self.counts.iter().enumerate().skip(g * GROUP) {
+                    if rank < seen + c {
+                        return b;
+                    }
+                    seen += c;
+                }
+            }
+            seen += s;
+        }
+        self.counts.len() - 1
+    }
+
+    /// Recomputes [`Index::sums`] (after blocks were cut or added).
+    fn resum(&mut self) {
+        self.sums = self.counts.chunks(GROUP).map(|c| c.iter().sum()).collect();
+    }
+
+    /// Replaces block `b` by the blocks `cut` (fence, count), uncached.
     fn replace(&mut self, b: usize, cut: Vec<(Box<[u8]>, u64)>) {
-        let old = self.fences[b].len();
+        let old = self.fences[b].len() + self.cache[b].as_ref().map_or(0, cached_bytes);
         let add: usize = cut.iter().map(|(f, _)| f.len() + BLOCK_OVERHEAD).sum();
         self.bytes = self.bytes + add - old - BLOCK_OVERHEAD;
+        let n = cut.len();
         let (fences, counts): (Vec<_>, Vec<_>) = cut.into_iter().unzip();
         self.fences.splice(b..=b, fences);
         self.counts.splice(b..=b, counts);
+        self.cache.splice(b..=b, std::iter::repeat_with(|| None).take(n));
+        self.resum();
     }
+}
+
+/// A record of `kind` as a pick returns it: a set's or hash's `data` record
+/// as is; a sorted set's `zscore` record (`score | member`, no value) as the
+/// member and its score's `f64::to_bits` big-endian, like its `data` value.
+fn element(kind: Kind, sub: &[u8], value: &[u8]) -> SubAndValue {
+    if kind == ZSET {
+        if let Some((score, member)) = sub.split_first_chunk::<8>() {
+            return (member.to_vec(), keys::decode_score(*score).to_bits().to_be_bytes().to_vec());
+        }
+    }
+    (sub.to_vec(), value.to_vec())
+}
+
+/// Bytes a block's cached records are counted for.
+fn cached_bytes(c: &Cached) -> usize {
+    c.iter().map(|(s, v)| s.len() + v.len() + ENTRY_OVERHEAD).sum()
 }
 
 /// Every rank index, keyed by `db | key_len | user_key` (a `zscore` key's
@@ -176,11 +300,15 @@ impl RankIndexes {
         self.bytes = 0;
     }
 
-    /// Whether a set's index is worth building now: only once its picks
-    /// have cost about what building costs (ski rental), so a one-off
-    /// SRANDMEMBER on a big set never pays for a full scan.
+    /// Whether an index for random picks is worth building now: at once
+    /// for a collection of up to [`EAGER_PICK_BUILD`] members, else only once
+    /// its picks have cost about what building costs (ski rental), so a
+    /// one-off SRANDMEMBER on a big set never pays for a full scan.
     fn worth_building(&mut self, ik: &[u8], version: u64, len: u64) -> bool {
-        if len > MAX_SET_BUILD {
+        if len <= EAGER_PICK_BUILD {
+            return true;
+        }
+        if len > MAX_PICK_BUILD {
             return false;
         }
         if self.picks.len() >= MAX_PICK_COUNTERS {
@@ -229,9 +357,14 @@ impl RankIndexes {
                     if ix.version != version || ix.cf != *cf {
                         continue;
                     }
-                    if matches!(op, super::SubOp::Put(..)) {
-                        ix.insert(sub);
-                    } else if !ix.remove(sub) {
+                    let before = ix.bytes;
+                    let in_step = match op {
+                        super::SubOp::Put(_, _, v) => ix.insert(sub, v),
+                        _ => ix.remove(sub),
+                    };
+                    // Cached records change the index's size.
+                    self.bytes = self.bytes + ix.bytes - before;
+                    if !in_step {
                         let ik = ik.to_vec();
                         self.drop_key(&ik);
                     }
@@ -265,7 +398,7 @@ impl Store {
     pub fn zset_rank(&self, db: u8, key: &[u8], version: u64, len: u64, zkey: &[u8]) -> Result<Option<u64>, Error> {
         let prefix = keys::data_prefix(db, key, version);
         let sub = &zkey[prefix.len()..];
-        let Some(b) = self.rank_block(&prefix, ZSET, version, len, |ix| ix.block_of(sub))? else {
+        let Some(b) = self.rank_block(&prefix, ZSET, Purpose::Rank, version, len, |ix| ix.block_of(sub))? else {
             return Ok(None);
         };
         let (before, fence, count) = {
@@ -304,67 +437,92 @@ impl Store {
         len: u64,
         rank: u64,
     ) -> Result<Option<(Vec<u8>, u64)>, Error> {
-        self.seek_rank(ZSET, db, key, version, len, rank)
+        if rank >= len {
+            return Ok(None);
+        }
+        let prefix = keys::data_prefix(db, key, version);
+        let Some(b) = self.rank_block(&prefix, ZSET, Purpose::Rank, version, len, |ix| ix.block_at(rank))? else {
+            return Ok(None);
+        };
+        let idx = self.rank.borrow();
+        let ix = &idx.by_key[&prefix[..prefix.len() - 8]];
+        let mut start = prefix;
+        start.extend_from_slice(&ix.fences[b]);
+        Ok(Some((start, rank - ix.before(b))))
     }
 
-    /// The member at rank `rank` in byte order (0 = smallest) of the set
-    /// `(db, key, version)` of `len` members, and its value: the uniform
-    /// random pick of SPOP / SRANDMEMBER is this at a random rank. None: no
-    /// index (a set smaller than [`MIN_MEMBERS`], or out of step).
-    pub fn set_member_at(
+    /// Whether a put of a `data` record of `(db, key, version)` counts as a
+    /// new element in a rank index: then a hash writing over an existing
+    /// field must write a delete before the put (see [`data_kind`]). One
+    /// hash lookup, none while no collection is indexed.
+    pub fn counts_puts(&self, db: u8, key: &[u8], version: u64) -> bool {
+        let idx = self.rank.borrow();
+        !idx.by_key.is_empty()
+            && idx.by_key.get(&index_key(db, key)).is_some_and(|ix| ix.cf == Cf::Data && ix.version == version)
+    }
+
+    /// The element at rank `rank` (0 = first) of the collection `(db, key,
+    /// version)` of type `ty` with `len` elements: for a set or hash, in
+    /// member order, its `data` sub-key suffix and value; for a sorted set,
+    /// in score order, its member and score (`f64::to_bits` big-endian, like
+    /// its `data` value). The uniform random pick of SPOP / SRANDMEMBER /
+    /// HRANDFIELD / ZRANDMEMBER is this at a uniformly random rank. None: no
+    /// index (too small to need one, not yet worth building, or out of
+    /// step); the caller picks another way.
+    pub fn member_at(
         &self,
+        ty: Type,
         db: u8,
         key: &[u8],
         version: u64,
         len: u64,
         rank: u64,
     ) -> Result<Option<SubAndValue>, Error> {
-        let Some((start, mut skip)) = self.seek_rank(SET, db, key, version, len, rank)? else { return Ok(None) };
-        let prefix = keys::data_prefix(db, key, version);
-        let mut found = None;
-        self.iter_prefix(Cf::Data, &prefix, Some(&start), false, |k, v| {
-            if skip > 0 {
-                skip -= 1;
-                return true;
-            }
-            found = Some((k[prefix.len()..].to_vec(), v.to_vec()));
-            false
-        })?;
-        if found.is_none() {
-            self.rank.borrow_mut().drop_key(&prefix[..prefix.len() - 8]);
-        }
-        Ok(found)
-    }
-
-    fn seek_rank(
-        &self,
-        kind: Kind,
-        db: u8,
-        key: &[u8],
-        version: u64,
-        len: u64,
-        rank: u64,
-    ) -> Result<Option<(Vec<u8>, u64)>, Error> {
+        let kind = if ty == Type::ZSet { ZSET } else { data_kind(ty) };
         if rank >= len {
             return Ok(None);
         }
         let prefix = keys::data_prefix(db, key, version);
-        let locate = |ix: &Index| {
-            let mut seen = 0;
-            for (b, &c) in ix.counts.iter().enumerate() {
-                if rank < seen + c {
-                    return b;
-                }
-                seen += c;
-            }
-            ix.counts.len() - 1
+        let ik = &prefix[..prefix.len() - 8];
+        let Some(b) = self.rank_block(&prefix, kind, Purpose::Pick, version, len, |ix| ix.block_at(rank))? else {
+            return Ok(None);
         };
-        let Some(b) = self.rank_block(&prefix, kind, version, len, locate)? else { return Ok(None) };
-        let idx = self.rank.borrow();
-        let ix = &idx.by_key[&prefix[..prefix.len() - 8]];
-        let mut start = prefix;
-        start.extend_from_slice(&ix.fences[b]);
-        Ok(Some((start, rank - ix.before(b))))
+        let (skip, count, fence, next) = {
+            let idx = self.rank.borrow();
+            let ix = &idx.by_key[ik];
+            let skip = (rank - ix.before(b)) as usize;
+            if let Some((sub, v)) = ix.cache[b].as_ref().and_then(|c| c.get(skip)) {
+                return Ok(Some(element(kind, sub, v)));
+            }
+            (skip, ix.counts[b], ix.fences[b].clone(), ix.fences.get(b + 1).cloned())
+        };
+        // Walk the whole block (a few dozen records) and cache it.
+        let mut start = prefix.clone();
+        start.extend_from_slice(&fence);
+        let mut block: Cached = Vec::with_capacity(count as usize);
+        self.iter_prefix(kind.0, &prefix, Some(&start), false, |k, v| {
+            let sub = &k[prefix.len()..];
+            if next.as_deref().is_some_and(|n| sub >= n) {
+                return false;
+            }
+            block.push((sub.into(), v.into()));
+            true
+        })?;
+        let mut idx = self.rank.borrow_mut();
+        if block.len() as u64 != count {
+            // Out of step with the records: forget it, the caller falls back.
+            idx.drop_key(ik);
+            return Ok(None);
+        }
+        let found = element(kind, &block[skip].0, &block[skip].1);
+        let add = cached_bytes(&block);
+        if add <= MAX_CACHED_BLOCK && idx.bytes + add <= BUDGET {
+            let ix = idx.by_key.get_mut(ik).expect("invariant: found above");
+            ix.cache[b] = Some(block);
+            ix.bytes += add;
+            idx.bytes += add;
+        }
+        Ok(Some(found))
     }
 
     /// Finds (building the index if needed, cutting the block if it grew
@@ -373,6 +531,7 @@ impl Store {
         &self,
         prefix: &[u8],
         (cf, ty): Kind,
+        purpose: Purpose,
         version: u64,
         len: u64,
         pick: impl Fn(&Index) -> usize,
@@ -383,13 +542,14 @@ impl Store {
             let fresh = idx.by_key.get(ik).is_some_and(|ix| ix.cf == cf && ix.version == version && ix.total == len);
             if !fresh {
                 idx.drop_key(ik);
-                if len < MIN_MEMBERS {
+                let min = if purpose == Purpose::Rank { MIN_MEMBERS } else { MIN_PICK_MEMBERS };
+                if len < min {
                     return Ok(None);
                 }
             }
         }
         if !self.rank.borrow().by_key.contains_key(ik) {
-            if cf == Cf::Data && !self.rank.borrow_mut().worth_building(ik, version, len) {
+            if purpose == Purpose::Pick && !self.rank.borrow_mut().worth_building(ik, version, len) {
                 return Ok(None);
             }
             let Some(ix) = self.build_rank(prefix, (cf, ty), version, len)? else { return Ok(None) };
@@ -457,6 +617,8 @@ impl Store {
             version,
             fences: vec![Box::default()],
             counts: vec![0],
+            sums: Vec::new(),
+            cache: Vec::new(),
             total: 0,
             bytes: BLOCK_OVERHEAD,
             used: 0,
@@ -472,6 +634,8 @@ impl Store {
             ix.total += 1;
             true
         })?;
+        ix.resum();
+        ix.cache = std::iter::repeat_with(|| None).take(ix.counts.len()).collect();
         Ok((ix.total == len).then_some(ix))
     }
 
@@ -489,16 +653,20 @@ mod tests {
     fn index(counts: &[u64]) -> Index {
         let fences =
             (0..counts.len()).map(|i| if i == 0 { Box::default() } else { vec![i as u8 * 10].into() }).collect();
-        Index {
+        let mut ix = Index {
             cf: Cf::Zscore,
             ty: Type::ZSet,
             version: 1,
             fences,
             counts: counts.to_vec(),
+            sums: Vec::new(),
+            cache: vec![None; counts.len()],
             total: counts.iter().sum(),
             bytes: 1000,
             used: 0,
-        }
+        };
+        ix.resum();
+        ix
     }
 
     #[test]
@@ -509,6 +677,28 @@ mod tests {
         assert_eq!(ix.block_of(&[10]), 1);
         assert_eq!(ix.block_of(&[20, 0]), 2);
         assert_eq!(ix.before(2), 200);
+    }
+
+    #[test]
+    fn group_sums_find_the_same_blocks_as_a_linear_count() {
+        // Three groups and a partial one, with empty blocks among them.
+        let counts: Vec<u64> = (0..200u64).map(|i| if i % 7 == 3 { 0 } else { i % 5 + 1 }).collect();
+        let fences = (0..counts.len()).map(|i| (i as u16).to_be_bytes().to_vec().into_boxed_slice()).collect();
+        let mut ix = Index { fences, ..index(&counts) };
+        ix.fences[0] = Box::default();
+        let mut rank = 0;
+        for (b, &c) in counts.iter().enumerate() {
+            assert_eq!(ix.before(b), rank, "before {b}");
+            for r in rank..rank + c {
+                assert_eq!(ix.block_at(r), b, "rank {r}");
+            }
+            rank += c;
+        }
+        // Counting follows inserts and removals in later groups.
+        assert!(ix.insert(&150u16.to_be_bytes(), b""));
+        assert_eq!(ix.before(151), counts[..151].iter().sum::<u64>() + 1);
+        assert!(ix.remove(&150u16.to_be_bytes()));
+        assert_eq!(ix.sums, counts.chunks(GROUP).map(|c| c.iter().sum()).collect::<Vec<u64>>());
     }
 
     #[test]

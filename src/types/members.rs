@@ -29,9 +29,8 @@ pub type Element = (Vec<u8>, Vec<u8>);
 const BATCH: usize = 1024;
 
 /// At or below this size a random pick reads the collection whole (a few
-/// KB): the pick is then exactly uniform, and the random descent's bias,
-/// largest when members are few, never shows.
-pub const SMALL: u64 = 128;
+/// KB): exactly uniform without an index. Bigger ones are drawn by rank.
+pub const SMALL: u64 = crate::storage::rank::MIN_PICK_MEMBERS - 1;
 
 /// The elements of one collection version, read from the store (pending
 /// writes of the running command are not visible).
@@ -40,9 +39,9 @@ pub struct Members<'s> {
     prefix: Vec<u8>,
     /// The iterator the random descent's seeks reuse (opened by the first).
     cursor: RefCell<Option<Cursor<'s>>>,
-    /// `(db, key, version, len)` of a set big enough to be drawn from by
-    /// rank (`storage/rank.rs`); set by [`random`].
-    ranked: Option<(u8, Vec<u8>, u64, u64)>,
+    /// `(type, db, key, version, len)` of a collection big enough to be
+    /// drawn from by rank (`storage/rank.rs`); set by [`random`].
+    ranked: Option<(Type, u8, Vec<u8>, u64, u64)>,
 }
 
 impl<'s> Members<'s> {
@@ -213,6 +212,9 @@ where
         None => (Meta::collection(ty, tx.new_version()?, 0, 0, &[]), true),
     };
     let members = Members::new(tx.store(), tx.db, key, &meta);
+    // A rank index counts every put as a new element (`storage/rank.rs`):
+    // an overwrite is then written as a delete and a put.
+    let counted = !fresh && tx.store().counts_puts(tx.db, key, meta.version());
     let mut written = Written::default();
     let mut added = 0;
     for (sub, value) in elems {
@@ -221,6 +223,9 @@ where
             continue;
         }
         added += u64::from(!existed);
+        if existed && counted {
+            tx.delete(Cf::Data, members.key(sub));
+        }
         tx.put(Cf::Data, members.key(sub), value.to_vec());
     }
     if added > 0 {
@@ -344,15 +349,13 @@ const MAX_DEPTH: usize = 32;
 /// Seeks one level of the descent may spend looking for a present byte.
 const BYTE_TRIES: usize = 8;
 
-/// Draws elements of a big collection. A set with a rank index (built for
-/// sets of `storage::rank::MIN_MEMBERS` members and more, after a few
-/// picks, and kept while they shrink) is drawn from by rank: a uniform
-/// random rank, located through the set's rank index (`storage/rank.rs`,
-/// block counts kept exact by every commit) and a walk of at most a few
-/// hundred records: exactly uniform, no bias. Hashes and sorted sets (whose
-/// `data` records are overwritten in place, which the index cannot count)
-/// and smaller sets use a random descent of the member trie, using forward
-/// seeks only. A range is the members sharing a prefix
+/// Draws elements of a big collection. A collection with a rank index
+/// (`storage/rank.rs`: built by the first pick of a collection of up to a
+/// few thousand elements, later for bigger ones, see [`random`]) is drawn
+/// from by rank: a uniform random rank, located through the block counts
+/// kept exact by every commit: exactly uniform, no bias. Without one, the
+/// draw is a random descent of the member trie, using forward seeks only,
+/// with the bias described below. A range is the members sharing a prefix
 /// of length `c`, at least two of them, the first being `lo`. The byte at
 /// `c` is drawn uniformly from `low` (the smallest present) up to a top
 /// bound, plus one choice for `lo` itself when it ends at `c`; a seek finds
@@ -481,8 +484,8 @@ impl Seeker {
     /// One random element: exactly uniform from a set's rank index, else
     /// by the descent.
     fn draw(&self, m: &Members, rng: &mut Rng) -> Result<Element, CmdError> {
-        if let Some((db, key, version, len)) = &m.ranked {
-            if let Some(e) = m.store.set_member_at(*db, key, *version, *len, rng.below(*len))? {
+        if let Some((ty, db, key, version, len)) = &m.ranked {
+            if let Some(e) = m.store.member_at(*ty, *db, key, *version, *len, rng.below(*len))? {
                 return Ok(e);
             }
         }
@@ -557,36 +560,47 @@ pub enum Pick {
     Repeated(u64),
 }
 
-/// Random elements of the collection `meta` at `key`, per `pick`.
+/// Random elements of the collection `meta` at `key`, per `pick`, with
+/// Redis's distribution: a distinct pick is a uniform sample without
+/// replacement, a repeated pick `n` independent uniform draws. For a sorted
+/// set an element's value is its score (`f64::to_bits` big-endian, like its
+/// `data` record).
+///
+/// Unless the pick is the whole collection, elements are drawn by rank
+/// through the collection's rank index (`storage/rank.rs`): exact. A
+/// collection with an index keeps using it when it shrinks, so a set
+/// drained by SPOP never walks the deletion markers of its popped members
+/// to read its last ones. Without an index, a collection of at most
+/// [`SMALL`] elements, or one a distinct pick covers half of, is read whole
+/// and sampled: exact too. Otherwise — a collection over a few thousand
+/// elements before its picks have paid for building an index, one over a
+/// few million, or when the index budget is full — the draws fall back to
+/// the trie descent of [`Seeker`], whose bias is documented there.
 pub fn random(tx: &Tx, key: &[u8], meta: &Meta, pick: Pick) -> Result<Vec<Element>, CmdError> {
     let mut m = Members::new(tx.store(), tx.db, key, meta);
     let mut rng = Rng::new();
-    // A set that has (or is big enough for) a rank index is drawn from by rank.
-    if meta.ty() == Type::Set {
-        m.ranked = Some((tx.db, key.to_vec(), meta.version(), meta.len()));
-        if let Some(picked) = by_rank(&m, meta.len(), pick, &mut rng)? {
+    let len = meta.len();
+    if !matches!(pick, Pick::Distinct(n) if n >= len) {
+        m.ranked = Some((meta.ty(), tx.db, key.to_vec(), meta.version(), len));
+        if let Some(picked) = by_rank(&m, len, pick, &mut rng)? {
             return Ok(picked);
         }
     }
     match pick {
-        Pick::Distinct(n) => random_distinct(&m, meta.len(), n, &mut rng),
-        Pick::Repeated(n) => random_repeated(&m, meta.len(), n, &mut rng),
+        Pick::Distinct(n) => random_distinct(&m, len, n, &mut rng),
+        Pick::Repeated(n) => random_repeated(&m, len, n, &mut rng),
     }
 }
 
-/// Most elements [`by_rank`] fetches one by one; more are read in one walk.
-const RANK_PICKS_MAX: u64 = 4096;
-
-/// `pick` drawn by rank through the set's rank index, when it has one (None
-/// otherwise): exactly uniform, and each element is one seek and a walk
-/// inside one block, so a set drained by SPOP (its records hidden among the
-/// deletion markers of popped members) never has them all walked over, not
-/// even for its last members. Distinct ranks are drawn by Floyd's algorithm.
+/// `pick` (not the whole collection) drawn by rank through the
+/// collection's rank index, when it has one (None otherwise, found at the
+/// first draw): exactly uniform, and each element is read from the index's
+/// cached block or by one seek and a walk inside one block. Distinct ranks
+/// are drawn by Floyd's algorithm.
 fn by_rank(m: &Members, len: u64, pick: Pick, rng: &mut Rng) -> Result<Option<Vec<Element>>, CmdError> {
-    let Some((db, key, version, _)) = &m.ranked else { return Ok(None) };
-    let ranks: Vec<u64> = match pick {
-        Pick::Distinct(n) if n >= len && len <= RANK_PICKS_MAX => (0..len).collect(),
-        Pick::Distinct(n) if n < len && n <= RANK_PICKS_MAX => {
+    let Some((ty, db, key, version, _)) = &m.ranked else { return Ok(None) };
+    let ranks: Box<dyn Iterator<Item = u64>> = match pick {
+        Pick::Distinct(n) if n < len => {
             let mut chosen: HashSet<u64, ahash::RandomState> = HashSet::default();
             for j in len - n..len {
                 let t = rng.below(j + 1);
@@ -594,15 +608,19 @@ fn by_rank(m: &Members, len: u64, pick: Pick, rng: &mut Rng) -> Result<Option<Ve
                     chosen.insert(j);
                 }
             }
-            chosen.into_iter().collect()
+            Box::new(chosen.into_iter())
         }
-        Pick::Repeated(n) if n <= RANK_PICKS_MAX && len > 0 => (0..n).map(|_| rng.below(len)).collect(),
+        // Drawn as they are read: a huge count on a collection without an
+        // index stops at the first draw.
+        Pick::Repeated(n) if len > 0 => Box::new((0..n).map(|_| rng.below(len))),
         _ => return Ok(None),
     };
-    let mut out = Vec::with_capacity(ranks.len());
+    let mut out = Vec::new();
     for r in ranks {
-        match m.store.set_member_at(*db, key, *version, len, r)? {
+        match m.store.member_at(*ty, *db, key, *version, len, r)? {
             Some(e) => out.push(e),
+            // No index, or it went out of step midway (then it is dropped):
+            // the caller's fallback draws the whole pick.
             None => return Ok(None),
         }
     }
@@ -784,6 +802,38 @@ mod tests {
             assert_eq!(unique.len(), got.len(), "count {count}: no repeats");
             assert!(got.iter().all(|(s, _)| members.binary_search(s).is_ok()), "count {count}: real members");
         }
+    }
+
+    #[test]
+    fn a_hash_overwrite_keeps_its_rank_index_exact() {
+        let mut t = TempStore::new();
+        let fields = padded(300);
+        t.run(|tx| {
+            let elems = fields.iter().map(|f| (f.as_slice(), &b"v"[..]));
+            insert(tx, b"h", Type::Hash, None, elems, OnExisting::Replace).expect("insert");
+        });
+        let meta = |t: &mut TempStore| t.run(|tx| lookup(tx, b"h", Type::Hash).expect("lookup").expect("exists"));
+        let m = meta(&mut t);
+        let at = |t: &TempStore, m: &Meta, r: u64| {
+            t.store.member_at(Type::Hash, 0, b"h", m.version(), m.len(), r).expect("read").expect("indexed")
+        };
+        assert_eq!(at(&t, &m, 7).0, fields[7]);
+        assert!(t.store.counts_puts(0, b"h", m.version()));
+        // Overwrites (one named twice) and a new field, in one command.
+        t.run(|tx| {
+            let elems = [(&fields[3][..], &b"w"[..]), (&fields[3][..], b"x"), (&fields[9][..], b"w"), (b"zz", b"w")];
+            insert(tx, b"h", Type::Hash, Some(m.clone()), elems.into_iter(), OnExisting::Replace).expect("insert");
+        });
+        // Counting overwrites as new fields would have left the index 3
+        // over the size, and the commit would have dropped it.
+        assert_eq!(t.store.rank_index_stats().1, 1, "the index followed the overwrites");
+        let m = meta(&mut t);
+        assert_eq!(m.len(), 301);
+        let all: Vec<Element> = (0..301).map(|r| at(&t, &m, r)).collect();
+        let mut want = Members::new(&t.store, 0, b"h", &m).all().expect("all");
+        want.sort();
+        assert_eq!(all, want);
+        assert_eq!(all[3].1, b"x");
     }
 
     #[test]

@@ -1106,8 +1106,9 @@ pub fn inter_card(tx: &Tx, srcs: &mut [Source], limit: u64) -> Result<u64, CmdEr
 /// ZRANDMEMBER: random members per `pick`. A distinct count covering the
 /// whole set returns it in Redis's order (highest score first: its
 /// iterator walks from the tail); otherwise the draw is the collections'
-/// shared sampler over the `data` records (`types::members::random`), which
-/// never reads a big set whole, with each value decoded as a score.
+/// shared sampler (`types::members::random`): uniform ranks of the score
+/// order through the rank index, which never reads a big set whole, each
+/// member with its score.
 pub fn random(tx: &Tx, key: &[u8], m: &Meta, pick: Pick) -> Result<Vec<Scored>, CmdError> {
     if let Pick::Distinct(n) = pick {
         if n >= m.len() {

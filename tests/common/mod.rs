@@ -412,6 +412,28 @@ impl Rng {
     }
 }
 
+/// Asserts that `draws` (each a category name) are spread uniformly over
+/// the `k` categories of `all`, by Pearson's chi-square statistic: under a
+/// uniform sampler it has mean `k - 1` and standard deviation
+/// `sqrt(2 (k - 1))`, and it stays under mean + 6 deviations except with
+/// negligible probability, while a sampler favouring some categories by a
+/// few times goes far past. Every draw must be one of `all`.
+pub fn assert_uniform(what: &str, all: &[String], draws: &[String]) {
+    let mut counts: std::collections::HashMap<&str, u64> = all.iter().map(|m| (m.as_str(), 0)).collect();
+    for d in draws {
+        *counts.get_mut(d.as_str()).unwrap_or_else(|| panic!("{what}: {d:?} is not a member")) += 1;
+    }
+    let k = all.len() as f64;
+    let expected = draws.len() as f64 / k;
+    let chi2: f64 = counts.values().map(|&o| (o as f64 - expected).powi(2) / expected).sum();
+    let bound = (k - 1.0) + 6.0 * (2.0 * (k - 1.0)).sqrt();
+    let (most, n) = counts.iter().max_by_key(|(_, &n)| n).expect("members");
+    assert!(
+        chi2 < bound,
+        "{what}: not uniform: chi-square {chi2:.0} over {k} members (bound {bound:.0}); {most:?} drawn {n} times, {expected:.0} expected"
+    );
+}
+
 /// Sends `cmd` to DiskDB (`ours`) and redis-server (`theirs`) and asserts
 /// the raw replies are equal; `step` names the command in the failure.
 pub fn same_reply(ours: &mut RawClient, theirs: &mut RawClient, step: usize, cmd: &[String]) {
