@@ -124,7 +124,7 @@ impl Store {
             return Err(Error::Storage(BGSAVE_RUNNING.into()));
         }
         // Writes still in the WAL buffer belong in the checkpoint.
-        self.flush_wal(false)?;
+        self.settle_and_flush_wal(false)?;
         let path = self.backups.borrow().next_path()?;
         let started = Instant::now();
         let result = checkpoint(&self.db, &path);
@@ -139,7 +139,7 @@ impl Store {
         if self.backups.borrow().running.is_some() {
             return Ok(false);
         }
-        self.flush_wal(false)?;
+        self.settle_and_flush_wal(false)?;
         let path = self.backups.borrow().next_path()?;
         let db: Arc<DB> = self.db.clone();
         let handle = std::thread::Builder::new()

@@ -50,6 +50,9 @@ const RESUME_PROBE_MS: u64 = 250;
 
 /// Versions are reserved in blocks so that allocating one is not a write.
 const VERSION_BLOCK: u64 = 1 << 16;
+/// The write-behind batch is written once it holds this much (a long
+/// pipeline of big writes), without waiting for a read or the tick's end.
+const BEHIND_MAX_BYTES: usize = 4 << 20;
 
 /// Current Unix time in milliseconds.
 pub fn now_ms() -> u64 {
@@ -96,6 +99,17 @@ pub struct Store {
     batch_depth: Cell<u32>,
     /// The open batch and what reads must see of it.
     pending: RefCell<WriteBatch>,
+    /// Write-behind: commits outside a batch are gathered here and written to
+    /// RocksDB as ONE write by `settle`, which runs before anything reads
+    /// RocksDB and at the end of the tick (`flush_wal`, before any reply of
+    /// the tick goes out). A pipeline of sixteen XADDs costs one RocksDB
+    /// write instead of sixteen, and no overlay is needed: nothing reads
+    /// RocksDB while writes are behind (meta records come from the read
+    /// cache, which `commit` updates).
+    behind: RefCell<WriteBatch>,
+    /// Writing `behind` failed outside `flush_wal` (a read forced it): this
+    /// tick's replies must not go out, so the next `flush_wal` fails too.
+    behind_failed: Cell<bool>,
     overlay: RefCell<Overlay>,
     /// Set when a write or WAL flush failed (disk full, I/O error): writes are
     /// refused until `try_resume` succeeds; reads go on.
@@ -150,6 +164,8 @@ impl Store {
             scratch: RefCell::new(Vec::with_capacity(64)),
             batch_depth: Cell::new(0),
             pending: RefCell::new(WriteBatch::default()),
+            behind: RefCell::new(WriteBatch::default()),
+            behind_failed: Cell::new(false),
             overlay: RefCell::new(Overlay::default()),
             write_error: RefCell::new(None),
             last_probe_ms: Cell::new(0),
@@ -255,6 +271,7 @@ impl Store {
         if let Some(hit) = self.cache.borrow_mut().get(mkey) {
             return Ok(hit);
         }
+        self.settle()?;
         let m = match self.overlay.borrow().lookup(Cf::Meta, mkey) {
             Lookup::Written(Some(raw)) => Some(Meta::decode(raw, mkey)?),
             Lookup::Written(None) => None,
@@ -276,6 +293,7 @@ impl Store {
 
     /// Point read of a sub-key (data / zscore).
     pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        self.settle()?;
         match self.overlay.borrow().lookup(cf, key) {
             Lookup::Written(v) => Ok(v.map(<[u8]>::to_vec)),
             Lookup::Unknown => self.db.get_cf(self.cf(cf), key).map_err(storage_err),
@@ -349,6 +367,7 @@ impl Store {
         reverse: bool,
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), Error> {
+        self.settle()?;
         let mut ro = ReadOptions::default();
         ro.set_iterate_lower_bound(lower.to_vec());
         if let Some(up) = upper {
@@ -432,11 +451,11 @@ impl Store {
         }
         let deferred = self.batch_depth.get() > 0;
         let (mut pending, mut overlay) = (self.pending.borrow_mut(), self.overlay.borrow_mut());
-        let mut own = WriteBatch::default();
+        let mut behind = self.behind.borrow_mut();
         let db_handle = Arc::clone(&self.db);
         let cf = |c: Cf| db_handle.cf_handle(c.name()).expect("invariant: every column family is opened");
         let mut sink = Sink {
-            batch: if deferred { &mut pending } else { &mut own },
+            batch: if deferred { &mut pending } else { &mut behind },
             overlay: if deferred { Some(&mut overlay) } else { None },
         };
         let mut counts = self.counts.borrow().clone();
@@ -490,12 +509,8 @@ impl Store {
             }
             sink.put(Cf::Default, cf(Cf::Default), keys::COUNTS_KEY, &v);
         }
-        if !deferred {
-            if let Err(e) = self.db.write_opt(own, &self.write_opts) {
-                return Err(self.write_failed(e));
-            }
-            self.unflushed.set(true);
-        }
+        let behind_bytes = behind.size_in_bytes();
+        drop((pending, overlay, behind));
         *self.counts.borrow_mut() = counts;
         self.rank.borrow_mut().observe(&tx);
         let mut cache = self.cache.borrow_mut();
@@ -505,12 +520,49 @@ impl Store {
         for e in tx.entries.into_iter().filter(|e| e.dirty) {
             cache.put(&e.mkey, e.cur);
         }
+        drop(cache);
+        if behind_bytes >= BEHIND_MAX_BYTES {
+            self.settle()?;
+        }
         Ok(())
+    }
+
+    /// Writes the write-behind batch to RocksDB (one write), if any. On
+    /// failure nothing of it is applied: like a failed `end_batch`, the read
+    /// cache and key counts are reloaded to match the disk, and the tick's
+    /// clients are closed unanswered (`flush_wal` fails).
+    fn settle(&self) -> Result<(), Error> {
+        if self.behind.borrow().is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut *self.behind.borrow_mut());
+        match self.db.write_opt(batch, &self.write_opts) {
+            Ok(()) => {
+                self.unflushed.set(true);
+                Ok(())
+            }
+            Err(e) => {
+                let err = self.write_failed(e);
+                self.behind_failed.set(true);
+                self.forget_unwritten()?;
+                Err(err)
+            }
+        }
+    }
+
+    /// After a failed write: drops what memory holds beyond the disk.
+    fn forget_unwritten(&self) -> Result<(), Error> {
+        self.cache.borrow_mut().clear(None);
+        self.rank.borrow_mut().clear();
+        self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
+        self.load_bookkeeping()
     }
 
     /// Opens (or nests) a batch: until the matching `end_batch`, commits are
     /// gathered into one `WriteBatch` that reads already see (MULTI/EXEC, scripts).
     pub fn begin_batch(&self) {
+        // Earlier commits first (a failure is reported by `flush_wal`).
+        let _ = self.settle();
         self.batch_depth.set(self.batch_depth.get() + 1);
     }
 
@@ -532,10 +584,7 @@ impl Store {
             }
             Err(e) => {
                 let err = self.write_failed(e);
-                self.cache.borrow_mut().clear(None);
-                self.rank.borrow_mut().clear();
-                self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
-                self.load_bookkeeping()?;
+                self.forget_unwritten()?;
                 Err(err)
             }
         }
@@ -544,6 +593,22 @@ impl Store {
     /// Hands this tick's WAL to the OS, and fsyncs it if `sync`. Called by the
     /// event loop before any reply of the tick is written.
     pub fn flush_wal(&self, sync: bool) -> Result<(), Error> {
+        self.settle()?;
+        if self.behind_failed.replace(false) {
+            return Err(Error::Storage(self.write_error().unwrap_or_default()));
+        }
+        self.hand_wal_to_os(sync)
+    }
+
+    /// [`Store::flush_wal`] for a command's own needs (SAVE): writes
+    /// everything behind, but leaves a failure of the tick for the tick's
+    /// end to report.
+    fn settle_and_flush_wal(&self, sync: bool) -> Result<(), Error> {
+        self.settle()?;
+        self.hand_wal_to_os(sync)
+    }
+
+    fn hand_wal_to_os(&self, sync: bool) -> Result<(), Error> {
         if self.unflushed.get() {
             // On failure the tick's writes are dropped from the count: their
             // clients are closed unanswered, and later ticks (reads only,
@@ -723,6 +788,7 @@ impl Store {
 
     /// Compacts every column family fully (tests and DEBUG; runs the GC filter).
     pub fn compact_all(&self) {
+        let _ = self.settle();
         for cf in Cf::ALL {
             self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
         }
