@@ -2,10 +2,13 @@
 //! per-db key counts and the per-command transaction (`Tx`).
 //!
 //! Invariants:
-//! - Only this module talks to RocksDB, and only `commit` writes user data: one
-//!   `WriteBatch` per command, so a command is applied whole or not at all. A
-//!   MULTI/EXEC or a script opens a batch (`begin_batch`): its commands' commits
-//!   gather into one `WriteBatch`, and reads see them through `overlay`.
+//! - Only this module talks to RocksDB, and only `commit` writes user data: a
+//!   command's writes always land in one `WriteBatch`, so a command is applied
+//!   whole or not at all. Consecutive commits share the write-behind batch
+//!   (`behind`), written as one RocksDB write before anything reads RocksDB
+//!   and at the tick's end (`flush_wal`). A MULTI/EXEC or a script opens a
+//!   batch (`begin_batch`): its commands' commits gather into one
+//!   `WriteBatch`, and reads see them through `overlay`.
 //! - The WAL is flushed by the event loop once per tick (`manual_wal_flush`), not
 //!   per write; `flush_wal` is called before any reply of the tick is sent.
 //! - Key counts live in memory and are persisted in the same batch as the change
@@ -527,15 +530,25 @@ impl Store {
         Ok(())
     }
 
-    /// Writes the write-behind batch to RocksDB (one write), if any. On
-    /// failure nothing of it is applied: like a failed `end_batch`, the read
-    /// cache and key counts are reloaded to match the disk, and the tick's
-    /// clients are closed unanswered (`flush_wal` fails).
+    /// Writes the write-behind batch to RocksDB (one write), if any. A
+    /// failure also fails the tick's `flush_wal`: its clients are closed
+    /// unanswered.
     fn settle(&self) -> Result<(), Error> {
         if self.behind.borrow().is_empty() {
             return Ok(());
         }
         let batch = std::mem::take(&mut *self.behind.borrow_mut());
+        let written = self.write_gathered(batch);
+        if written.is_err() {
+            self.behind_failed.set(true);
+        }
+        written
+    }
+
+    /// Writes a batch gathered from several commits. If that fails, nothing
+    /// of it is applied: the read cache and key counts are reloaded so they
+    /// match the disk again.
+    fn write_gathered(&self, batch: WriteBatch) -> Result<(), Error> {
         match self.db.write_opt(batch, &self.write_opts) {
             Ok(()) => {
                 self.unflushed.set(true);
@@ -543,19 +556,13 @@ impl Store {
             }
             Err(e) => {
                 let err = self.write_failed(e);
-                self.behind_failed.set(true);
-                self.forget_unwritten()?;
+                self.cache.borrow_mut().clear(None);
+                self.rank.borrow_mut().clear();
+                self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
+                self.load_bookkeeping()?;
                 Err(err)
             }
         }
-    }
-
-    /// After a failed write: drops what memory holds beyond the disk.
-    fn forget_unwritten(&self) -> Result<(), Error> {
-        self.cache.borrow_mut().clear(None);
-        self.rank.borrow_mut().clear();
-        self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
-        self.load_bookkeeping()
     }
 
     /// Opens (or nests) a batch: until the matching `end_batch`, commits are
@@ -577,17 +584,7 @@ impl Store {
         }
         let batch = std::mem::take(&mut *self.pending.borrow_mut());
         self.overlay.borrow_mut().clear();
-        match self.db.write_opt(batch, &self.write_opts) {
-            Ok(()) => {
-                self.unflushed.set(true);
-                Ok(())
-            }
-            Err(e) => {
-                let err = self.write_failed(e);
-                self.forget_unwritten()?;
-                Err(err)
-            }
-        }
+        self.write_gathered(batch)
     }
 
     /// Hands this tick's WAL to the OS, and fsyncs it if `sync`. Called by the

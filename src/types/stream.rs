@@ -1248,7 +1248,7 @@ mod tests {
 
     fn add_n(t: &mut TempStore, from: u64, to: u64) {
         for ms in from..to {
-            t.run(|tx| add(tx, b"s", NewId::Exact(id(ms)), &[b"f", b"v"], true, None)).unwrap();
+            t.run(|tx| add(tx, b"s", NewId::Exact(id(ms)), [&b"f"[..], b"v"].into_iter(), true, None)).unwrap();
         }
     }
 
@@ -1264,7 +1264,8 @@ mod tests {
         let mut t = TempStore::new();
         add_n(&mut t, 1, 4);
         let spec = TrimSpec { strategy: Trim::MaxLen(0), approx: false, limit: 0 };
-        let out = t.run(|tx| add(tx, b"s", NewId::Exact(id(9)), &[b"f", b"v"], true, Some(spec))).unwrap();
+        let out =
+            t.run(|tx| add(tx, b"s", NewId::Exact(id(9)), [&b"f"[..], b"v"].into_iter(), true, Some(spec))).unwrap();
         assert_eq!(out, AddOutcome::Added(id(9)));
         assert_eq!(ids(&mut t), Vec::<u64>::new());
         let s = t.run(|tx| lookup(tx, b"s").unwrap().unwrap());
