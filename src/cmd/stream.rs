@@ -168,8 +168,8 @@ pub fn xadd(c: &mut Ctx, a: &Args) -> CmdResult {
     if p.fields_at > a.len() || nfields < 2 || nfields % 2 == 1 {
         return Err(CmdError::WrongArity("xadd".into()));
     }
-    let fields: Vec<&[u8]> = a.iter_from(p.fields_at).collect();
-    match st::add(&mut c.tx, a.get(1), p.new_id, &fields, p.mkstream, p.trim)? {
+    let fields = (p.fields_at..a.len()).map(|i| a.get(i));
+    match st::add(&mut c.tx, a.get(1), p.new_id, fields, p.mkstream, p.trim)? {
         AddOutcome::Added(id) => id_bulk(c, id),
         AddOutcome::NoStream => c.out.null(),
     }

@@ -50,6 +50,12 @@ impl ReplyBuf {
     }
 
     fn header(&mut self, prefix: u8, n: i64) {
+        // Most counts and lengths are one digit (an XRANGE entry writes five
+        // headers): one copy, no formatting.
+        if (0..10).contains(&n) {
+            self.buf.extend_from_slice(&[prefix, b'0' + n as u8, b'\r', b'\n']);
+            return;
+        }
         self.buf.push(prefix);
         let mut b = itoa::Buffer::new();
         self.buf.extend_from_slice(b.format(n).as_bytes());
@@ -218,6 +224,17 @@ mod tests {
         let mut b = ReplyBuf { resp3: true, ..ReplyBuf::default() };
         f(&mut b);
         (String::from_utf8(a.buf).unwrap(), String::from_utf8(b.buf).unwrap())
+    }
+
+    #[test]
+    fn one_digit_headers_and_their_neighbours() {
+        for (n, text) in
+            [(-1, ":-1\r\n"), (0, ":0\r\n"), (9, ":9\r\n"), (10, ":10\r\n"), (i64::MIN, ":-9223372036854775808\r\n")]
+        {
+            assert_eq!(both(|r| r.int(n)).0, text);
+        }
+        assert_eq!(both(|r| r.bulk(b"123456789")).0, "$9\r\n123456789\r\n");
+        assert_eq!(both(|r| r.bulk(b"1234567890")).0, "$10\r\n1234567890\r\n");
     }
 
     #[test]

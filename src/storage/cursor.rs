@@ -65,6 +65,7 @@ impl<'s> Cursor<'s> {
         f: impl FnOnce(&[u8], &[u8]) -> T,
     ) -> Result<Option<T>, Error> {
         let store = self.store;
+        store.settle()?;
         let end: Option<Vec<u8>> = end.map(<[u8]>::to_vec).or_else(|| self.upper.clone());
         let end = end.as_deref();
         if store.overlay.borrow().is_empty() {

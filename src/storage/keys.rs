@@ -93,7 +93,12 @@ pub fn split_meta(mkey: &[u8]) -> (u8, &[u8]) {
 
 /// `db | key_len | user_key | version`: the prefix shared by a collection's sub-keys.
 pub fn data_prefix(db: u8, key: &[u8], version: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + 4 + key.len() + 8 + 16);
+    prefix_with_room(db, key, version, 16)
+}
+
+/// [`data_prefix`] with capacity for `room` more bytes.
+fn prefix_with_room(db: u8, key: &[u8], version: u64, room: usize) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + 4 + key.len() + 8 + room);
     k.push(db);
     k.extend_from_slice(&(key.len() as u32).to_be_bytes());
     k.extend_from_slice(key);
@@ -152,7 +157,10 @@ pub enum StreamTag {
 /// A stream sub-key: the data prefix, `tag`, then (for consumers and pending
 /// entries) the length-prefixed `group`, then `tail` (an id or a name).
 pub fn stream_sub(db: u8, key: &[u8], version: u64, tag: StreamTag, group: Option<&[u8]>, tail: &[u8]) -> Vec<u8> {
-    let mut k = data_prefix(db, key, version);
+    // Sized exactly up front: an entry key (tag + 16-byte id) would outgrow
+    // `data_prefix`'s spare room and reallocate on every XADD.
+    let group_len = group.map_or(0, |g| 4 + g.len());
+    let mut k = prefix_with_room(db, key, version, 1 + group_len + tail.len());
     k.push(tag as u8);
     if let Some(g) = group {
         k.extend_from_slice(&(g.len() as u32).to_be_bytes());

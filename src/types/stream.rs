@@ -284,8 +284,8 @@ pub fn lookup(tx: &mut Tx, key: &[u8]) -> Result<Option<Stream>, CmdError> {
 }
 
 /// Entry value: `add_index u64 | (len u32 | bytes)*`.
-fn encode_entry(add_index: u64, fields: &[&[u8]]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(8 + fields.iter().map(|f| 4 + f.len()).sum::<usize>());
+fn encode_entry<'f>(add_index: u64, fields: impl Iterator<Item = &'f [u8]> + Clone) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + fields.clone().map(|f| 4 + f.len()).sum::<usize>());
     v.extend_from_slice(&add_index.to_be_bytes());
     for f in fields {
         v.extend_from_slice(&(f.len() as u32).to_be_bytes());
@@ -355,11 +355,12 @@ pub enum AddOutcome {
 }
 
 /// XADD: appends `fields` (pairs) with an id chosen per `new_id`, then trims.
-pub fn add(
+/// The fields are read twice (size, then copy), straight from the arguments.
+pub fn add<'f>(
     tx: &mut Tx,
     key: &[u8],
     new_id: NewId,
-    fields: &[&[u8]],
+    fields: impl Iterator<Item = &'f [u8]> + Clone,
     mkstream: bool,
     trim: Option<TrimSpec>,
 ) -> Result<AddOutcome, CmdError> {
@@ -559,11 +560,26 @@ pub fn range_each(
     if start > end {
         return Ok(n);
     }
+    if rev == Rev::No {
+        // Bounded at both ends by the ids themselves (not the stream's
+        // prefix): RocksDB starts at `start` and stops at `end` on its own.
+        let lower = s.sub(tx, key, StreamTag::Entry, None, &start.bytes());
+        let upper = match end.next() {
+            Some(after) => Some(s.sub(tx, key, StreamTag::Entry, None, &after.bytes())),
+            None => crate::storage::prefix_successor(&lower[..lower.len() - 16]),
+        };
+        tx.store().iter_range(Cf::Data, &lower, upper, None, |k, v| {
+            f(Id::from_key(k), v);
+            n += 1;
+            count == 0 || n < count
+        })?;
+        return Ok(n);
+    }
     let prefix = s.sub(tx, key, StreamTag::Entry, None, b"");
-    let from = s.sub(tx, key, StreamTag::Entry, None, &if rev == Rev::Yes { end } else { start }.bytes());
-    tx.store().iter_prefix(Cf::Data, &prefix, Some(&from), rev == Rev::Yes, |k, v| {
+    let from = s.sub(tx, key, StreamTag::Entry, None, &end.bytes());
+    tx.store().iter_prefix(Cf::Data, &prefix, Some(&from), true, |k, v| {
         let id = Id::from_key(k);
-        if (rev == Rev::No && id > end) || (rev == Rev::Yes && id < start) {
+        if id < start {
             return false;
         }
         f(id, v);
@@ -1219,7 +1235,7 @@ mod tests {
 
     #[test]
     fn entry_codec_round_trip() {
-        let v = encode_entry(7, &[b"a", b"", b"bc"]);
+        let v = encode_entry(7, [&b"a"[..], b"", b"bc"].into_iter());
         assert_eq!(entry_index(&v), 7);
         assert_eq!(decode_entry(&v), vec![b"a".to_vec(), vec![], b"bc".to_vec()]);
     }
@@ -1232,7 +1248,7 @@ mod tests {
 
     fn add_n(t: &mut TempStore, from: u64, to: u64) {
         for ms in from..to {
-            t.run(|tx| add(tx, b"s", NewId::Exact(id(ms)), &[b"f", b"v"], true, None)).unwrap();
+            t.run(|tx| add(tx, b"s", NewId::Exact(id(ms)), [&b"f"[..], b"v"].into_iter(), true, None)).unwrap();
         }
     }
 
@@ -1248,7 +1264,8 @@ mod tests {
         let mut t = TempStore::new();
         add_n(&mut t, 1, 4);
         let spec = TrimSpec { strategy: Trim::MaxLen(0), approx: false, limit: 0 };
-        let out = t.run(|tx| add(tx, b"s", NewId::Exact(id(9)), &[b"f", b"v"], true, Some(spec))).unwrap();
+        let out =
+            t.run(|tx| add(tx, b"s", NewId::Exact(id(9)), [&b"f"[..], b"v"].into_iter(), true, Some(spec))).unwrap();
         assert_eq!(out, AddOutcome::Added(id(9)));
         assert_eq!(ids(&mut t), Vec::<u64>::new());
         let s = t.run(|tx| lookup(tx, b"s").unwrap().unwrap());
