@@ -113,7 +113,7 @@ pub struct Store {
     pending: RefCell<WriteBatch>,
     /// Committed writes of the current tick not handed to RocksDB yet.
     tick: RefCell<WriteBatch>,
-    /// Between `begin_tick` and the tick's `flush_wal`: commits are deferred.
+    /// Between `begin_tick` and `end_tick`: commits are deferred.
     tick_open: Cell<bool>,
     /// `tick` holds writes.
     tick_dirty: Cell<bool>,
