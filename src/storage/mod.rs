@@ -670,6 +670,17 @@ impl Store {
         }
     }
 
+    /// Drops the open batch's writes (a script stopped by SHUTDOWN NOSAVE):
+    /// nothing of it reaches RocksDB, and what memory holds of it (cached
+    /// records, rank indexes, key counts) is reloaded from the disk.
+    pub fn discard_batch(&self) -> Result<(), Error> {
+        self.batch_depth.set(self.batch_depth.get().saturating_sub(1));
+        self.pending.borrow_mut().clear();
+        self.batch_keys.borrow_mut().clear();
+        self.overlay.borrow_mut().clear();
+        self.forget_unwritten()
+    }
+
     /// Hands this tick's WAL to the OS, and fsyncs it if `sync`. Called by the
     /// event loop before any reply of the tick is written.
     pub fn flush_wal(&self, sync: bool) -> Result<(), Error> {

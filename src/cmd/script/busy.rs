@@ -2,8 +2,9 @@
 //! Redis 7.0 handles it: the Lua hook lets the server read the other
 //! clients (Redis's `processEventsWhileBlocked`) through a `BusyService`
 //! the server lends to the engine for the duration of a command; each
-//! command they sent is answered here: `-BUSY`, or SCRIPT KILL / FUNCTION
-//! KILL, which stop a script that has not written yet.
+//! command they sent is answered here: `-BUSY`, SCRIPT KILL / FUNCTION
+//! KILL, which stop a script that has not written yet, or SHUTDOWN NOSAVE,
+//! which stops any script, drops its writes and stops the server.
 
 use crate::resp::args::Args;
 use crate::resp::reply::ReplyBuf;
@@ -32,8 +33,10 @@ pub struct Busy {
     pub is_function: bool,
     /// It has called a write command (then it cannot be killed).
     pub wrote: bool,
-    /// Set by a successful SCRIPT KILL / FUNCTION KILL.
+    /// Set by a successful SCRIPT KILL / FUNCTION KILL (or SHUTDOWN NOSAVE).
     pub kill: bool,
+    /// Set by SHUTDOWN NOSAVE: the script's writes are dropped and the server stops.
+    pub shutdown: bool,
 }
 
 impl Busy {
@@ -42,6 +45,12 @@ impl Busy {
         let busy = if self.is_function { BUSY_FUNCTION } else { BUSY_EVAL };
         let kill_of = |family: &str| args.len() == 2 && args.is(0, family) && args.is(1, "KILL");
         let (script_kill, function_kill) = (kill_of("SCRIPT"), kill_of("FUNCTION"));
+        if shutdown_nosave(args) {
+            // Like Redis: no reply, the connection closes as the server stops.
+            self.kill = true;
+            self.shutdown = true;
+            return;
+        }
         if !script_kill && !function_kill {
             return out.error_text(busy.as_bytes());
         }
@@ -56,4 +65,13 @@ impl Busy {
         self.kill = true;
         out.ok();
     }
+}
+
+/// SHUTDOWN with NOSAVE (and maybe NOW / FORCE), the one SHUTDOWN Redis
+/// serves while a script is busy; any other gets the BUSY text.
+fn shutdown_nosave(args: &Args) -> bool {
+    let flags = 1..args.len();
+    args.is(0, "SHUTDOWN")
+        && flags.clone().any(|i| args.is(i, "NOSAVE"))
+        && flags.into_iter().all(|i| ["NOSAVE", "NOW", "FORCE"].iter().any(|f| args.is(i, f)))
 }

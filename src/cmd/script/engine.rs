@@ -13,7 +13,7 @@
 
 use super::busy::{Busy, BusyService};
 use super::convert::{lua_bytes, lua_to_reply, reply_to_lua};
-use crate::cmd::state::ServerState;
+use crate::cmd::state::{ServerState, Shutdown};
 use crate::cmd::{call, lookup, table, Flags};
 use crate::resp::args::Args;
 use crate::resp::ffi::Span;
@@ -138,6 +138,8 @@ pub struct Engine {
     started: Rc<Cell<Option<Instant>>>,
     /// The line the script was at when it was killed.
     killed_line: Rc<Cell<i64>>,
+    /// Set by the hook when SHUTDOWN NOSAVE killed the running script.
+    shutdown: Rc<Cell<bool>>,
     /// `busy-reply-threshold`.
     limit: Rc<Cell<Duration>>,
     /// The running script has called a write command / is a function.
@@ -296,6 +298,8 @@ impl Engine {
         let (wrote, is_function) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
         let service: Rc<RefCell<Option<Box<dyn BusyService>>>> = Rc::new(RefCell::new(None));
         let killed_line = Rc::new(Cell::new(0i64));
+        let shutdown = Rc::new(Cell::new(false));
+        let sd = shutdown.clone();
         let (k, s, l, w, f, svc, kl) = (
             killed.clone(),
             started.clone(),
@@ -320,8 +324,9 @@ impl Engine {
             // outside a client's command) the script is killed at the limit.
             let kill = match svc.borrow_mut().as_mut() {
                 Some(service) => {
-                    let mut busy = Busy { is_function: f.get(), wrote: w.get(), kill: false };
+                    let mut busy = Busy { is_function: f.get(), wrote: w.get(), kill: false, shutdown: false };
                     service.serve(&mut busy);
+                    sd.set(busy.shutdown);
                     busy.kill
                 }
                 None => true,
@@ -347,6 +352,7 @@ impl Engine {
             killed,
             started,
             killed_line,
+            shutdown,
             limit,
             wrote,
             is_function,
@@ -578,6 +584,14 @@ impl Engine {
             state.clients[client].db = db;
             started.set(None);
             lua.gc_set_pause(gc_pause(lua.used_memory()));
+            if state.scripting.shutdown.replace(false) {
+                // SHUTDOWN NOSAVE: like Redis, the server stops before the
+                // script's writes are kept anywhere.
+                store.discard_batch().map_err(|e| mlua::Error::runtime(e.to_string()))?;
+                log::warn!("SHUTDOWN NOSAVE while a script was busy: its writes are dropped");
+                state.shutdown = Some(Shutdown::Clean);
+                return Ok(Outcome::Failed(b"ERR the server is shutting down".to_vec()));
+            }
             // The commands already ran; like Redis, what they wrote stays.
             store.end_batch().map_err(|e| mlua::Error::runtime(e.to_string()))?;
             if killed.get() {
