@@ -292,10 +292,13 @@ impl Store {
         let m = match self.overlay.borrow().lookup(Cf::Meta, mkey) {
             Lookup::Written(Some(raw)) => Some(Meta::decode(raw, mkey)?),
             Lookup::Written(None) => None,
-            Lookup::Unknown => match self.settle_for(Cf::Meta, mkey).and_then(|()| self.get_pinned(Cf::Meta, mkey))? {
-                Some(raw) => Some(Meta::decode(&raw, mkey)?),
-                None => None,
-            },
+            Lookup::Unknown => {
+                self.settle_for(Cf::Meta, mkey)?;
+                match self.db.get_pinned_cf(self.cf(Cf::Meta), mkey).map_err(storage_err)? {
+                    Some(raw) => Some(Meta::decode(&raw, mkey)?),
+                    None => None,
+                }
+            }
         };
         self.cache.borrow_mut().put(mkey, m.clone());
         Ok(m)
@@ -317,10 +320,6 @@ impl Store {
                 self.db.get_cf(self.cf(cf), key).map_err(storage_err)
             }
         }
-    }
-
-    fn get_pinned(&self, cf: Cf, key: &[u8]) -> Result<Option<rocksdb::DBPinnableSlice<'_>>, Error> {
-        self.db.get_pinned_cf(self.cf(cf), key).map_err(storage_err)
     }
 
     /// Up to `limit` meta records of `db` whose user key is > `after` (or from
@@ -646,17 +645,19 @@ impl Store {
             return Ok(());
         }
         let batch = std::mem::take(&mut *self.pending.borrow_mut());
-        let keys = std::mem::take(&mut *self.batch_keys.borrow_mut());
         self.overlay.borrow_mut().clear();
         if self.tick_open.get() {
             // Earlier commands of the tick first; then the batch becomes the
             // tick batch, still one atomic write, later commits joining it.
+            // (`settle` emptied the tick's key set: the swap keeps both sets'
+            // memory for the next batch.)
             self.settle()?;
             *self.tick.borrow_mut() = batch;
-            *self.tick_keys.borrow_mut() = keys;
+            std::mem::swap(&mut *self.tick_keys.borrow_mut(), &mut *self.batch_keys.borrow_mut());
             self.tick_dirty.set(true);
             return Ok(());
         }
+        self.batch_keys.borrow_mut().clear();
         match self.db.write_opt(batch, &self.write_opts) {
             Ok(()) => {
                 self.unflushed.set(true);
