@@ -4,8 +4,9 @@
 //! Invariants:
 //! - Only this module talks to RocksDB, and only `commit` writes user data: a
 //!   command is applied whole or not at all. A MULTI/EXEC or a script opens a
-//!   batch (`begin_batch`): its commands' commits gather into one `WriteBatch`,
-//!   and reads see them through `overlay`.
+//!   batch (`begin_batch`): its commands' commits gather in `overlay`, which
+//!   reads consult first, and are handed over as one `WriteBatch` at the end
+//!   (inside a tick, appended to the tick batch: no write of their own).
 //! - Within an event-loop tick (`begin_tick`), committed writes are deferred
 //!   into one tick `WriteBatch` instead of one RocksDB write per command:
 //!   each write carries a fixed cost (write group, WAL record, CRC,
@@ -40,7 +41,7 @@ use cache::ReadCache;
 pub use cursor::Cursor;
 pub use keys::Cf;
 pub use meta::{Meta, OfType, Type};
-use overlay::{Lookup, Overlay};
+use overlay::{Lookup, Overlay, Write};
 use rocksdb::{
     BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, IteratorMode, Options, ReadOptions, WriteBatch,
     WriteOptions, DB,
@@ -107,19 +108,16 @@ pub struct Store {
     /// Reused buffer for building meta keys on the read path (no allocation per GET).
     scratch: RefCell<Vec<u8>>,
     /// Nesting depth of `begin_batch` (MULTI/EXEC, scripts); commits are
-    /// deferred into `pending` while it is above zero.
+    /// deferred into `overlay` while it is above zero.
     batch_depth: Cell<u32>,
-    /// The open batch and what reads must see of it.
-    pending: RefCell<WriteBatch>,
     /// Committed writes of the current tick not handed to RocksDB yet.
     tick: RefCell<WriteBatch>,
     /// Between `begin_tick` and `end_tick`: commits are deferred.
     tick_open: Cell<bool>,
     /// `tick` holds writes.
     tick_dirty: Cell<bool>,
-    /// The keys `tick` writes, and those of the open MULTI/script batch.
+    /// The keys `tick` writes.
     tick_keys: RefCell<Touched>,
-    batch_keys: RefCell<Touched>,
     /// A write of deferred commits failed in this tick: its commands'
     /// replies must not be sent (`flush_wal` reports it).
     tick_failed: Cell<bool>,
@@ -176,12 +174,10 @@ impl Store {
             write_opts: WriteOptions::default(),
             scratch: RefCell::new(Vec::with_capacity(64)),
             batch_depth: Cell::new(0),
-            pending: RefCell::new(WriteBatch::default()),
             tick: RefCell::new(WriteBatch::default()),
             tick_open: Cell::new(false),
             tick_dirty: Cell::new(false),
             tick_keys: RefCell::default(),
-            batch_keys: RefCell::default(),
             tick_failed: Cell::new(false),
             overlay: RefCell::new(Overlay::default()),
             write_error: RefCell::new(None),
@@ -473,28 +469,15 @@ impl Store {
         }
         let deferred = self.batch_depth.get() > 0;
         let in_tick = !deferred && self.tick_open.get();
-        let (mut pending, mut overlay) = (self.pending.borrow_mut(), self.overlay.borrow_mut());
-        let mut tick = self.tick.borrow_mut();
-        let (mut tick_keys, mut batch_keys) = (self.tick_keys.borrow_mut(), self.batch_keys.borrow_mut());
+        let mut overlay = self.overlay.borrow_mut();
+        let (mut tick, mut tick_keys) = (self.tick.borrow_mut(), self.tick_keys.borrow_mut());
         let mut own = WriteBatch::default();
         let db_handle = Arc::clone(&self.db);
         let cf = |c: Cf| db_handle.cf_handle(c.name()).expect("invariant: every column family is opened");
-        let mut sink = Sink {
-            batch: if deferred {
-                &mut pending
-            } else if in_tick {
-                &mut tick
-            } else {
-                &mut own
-            },
-            overlay: if deferred { Some(&mut overlay) } else { None },
-            touched: if deferred {
-                Some(&mut batch_keys)
-            } else if in_tick {
-                Some(&mut tick_keys)
-            } else {
-                None
-            },
+        let mut sink = match (deferred, in_tick) {
+            (true, _) => Sink { batch: None, overlay: Some(&mut overlay), touched: None },
+            (false, true) => Sink { batch: Some(&mut tick), overlay: None, touched: Some(&mut tick_keys) },
+            (false, false) => Sink { batch: Some(&mut own), overlay: None, touched: None },
         };
         let mut counts = self.counts.borrow().clone();
         for &flush in &tx.flushes {
@@ -548,7 +531,7 @@ impl Store {
             sink.put(Cf::Default, cf(Cf::Default), keys::COUNTS_KEY, &v);
         }
         let tick_full = in_tick && tick.size_in_bytes() >= TICK_BATCH_MAX;
-        drop((tick, tick_keys, batch_keys));
+        drop((tick, tick_keys, overlay));
         if in_tick {
             self.tick_dirty.set(true);
         } else if !deferred {
@@ -635,29 +618,31 @@ impl Store {
         self.batch_depth.set(self.batch_depth.get() + 1);
     }
 
-    /// Closes a batch; the outermost close writes it to RocksDB in one write.
-    /// If that write fails, nothing of the batch is applied: the read cache
-    /// and key counts are reloaded so they match the disk again.
+    /// Closes a batch; the outermost close hands it to RocksDB as one
+    /// `WriteBatch`: inside a tick appended to the tick batch (written with
+    /// it, still atomically), else written at once. If that write fails,
+    /// nothing of the batch is applied: the read cache and key counts are
+    /// reloaded so they match the disk again.
     pub fn end_batch(&self) -> Result<(), Error> {
         debug_assert!(self.batch_depth.get() > 0, "end_batch without begin_batch");
         self.batch_depth.set(self.batch_depth.get().saturating_sub(1));
-        if self.batch_depth.get() > 0 || self.pending.borrow().is_empty() {
+        if self.batch_depth.get() > 0 || self.overlay.borrow().is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut *self.pending.borrow_mut());
-        self.overlay.borrow_mut().clear();
+        let overlay = std::mem::take(&mut *self.overlay.borrow_mut());
+        let cf = |c: Cf| self.db.cf_handle(c.name()).expect("invariant: every column family is opened");
         if self.tick_open.get() {
-            // Earlier commands of the tick first; then the batch becomes the
-            // tick batch, still one atomic write, later commits joining it.
-            // (`settle` emptied the tick's key set: the swap keeps both sets'
-            // memory for the next batch.)
-            self.settle()?;
-            *self.tick.borrow_mut() = batch;
-            std::mem::swap(&mut *self.tick_keys.borrow_mut(), &mut *self.batch_keys.borrow_mut());
+            let full = {
+                let (mut tick, mut tick_keys) = (self.tick.borrow_mut(), self.tick_keys.borrow_mut());
+                let mut sink = Sink { batch: Some(&mut tick), overlay: None, touched: Some(&mut tick_keys) };
+                sink.replay(&overlay, cf);
+                tick.size_in_bytes() >= TICK_BATCH_MAX
+            };
             self.tick_dirty.set(true);
-            return Ok(());
+            return if full { self.settle() } else { Ok(()) };
         }
-        self.batch_keys.borrow_mut().clear();
+        let mut batch = WriteBatch::default();
+        Sink { batch: Some(&mut batch), overlay: None, touched: None }.replay(&overlay, cf);
         match self.db.write_opt(batch, &self.write_opts) {
             Ok(()) => {
                 self.unflushed.set(true);
@@ -673,12 +658,12 @@ impl Store {
 
     /// Drops the open batch's writes (a script stopped by SHUTDOWN NOSAVE):
     /// nothing of it reaches RocksDB, and what memory holds of it (cached
-    /// records, rank indexes, key counts) is reloaded from the disk.
+    /// records, rank indexes, key counts) is reloaded from the disk, once
+    /// the tick's earlier writes are there.
     pub fn discard_batch(&self) -> Result<(), Error> {
         self.batch_depth.set(self.batch_depth.get().saturating_sub(1));
-        self.pending.borrow_mut().clear();
-        self.batch_keys.borrow_mut().clear();
         self.overlay.borrow_mut().clear();
+        self.settle()?;
         self.forget_unwritten()
     }
 
@@ -986,17 +971,31 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// Where `commit` sends its operations: a write batch and, for a deferred
-/// commit, the overlay that lets later reads see them.
+/// Where `commit` sends its operations: a write batch (and the keys it
+/// holds, for a tick batch), or for a deferred commit the overlay that lets
+/// later reads see them.
 struct Sink<'b> {
-    batch: &'b mut WriteBatch,
+    batch: Option<&'b mut WriteBatch>,
     overlay: Option<&'b mut Overlay>,
     touched: Option<&'b mut Touched>,
 }
 
 impl Sink<'_> {
+    /// Sends a closed MULTI/script batch's writes.
+    fn replay<'c>(&mut self, overlay: &Overlay, cf: impl Fn(Cf) -> &'c rocksdb::ColumnFamily) {
+        for w in overlay.writes() {
+            match w {
+                Write::Put(c, k, v) => self.put(c, cf(c), k, v),
+                Write::Delete(c, k) => self.delete(c, cf(c), k),
+                Write::DeleteRange(c, a, b) => self.delete_range(c, cf(c), a, b),
+            }
+        }
+    }
+
     fn put(&mut self, c: Cf, h: &rocksdb::ColumnFamily, k: &[u8], v: &[u8]) {
-        self.batch.put_cf(h, k, v);
+        if let Some(b) = self.batch.as_deref_mut() {
+            b.put_cf(h, k, v);
+        }
         if let Some(o) = self.overlay.as_deref_mut() {
             o.put(c, k, v);
         }
@@ -1006,7 +1005,9 @@ impl Sink<'_> {
     }
 
     fn delete(&mut self, c: Cf, h: &rocksdb::ColumnFamily, k: &[u8]) {
-        self.batch.delete_cf(h, k);
+        if let Some(b) = self.batch.as_deref_mut() {
+            b.delete_cf(h, k);
+        }
         if let Some(o) = self.overlay.as_deref_mut() {
             o.delete(c, k);
         }
@@ -1016,7 +1017,9 @@ impl Sink<'_> {
     }
 
     fn delete_range(&mut self, c: Cf, h: &rocksdb::ColumnFamily, a: &[u8], b: &[u8]) {
-        self.batch.delete_range_cf(h, a, b);
+        if let Some(batch) = self.batch.as_deref_mut() {
+            batch.delete_range_cf(h, a, b);
+        }
         if let Some(o) = self.overlay.as_deref_mut() {
             o.delete_range(c, a, b);
         }

@@ -1,14 +1,15 @@
 //! Deferred commits: between `Store::begin_batch` and `Store::end_batch`,
 //! committed transactions are not written to RocksDB one by one but gathered
-//! into ONE `WriteBatch`, so a MULTI/EXEC or a Lua script is applied whole or
-//! not at all (after a crash, all of it or none of it is there).
+//! here, and handed over as ONE `WriteBatch` (`writes`), so a MULTI/EXEC or a
+//! Lua script is applied whole or not at all (after a crash, all of it or
+//! none of it is there).
 //!
 //! While the batch is open, later commands must see its writes: every read of
 //! the store (point lookups and iterators) consults this overlay first. It keeps,
 //! per column family, the latest value of every written key (`None` = deleted)
 //! and the ranges deleted by FLUSHDB/range deletes. A range delete removes the
 //! overlay's own entries inside it, so "entry, else range, else RocksDB" is the
-//! correct lookup order.
+//! correct lookup order, and "ranges, then entries" the correct write order.
 
 use super::keys::Cf;
 use std::collections::BTreeMap;
@@ -20,6 +21,16 @@ pub enum Lookup<'a> {
     Written(Option<&'a [u8]>),
     /// Not touched by the open batch: read RocksDB.
     Unknown,
+}
+
+/// One write of the batch, in `Overlay::writes` order.
+pub enum Write<'a> {
+    /// `key`, `value`.
+    Put(Cf, &'a [u8], &'a [u8]),
+    /// `key`.
+    Delete(Cf, &'a [u8]),
+    /// `[from, to)`.
+    DeleteRange(Cf, &'a [u8], &'a [u8]),
 }
 
 /// The overlay's entries in key order: `(key, value or None if deleted)`.
@@ -45,6 +56,9 @@ pub struct Overlay {
     cfs: [CfOverlay; 5],
 }
 
+/// The column families by slot (`slot`'s inverse).
+const CFS: [Cf; 5] = [Cf::Default, Cf::Meta, Cf::Data, Cf::Zscore, Cf::Expire];
+
 fn slot(cf: Cf) -> usize {
     match cf {
         Cf::Default => 0,
@@ -64,6 +78,19 @@ impl Overlay {
     /// Forgets everything (the batch was written or abandoned).
     pub fn clear(&mut self) {
         *self = Overlay::default();
+    }
+
+    /// The batch's writes, leaving RocksDB as lookups through the overlay
+    /// see it: per column family its deleted ranges, then its entries.
+    pub fn writes(&self) -> impl Iterator<Item = Write<'_>> {
+        self.cfs.iter().zip(CFS).flat_map(|(c, cf)| {
+            let ranges = c.ranges.iter().map(move |(a, b)| Write::DeleteRange(cf, a, b));
+            let entries = c.entries.iter().map(move |(k, v)| match v {
+                Some(v) => Write::Put(cf, k, v),
+                None => Write::Delete(cf, k),
+            });
+            ranges.chain(entries)
+        })
     }
 
     /// Records a put.

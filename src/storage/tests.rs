@@ -270,3 +270,37 @@ fn a_tick_defers_commits_until_a_read_needs_them_or_the_tick_ends() {
     assert_eq!(subs(t.s(), None, false), [b"a", b"b", b"c", b"d", b"e"].map(|k| k.to_vec()));
     assert_eq!(t.s().get_meta(&keys::meta(0, b"x")).unwrap().unwrap().value(), b"1");
 }
+
+#[test]
+fn a_batch_inside_a_tick_joins_the_tick_batch_without_a_write_of_its_own() {
+    let mut t = TempStore::new();
+    set(t.s(), 0, b"old", b"1", 0);
+    let s = t.s();
+    let raw = |s: &Store, k: &[u8]| s.db.get_cf(s.cf(Cf::Data), k).unwrap();
+    s.begin_tick();
+    put_subs(s, &[b"a"]);
+    s.begin_batch();
+    put_subs(s, &[b"b"]);
+    // The batch's own write is read through the overlay: nothing is written.
+    assert!(s.get(Cf::Data, b"pb").unwrap().is_some());
+    assert!(raw(s, b"pa").is_none() && raw(s, b"pb").is_none());
+    // A flush then a write in the batch: the order the tick batch must keep.
+    let mut tx = Tx::new(s, 0, 1000);
+    tx.flush(Some(0));
+    let d = tx.finish();
+    s.commit(d).unwrap();
+    set(s, 0, b"new", b"1", 0);
+    put_subs(s, &[b"c"]);
+    s.end_batch().unwrap();
+    // Appended to the tick batch, still unwritten; a read of one of its keys
+    // hands the whole tick batch over.
+    assert!(raw(s, b"pc").is_none());
+    assert!(s.get(Cf::Data, b"pc").unwrap().is_some());
+    assert!([b"pa", b"pb", b"pc"].iter().all(|k| raw(s, *k).is_some()));
+    s.end_tick(true).unwrap();
+    t.reopen();
+    let names: Vec<Vec<u8>> = t.s().scan_meta(0, None, 10).unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(names, vec![b"new".to_vec()]);
+    assert_eq!(subs(t.s(), None, false), [b"a", b"b", b"c"].map(|k| k.to_vec()));
+    assert_eq!(t.s().counts(0).keys, 1);
+}
