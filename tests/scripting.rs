@@ -209,3 +209,23 @@ fn function_libraries_survive_a_restart() {
     assert_eq!(raw.cmd(&["FCALL", "hello", "0"]), Reply::Error("ERR Function not found".into()));
     assert_eq!(raw.cmd(&["FUNCTION", "LIST"]), Reply::Array(Some(vec![])));
 }
+
+/// KEYS and ARGV reach the script whole whatever their number: few go to Lua
+/// on its stack, many (past what Lua 5.1's stack takes) as tables. Compared
+/// with redis-server, with `redis.pcall`'s error table on the way.
+#[test]
+fn keys_and_argv_of_any_count_match_redis() {
+    let Some(redis) = common::RedisServer::start() else { return };
+    let s = TestServer::new();
+    let (mut ours, mut theirs) = (s.raw(), redis.raw());
+    let body = "return {#KEYS, #ARGV, KEYS[1] or false, KEYS[#KEYS] or false, ARGV[1] or false, \
+                ARGV[#ARGV] or false, redis.pcall('nosuch')['err'], redis.pcall('get', KEYS[1] or 'x')}";
+    for (i, (nkeys, nargs)) in
+        [(0, 0), (1, 1), (0, 3), (3, 0), (2, 998), (999, 2), (3, 1500), (5000, 5000)].into_iter().enumerate()
+    {
+        let mut cmd = vec!["EVAL".to_string(), body.to_string(), nkeys.to_string()];
+        cmd.extend((0..nkeys).map(|k| format!("key:{k}")));
+        cmd.extend((0..nargs).map(|a| format!("arg:{a}")));
+        common::same_reply(&mut ours, &mut theirs, i, &cmd);
+    }
+}

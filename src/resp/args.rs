@@ -67,7 +67,14 @@ impl<'a> Args<'a> {
 
     /// Copies the arguments out (for MULTI queues, scripts, replication).
     pub fn to_owned_args(&self) -> OwnedArgs {
-        OwnedArgs::from_slices(self.iter_from(0))
+        // Sized up front: growing two vectors argument by argument cost
+        // more than the copy (an EVALSHA's arguments are copied per call).
+        let mut o = OwnedArgs {
+            buf: Vec::with_capacity(self.iter_from(0).map(<[u8]>::len).sum()),
+            spans: Vec::with_capacity(self.len()),
+        };
+        o.extend(self.iter_from(0));
+        o
     }
 }
 
@@ -82,11 +89,15 @@ impl OwnedArgs {
     /// Builds from any sequence of byte strings.
     pub fn from_slices<'b>(it: impl IntoIterator<Item = &'b [u8]>) -> Self {
         let mut o = OwnedArgs::default();
-        for a in it {
-            o.spans.push(Span { off: o.buf.len(), len: a.len() });
-            o.buf.extend_from_slice(a);
-        }
+        o.extend(it);
         o
+    }
+
+    fn extend<'b>(&mut self, it: impl IntoIterator<Item = &'b [u8]>) {
+        for a in it {
+            self.spans.push(Span { off: self.buf.len(), len: a.len() });
+            self.buf.extend_from_slice(a);
+        }
     }
 
     /// A borrowed view.

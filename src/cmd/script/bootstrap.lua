@@ -5,6 +5,7 @@
 -- the read-only globals are built here.
 local bridge = ...
 local error, type, tostring, xpcall, find, rawset = error, type, tostring, xpcall, string.find, rawset
+local rawget, select = rawget, select
 local redis = redis
 
 local function raw_error(msg)
@@ -212,9 +213,9 @@ function bridge.load_library(chunk)
   return true, got
 end
 
--- A run: the engine passes this run's redis.call and redis.pcall (they
--- borrow the server for the run only), installed here and removed after, in
--- one call into Lua rather than one per table write.
+-- A run: the engine passes this run's redis.call (it borrows the server for
+-- the run only), installed here with redis.pcall and removed after, in one
+-- call into Lua rather than one per table write.
 local function finish(ok, v)
   rawset(redis, 'call', nil)
   rawset(redis, 'pcall', nil)
@@ -223,18 +224,41 @@ local function finish(ok, v)
   return ok, v
 end
 
+-- redis.pcall: what redis.call would raise, returned (an error table).
+local function returned(ok, ...)
+  if ok then return ... end
+  return bridge.caught((...))
+end
+local function redis_pcall(...)
+  return returned(pcall_(rawget(redis, 'call'), ...))
+end
+
+-- A run's KEYS and ARGV: tables the engine made, or (`keys` a count) the
+-- first `keys` of the other arguments and the rest.
+local function split(keys, argv, ...)
+  if type(keys) == 'table' then return keys, argv end
+  local all, rest = {...}, {}
+  for i = keys + 1, select('#', ...) do
+    rest[i - keys] = all[i]
+    all[i] = nil
+  end
+  return all, rest
+end
+
 -- Runs a script with its KEYS and ARGV globals.
-function bridge.run(f, keys, argv, call, pcall)
+function bridge.run(f, call, ...)
+  local keys, argv = split(...)
   rawset(redis, 'call', call)
-  rawset(redis, 'pcall', pcall)
+  rawset(redis, 'pcall', redis_pcall)
   rawset(G, 'KEYS', keys)
   rawset(G, 'ARGV', argv)
   return finish(xpcall_(f, bridge.handler))
 end
 
 -- Calls a function's callback with its keys and arguments tables.
-function bridge.run_function(f, keys, argv, call, pcall)
+function bridge.run_function(f, call, ...)
+  local keys, argv = split(...)
   rawset(redis, 'call', call)
-  rawset(redis, 'pcall', pcall)
+  rawset(redis, 'pcall', redis_pcall)
   return finish(xpcall_(function() return f(keys, argv) end, bridge.handler))
 end

@@ -2,14 +2,14 @@
 //! library (bootstrap.lua + the Rust bridge below), `cjson`, the script cache
 //! keyed by SHA1, and running one script with its commands in one batch.
 //!
-//! `redis.call` and `redis.pcall` are created per run in a `Lua::scope`,
-//! which lets them borrow the server state safely (STYLE.md keeps `unsafe`
-//! to ffi.rs; a guarded raw-pointer slot would save about a tenth of a
-//! short EVALSHA).
+//! `redis.call` is created per run in a `Lua::scope`, which lets it borrow
+//! the server state safely (STYLE.md keeps `unsafe` to ffi.rs; a guarded
+//! raw-pointer slot would save about a tenth of a short EVALSHA);
+//! `redis.pcall` is Lua around it.
 //!
-//! Per run the engine makes one call into Lua (`bridge.run`: KEYS/ARGV set
-//! and cleared in Lua) and reuses `redis.call`'s buffers; the collector's
-//! pause follows the heap's size (`gc_pause`).
+//! Per run the engine makes one call into Lua (`bridge.run`: KEYS/ARGV built,
+//! set and cleared in Lua) and reuses `redis.call`'s buffers; the
+//! collector's pause follows the heap's size (`gc_pause`).
 
 use super::busy::{Busy, BusyService};
 use super::convert::{lua_bytes, lua_to_reply, reply_to_lua};
@@ -20,11 +20,14 @@ use crate::resp::ffi::Span;
 use crate::resp::reply::ReplyBuf;
 use crate::storage::keys::{self, Cf};
 use crate::storage::Store;
-use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, VmState};
+use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, Variadic, VmState};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+
+/// Most KEYS + ARGV passed to a run on the Lua stack (see `Engine::run`).
+const STACK_ARGS_MAX: usize = 1000;
 
 /// Lua instructions between two checks of the time limit.
 const HOOK_EVERY: u32 = 100_000;
@@ -554,7 +557,6 @@ impl Engine {
         // The buffers `redis.call` reuses, lent for this run.
         let scratch = std::mem::take(&mut *eng.scratch.borrow_mut());
         let result = (|| -> mlua::Result<Outcome> {
-            let (keys, argv) = (sequence(&lua, keys)?, sequence(&lua, argv)?);
             let db = state.clients[client].db;
             killed.set(false);
             started.set(Some(Instant::now()));
@@ -562,21 +564,26 @@ impl Engine {
             state.deny_blocking += 1;
             let cell = RefCell::new((&mut *state, scratch));
             let ran = lua.scope(|scope| {
-                let lib = |raise_errors: bool| {
-                    let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
-                    scope.create_function(move |lua, args: MultiValue| {
-                        let mut guard = cell.borrow_mut();
-                        let (state, scratch) = &mut *guard;
-                        let (ok, v) = lib_call(lua, state, store, client, scratch, args, mode, resp.get(), wrote)?;
-                        match (ok, raise_errors) {
-                            (false, true) => Err(raise(pending, error_message(&v)?)),
-                            _ => Ok(v),
-                        }
-                    })
-                };
-                // bootstrap.lua installs them as redis.call / redis.pcall
-                // (and KEYS / ARGV) for the run and removes them after.
-                run.call::<(bool, Value)>((func, keys, argv, lib(true)?, lib(false)?))
+                let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
+                let call = scope.create_function(move |lua, args: MultiValue| {
+                    let mut guard = cell.borrow_mut();
+                    let (state, scratch) = &mut *guard;
+                    match lib_call(lua, state, store, client, scratch, args, mode, resp.get(), wrote)? {
+                        (false, v) => Err(raise(pending, error_message(&v)?)),
+                        (true, v) => Ok(v),
+                    }
+                })?;
+                // bootstrap.lua installs it as redis.call (redis.pcall is
+                // Lua around it) and sets KEYS / ARGV for the run, then
+                // removes them. Few arguments go on the stack, split in Lua
+                // (cheaper than two tables built through mlua); Lua 5.1's
+                // stack takes a few thousand, so more go as tables.
+                if keys.len() + argv.len() <= STACK_ARGS_MAX {
+                    let args: Variadic<_> = keys.iter().chain(argv).map(|x| lua_bytes(x)).collect();
+                    run.call::<(bool, Value)>((func, call, keys.len(), Value::Nil, args))
+                } else {
+                    run.call::<(bool, Value)>((func, call, sequence(&lua, keys)?, sequence(&lua, argv)?))
+                }
             });
             let (state, scratch) = cell.into_inner();
             *state.scripting.scratch.borrow_mut() = scratch;
@@ -857,7 +864,7 @@ mod tests {
         let mut e = Engine::new(5000);
         let sha = e.load(b"return 1").expect("compiles");
         let f = e.cache.get(&sha).expect("cached").func.clone();
-        let (ok, v): (bool, Value) = e.run.call(f).expect("runs");
+        let (ok, v): (bool, Value) = e.run.call((f, Value::Nil, 0)).expect("runs");
         assert!(ok);
         assert!(matches!(v, Value::Integer(1)) || matches!(v, Value::Number(n) if n == 1.0));
     }
