@@ -124,6 +124,11 @@ fn node_children(id: u64, raw: &[u8]) -> Option<Vec<u64>> {
     if let Some(ix) = Chunks::decode(id, raw) {
         return Some(ix.list.iter().map(|c| c.0).collect());
     }
+    // No refs (most chunks): `encode_node` ends such a record so, and a ref
+    // list ends `id]]`; no need to scan the shape.
+    if raw.ends_with(b",[]]") {
+        return Some(Vec::new());
+    }
     let (_, refs): (IgnoredAny, Vec<(IgnoredAny, u64)>) = serde_json::from_slice(raw).ok()?;
     Some(refs.into_iter().map(|r| r.1).collect())
 }
@@ -286,7 +291,7 @@ fn encode_node(mut v: Value) -> Vec<u8> {
 fn shrink(v: &mut Value, next_id: &mut u64, out: &mut Vec<(u64, Vec<u8>)>) -> usize {
     let mut total = match &*v {
         Value::String(s) => return s.len() + 2,
-        Value::Number(n) => return n.to_string().len(),
+        Value::Number(n) => return number_len(n),
         Value::Bool(_) | Value::Null => return 5,
         Value::Object(o) => 2 + o.keys().map(|k| k.len() + 4).sum::<usize>(),
         Value::Array(_) => 2,
@@ -350,7 +355,18 @@ fn chunk_into(
     next_id: &mut u64,
     out: &mut Vec<(u64, Vec<u8>)>,
 ) -> Vec<(u64, u64)> {
-    let sizes: Vec<usize> = elems.iter().map(chunk_bytes).collect();
+    let sizes = elems.iter().map(chunk_bytes).collect();
+    chunk_sized(elems, sizes, reuse, next_id, out)
+}
+
+/// [`chunk_into`] with the elements' [`chunk_bytes`] already measured.
+fn chunk_sized(
+    elems: Vec<Value>,
+    sizes: Vec<usize>,
+    reuse: &mut Vec<u64>,
+    next_id: &mut u64,
+    out: &mut Vec<(u64, Vec<u8>)>,
+) -> Vec<(u64, u64)> {
     let total: usize = sizes.iter().sum();
     let n = total.div_ceil(CHUNK_BYTES).max(1);
     let mut list = Vec::new();
@@ -387,10 +403,21 @@ fn chunk_bytes(v: &Value) -> usize {
 fn size_of(v: &Value) -> usize {
     match v {
         Value::String(s) => s.len() + 2,
-        Value::Number(n) => n.to_string().len(),
+        Value::Number(n) => number_len(n),
         Value::Bool(_) | Value::Null => 5,
         Value::Object(o) => 2 + o.iter().map(|(k, c)| k.len() + 5 + size_of(c)).sum::<usize>(),
         Value::Array(a) => 2 + a.iter().map(|c| size_of(c) + 1).sum::<usize>(),
+    }
+}
+
+/// A number's serialized length; integers without formatting them (chunks
+/// are measured element by element on every edit).
+fn number_len(n: &serde_json::Number) -> usize {
+    let digits = |u: u64| u.checked_ilog10().map_or(1, |l| l as usize + 1);
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => digits(u),
+        (None, Some(i)) => 1 + digits(i.unsigned_abs()),
+        _ => n.to_string().len(),
     }
 }
 
@@ -668,24 +695,28 @@ fn rewrite_chunk(
 ) -> Result<(), CmdError> {
     let mut ids = vec![ix.list[pos].0];
     let mut span = pos..pos + 1;
-    if ix.list.len() > 1 && elems.iter().map(chunk_bytes).sum::<usize>() < MERGE_BELOW {
+    let mut sizes: Vec<usize> = elems.iter().map(chunk_bytes).collect();
+    if ix.list.len() > 1 && sizes.iter().sum::<usize>() < MERGE_BELOW {
         // The right neighbour, or the left one for the last chunk.
         let other = if pos + 1 < ix.list.len() { pos + 1 } else { pos - 1 };
         let (id, n) = ix.list[other];
         let mut more = if n == 0 { Vec::new() } else { load_chunk(tx, key, meta, id)? };
+        let mut more_sizes = more.iter().map(chunk_bytes).collect();
         if other > pos {
             elems.append(&mut more);
+            sizes.append(&mut more_sizes);
             ids.push(id);
             span.end += 1;
         } else {
             more.append(&mut elems);
-            elems = more;
+            more_sizes.append(&mut sizes);
+            (elems, sizes) = (more, more_sizes);
             ids.insert(0, id);
             span.start -= 1;
         }
     }
     let mut out = Vec::new();
-    let new = chunk_into(elems, &mut ids, next_id, &mut out);
+    let new = chunk_sized(elems, sizes, &mut ids, next_id, &mut out);
     for (id, rec) in out {
         tx.put(Cf::Data, keys::json_node(tx.db, key, meta.version(), id), rec);
     }
@@ -973,6 +1004,13 @@ mod tests {
         expect["a"].as_array_mut().unwrap().push(7.into());
         expect["a"].as_array_mut().unwrap().insert(0, (-1).into());
         assert_eq!(t.run(|tx| load_full(tx, b"k", &after).unwrap()), expect);
+    }
+
+    #[test]
+    fn number_lengths_match_their_text() {
+        for n in [json!(0), json!(9), json!(10), json!(-1), json!(-10), json!(u64::MAX), json!(i64::MIN), json!(1.5)] {
+            assert_eq!(size_of(&n), n.to_string().len(), "{n}");
+        }
     }
 
     #[test]
