@@ -31,7 +31,15 @@
 //! rewrites one chunk, and ARRAPPEND/ARRINSERT/ARRPOP/ARRTRIM rewrite the
 //! chunks they touch plus the index ([`splice`], [`trim`]). Elements over
 //! `CHUNK_BYTES` that are containers become nodes of their own. A chunk is
-//! never itself chunked; an edit that grows it is cut into several chunks.
+//! never itself chunked; an edit that grows it is cut into several even
+//! chunks, and one that leaves it under half full merges it with a
+//! neighbour (or evens the two out), so an array keeps at most about twice
+//! the chunks its bytes need however it was edited.
+//!
+//! A value cut out of a document in place (ARRPOP, ARRTRIM, JSON.DEL of a
+//! plain path, JSON.SET over a value) takes its nodes with it: their records
+//! are deleted in the same write ([`take`], [`drop_below`]), since they keep
+//! the live version and the version GC would never reclaim them.
 
 use super::Seg;
 use crate::error::CmdError;
