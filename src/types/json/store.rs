@@ -499,8 +499,9 @@ pub struct Walked {
     pub value: Value,
     /// Path of the position inside `value` (indexes resolved, non-negative).
     pub rel: Vec<Seg>,
-    /// The node is a chunk of a chunked array (it must stay one slice).
-    pub in_chunk: bool,
+    /// The node is chunk `pos` of a chunked array: that array's index and
+    /// `pos` (the chunk stays one slice, re-cut only through the index).
+    pub chunk: Option<(Chunks, usize)>,
     /// The position is a chunked array: its index.
     pub array: Option<Chunks>,
 }
@@ -515,7 +516,7 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
     // node: a wide node (thousands of members) is then only scanned.
     let mut value: Option<Value> = None;
     let mut rel = Vec::new();
-    let mut in_chunk = false;
+    let mut chunk = None;
     for seg in chain {
         if value.is_none() {
             if let Some(ix) = Chunks::decode(node, &raw) {
@@ -531,13 +532,13 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
                 let (pos, at) = ix.find(i as u64);
                 node = ix.list[pos].0;
                 raw = read_node(tx, key, meta, node)?;
-                in_chunk = true;
+                chunk = Some((ix, pos));
                 let v = value.insert(decode_node(&raw).ok_or_else(corrupt)?);
                 rel = vec![Seg::Idx(at as i64)];
                 if let Some(id) = super::get(v, &rel).and_then(placeholder_id) {
                     node = id;
                     raw = read_node(tx, key, meta, id)?;
-                    (value, in_chunk) = (None, false);
+                    (value, chunk) = (None, None);
                     rel.clear();
                 }
                 continue;
@@ -545,7 +546,7 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
             if let Some(id) = child_node(&raw, seg) {
                 node = id;
                 raw = read_node(tx, key, meta, id)?;
-                in_chunk = false;
+                chunk = None;
                 continue;
             }
         }
@@ -564,7 +565,7 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
         if let Some(id) = placeholder_id(child) {
             node = id;
             raw = read_node(tx, key, meta, id)?;
-            (value, in_chunk) = (None, false);
+            (value, chunk) = (None, None);
             rel.clear();
         }
     }
@@ -572,12 +573,12 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
         Some(v) => v,
         None => {
             if let Some(ix) = Chunks::decode(node, &raw) {
-                return Ok(Some(Walked { node, value: Value::Null, rel, in_chunk: false, array: Some(ix) }));
+                return Ok(Some(Walked { node, value: Value::Null, rel, chunk: None, array: Some(ix) }));
             }
             decode_node(&raw).ok_or_else(corrupt)?
         }
     };
-    Ok(Some(Walked { node, value, rel, in_chunk, array: None }))
+    Ok(Some(Walked { node, value, rel, chunk, array: None }))
 }
 
 /// The node id of the direct child `seg` of a node record's root, if that
@@ -605,11 +606,24 @@ pub fn save_node(tx: &mut Tx, key: &[u8], meta: &Meta, w: Walked) -> Result<(), 
             drop_node(tx, key, meta, id)?;
         }
     }
-    let chunking = if w.in_chunk { Chunking::IsChunk } else { Chunking::Allowed };
+    let chunking = if w.chunk.is_some() { Chunking::IsChunk } else { Chunking::Allowed };
     let mut next_id = meta.len();
     let mut out = Vec::new();
     let mut value = w.value;
     let size = shrink(&mut value, &mut next_id, &mut out);
+    if let (Some((mut ix, pos)), Value::Array(elems)) = (w.chunk, &mut value) {
+        // An element edit that took its chunk well past a chunk's size (or
+        // under half of it) re-cuts (or merges) it as the array commands do,
+        // so no chunk grows without bound. The margin keeps a chunk cut
+        // just over the size by a big element from being re-cut on every
+        // edit; one element alone is never cut.
+        let overfull = size > CHUNK_BYTES + CHUNK_BYTES / 2 && elems.len() > 1;
+        if overfull || (size < MERGE_BELOW && ix.list.len() > 1) {
+            rewrite_chunk(tx, key, meta, &mut ix, pos, std::mem::take(elems), &mut next_id)?;
+            out.push((ix.node, ix.encode()));
+            return write_out(tx, key, meta, next_id, out);
+        }
+    }
     emit(w.node, value, size, chunking, &mut next_id, &mut out);
     write_out(tx, key, meta, next_id, out)
 }
@@ -789,7 +803,7 @@ pub fn trim(tx: &mut Tx, key: &[u8], meta: &Meta, ix: Chunks, from: u64, to: u64
 #[cfg(test)]
 mod tests {
     use super::super::{
-        arrappend, arrinsert, arrpop, arrtrim, clear, del, get, num_op, set, JPath, NumOp, Seg, SetCond,
+        arrappend, arrinsert, arrpop, arrtrim, clear, del, get, num_op, set, JPath, NumOp, Seg, SetCond, SetOutcome,
     };
     use super::*;
     use crate::storage::testutil::TempStore;
@@ -817,13 +831,23 @@ mod tests {
         seen
     }
 
-    /// The chunk count of the chunked array `$.a` and the chunks' total size.
+    /// The chunk count of the chunked array `$.a` and the chunks' total size;
+    /// checks that no chunk is far over `CHUNK_BYTES` and the counts.
     fn chunk_stats(t: &mut TempStore, key: &[u8], meta: &Meta) -> Option<(usize, usize)> {
         let ix = t.run(|tx| walk(tx, key, meta, &[Seg::Key("a".into())]).unwrap().unwrap().array)?;
-        let bytes = t.run(|tx| {
-            ix.list.iter().map(|c| load_chunk(tx, key, meta, c.0).unwrap().iter().map(chunk_bytes).sum::<usize>()).sum()
+        let sizes: Vec<usize> = t.run(|tx| {
+            ix.list
+                .iter()
+                .map(|c| {
+                    let elems = load_chunk(tx, key, meta, c.0).unwrap();
+                    assert_eq!(elems.len() as u64, c.1, "index count of chunk {}", c.0);
+                    elems.iter().map(chunk_bytes).sum::<usize>()
+                })
+                .collect()
         });
-        Some((ix.list.len(), bytes))
+        let max = sizes.iter().max().copied().unwrap_or(0);
+        assert!(max <= 2 * CHUNK_BYTES, "a chunk of {max} bytes");
+        Some((ix.list.len(), sizes.iter().sum()))
     }
 
     /// A container big enough to become nodes of its own: a split object
@@ -857,7 +881,7 @@ mod tests {
             let i = next(len.max(1));
             let elem = if next(6) == 0 { big_elem(step) } else { json!(step) };
             let arr = model["a"].as_array_mut().unwrap();
-            match next(9) {
+            match next(10) {
                 0 => {
                     t.run(|tx| arrappend(tx, b"k", &p("$.a".into()), std::slice::from_ref(&elem)).unwrap());
                     arr.push(elem);
@@ -888,8 +912,22 @@ mod tests {
                 }
                 7 if len > 0 => {
                     let r = t.run(|tx| set(tx, b"k", &p(format!("$.a[{i}]")), elem.clone(), SetCond::Any).unwrap());
-                    assert_eq!(r, super::super::SetOutcome::Done);
+                    assert_eq!(r, SetOutcome::Done);
                     arr[i as usize] = elem;
+                }
+                8 if len > 8 => {
+                    // A run of elements grown in place (one chunk's worth),
+                    // then shrunk again.
+                    let at = next(len - 8) as usize;
+                    for j in at..at + 8 {
+                        let v = if next(2) == 0 { json!("s".repeat(300)) } else { json!(j) };
+                        let path = p(format!("$.a[{j}]"));
+                        assert_eq!(
+                            t.run(|tx| set(tx, b"k", &path, v.clone(), SetCond::Any).unwrap()),
+                            SetOutcome::Done
+                        );
+                        arr[j] = v;
+                    }
                 }
                 _ => {
                     // Inside a big element: drop a member, replace the list.
@@ -991,7 +1029,7 @@ mod tests {
         assert_eq!(ix.len(), 20_000);
         // An index lands in one chunk, holding only a slice of the array.
         let w = t.run(|tx| walk(tx, b"k", &meta, &[a[0].clone(), Seg::Idx(-5000)]).unwrap().unwrap());
-        assert!(w.in_chunk && w.value.as_array().unwrap().len() < 1000);
+        assert!(w.chunk.is_some() && w.value.as_array().unwrap().len() < 1000);
         assert_eq!(get(&w.value, &w.rel), Some(&json!(15_000)));
         // Edits keep the version (no whole rewrite) and touch the index only
         // through counts.
