@@ -362,18 +362,17 @@ pub fn set(tx: &mut Tx, key: &[u8], path: &JPath, value: Value, cond: SetCond) -
     };
     // Fast path: a chain on a split document touches only its node.
     if let (true, Some(chain)) = (store::is_split(&meta), &path.chain) {
-        if let Some(w) = store::walk(tx, key, &meta, chain)? {
-            let replaced = get(&w.value, &w.rel).expect("invariant: walked");
-            // A chunked array is replaced whole (its chunks deleted).
-            if w.array.is_some() || !store::has_placeholder(replaced) {
-                if cond == SetCond::IfMissing {
-                    return Ok(SetOutcome::Skipped);
-                }
-                let mut w = w;
-                *get_mut(&mut w.value, &w.rel).expect("invariant: walked") = value;
-                store::save_node(tx, key, &meta, w)?;
-                return Ok(SetOutcome::Done);
+        if let Some(mut w) = store::walk(tx, key, &meta, chain)? {
+            if cond == SetCond::IfMissing {
+                return Ok(SetOutcome::Skipped);
             }
+            // The nodes of what is replaced go in this write (a chunked
+            // array's chunks are dropped by `save_node`).
+            let replaced = get_mut(&mut w.value, &w.rel).expect("invariant: walked");
+            let old = std::mem::replace(replaced, value);
+            store::drop_below(tx, key, &meta, &old)?;
+            store::save_node(tx, key, &meta, w)?;
+            return Ok(SetOutcome::Done);
         } else if let (Some((Seg::Key(last), parent)), true) = (chain.split_last(), cond != SetCond::IfExists) {
             if let Some(mut w) = store::walk(tx, key, &meta, parent)? {
                 return Ok(match get_mut(&mut w.value, &w.rel) {
@@ -474,6 +473,9 @@ pub fn del(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<u64, CmdError> {
         tx.del_meta(key)?;
         return Ok(1);
     }
+    if let Some(n) = del_in_place(tx, key, path)? {
+        return Ok(n);
+    }
     let n = update(tx, key, path, Access::Whole, |root, locs| {
         let mut locs = locs.to_vec();
         // Deepest and highest indexes first, so earlier removals do not shift
@@ -501,6 +503,49 @@ pub fn del(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<u64, CmdError> {
         Ok((n, n > 0))
     })?;
     Ok(n.unwrap_or(0))
+}
+
+/// JSON.DEL of a plain path in a split document: the member or element is
+/// cut out of its parent's node (or chunk) and its nodes are deleted, the
+/// rest of the document untouched. None if the path is not plain.
+fn del_in_place(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<u64>, CmdError> {
+    let (Some(meta), Some((last, parent))) =
+        (store::lookup(tx, key)?, path.chain.as_ref().and_then(|c| c.split_last()))
+    else {
+        return Ok(None);
+    };
+    if !store::is_split(&meta) {
+        return Ok(None);
+    }
+    let Some(mut w) = store::walk(tx, key, &meta, parent)? else {
+        return Ok(Some(0));
+    };
+    if let Some(ix) = w.array {
+        let Seg::Idx(i) = last else { return Ok(Some(0)) };
+        let len = ix.len() as i64;
+        let i = if *i < 0 { len + i } else { *i };
+        if !(0..len).contains(&i) {
+            return Ok(Some(0));
+        }
+        let (pos, at) = store::locate(&ix, i as u64);
+        if let Some(gone) = store::splice(tx, key, &meta, ix, pos, Edit::Remove(at))? {
+            store::drop_below(tx, key, &meta, &gone)?;
+        }
+        return Ok(Some(1));
+    }
+    let target = get_mut(&mut w.value, &w.rel).expect("invariant: walked");
+    let Some(step) = resolve(target, last) else {
+        return Ok(Some(0));
+    };
+    let gone = match (target, step) {
+        (Value::Object(o), Seg::Key(k)) => o.shift_remove(&k),
+        (Value::Array(a), Seg::Idx(i)) => Some(a.remove(i as usize)),
+        _ => None,
+    };
+    let Some(gone) = gone else { return Ok(Some(0)) };
+    store::drop_below(tx, key, &meta, &gone)?;
+    store::save_node(tx, key, &meta, w)?;
+    Ok(Some(1))
 }
 
 fn cmp_loc(a: &[Seg], b: &[Seg]) -> Ordering {
@@ -772,7 +817,8 @@ pub fn arrpop(
             return Ok(Some(vec![Some(None)]));
         }
         let (pos, i) = store::locate(&ix, pop_at(ix.len() as i64) as u64);
-        return Ok(Some(vec![Some(store::splice(tx, key, &meta, ix, pos, Edit::Remove(i))?)]));
+        let popped = store::splice(tx, key, &meta, ix, pos, Edit::Remove(i))?;
+        return Ok(Some(vec![Some(popped.map(|v| store::take(tx, key, &meta, v)).transpose()?)]));
     }
     update(tx, key, path, Access::Whole, |root, locs| {
         let (r, _) = each(root, locs, |v| {

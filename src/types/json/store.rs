@@ -31,7 +31,15 @@
 //! rewrites one chunk, and ARRAPPEND/ARRINSERT/ARRPOP/ARRTRIM rewrite the
 //! chunks they touch plus the index ([`splice`], [`trim`]). Elements over
 //! `CHUNK_BYTES` that are containers become nodes of their own. A chunk is
-//! never itself chunked; an edit that grows it is cut into several chunks.
+//! never itself chunked; an edit that grows it is cut into several even
+//! chunks, and one that leaves it under half full merges it with a
+//! neighbour (or evens the two out), so an array keeps at most about twice
+//! the chunks its bytes need however it was edited.
+//!
+//! A value cut out of a document in place (ARRPOP, ARRTRIM, JSON.DEL of a
+//! plain path, JSON.SET over a value) takes its nodes with it: their records
+//! are deleted in the same write ([`take`], [`drop_below`]), since they keep
+//! the live version and the version GC would never reclaim them.
 
 use super::Seg;
 use crate::error::CmdError;
@@ -49,6 +57,10 @@ const SPLIT_MIN: usize = 64;
 
 /// Target size of one chunk of a chunked array.
 const CHUNK_BYTES: usize = 2048;
+/// A chunk left smaller than this by an edit is merged with a neighbour (or
+/// evened out against it), so every chunk of an array of several stays over
+/// about half full and an array has at most about twice the chunks it needs.
+const MERGE_BELOW: usize = CHUNK_BYTES / 2;
 /// First byte of a chunked array's index record (ordinary nodes start `[`).
 const INDEX_TAG: u8 = b'A';
 
@@ -77,15 +89,6 @@ pub fn placeholder_id(v: &Value) -> Option<u64> {
     }
 }
 
-/// True if `v` has a placeholder anywhere inside.
-pub fn has_placeholder(v: &Value) -> bool {
-    match v {
-        Value::Array(a) => a.iter().any(has_placeholder),
-        Value::Object(o) => o.values().any(has_placeholder),
-        other => placeholder_id(other).is_some(),
-    }
-}
-
 /// The live JSON document record of `key` (None if absent, WRONGTYPE otherwise).
 pub fn lookup(tx: &mut Tx, key: &[u8]) -> Result<Option<Meta>, CmdError> {
     tx.meta(key)?.of_type(Type::Json)
@@ -106,17 +109,76 @@ fn read_node(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Vec<u8>, CmdEr
 }
 
 /// Loads node `id` (a chunked array is assembled from its chunks); children
-/// in other nodes stay placeholders.
-fn load_node(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Value, CmdError> {
+/// in other nodes stay placeholders. The ids of the records read are pushed
+/// to `read`.
+fn load_node(tx: &Tx, key: &[u8], meta: &Meta, id: u64, read: &mut Vec<u64>) -> Result<Value, CmdError> {
     let raw = read_node(tx, key, meta, id)?;
+    read.push(id);
     let Some(ix) = Chunks::decode(id, &raw) else {
         return decode_node(&raw).ok_or_else(corrupt);
     };
     let mut all = Vec::with_capacity(ix.len() as usize);
     for &(chunk, _) in &ix.list {
         all.append(&mut load_chunk(tx, key, meta, chunk)?);
+        read.push(chunk);
     }
     Ok(Value::Array(all))
+}
+
+/// The node ids a node record points to: a chunked array's chunks, or an
+/// ordinary node's children (read off the ref list without building values).
+fn node_children(id: u64, raw: &[u8]) -> Option<Vec<u64>> {
+    use serde::de::IgnoredAny;
+    if let Some(ix) = Chunks::decode(id, raw) {
+        return Some(ix.list.iter().map(|c| c.0).collect());
+    }
+    // No refs (most chunks): `encode_node` ends such a record so, and a ref
+    // list ends `id]]`; no need to scan the shape.
+    if raw.ends_with(b",[]]") {
+        return Some(Vec::new());
+    }
+    let (_, refs): (IgnoredAny, Vec<(IgnoredAny, u64)>) = serde_json::from_slice(raw).ok()?;
+    Some(refs.into_iter().map(|r| r.1).collect())
+}
+
+/// Deletes node `id` and every node below it, in this write: a value cut
+/// out of a document leaves no records behind. (The version GC only reclaims
+/// whole documents; these records keep the live version.)
+fn drop_node(tx: &mut Tx, key: &[u8], meta: &Meta, id: u64) -> Result<(), CmdError> {
+    let mut todo = vec![id];
+    while let Some(id) = todo.pop() {
+        let raw = read_node(tx, key, meta, id)?;
+        todo.extend(node_children(id, &raw).ok_or_else(corrupt)?);
+        tx.delete(Cf::Data, keys::json_node(tx.db, key, meta.version(), id));
+    }
+    Ok(())
+}
+
+/// Deletes the nodes below a value removed from a document (its placeholders
+/// and everything under them).
+pub fn drop_below(tx: &mut Tx, key: &[u8], meta: &Meta, v: &Value) -> Result<(), CmdError> {
+    let mut ids = Vec::new();
+    placeholders(v, &mut ids);
+    ids.into_iter().try_for_each(|id| drop_node(tx, key, meta, id))
+}
+
+fn placeholders(v: &Value, ids: &mut Vec<u64>) {
+    match v {
+        Value::Array(a) => a.iter().for_each(|c| placeholders(c, ids)),
+        Value::Object(o) => o.values().for_each(|c| placeholders(c, ids)),
+        other => ids.extend(placeholder_id(other)),
+    }
+}
+
+/// A value removed from a document, loaded whole; the records of its nodes
+/// are deleted in this write (each is read once, for both).
+pub fn take(tx: &mut Tx, key: &[u8], meta: &Meta, mut v: Value) -> Result<Value, CmdError> {
+    let mut read = Vec::new();
+    materialize_into(tx, key, meta, &mut v, &mut read)?;
+    for id in read {
+        tx.delete(Cf::Data, keys::json_node(tx.db, key, meta.version(), id));
+    }
+    Ok(v)
 }
 
 fn load_chunk(tx: &Tx, key: &[u8], meta: &Meta, id: u64) -> Result<Vec<Value>, CmdError> {
@@ -237,7 +299,7 @@ fn encode_node(mut v: Value) -> Vec<u8> {
 fn shrink(v: &mut Value, next_id: &mut u64, out: &mut Vec<(u64, Vec<u8>)>) -> usize {
     let mut total = match &*v {
         Value::String(s) => return s.len() + 2,
-        Value::Number(n) => return n.to_string().len(),
+        Value::Number(n) => return number_len(n),
         Value::Bool(_) | Value::Null => return 5,
         Value::Object(o) => 2 + o.keys().map(|k| k.len() + 4).sum::<usize>(),
         Value::Array(_) => 2,
@@ -282,40 +344,56 @@ enum Chunking {
 fn emit(id: u64, v: Value, size: usize, chunking: Chunking, next_id: &mut u64, out: &mut Vec<(u64, Vec<u8>)>) {
     match v {
         Value::Array(a) if chunking == Chunking::Allowed && size > NODE_MAX => {
-            let list = chunk_into(a, None, next_id, out);
+            let list = chunk_into(a, &mut Vec::new(), next_id, out);
             out.push((id, Chunks { node: id, list }.encode()));
         }
         v => out.push((id, encode_node(v))),
     }
 }
 
-/// Cuts shrunk elements into chunks of at most about `CHUNK_BYTES`, evenly
-/// (an overfull chunk becomes two half-full ones, so the next edits there
-/// fit); the first chunk gets node id `first` if given, the others new ids.
-/// Returns the index entries (none for no elements).
+/// Cuts shrunk elements into the fewest chunks of at most about
+/// `CHUNK_BYTES`, of even sizes (an overfull chunk becomes two half-full
+/// ones, so the next edits there fit; every chunk of a cut is over half
+/// full). Chunks take their node ids from the front of `reuse`, then new
+/// ones; ids left in `reuse` are the caller's to delete. Returns the index
+/// entries (none for no elements).
 fn chunk_into(
     elems: Vec<Value>,
-    mut first: Option<u64>,
+    reuse: &mut Vec<u64>,
     next_id: &mut u64,
     out: &mut Vec<(u64, Vec<u8>)>,
 ) -> Vec<(u64, u64)> {
-    let sizes: Vec<usize> = elems.iter().map(|e| size_of(e) + 1).collect();
+    let sizes = elems.iter().map(chunk_bytes).collect();
+    chunk_sized(elems, sizes, reuse, next_id, out)
+}
+
+/// [`chunk_into`] with the elements' [`chunk_bytes`] already measured.
+fn chunk_sized(
+    elems: Vec<Value>,
+    sizes: Vec<usize>,
+    reuse: &mut Vec<u64>,
+    next_id: &mut u64,
+    out: &mut Vec<(u64, Vec<u8>)>,
+) -> Vec<(u64, u64)> {
     let total: usize = sizes.iter().sum();
-    let target = total.div_ceil(total.div_ceil(CHUNK_BYTES).max(1));
+    let n = total.div_ceil(CHUNK_BYTES).max(1);
     let mut list = Vec::new();
     let mut cur = Vec::new();
-    let mut bytes = 0;
     let mut flush = |cur: &mut Vec<Value>| {
-        let id = first.take().unwrap_or_else(|| alloc(next_id));
+        let id = if reuse.is_empty() { alloc(next_id) } else { reuse.remove(0) };
         list.push((id, cur.len() as u64));
         out.push((id, encode_node(Value::Array(std::mem::take(cur)))));
     };
+    // An element belongs to the chunk its first byte falls in when the
+    // bytes are spread evenly over `n` chunks.
+    let (mut at, mut chunk) = (0, 0);
     for (e, s) in elems.into_iter().zip(sizes) {
-        if !cur.is_empty() && bytes + s > target {
+        let c = at * n / total;
+        if c != chunk && !cur.is_empty() {
             flush(&mut cur);
-            bytes = 0;
         }
-        bytes += s;
+        chunk = c;
+        at += s;
         cur.push(e);
     }
     if !cur.is_empty() {
@@ -324,14 +402,30 @@ fn chunk_into(
     list
 }
 
+/// An element's share of its chunk's size.
+fn chunk_bytes(v: &Value) -> usize {
+    size_of(v) + 1
+}
+
 /// Approximate serialized size, measured as [`shrink`] measures.
 fn size_of(v: &Value) -> usize {
     match v {
         Value::String(s) => s.len() + 2,
-        Value::Number(n) => n.to_string().len(),
+        Value::Number(n) => number_len(n),
         Value::Bool(_) | Value::Null => 5,
         Value::Object(o) => 2 + o.iter().map(|(k, c)| k.len() + 5 + size_of(c)).sum::<usize>(),
         Value::Array(a) => 2 + a.iter().map(|c| size_of(c) + 1).sum::<usize>(),
+    }
+}
+
+/// A number's serialized length; integers without formatting them (chunks
+/// are measured element by element on every edit).
+fn number_len(n: &serde_json::Number) -> usize {
+    let digits = |u: u64| u.checked_ilog10().map_or(1, |l| l as usize + 1);
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => digits(u),
+        (None, Some(i)) => 1 + digits(i.unsigned_abs()),
+        _ => n.to_string().len(),
     }
 }
 
@@ -349,7 +443,7 @@ pub fn load_full(tx: &Tx, key: &[u8], meta: &Meta) -> Result<Value, CmdError> {
     match extra.first() {
         Some(&INLINE) => serde_json::from_slice(&extra[1..]).map_err(|_| corrupt()),
         Some(&SPLIT) => {
-            let mut root = load_node(tx, key, meta, 0)?;
+            let mut root = load_node(tx, key, meta, 0, &mut Vec::new())?;
             materialize(tx, key, meta, &mut root)?;
             Ok(root)
         }
@@ -359,12 +453,17 @@ pub fn load_full(tx: &Tx, key: &[u8], meta: &Meta) -> Result<Value, CmdError> {
 
 /// Replaces every placeholder inside `v` by its loaded subtree.
 pub fn materialize(tx: &Tx, key: &[u8], meta: &Meta, v: &mut Value) -> Result<(), CmdError> {
+    materialize_into(tx, key, meta, v, &mut Vec::new())
+}
+
+/// [`materialize`], pushing the ids of the records read to `read`.
+fn materialize_into(tx: &Tx, key: &[u8], meta: &Meta, v: &mut Value, read: &mut Vec<u64>) -> Result<(), CmdError> {
     if let Some(id) = placeholder_id(v) {
-        *v = load_node(tx, key, meta, id)?;
+        *v = load_node(tx, key, meta, id, read)?;
     }
     match v {
-        Value::Array(a) => a.iter_mut().try_for_each(|c| materialize(tx, key, meta, c)),
-        Value::Object(o) => o.values_mut().try_for_each(|c| materialize(tx, key, meta, c)),
+        Value::Array(a) => a.iter_mut().try_for_each(|c| materialize_into(tx, key, meta, c, read)),
+        Value::Object(o) => o.values_mut().try_for_each(|c| materialize_into(tx, key, meta, c, read)),
         _ => Ok(()),
     }
 }
@@ -400,8 +499,9 @@ pub struct Walked {
     pub value: Value,
     /// Path of the position inside `value` (indexes resolved, non-negative).
     pub rel: Vec<Seg>,
-    /// The node is a chunk of a chunked array (it must stay one slice).
-    pub in_chunk: bool,
+    /// The node is chunk `pos` of a chunked array: that array's index and
+    /// `pos` (the chunk stays one slice, re-cut only through the index).
+    pub chunk: Option<(Chunks, usize)>,
     /// The position is a chunked array: its index.
     pub array: Option<Chunks>,
 }
@@ -416,7 +516,7 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
     // node: a wide node (thousands of members) is then only scanned.
     let mut value: Option<Value> = None;
     let mut rel = Vec::new();
-    let mut in_chunk = false;
+    let mut chunk = None;
     for seg in chain {
         if value.is_none() {
             if let Some(ix) = Chunks::decode(node, &raw) {
@@ -432,13 +532,13 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
                 let (pos, at) = ix.find(i as u64);
                 node = ix.list[pos].0;
                 raw = read_node(tx, key, meta, node)?;
-                in_chunk = true;
+                chunk = Some((ix, pos));
                 let v = value.insert(decode_node(&raw).ok_or_else(corrupt)?);
                 rel = vec![Seg::Idx(at as i64)];
                 if let Some(id) = super::get(v, &rel).and_then(placeholder_id) {
                     node = id;
                     raw = read_node(tx, key, meta, id)?;
-                    (value, in_chunk) = (None, false);
+                    (value, chunk) = (None, None);
                     rel.clear();
                 }
                 continue;
@@ -446,7 +546,7 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
             if let Some(id) = child_node(&raw, seg) {
                 node = id;
                 raw = read_node(tx, key, meta, id)?;
-                in_chunk = false;
+                chunk = None;
                 continue;
             }
         }
@@ -465,7 +565,7 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
         if let Some(id) = placeholder_id(child) {
             node = id;
             raw = read_node(tx, key, meta, id)?;
-            (value, in_chunk) = (None, false);
+            (value, chunk) = (None, None);
             rel.clear();
         }
     }
@@ -473,12 +573,12 @@ pub fn walk(tx: &Tx, key: &[u8], meta: &Meta, chain: &[Seg]) -> Result<Option<Wa
         Some(v) => v,
         None => {
             if let Some(ix) = Chunks::decode(node, &raw) {
-                return Ok(Some(Walked { node, value: Value::Null, rel, in_chunk: false, array: Some(ix) }));
+                return Ok(Some(Walked { node, value: Value::Null, rel, chunk: None, array: Some(ix) }));
             }
             decode_node(&raw).ok_or_else(corrupt)?
         }
     };
-    Ok(Some(Walked { node, value, rel, in_chunk, array: None }))
+    Ok(Some(Walked { node, value, rel, chunk, array: None }))
 }
 
 /// The node id of the direct child `seg` of a node record's root, if that
@@ -503,14 +603,27 @@ fn child_node(raw: &[u8], seg: &Seg) -> Option<u64> {
 pub fn save_node(tx: &mut Tx, key: &[u8], meta: &Meta, w: Walked) -> Result<(), CmdError> {
     if let Some(ix) = &w.array {
         for &(id, _) in &ix.list {
-            tx.delete(Cf::Data, keys::json_node(tx.db, key, meta.version(), id));
+            drop_node(tx, key, meta, id)?;
         }
     }
-    let chunking = if w.in_chunk { Chunking::IsChunk } else { Chunking::Allowed };
+    let chunking = if w.chunk.is_some() { Chunking::IsChunk } else { Chunking::Allowed };
     let mut next_id = meta.len();
     let mut out = Vec::new();
     let mut value = w.value;
     let size = shrink(&mut value, &mut next_id, &mut out);
+    if let (Some((mut ix, pos)), Value::Array(elems)) = (w.chunk, &mut value) {
+        // An element edit that took its chunk well past a chunk's size (or
+        // under half of it) re-cuts (or merges) it as the array commands do,
+        // so no chunk grows without bound. The margin keeps a chunk cut
+        // just over the size by a big element from being re-cut on every
+        // edit; one element alone is never cut.
+        let overfull = size > CHUNK_BYTES + CHUNK_BYTES / 2 && elems.len() > 1;
+        if overfull || (size < MERGE_BELOW && ix.list.len() > 1) {
+            rewrite_chunk(tx, key, meta, &mut ix, pos, std::mem::take(elems), &mut next_id)?;
+            out.push((ix.node, ix.encode()));
+            return write_out(tx, key, meta, next_id, out);
+        }
+    }
     emit(w.node, value, size, chunking, &mut next_id, &mut out);
     write_out(tx, key, meta, next_id, out)
 }
@@ -554,9 +667,9 @@ pub enum Edit<'a> {
 }
 
 /// Applies `edit` to chunk `pos` of a chunked array (an array without
-/// chunks gets a first one): the chunk is written back, cut in several if
-/// it grew or dropped if it emptied, and the index updated. Returns a
-/// removed element, loaded whole.
+/// chunks gets a first one), rewriting that chunk and the index (see
+/// [`rewrite_chunk`]). Returns a removed element as it was stored: the
+/// caller [`take`]s it or [`drop_below`]s it.
 pub fn splice(
     tx: &mut Tx,
     key: &[u8],
@@ -583,20 +696,57 @@ pub fn splice(
         Edit::Remove(at) if at < elems.len() => Some(elems.remove(at)),
         Edit::Remove(_) => return Err(corrupt()),
     };
-    let new = chunk_into(elems, Some(id), &mut next_id, &mut out);
-    if new.is_empty() {
-        tx.delete(Cf::Data, keys::json_node(tx.db, key, meta.version(), id));
-    }
-    ix.list.splice(pos..=pos, new);
+    rewrite_chunk(tx, key, meta, &mut ix, pos, elems, &mut next_id)?;
     out.push((ix.node, ix.encode()));
     write_out(tx, key, meta, next_id, out)?;
-    match removed {
-        Some(mut v) => {
-            materialize(tx, key, meta, &mut v)?;
-            Ok(Some(v))
+    Ok(removed)
+}
+
+/// Writes `elems` as the new content of chunk `pos` and updates the index
+/// entries: cut in several if it grew past a chunk, merged with a neighbour
+/// (or evened out against it) if it fell under `MERGE_BELOW`, deleted if it
+/// emptied. At most the chunk and one neighbour are read and written.
+fn rewrite_chunk(
+    tx: &mut Tx,
+    key: &[u8],
+    meta: &Meta,
+    ix: &mut Chunks,
+    pos: usize,
+    mut elems: Vec<Value>,
+    next_id: &mut u64,
+) -> Result<(), CmdError> {
+    let mut ids = vec![ix.list[pos].0];
+    let mut span = pos..pos + 1;
+    let mut sizes: Vec<usize> = elems.iter().map(chunk_bytes).collect();
+    if ix.list.len() > 1 && sizes.iter().sum::<usize>() < MERGE_BELOW {
+        // The right neighbour, or the left one for the last chunk.
+        let other = if pos + 1 < ix.list.len() { pos + 1 } else { pos - 1 };
+        let (id, n) = ix.list[other];
+        let mut more = if n == 0 { Vec::new() } else { load_chunk(tx, key, meta, id)? };
+        let mut more_sizes = more.iter().map(chunk_bytes).collect();
+        if other > pos {
+            elems.append(&mut more);
+            sizes.append(&mut more_sizes);
+            ids.push(id);
+            span.end += 1;
+        } else {
+            more.append(&mut elems);
+            more_sizes.append(&mut sizes);
+            (elems, sizes) = (more, more_sizes);
+            ids.insert(0, id);
+            span.start -= 1;
         }
-        None => Ok(None),
     }
+    let mut out = Vec::new();
+    let new = chunk_sized(elems, sizes, &mut ids, next_id, &mut out);
+    for (id, rec) in out {
+        tx.put(Cf::Data, keys::json_node(tx.db, key, meta.version(), id), rec);
+    }
+    for id in ids {
+        tx.delete(Cf::Data, keys::json_node(tx.db, key, meta.version(), id));
+    }
+    ix.list.splice(span, new);
+    Ok(())
 }
 
 /// The chunk position of element `i` of a chunked array and its index
@@ -606,36 +756,255 @@ pub fn locate(ix: &Chunks, i: u64) -> (usize, usize) {
     (pos, at as usize)
 }
 
-/// ARRTRIM on a chunked array: keeps elements `from..to` (exclusive end);
-/// whole chunks outside are deleted, the two border chunks cut.
+/// ARRTRIM on a chunked array: keeps elements `from..to` (exclusive end).
+/// Whole chunks outside are deleted with every node below them, the two
+/// border chunks cut (and merged with their inner neighbour if they became
+/// small).
 pub fn trim(tx: &mut Tx, key: &[u8], meta: &Meta, ix: Chunks, from: u64, to: u64) -> Result<u64, CmdError> {
     let mut kept = Vec::new();
+    let mut cut = Vec::new();
     let mut off = 0;
     for &(id, n) in &ix.list {
         let (s, e) = (off, off + n);
         off = e;
         if e <= from || s >= to {
-            tx.delete(Cf::Data, keys::json_node(tx.db, key, meta.version(), id));
+            drop_node(tx, key, meta, id)?;
         } else if s >= from && e <= to {
             kept.push((id, n));
         } else {
-            let elems = load_chunk(tx, key, meta, id)?;
+            let mut elems = load_chunk(tx, key, meta, id)?;
             let (lo, hi) = (from.saturating_sub(s) as usize, (to.min(e) - s) as usize);
-            let part: Vec<Value> = elems.into_iter().take(hi).skip(lo).collect();
+            let tail = elems.split_off(hi);
+            let part: Vec<Value> = elems.drain(lo..).collect();
+            for gone in elems.iter().chain(&tail) {
+                drop_below(tx, key, meta, gone)?;
+            }
             kept.push((id, part.len() as u64));
+            cut.push(kept.len() - 1);
             tx.put(Cf::Data, keys::json_node(tx.db, key, meta.version(), id), encode_node(Value::Array(part)));
         }
     }
-    let ix = Chunks { node: ix.node, list: kept };
-    tx.put(Cf::Data, keys::json_node(tx.db, key, meta.version(), ix.node), ix.encode());
-    Ok(ix.len())
+    let mut ix = Chunks { node: ix.node, list: kept };
+    // The border chunks, the last first: merging it may only shift what
+    // follows the first.
+    let mut next_id = meta.len();
+    for pos in cut.into_iter().rev() {
+        if pos < ix.list.len() && ix.list.len() > 1 {
+            let elems = load_chunk(tx, key, meta, ix.list[pos].0)?;
+            if elems.iter().map(chunk_bytes).sum::<usize>() < MERGE_BELOW {
+                rewrite_chunk(tx, key, meta, &mut ix, pos, elems, &mut next_id)?;
+            }
+        }
+    }
+    let len = ix.len();
+    write_out(tx, key, meta, next_id, vec![(ix.node, ix.encode())])?;
+    Ok(len)
 }
 #[cfg(test)]
 mod tests {
-    use super::super::{arrappend, arrinsert, get, num_op, JPath, NumOp, Seg};
+    use super::super::{
+        arrappend, arrinsert, arrpop, arrtrim, clear, del, get, num_op, set, JPath, NumOp, Seg, SetCond, SetOutcome,
+    };
     use super::*;
     use crate::storage::testutil::TempStore;
     use serde_json::{json, Map};
+    use std::collections::BTreeSet;
+
+    /// Node ids of every record stored under the document's live version.
+    fn stored(t: &TempStore, key: &[u8], meta: &Meta) -> BTreeSet<u64> {
+        let mut ids = BTreeSet::new();
+        let prefix = keys::data_prefix(0, key, meta.version());
+        let each = |k: &[u8], _: &[u8]| ids.insert(u64::from_be_bytes(k[k.len() - 8..].try_into().unwrap())) | true;
+        t.store.iter_prefix(Cf::Data, &prefix, None, false, each).unwrap();
+        ids
+    }
+
+    /// Node ids reachable from the root.
+    fn reachable(t: &TempStore, key: &[u8], meta: &Meta) -> BTreeSet<u64> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![0];
+        while let Some(id) = todo.pop() {
+            assert!(seen.insert(id), "node {id} reached twice");
+            let raw = t.store.get(Cf::Data, &keys::json_node(0, key, meta.version(), id)).unwrap().expect("node");
+            todo.extend(node_children(id, &raw).unwrap());
+        }
+        seen
+    }
+
+    /// The chunk count of the chunked array `$.a` and the chunks' total size;
+    /// checks that no chunk is far over `CHUNK_BYTES` and the counts.
+    fn chunk_stats(t: &mut TempStore, key: &[u8], meta: &Meta) -> Option<(usize, usize)> {
+        let ix = t.run(|tx| walk(tx, key, meta, &[Seg::Key("a".into())]).unwrap().unwrap().array)?;
+        let sizes: Vec<usize> = t.run(|tx| {
+            ix.list
+                .iter()
+                .map(|c| {
+                    let elems = load_chunk(tx, key, meta, c.0).unwrap();
+                    assert_eq!(elems.len() as u64, c.1, "index count of chunk {}", c.0);
+                    elems.iter().map(chunk_bytes).sum::<usize>()
+                })
+                .collect()
+        });
+        let max = sizes.iter().max().copied().unwrap_or(0);
+        assert!(max <= 2 * CHUNK_BYTES, "a chunk of {max} bytes");
+        Some((ix.list.len(), sizes.iter().sum()))
+    }
+
+    /// A container big enough to become nodes of its own: a split object
+    /// holding a chunked array.
+    fn big_elem(n: u64) -> Value {
+        let fields: Map<String, Value> = (0..60).map(|i| (format!("f{i}"), json!("v".repeat(90)))).collect();
+        json!({"n": n, "list": (0..1500).collect::<Vec<_>>(), "obj": fields})
+    }
+
+    /// A random walk of array edits on a chunked array holding big elements
+    /// (and of deletes and overwrites inside them), checked after every
+    /// step against a model: the document, no record outside the tree of
+    /// reachable nodes, and a chunk count bounded by twice what the bytes
+    /// need.
+    #[test]
+    fn edits_leave_no_records_behind_and_chunks_stay_few() {
+        let mut t = TempStore::new();
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n.max(1)
+        };
+        let mut model = json!({"a": (0..3000).collect::<Vec<_>>(), "m": {"x": big_elem(0)}});
+        t.run(|tx| save_full(tx, b"k", model.clone(), 0).unwrap());
+        let p = |s: String| JPath::parse(s.as_bytes()).unwrap();
+        let mut big_popped = 0;
+        for step in 0..400u64 {
+            let len = model["a"].as_array().unwrap().len() as u64;
+            let i = next(len.max(1));
+            let elem = if next(6) == 0 { big_elem(step) } else { json!(step) };
+            let arr = model["a"].as_array_mut().unwrap();
+            match next(10) {
+                0 => {
+                    t.run(|tx| arrappend(tx, b"k", &p("$.a".into()), std::slice::from_ref(&elem)).unwrap());
+                    arr.push(elem);
+                }
+                1 | 2 => {
+                    t.run(|tx| arrinsert(tx, b"k", &p("$.a".into()), i as i64, std::slice::from_ref(&elem)).unwrap());
+                    arr.insert(i as usize, elem);
+                }
+                3 | 4 if len > 0 => {
+                    // Half the pops take a big element if there is one.
+                    let big = arr.iter().position(Value::is_object).filter(|_| next(2) == 0);
+                    let i = big.map_or(i, |b| b as u64);
+                    let r = t.run(|tx| arrpop(tx, b"k", &p("$.a".into()), i as i64).unwrap().unwrap());
+                    let gone = arr.remove(i as usize);
+                    big_popped += gone.is_object() as usize;
+                    assert_eq!(r, vec![Some(Some(gone))], "step {step}");
+                }
+                5 if len > 0 => {
+                    // Keep most of the array, cutting a random margin off both ends.
+                    let (from, to) = (next(len / 8 + 1), len - 1 - next(len / 8 + 1));
+                    t.run(|tx| arrtrim(tx, b"k", &p("$.a".into()), from as i64, to as i64).unwrap());
+                    arr.truncate(to as usize + 1);
+                    arr.drain(..from as usize);
+                }
+                6 if len > 0 => {
+                    assert_eq!(t.run(|tx| del(tx, b"k", &p(format!("$.a[{i}]"))).unwrap()), 1);
+                    arr.remove(i as usize);
+                }
+                7 if len > 0 => {
+                    let r = t.run(|tx| set(tx, b"k", &p(format!("$.a[{i}]")), elem.clone(), SetCond::Any).unwrap());
+                    assert_eq!(r, SetOutcome::Done);
+                    arr[i as usize] = elem;
+                }
+                8 if len > 8 => {
+                    // A run of elements grown or shrunk in place.
+                    let at = next(len - 8) as usize;
+                    for (j, slot) in arr.iter_mut().enumerate().skip(at).take(8) {
+                        let v = if next(2) == 0 { json!("s".repeat(300)) } else { json!(j) };
+                        let path = p(format!("$.a[{j}]"));
+                        assert_eq!(
+                            t.run(|tx| set(tx, b"k", &path, v.clone(), SetCond::Any).unwrap()),
+                            SetOutcome::Done
+                        );
+                        *slot = v;
+                    }
+                }
+                _ => {
+                    // Inside a big element: drop a member, replace the list.
+                    let Some(at) = arr.iter().position(|v| v.get("obj").is_some()) else { continue };
+                    let base = format!("$.a[{at}]");
+                    if next(2) == 0 {
+                        assert_eq!(t.run(|tx| del(tx, b"k", &p(format!("{base}.obj"))).unwrap()), 1);
+                        arr[at].as_object_mut().unwrap().remove("obj");
+                    } else {
+                        t.run(|tx| set(tx, b"k", &p(format!("{base}.list")), json!([1]), SetCond::Any).unwrap());
+                        arr[at]["list"] = json!([1]);
+                    }
+                }
+            }
+            if model["a"].as_array().unwrap().len() < 1000 {
+                let more: Vec<Value> = (0..2000).map(|i| json!(i)).collect();
+                t.run(|tx| arrappend(tx, b"k", &p("$.a".into()), &more).unwrap());
+                model["a"].as_array_mut().unwrap().extend(more);
+            }
+            let meta = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+            assert_eq!(t.run(|tx| load_full(tx, b"k", &meta).unwrap()), model, "step {step}");
+            assert_eq!(stored(&t, b"k", &meta), reachable(&t, b"k", &meta), "step {step}");
+            let (chunks, bytes) = chunk_stats(&mut t, b"k", &meta).expect("still chunked");
+            assert!(chunks <= 2 * bytes.div_ceil(CHUNK_BYTES) + 1, "step {step}: {chunks} chunks for {bytes} bytes");
+        }
+        assert!(big_popped > 10, "the walk popped few big elements: {big_popped}");
+        // A path DEL or CLEAR of the big member rewrites or cuts, leaving nothing.
+        t.run(|tx| clear(tx, b"k", &p("$.m.x".into())).unwrap());
+        assert_eq!(t.run(|tx| del(tx, b"k", &p("$.m".into())).unwrap()), 1);
+        model["m"] = Value::Null;
+        model.as_object_mut().unwrap().remove("m");
+        let meta = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+        assert_eq!(t.run(|tx| load_full(tx, b"k", &meta).unwrap()), model);
+        assert_eq!(stored(&t, b"k", &meta), reachable(&t, b"k", &meta));
+    }
+
+    /// Elements of one chunk grown one by one in place (JSON.SET of an
+    /// element) get the chunk re-cut, and shrunk back get it merged: no
+    /// chunk grows far past the chunk size, the count stays bounded.
+    #[test]
+    fn element_edits_keep_chunks_bounded() {
+        let mut t = TempStore::new();
+        let mut model = json!({"a": (0..20_000).collect::<Vec<_>>()});
+        t.run(|tx| save_full(tx, b"k", model.clone(), 0).unwrap());
+        for (j, v) in (100..160).map(|j| (j, json!("s".repeat(300)))).chain((100..160).map(|j| (j, json!(j)))) {
+            let path = JPath::parse(format!("$.a[{j}]").as_bytes()).unwrap();
+            assert_eq!(t.run(|tx| set(tx, b"k", &path, v.clone(), SetCond::Any).unwrap()), SetOutcome::Done);
+            model["a"][j] = v;
+            let meta = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+            let (chunks, bytes) = chunk_stats(&mut t, b"k", &meta).unwrap();
+            assert!(chunks <= 2 * bytes.div_ceil(CHUNK_BYTES) + 1, "{chunks} chunks for {bytes} bytes");
+        }
+        let meta = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+        assert_eq!(t.run(|tx| load_full(tx, b"k", &meta).unwrap()), model);
+        assert_eq!(stored(&t, b"k", &meta), reachable(&t, b"k", &meta));
+    }
+
+    /// Popping one element at a time from a big array, from either end or
+    /// the middle, merges the emptying chunks: the array never has more than
+    /// twice the chunks its bytes need.
+    #[test]
+    fn pops_merge_small_chunks() {
+        let mut t = TempStore::new();
+        t.run(|tx| save_full(tx, b"k", json!({"a": (0..40_000).collect::<Vec<_>>()}), 0).unwrap());
+        let a = JPath::parse(b"$.a").unwrap();
+        let mut len = 40_000i64;
+        for round in 0..3 {
+            for _ in 0..12_000 {
+                let at = [0, -1, len / 2][round];
+                t.run(|tx| arrpop(tx, b"k", &a, at).unwrap());
+                len -= 1;
+            }
+            let meta = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+            let (chunks, bytes) = chunk_stats(&mut t, b"k", &meta).unwrap();
+            assert!(chunks <= 2 * bytes.div_ceil(CHUNK_BYTES), "round {round}: {chunks} chunks for {bytes} bytes");
+            assert_eq!(stored(&t, b"k", &meta), reachable(&t, b"k", &meta));
+        }
+    }
 
     fn big() -> Value {
         let recs: Map<String, Value> =
@@ -680,7 +1049,7 @@ mod tests {
         assert_eq!(ix.len(), 20_000);
         // An index lands in one chunk, holding only a slice of the array.
         let w = t.run(|tx| walk(tx, b"k", &meta, &[a[0].clone(), Seg::Idx(-5000)]).unwrap().unwrap());
-        assert!(w.in_chunk && w.value.as_array().unwrap().len() < 1000);
+        assert!(w.chunk.is_some() && w.value.as_array().unwrap().len() < 1000);
         assert_eq!(get(&w.value, &w.rel), Some(&json!(15_000)));
         // Edits keep the version (no whole rewrite) and touch the index only
         // through counts.
@@ -701,6 +1070,13 @@ mod tests {
         expect["a"].as_array_mut().unwrap().push(7.into());
         expect["a"].as_array_mut().unwrap().insert(0, (-1).into());
         assert_eq!(t.run(|tx| load_full(tx, b"k", &after).unwrap()), expect);
+    }
+
+    #[test]
+    fn number_lengths_match_their_text() {
+        for n in [json!(0), json!(9), json!(10), json!(-1), json!(-10), json!(u64::MAX), json!(i64::MIN), json!(1.5)] {
+            assert_eq!(size_of(&n), n.to_string().len(), "{n}");
+        }
     }
 
     #[test]
