@@ -43,8 +43,7 @@ pub use keys::Cf;
 pub use meta::{Meta, OfType, Type};
 use overlay::{Lookup, Overlay, Write};
 use rocksdb::{
-    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, IteratorMode, Options, ReadOptions, WriteBatch,
-    WriteOptions, DB,
+    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, IteratorMode, Options, WriteBatch, WriteOptions, DB,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -122,6 +121,8 @@ pub struct Store {
     /// replies must not be sent (`flush_wal` reports it).
     tick_failed: Cell<bool>,
     overlay: RefCell<Overlay>,
+    /// Iterators shared by the range reads of a tick (`cursor::TickIters`).
+    iters: RefCell<cursor::TickIters>,
     /// Set when a write or WAL flush failed (disk full, I/O error): writes are
     /// refused until `try_resume` succeeds; reads go on.
     write_error: RefCell<Option<String>>,
@@ -180,6 +181,7 @@ impl Store {
             tick_keys: RefCell::default(),
             tick_failed: Cell::new(false),
             overlay: RefCell::new(Overlay::default()),
+            iters: RefCell::default(),
             write_error: RefCell::new(None),
             last_probe_ms: Cell::new(0),
             backups: RefCell::new(backup::Backups::new(dir)),
@@ -386,32 +388,13 @@ impl Store {
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), Error> {
         self.settle()?;
-        let mut ro = ReadOptions::default();
-        ro.set_iterate_lower_bound(lower.to_vec());
-        if let Some(up) = upper {
-            ro.set_iterate_upper_bound(up.to_vec());
+        if self.overlay.borrow().is_empty() {
+            return self.walk(cf, lower, upper, start, reverse, f);
         }
-        // A raw iterator lends each key and value in place: the boxed
-        // iterator copies both into fresh allocations per entry, which
-        // dominated long walks (a ZRANK counting half a million members).
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(cf), ro);
-        match (start, reverse) {
-            (Some(s), false) => it.seek(s),
-            (Some(s), true) => it.seek_for_prev(s),
-            (None, false) => it.seek_to_first(),
-            (None, true) => it.seek_to_last(),
-        }
-        let step = |it: &mut rocksdb::DBRawIterator| if reverse { it.prev() } else { it.next() };
+        let mut it = self.bounded_iter(cf, lower, upper);
+        cursor::seek_from(&mut it, start, reverse);
+        let step = |it: &mut rocksdb::DBRawIterator| cursor::step(it, reverse);
         let overlay = self.overlay.borrow();
-        if overlay.is_empty() {
-            while let (Some(k), Some(v)) = (it.key(), it.value()) {
-                if !f(k, v) {
-                    break;
-                }
-                step(&mut it);
-            }
-            return it.status().map_err(storage_err);
-        }
         let mut ov = overlay.entries(cf, lower, upper, start, reverse).peekable();
         loop {
             let rk = it.key();
@@ -568,6 +551,7 @@ impl Store {
     /// write of it failed, now or earlier in the tick).
     pub fn end_tick(&self, sync: bool) -> Result<(), Error> {
         self.tick_open.set(false);
+        self.iters.borrow_mut().clear();
         let flushed = self.flush_wal(sync);
         if self.tick_failed.replace(false) {
             return Err(flushed.err().unwrap_or_else(|| Error::Storage(self.write_error().unwrap_or_default())));
@@ -756,6 +740,7 @@ impl Store {
     fn reopen(&mut self) -> Result<(), Error> {
         self.backup_wait();
         self.reap_sync(true);
+        self.iters.borrow_mut().clear();
         self.db.cancel_all_background_work(true);
         let names: Vec<&str> = Cf::ALL.iter().map(|c| c.name()).collect();
         let ro = DB::open_cf_for_read_only(&Options::default(), &self.cfg.dir, names, false).map_err(storage_err)?;
