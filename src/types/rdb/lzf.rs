@@ -39,8 +39,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
         let s = slot(h);
         let r = table[s] as usize;
         table[s] = ip as u32;
-        let found =
-            r > 0 && r < ip && ip - r - 1 < MAX_OFF && ip + 4 < n && input[r..r + 3] == input[ip..ip + 3];
+        let found = r > 0 && r < ip && ip - r - 1 < MAX_OFF && ip + 4 < n && input[r..r + 3] == input[ip..ip + 3];
         if found {
             let off = ip - r - 1;
             let maxlen = (n - ip - 2).min(MAX_REF);
