@@ -256,8 +256,11 @@ impl Server {
         let deferred = std::mem::take(&mut lent.deferred);
         self.servicer = Some(lent);
         for k in deferred {
-            // The servicer stopped reading these mid-way: read the rest and
-            // run it all now (edge-triggered polling would not report it).
+            // The servicer stopped mid-way: run what it left, then read and
+            // run the rest (edge-triggered polling would not report it).
+            if !self.conns[k].closing {
+                self.process_input(k);
+            }
             if !self.conns[k].closing {
                 self.handle_readable(k);
             }
