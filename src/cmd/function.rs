@@ -183,7 +183,7 @@ fn read_libraries(payload: &[u8]) -> (Vec<Vec<u8>>, Option<&'static str>) {
 fn pre_ga_library(r: &mut rdb::Reader) -> Result<Vec<u8>, &'static str> {
     let name = r.string().ok_or("Failed loading library name")?;
     let engine = r.string().ok_or("Failed loading engine name")?;
-    let has_description = r.len().ok_or("Failed loading library description indicator")?;
+    let has_description = r.length().ok_or("Failed loading library description indicator")?;
     if has_description != 0 {
         r.string().ok_or("Failed loading library description")?;
     }

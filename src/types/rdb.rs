@@ -161,7 +161,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A plain length.
-    pub fn len(&mut self) -> Option<u64> {
+    pub fn length(&mut self) -> Option<u64> {
         self.len_or_encoding()?.ok()
     }
 
@@ -174,8 +174,8 @@ impl<'a> Reader<'a> {
             Err(ENC_INT16) => int(i16::from_le_bytes(self.take(2)?.try_into().ok()?) as i64),
             Err(ENC_INT32) => int(i32::from_le_bytes(self.take(4)?.try_into().ok()?) as i64),
             Err(ENC_LZF) => {
-                let packed_len = usize::try_from(self.len()?).ok()?;
-                let len = usize::try_from(self.len()?).ok()?;
+                let packed_len = usize::try_from(self.length()?).ok()?;
+                let len = usize::try_from(self.length()?).ok()?;
                 lzf::decompress(self.take(packed_len)?, len)
             }
             Err(_) => None,
@@ -207,7 +207,7 @@ mod tests {
                 _ => 9,
             };
             assert_eq!(out.len(), width, "{n}");
-            assert_eq!(Reader::new(&out).len(), Some(n));
+            assert_eq!(Reader::new(&out).length(), Some(n));
         }
     }
 
