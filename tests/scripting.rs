@@ -228,4 +228,75 @@ fn keys_and_argv_of_any_count_match_redis() {
         cmd.extend((0..nargs).map(|a| format!("arg:{a}")));
         common::same_reply(&mut ours, &mut theirs, i, &cmd);
     }
+
+/// While a script is busy, a client that connects is accepted and served
+/// as Redis serves it: GET gets the BUSY text, HELLO runs, and SCRIPT KILL
+/// from this new connection stops the script. A command Redis allows while
+/// busy but that needs the client's state held by the server (MULTI from a
+/// client connected before) is answered once the script ends, in order.
+/// Everyone is served normally after the kill.
+#[test]
+fn a_client_connecting_during_a_busy_script_gets_busy_and_can_kill_it() {
+    let server = TestServer::start("[server]\nbusy_reply_threshold = 200\n");
+    let (mut running, mut before) = (server.raw(), server.raw());
+    running.set_timeout(Duration::from_secs(30));
+    running.send_cmd(&["EVAL", "while true do end", "0"]);
+    let busy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    assert_eq!(wait_busy(&mut before), busy);
+    before.send_cmd(&["MULTI"]);
+
+    let mut new = server.raw();
+    assert_eq!(new.cmd(&["GET", "k"]), Reply::Error(busy.into()));
+    assert_eq!(new.cmd(&["PING"]), Reply::Error(busy.into()));
+    assert_eq!(new.cmd(&["GET"]), Reply::Error("ERR wrong number of arguments for 'get' command".into()));
+    let hello = new.cmd(&["HELLO", "3"]);
+    let Reply::Map(fields) = hello else { panic!("HELLO 3 replied {hello:?}") };
+    assert_eq!(fields[2], (Reply::bulk("proto"), Reply::Int(3)));
+    assert_eq!(new.cmd(&["SCRIPT", "KILL"]), Reply::ok());
+
+    let killed = running.read();
+    assert!(killed.err().is_some_and(|e| e.starts_with("ERR Script killed by user with SCRIPT KILL...")), "{killed:?}");
+    assert_eq!(before.read(), Reply::ok(), "the MULTI sent while busy, answered after");
+    assert_eq!(before.cmd(&["SET", "k", "v"]), Reply::Simple("QUEUED".into()));
+    assert_eq!(before.cmd(&["EXEC"]), Reply::Array(Some(vec![Reply::ok()])));
+    assert_eq!(new.cmd(&["GET", "k"]), Reply::bulk("v"));
+    assert_eq!(new.cmd(&["GET", "nokey"]), Reply::Null, "the new client kept RESP3 from its HELLO");
+    let id = new.cmd(&["CLIENT", "ID"]);
+    let list = running.cmd(&["CLIENT", "LIST"]).str();
+    assert!(matches!(id, Reply::Int(n) if list.contains(&format!("id={n} "))), "{id:?} not in {list}");
+    assert_eq!(running.cmd(&["EVAL", "return 1", "0"]), Reply::Int(1));
+}
+
+/// With a password, a client connecting during a busy script must AUTH
+/// before anything, SCRIPT KILL included (NOAUTH first, as Redis checks);
+/// AUTH works while the script runs, so it can then kill it. Past
+/// `maxclients` a new connection is refused as usual.
+#[test]
+fn a_busy_script_serves_auth_and_maxclients_to_new_clients() {
+    let server = TestServer::start("[server]\nbusy_reply_threshold = 200\nrequirepass = \"sekret\"\nmaxclients = 3\n");
+    let (mut running, mut probe) = (server.raw(), server.raw());
+    assert_eq!(running.cmd(&["AUTH", "sekret"]), Reply::ok());
+    assert_eq!(probe.cmd(&["AUTH", "sekret"]), Reply::ok());
+    running.set_timeout(Duration::from_secs(30));
+    running.send_cmd(&["EVAL", "while true do end", "0"]);
+    assert!(wait_busy(&mut probe).starts_with("BUSY "));
+
+    let mut new = server.raw();
+    let noauth = Reply::Error("NOAUTH Authentication required.".into());
+    assert_eq!(new.cmd(&["GET", "k"]), noauth);
+    assert_eq!(new.cmd(&["SCRIPT", "KILL"]), noauth);
+    assert_eq!(
+        new.cmd(&["AUTH", "wrong"]),
+        Reply::Error("WRONGPASS invalid username-password pair or user is disabled.".into())
+    );
+    assert_eq!(new.cmd(&["AUTH", "sekret"]), Reply::ok());
+    assert!(new.cmd(&["GET", "k"]).err().is_some_and(|e| e.starts_with("BUSY ")));
+
+    let mut fourth = server.raw();
+    assert_eq!(fourth.read_to_close(), b"-ERR max number of clients reached\r\n");
+
+    assert_eq!(new.cmd(&["SCRIPT", "KILL"]), Reply::ok());
+    assert!(running.read().err().is_some_and(|e| e.starts_with("ERR Script killed")));
+    assert_eq!(new.cmd(&["SET", "k", "v"]), Reply::ok());
+    assert_eq!(probe.cmd(&["GET", "k"]), Reply::bulk("v"));
 }

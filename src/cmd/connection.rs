@@ -12,6 +12,7 @@ use super::state::{Client, ReplyMode};
 use super::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
+use crate::resp::reply::ReplyBuf;
 use crate::storage::now_ms;
 use crate::util::parse_i64;
 
@@ -73,17 +74,17 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Authenticates the calling client as `user` with `pass`, as Redis's
+/// Authenticates `me` as `user` with `pass`, as Redis's
 /// `ACLAuthenticateUser` does with only the `default` user: without
 /// `requirepass` that user is `nopass` and any password works.
-fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> CmdResult {
-    let required = ctx.state.config.server.requirepass.as_bytes();
+fn authenticate(me: &mut Client, requirepass: &str, user: &[u8], pass: &[u8]) -> CmdResult {
+    let required = requirepass.as_bytes();
     let ok = user == DEFAULT_USER && (required.is_empty() || same_secret(required, pass));
     if !ok {
         // A failed attempt leaves an earlier authentication in place, as in Redis.
         return Err(CmdError::Raw(WRONGPASS.into()));
     }
-    ctx.me().authed = true;
+    me.authed = true;
     Ok(())
 }
 
@@ -91,20 +92,26 @@ fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> CmdResult {
 ///
 /// O(N) in the password length.
 pub fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    auth_client(&mut ctx.state.clients[ctx.client], &ctx.state.config.server.requirepass, ctx.out, args)
+}
+
+/// AUTH for the client `me`, given the server's `requirepass` (also run for
+/// a client that connects while a script is busy, see `script::busy`).
+pub fn auth_client(me: &mut Client, requirepass: &str, out: &mut ReplyBuf, args: &Args) -> CmdResult {
     match args.len() {
         2 => {
-            if ctx.state.config.server.requirepass.is_empty() {
+            if requirepass.is_empty() {
                 return Err(CmdError::Err(
                     "AUTH <password> called without any password configured for the default user. \
                      Are you sure your configuration is correct?",
                 ));
             }
-            authenticate(ctx, DEFAULT_USER, args.get(1))?;
+            authenticate(me, requirepass, DEFAULT_USER, args.get(1))?;
         }
-        3 => authenticate(ctx, args.get(1), args.get(2))?,
+        3 => authenticate(me, requirepass, args.get(1), args.get(2))?,
         _ => return Err(CmdError::Syntax),
     }
-    ctx.out.ok();
+    out.ok();
     Ok(())
 }
 
@@ -114,19 +121,19 @@ fn printable_name(name: &[u8]) -> bool {
     name.iter().all(|&c| (b'!'..=b'~').contains(&c))
 }
 
-/// Sets (or clears, when empty) the calling client's name.
-fn set_name(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
+/// Sets (or clears, when empty) `me`'s name.
+fn name_client(me: &mut Client, name: &[u8]) -> CmdResult {
     if !printable_name(name) {
         return Err(CmdError::Err("Client names cannot contain spaces, newlines or special characters."));
     }
-    ctx.me().name = name.to_vec();
+    me.name = name.to_vec();
     Ok(())
 }
 
-/// Switches the calling client (and its reply buffer) to RESP `proto`.
-fn set_protocol(ctx: &mut Ctx, proto: u8) {
-    ctx.me().resp = proto;
-    ctx.out.resp3 = proto == 3;
+/// Switches `me` (and its reply buffer) to RESP `proto`.
+fn set_protocol(me: &mut Client, out: &mut ReplyBuf, proto: u8) {
+    me.resp = proto;
+    out.resp3 = proto == 3;
 }
 
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
@@ -135,6 +142,12 @@ fn set_protocol(ctx: &mut Ctx, proto: u8) {
 /// that precedes a failing option has already taken effect. A client that is
 /// still not authenticated afterwards gets NOAUTH and keeps its protocol.
 pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    hello_client(&mut ctx.state.clients[ctx.client], &ctx.state.config.server.requirepass, ctx.out, args)
+}
+
+/// HELLO for the client `me`, given the server's `requirepass` (also run
+/// for a client that connects while a script is busy, see `script::busy`).
+pub fn hello_client(me: &mut Client, requirepass: &str, out: &mut ReplyBuf, args: &Args) -> CmdResult {
     let mut proto = None;
     if args.len() >= 2 {
         let v = parse_i64(args.get(1)).ok_or(CmdError::Err("Protocol version is not an integer or out of range"))?;
@@ -147,17 +160,17 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     while i < args.len() {
         let more = args.len() - 1 - i;
         if args.is(i, "AUTH") && more >= 2 {
-            authenticate(ctx, args.get(i + 1), args.get(i + 2))?;
+            authenticate(me, requirepass, args.get(i + 1), args.get(i + 2))?;
             i += 3;
         } else if args.is(i, "SETNAME") && more >= 1 {
-            set_name(ctx, args.get(i + 1))?;
+            name_client(me, args.get(i + 1))?;
             i += 2;
         } else {
             let opt = String::from_utf8_lossy(args.get(i));
             return Err(CmdError::Raw(format!("ERR Syntax error in HELLO option '{opt}'")));
         }
     }
-    if !ctx.me().authed {
+    if !me.authed {
         return Err(CmdError::Raw(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
              HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
@@ -166,13 +179,9 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ));
     }
     if let Some(p) = proto {
-        set_protocol(ctx, p);
+        set_protocol(me, out, p);
     }
-    let (id, resp) = {
-        let me = ctx.me();
-        (me.id, me.resp)
-    };
-    let out = &mut *ctx.out;
+    let (id, resp) = (me.id, me.resp);
     out.map(7);
     out.bulk(b"server");
     out.bulk(b"redis");
@@ -208,7 +217,7 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let open = ctx.state.config.server.requirepass.is_empty();
     super::multi::discard_transaction(ctx.state, ctx.client);
     super::pubsub::unsubscribe_all(ctx.state, ctx.client);
-    set_protocol(ctx, 2);
+    set_protocol(&mut ctx.state.clients[ctx.client], ctx.out, 2);
     let me = ctx.me();
     me.db = 0;
     me.name.clear();
@@ -244,7 +253,7 @@ pub fn client_getname(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 ///
 /// O(1). An empty name removes the name.
 pub fn client_setname(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    set_name(ctx, args.get(2))?;
+    name_client(ctx.me(), args.get(2))?;
     ctx.out.ok();
     Ok(())
 }

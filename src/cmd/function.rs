@@ -4,12 +4,13 @@
 //! libraries survive a restart (loaded again by `Engine::load_persisted`)
 //! and FLUSHALL leaves them alone, as in Redis.
 
-use super::script::{self, engine::Mode, engine::Target};
+use super::script::{self, engine::Mode, engine::RestorePolicy, engine::Target};
 use super::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::args::Args;
 use crate::storage::keys::{self, Cf};
 use crate::storage::prefix_successor;
+use crate::types::rdb;
 
 /// FCALL function numkeys [key ...] [arg ...]
 ///
@@ -87,10 +88,107 @@ pub fn flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::Err("FUNCTION FLUSH only supports SYNC|ASYNC option"));
     }
     ctx.state.scripting.flush_libraries();
-    let end = prefix_successor(keys::FUNCTION_PREFIX).expect("invariant: the prefix is not all 0xff");
-    ctx.tx.delete_range(Cf::Default, keys::FUNCTION_PREFIX.to_vec(), end);
+    unpersist_all(ctx);
     ctx.out.ok();
     Ok(())
+}
+
+/// Deletes every persisted library.
+fn unpersist_all(ctx: &mut Ctx) {
+    let end = prefix_successor(keys::FUNCTION_PREFIX).expect("invariant: the prefix is not all 0xff");
+    ctx.tx.delete_range(Cf::Default, keys::FUNCTION_PREFIX.to_vec(), end);
+}
+
+/// FUNCTION DUMP
+///
+/// O(N) in the libraries' code. The payload is Redis 7.0's: per library
+/// the function opcode and its code as an RDB string, then the RDB
+/// version and CRC-64 (`rdb::seal`).
+pub fn dump(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let mut payload = Vec::new();
+    for lib in ctx.state.scripting.libraries() {
+        payload.push(rdb::OPCODE_FUNCTION);
+        rdb::write_string(&mut payload, &lib.code);
+    }
+    rdb::seal(&mut payload);
+    ctx.out.bulk(&payload);
+    Ok(())
+}
+
+/// FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]
+///
+/// O(N) in the libraries restored. Like FUNCTION LOAD, restored libraries
+/// are persisted; on any error nothing changes.
+pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 4 {
+        let msg = [b"ERR unknown subcommand or wrong number of arguments for '", args.get(1), b"'. Try FUNCTION HELP."];
+        return Err(CmdError::Bytes(msg.concat()));
+    }
+    let policy = match args.opt(3) {
+        None => RestorePolicy::Append,
+        Some(_) if args.is(3, "APPEND") => RestorePolicy::Append,
+        Some(_) if args.is(3, "REPLACE") => RestorePolicy::Replace,
+        Some(_) if args.is(3, "FLUSH") => RestorePolicy::Flush,
+        Some(_) => {
+            return Err(CmdError::Err("Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE."))
+        }
+    };
+    let payload = args.get(2);
+    if rdb::verify(payload).is_none() {
+        return Err(CmdError::Err("DUMP payload version or checksum are wrong"));
+    }
+    let (codes, bad) = read_libraries(payload);
+    // Libraries before a malformed one are loaded first, as Redis loads
+    // each as it reads it: their errors come first.
+    let new = ctx.state.scripting.load_detached(&codes).map_err(CmdError::Bytes)?;
+    if let Some(why) = bad {
+        return Err(CmdError::Bytes([b"ERR ", why.as_bytes()].concat()));
+    }
+    let names = ctx.state.scripting.join(new, policy).map_err(CmdError::Bytes)?;
+    if policy == RestorePolicy::Flush {
+        unpersist_all(ctx);
+    }
+    for name in names {
+        let code = ctx.state.scripting.libraries().find(|l| l.name == name).map(|l| l.code.clone());
+        ctx.tx.put(Cf::Default, keys::function_library(name.as_bytes()), code.unwrap_or_default());
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// The libraries' code in a verified FUNCTION DUMP payload, up to the
+/// first malformed entry, and Redis's error for that entry.
+fn read_libraries(payload: &[u8]) -> (Vec<Vec<u8>>, Option<&'static str>) {
+    let mut r = rdb::Reader::new(payload);
+    let mut codes = Vec::new();
+    // The last 10 bytes are the footer.
+    while r.remaining() > 10 {
+        let code = match r.byte() {
+            Some(rdb::OPCODE_FUNCTION) => r.string().ok_or("Failed loading library payload"),
+            Some(rdb::OPCODE_FUNCTION_PRE_GA) => pre_ga_library(&mut r),
+            Some(_) => Err("given type is not a function"),
+            None => Err("can not read data type"),
+        };
+        match code {
+            Ok(code) => codes.push(code),
+            Err(why) => return (codes, Some(why)),
+        }
+    }
+    (codes, None)
+}
+
+/// A library in the format of Redis 7.0's release candidates (name,
+/// engine, optional description, code without shebang), turned into the
+/// code FUNCTION LOAD takes, as Redis does.
+fn pre_ga_library(r: &mut rdb::Reader) -> Result<Vec<u8>, &'static str> {
+    let name = r.string().ok_or("Failed loading library name")?;
+    let engine = r.string().ok_or("Failed loading engine name")?;
+    let has_description = r.length().ok_or("Failed loading library description indicator")?;
+    if has_description != 0 {
+        r.string().ok_or("Failed loading library description")?;
+    }
+    let body = r.string().ok_or("Failed loading library blob")?;
+    Ok([b"#!".as_slice(), &engine, b" name=", &name, b"\n", &body].concat())
 }
 
 /// FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]

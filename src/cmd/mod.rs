@@ -498,7 +498,7 @@ pub(crate) fn arity_ok(arity: i32, argc: usize) -> bool {
 
 /// Redis's text for an unknown command, byte for byte: C's `%.*s` stops at a
 /// NUL and counts bytes, and the arguments stop once 128 bytes are listed.
-fn unknown_command(args: &Args) -> CmdError {
+pub(crate) fn unknown_command(args: &Args) -> CmdError {
     fn c_str(a: &[u8], max: usize) -> &[u8] {
         let a = &a[..a.iter().position(|&b| b == 0).unwrap_or(a.len())];
         &a[..a.len().min(max)]

@@ -421,11 +421,13 @@ pub static XINFO_SUBS: &[CommandSpec] = &[
 /// FUNCTION subcommands.
 static FUNCTION_SUBS: &[CommandSpec] = &[
     spec("delete", 3, WRITE | NOSCRIPT, KeySpec::None, Group::Scripting, function::delete),
+    spec("dump", 2, NOSCRIPT, KeySpec::None, Group::Scripting, function::dump),
     spec("flush", -2, WRITE | NOSCRIPT, KeySpec::None, Group::Scripting, function::flush),
     spec("help", 2, LOADING | STALE, KeySpec::None, Group::Scripting, function::help),
     spec("kill", 2, NOSCRIPT | ALLOW_BUSY, KeySpec::None, Group::Scripting, script::script_kill),
     spec("list", -2, NOSCRIPT, KeySpec::None, Group::Scripting, function::list),
     spec("load", -3, WRITE | DENYOOM | NOSCRIPT, KeySpec::None, Group::Scripting, function::load),
+    spec("restore", -3, WRITE | DENYOOM | NOSCRIPT, KeySpec::None, Group::Scripting, function::restore),
     spec("stats", 2, NOSCRIPT | ALLOW_BUSY, KeySpec::None, Group::Scripting, function::stats),
 ];
 

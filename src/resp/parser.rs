@@ -191,6 +191,11 @@ impl Parser {
         self.auth = auth;
     }
 
+    /// Whether the connection still has to authenticate, as last set.
+    pub fn auth(&self) -> Auth {
+        self.auth
+    }
+
     /// Forget any partly parsed request (e.g. when the input buffer is
     /// discarded).
     pub fn reset(&mut self) {

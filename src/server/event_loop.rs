@@ -18,7 +18,9 @@ use crate::resp::args::{Args, OwnedArgs};
 use crate::resp::parser::{Auth, Limits, Parsed};
 use crate::storage::now_ms;
 use crate::types::expire::active_expire_cycle;
-use mio::{Events, Interest, Token};
+use mio::net::TcpListener;
+use mio::{Events, Interest, Registry, Token};
+use slab::Slab;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
@@ -96,41 +98,25 @@ impl Server {
     }
 
     fn accept(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((mut stream, peer)) => {
-                    if self.conns.len() >= self.state.config.server.maxclients {
-                        self.state.stats.rejected += 1;
-                        let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                        continue;
-                    }
-                    let _ = stream.set_nodelay(true);
-                    let entry = self.conns.vacant_entry();
-                    let key = entry.key();
-                    if let Err(e) =
-                        self.poll.registry().register(&mut stream, Token(key + CONN_BASE), Interest::READABLE)
-                    {
-                        log::warn!("cannot register client {peer}: {e}");
-                        continue;
-                    }
-                    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                    entry.insert(Conn::new(stream));
-                    let authed = self.state.config.server.requirepass.is_empty();
-                    let id = self.state.next_client_id;
-                    self.state.next_client_id += 1;
-                    let ck = self.state.clients.insert(Client::new(id, peer.to_string(), laddr, authed));
-                    debug_assert_eq!(ck, key, "invariant: client and connection slabs share keys");
-                    self.state.stats.connections += 1;
-                    log::debug!("accepted client {id} from {peer}");
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    log::warn!("accept failed: {e}");
-                    return;
-                }
-            }
-        }
+        let authed = self.state.config.server.requirepass.is_empty();
+        let state = &mut self.state;
+        let (clients, stats) = (&mut state.clients, &mut state.stats);
+        let limit = state.config.server.maxclients;
+        let next_id = &mut state.next_client_id;
+        let admitted = accept_into(
+            &self.listener,
+            self.poll.registry(),
+            &mut self.conns,
+            limit,
+            authed,
+            next_id,
+            |key, client| {
+                let ck = clients.insert(client);
+                debug_assert_eq!(ck, key, "invariant: client and connection slabs share keys");
+            },
+        );
+        stats.connections += admitted.accepted;
+        stats.rejected += admitted.rejected;
     }
 
     /// Reads until WouldBlock, running every complete command after each chunk.
@@ -240,22 +226,44 @@ impl Server {
 
     /// Runs a command that may run a script with the other connections lent
     /// to the script engine, which serves them while the script is busy
-    /// (see `busy`); takes them back after.
+    /// (see `busy`); takes them back after, with the connections accepted
+    /// meanwhile, and runs the commands it left for after the script.
     fn dispatch_lending(&mut self, key: usize, args: &Args, limits: Limits) {
         let mut out = std::mem::take(&mut self.conns[key].out);
         let conns = std::mem::take(&mut self.conns);
-        self.state.scripting.lend(Box::new(Servicer::new(conns, key, limits)));
+        let mut servicer = self.servicer.take().expect("invariant: the servicer is home between commands");
+        let cfg = &self.state.config.server;
+        servicer.lend(conns, key, limits, cfg.maxclients, &cfg.requirepass, self.state.next_client_id);
+        self.state.scripting.lend(servicer);
         dispatch(&self.store, &mut self.state, key, &mut out, args);
         let lent = self.state.scripting.reclaim().expect("invariant: the engine returns what it was lent");
-        let lent: Box<Servicer> = lent.into_any().downcast().expect("invariant: the server lent a Servicer");
-        let Servicer { conns, closed, unwritten, .. } = *lent;
-        self.conns = conns;
+        let mut lent: Box<Servicer> = lent.into_any().downcast().expect("invariant: the server lent a Servicer");
+        self.conns = std::mem::take(&mut lent.conns);
         self.conns[key].out = out;
-        for k in unwritten {
+        self.state.next_client_id = lent.next_client_id;
+        self.state.stats.connections += lent.admitted.accepted;
+        self.state.stats.rejected += lent.admitted.rejected;
+        for (k, client) in lent.accepted.drain(..) {
+            let ck = self.state.clients.insert(client);
+            debug_assert_eq!(ck, k, "invariant: client and connection slabs share keys");
+        }
+        for &k in &lent.unwritten {
             self.queue_write(k);
         }
-        for k in closed {
+        for &k in &lent.closed {
             self.close(k);
+        }
+        let deferred = std::mem::take(&mut lent.deferred);
+        self.servicer = Some(lent);
+        for k in deferred {
+            // The servicer stopped mid-way: run what it left, then read and
+            // run the rest (edge-triggered polling would not report it).
+            if !self.conns[k].closing {
+                self.process_input(k);
+            }
+            if !self.conns[k].closing {
+                self.handle_readable(k);
+            }
         }
     }
 
@@ -485,5 +493,64 @@ impl Server {
         self.store.close_cleanly()?;
         log::warn!("DiskDB is now ready to exit, bye bye...");
         Ok(())
+    }
+}
+
+/// Connections `accept_into` took, and refused (past `maxclients`).
+#[derive(Default)]
+pub struct Admitted {
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Connections refused.
+    pub rejected: u64,
+}
+
+/// Accepts every pending connection on `listener` into `conns` (beyond
+/// `maxclients` one gets Redis's error and is closed), registered for
+/// reading under its slab key; `admit` gets the new client's state, whose
+/// id comes from `next_id`. Used by the event loop and, while a script is
+/// busy, by the busy service.
+pub(super) fn accept_into(
+    listener: &TcpListener,
+    registry: &Registry,
+    conns: &mut Slab<Conn>,
+    maxclients: usize,
+    authed: bool,
+    next_id: &mut u64,
+    mut admit: impl FnMut(usize, Client),
+) -> Admitted {
+    let mut n = Admitted::default();
+    loop {
+        match listener.accept() {
+            Ok((mut stream, peer)) => {
+                if conns.len() >= maxclients {
+                    n.rejected += 1;
+                    let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                    continue;
+                }
+                let _ = stream.set_nodelay(true);
+                let entry = conns.vacant_entry();
+                let key = entry.key();
+                if let Err(e) = registry.register(&mut stream, Token(key + CONN_BASE), Interest::READABLE) {
+                    log::warn!("cannot register client {peer}: {e}");
+                    continue;
+                }
+                let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                let conn = entry.insert(Conn::new(stream));
+                // Unauthenticated clients get Redis's tighter request limits.
+                conn.parser.set_auth(if authed { Auth::NotRequired } else { Auth::Required });
+                let id = *next_id;
+                *next_id += 1;
+                admit(key, Client::new(id, peer.to_string(), laddr, authed));
+                n.accepted += 1;
+                log::debug!("accepted client {id} from {peer}");
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                log::warn!("accept failed: {e}");
+                return n;
+            }
+        }
     }
 }

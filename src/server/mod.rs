@@ -40,6 +40,8 @@ pub struct Server {
     expire_cursor_ms: u64,
     /// Clients just unblocked whose pipelined input must be run.
     resume: Vec<usize>,
+    /// Serves the other clients while a script is busy (lent per command).
+    servicer: Option<Box<busy::Servicer>>,
 }
 
 impl Server {
@@ -67,6 +69,7 @@ impl Server {
         let mut state = ServerState::new(config);
         state.scripting.load_persisted(&store);
         state.port = listener.local_addr()?.port();
+        let servicer = Some(Box::new(busy::Servicer::new(&listener, poll.registry())?));
         Ok(Server {
             poll,
             listener,
@@ -78,6 +81,7 @@ impl Server {
             to_close: Vec::new(),
             expire_cursor_ms: 0,
             resume: Vec::new(),
+            servicer,
         })
     }
 

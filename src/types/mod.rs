@@ -7,6 +7,7 @@ pub mod json;
 pub mod keys;
 pub mod list;
 pub mod members;
+pub mod rdb;
 pub mod set;
 pub mod sort;
 pub mod stream;

@@ -32,6 +32,7 @@ macro_rules! diff_scripts {
 
 diff_scripts!(
     connection,
+    function_dump,
     functions,
     generic,
     hashes,

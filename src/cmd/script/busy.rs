@@ -5,7 +5,19 @@
 //! command they sent is answered here: `-BUSY`, SCRIPT KILL / FUNCTION
 //! KILL, which stop a script that has not written yet, or SHUTDOWN NOSAVE,
 //! which stops any script, drops its writes and stops the server.
+//!
+//! As in Redis, an unknown command or a wrong argument count gets its usual
+//! error and a client that must authenticate gets NOAUTH first. The other
+//! commands Redis allows while busy (`ALLOW_BUSY`: AUTH, HELLO, MULTI,
+//! WATCH, QUIT, RESET, ...) need the client's state, which the server holds
+//! out of reach while the script runs: a client that connected during the
+//! script has its state here (`Sender::New`), so its AUTH and HELLO run
+//! now; otherwise the command waits in the client's input and runs, with
+//! whatever follows it, once the script ends (`Answered::Later`).
 
+use crate::cmd::state::Client;
+use crate::cmd::{arity_ok, connection, lookup, table, unknown_command, Flags};
+use crate::error::CmdError;
 use crate::resp::args::Args;
 use crate::resp::reply::ReplyBuf;
 use std::any::Any;
@@ -39,9 +51,80 @@ pub struct Busy {
     pub shutdown: bool,
 }
 
+/// The client that sent a command while a script is busy.
+pub enum Sender<'a> {
+    /// Connected before the script started: the server holds its state.
+    Known {
+        /// It has authenticated (or needs not).
+        authed: bool,
+    },
+    /// Connected while the script is busy: its state, and the password the
+    /// server requires.
+    New {
+        /// Its state until the server takes it over.
+        client: &'a mut Client,
+        /// `requirepass`.
+        requirepass: &'a str,
+    },
+}
+
+/// What became of a command sent while a script is busy.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Answered {
+    /// Its reply is written.
+    Now,
+    /// It needs the client's state: it stays in the client's input, and the
+    /// client is not read again until the script ends.
+    Later,
+}
+
 impl Busy {
-    /// Answers a command another client sent while the script runs.
-    pub fn answer(&mut self, args: &Args, out: &mut ReplyBuf) {
+    /// Answers (or leaves for later) a command another client sent while
+    /// the script runs.
+    pub fn answer(&mut self, args: &Args, out: &mut ReplyBuf, sender: Sender) -> Answered {
+        let Some(spec) = lookup(table::COMMANDS, args.get(0)) else {
+            out.error(&unknown_command(args));
+            return Answered::Now;
+        };
+        if !arity_ok(spec.arity, args.len()) {
+            out.error(&CmdError::WrongArity(spec.name.into()));
+            return Answered::Now;
+        }
+        let flags = match args.opt(1) {
+            Some(sub) if !spec.subcommands.is_empty() => lookup(spec.subcommands, sub).map_or(spec.flags, |s| s.flags),
+            _ => spec.flags,
+        };
+        let authed = match &sender {
+            Sender::Known { authed } => *authed,
+            Sender::New { client, .. } => client.authed,
+        };
+        if !authed && !flags.contains(Flags::NO_AUTH) {
+            out.error(&CmdError::NoAuth);
+            return Answered::Now;
+        }
+        let ran = match (spec.name, sender) {
+            ("auth", Sender::New { client, requirepass }) => connection::auth_client(client, requirepass, out, args),
+            ("hello", Sender::New { client, requirepass }) => connection::hello_client(client, requirepass, out, args),
+            // Answered below: the kills, SHUTDOWN, and FUNCTION STATS (which
+            // Redis 7.0 answers with the BUSY text too).
+            ("script" | "function" | "shutdown", _) => {
+                self.answer_busy(args, out);
+                return Answered::Now;
+            }
+            _ if flags.contains(Flags::ALLOW_BUSY) => return Answered::Later,
+            _ => {
+                self.answer_busy(args, out);
+                return Answered::Now;
+            }
+        };
+        if let Err(e) = ran {
+            out.error(&e);
+        }
+        Answered::Now
+    }
+
+    /// The kills, SHUTDOWN NOSAVE, and the BUSY text for anything else.
+    fn answer_busy(&mut self, args: &Args, out: &mut ReplyBuf) {
         let busy = if self.is_function { BUSY_FUNCTION } else { BUSY_EVAL };
         let kill_of = |family: &str| args.len() == 2 && args.is(0, family) && args.is(1, "KILL");
         let (script_kill, function_kill) = (kill_of("SCRIPT"), kill_of("FUNCTION"));

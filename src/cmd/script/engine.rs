@@ -216,6 +216,23 @@ pub enum Mode {
     ReadOnly,
 }
 
+/// Libraries loaded for FUNCTION RESTORE, not yet joined to the others.
+pub struct Detached {
+    libraries: BTreeMap<String, Library>,
+    functions: HashMap<String, String>,
+}
+
+/// What FUNCTION RESTORE does with the libraries already loaded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RestorePolicy {
+    /// Deletes them all first.
+    Flush,
+    /// Keeps them; a library of the same name is an error (the default).
+    Append,
+    /// Keeps them; a library of the same name is replaced.
+    Replace,
+}
+
 /// What a script run produced, beyond the reply written to `out`.
 pub enum Outcome {
     /// The reply is in `out`.
@@ -478,6 +495,46 @@ impl Engine {
         self.libraries.clear();
         self.function_libs.clear();
         let _ = self.lua.gc_collect();
+    }
+
+    /// FUNCTION RESTORE's first step: loads `codes` as FUNCTION LOAD does,
+    /// but into a set of their own (a library name twice is an error),
+    /// leaving the loaded libraries alone.
+    pub fn load_detached(&mut self, codes: &[Vec<u8>]) -> Result<Detached, Vec<u8>> {
+        let old = (std::mem::take(&mut self.libraries), std::mem::take(&mut self.function_libs));
+        let loaded = codes.iter().try_for_each(|code| self.load_library(code, false).map(drop));
+        let libraries = std::mem::replace(&mut self.libraries, old.0);
+        let functions = std::mem::replace(&mut self.function_libs, old.1);
+        loaded.map(|()| Detached { libraries, functions })
+    }
+
+    /// FUNCTION RESTORE's second step: `new` replaces all libraries
+    /// (`Flush`) or joins them, as Redis's `libraryJoin`: a library of the
+    /// same name is an error (`Append`) or replaced (`Replace`); a function
+    /// name another library has is an error. On error nothing changes.
+    /// Returns the names of the libraries restored.
+    pub fn join(&mut self, new: Detached, policy: RestorePolicy) -> Result<Vec<String>, Vec<u8>> {
+        let names = new.libraries.keys().cloned().collect();
+        if policy == RestorePolicy::Flush {
+            (self.libraries, self.function_libs) = (new.libraries, new.functions);
+            return Ok(names);
+        }
+        if policy == RestorePolicy::Append {
+            if let Some(name) = new.libraries.keys().find(|n| self.libraries.contains_key(*n)) {
+                return Err(format!("ERR Library {name} already exists").into_bytes());
+            }
+        }
+        for f in new.functions.keys() {
+            if self.function_libs.get(f).is_some_and(|owner| !new.libraries.contains_key(owner)) {
+                return Err(format!("ERR Function {f} already exists").into_bytes());
+            }
+        }
+        for (name, lib) in new.libraries {
+            self.delete_library(&name);
+            self.function_libs.extend(lib.functions.iter().map(|f| (f.name.clone(), name.clone())));
+            self.libraries.insert(name, lib);
+        }
+        Ok(names)
     }
 
     /// The libraries, by name.
