@@ -38,6 +38,7 @@ diff_scripts!(
     keys,
     lists,
     lualibs,
+    membercache,
     protocol,
     pubsub,
     scripting,
