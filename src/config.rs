@@ -85,6 +85,8 @@ pub struct StorageConfig {
     pub max_background_jobs: i32,
     /// In-process cache of hot `meta` records (bytes; 0 disables).
     pub read_cache_size: usize,
+    /// In-process cache of hot collection members (bytes; 0 disables).
+    pub member_cache_size: usize,
     /// Bloom filter bits per key on point-lookup column families (0 = none).
     pub bloom_bits_per_key: f64,
 }
@@ -173,6 +175,7 @@ impl Default for StorageConfig {
             max_open_files: -1,
             max_background_jobs: 2,
             read_cache_size: 64 * 1024 * 1024,
+            member_cache_size: 32 * 1024 * 1024,
             bloom_bits_per_key: 10.0,
         }
     }

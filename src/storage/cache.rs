@@ -1,5 +1,6 @@
-//! The read cache: hot `meta` records (strings live there) kept in process, so a
-//! hot GET is a hash lookup instead of a RocksDB read.
+//! The read caches: hot `meta` records (strings live there) kept in process, so
+//! a hot GET is a hash lookup instead of a RocksDB read; the same structure
+//! holds hot collection members (`subcache.rs`).
 //!
 //! Exactness: only `Store::commit` writes to RocksDB, and it updates or inserts
 //! every meta record it writes in the same step, on the single executor thread;
@@ -16,39 +17,97 @@ use std::collections::HashMap;
 /// Per-entry bookkeeping overhead counted against the budget.
 const ENTRY_OVERHEAD: usize = 64;
 
-type Map = HashMap<Box<[u8]>, Option<Meta>, ahash::RandomState>;
+/// A cached value: the bytes it holds besides its key.
+pub trait Weigh {
+    /// Bytes counted against the budget (beyond the key and the overhead).
+    fn weight(&self) -> usize;
+}
 
-/// Bounded cache of meta records keyed by the meta key (`db | user_key`).
-pub struct ReadCache {
-    young: Map,
-    old: Map,
+impl Weigh for Option<Meta> {
+    fn weight(&self) -> usize {
+        self.as_ref().map_or(0, Meta::size)
+    }
+}
+
+impl Weigh for Option<Box<[u8]>> {
+    fn weight(&self) -> usize {
+        self.as_ref().map_or(0, |v| v.len())
+    }
+}
+
+type Map<V> = HashMap<Box<[u8]>, V, ahash::RandomState>;
+
+/// Bounded cache of records keyed by their full key (for meta records,
+/// `db | user_key`; every key starts with its db byte).
+pub struct ReadCache<V = Option<Meta>> {
+    young: Map<V>,
+    old: Map<V>,
     young_bytes: usize,
     budget: usize,
 }
 
-fn cost(k: &[u8], v: &Option<Meta>) -> usize {
-    k.len() + v.as_ref().map_or(0, Meta::size) + ENTRY_OVERHEAD
+fn cost<V: Weigh>(k: &[u8], v: &V) -> usize {
+    k.len() + v.weight() + ENTRY_OVERHEAD
 }
 
-impl ReadCache {
+impl ReadCache<Option<Meta>> {
+    /// `Some(record-or-absent)` if cached.
+    pub fn get(&mut self, k: &[u8]) -> Option<Option<Meta>> {
+        self.get_with(k, Clone::clone)
+    }
+}
+
+impl<V: Weigh> ReadCache<V> {
     /// A cache of at most about `budget` bytes (0 disables it).
     pub fn new(budget: usize) -> Self {
         ReadCache { young: Map::default(), old: Map::default(), young_bytes: 0, budget }
     }
 
-    /// `Some(record-or-absent)` if cached.
-    pub fn get(&mut self, k: &[u8]) -> Option<Option<Meta>> {
+    /// `f` of the cached value of `k`, if any (a hit in `old` moves it to `young`).
+    pub fn get_with<R>(&mut self, k: &[u8], f: impl FnOnce(&V) -> R) -> Option<R> {
         if let Some(v) = self.young.get(k) {
-            return Some(v.clone());
+            return Some(f(v));
         }
         let (k, v) = self.old.remove_entry(k)?;
-        let out = v.clone();
+        let out = f(&v);
         self.insert_young(k, v);
         Some(out)
     }
 
+    /// True if nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.young.is_empty() && self.old.is_empty()
+    }
+
+    /// Replaces the value of `k` if it is cached (a write of a record that
+    /// nobody read does not fill the cache).
+    pub fn update(&mut self, k: &[u8], v: V) {
+        if let Some(slot) = self.young.get_mut(k) {
+            self.young_bytes = self.young_bytes + cost(k, &v) - cost(k, slot);
+            *slot = v;
+        } else if let Some(slot) = self.old.get_mut(k) {
+            *slot = v;
+        }
+    }
+
+    /// Forgets `k`.
+    pub fn remove(&mut self, k: &[u8]) {
+        if let Some(v) = self.young.remove(k) {
+            self.young_bytes -= cost(k, &v);
+        }
+        self.old.remove(k);
+    }
+
+    /// Forgets every key in `[from, to)`. O(entries).
+    pub fn remove_range(&mut self, from: &[u8], to: &[u8]) {
+        let inside = |k: &[u8]| from <= k && k < to;
+        self.young.retain(|k, _| !inside(k));
+        self.old.retain(|k, _| !inside(k));
+        self.young_bytes = self.young.iter().map(|(k, v)| cost(k, v)).sum();
+    }
+
     /// Records the current state of a key.
-    pub fn put(&mut self, k: &[u8], v: Option<Meta>) {
+    pub fn put(&mut self, k: &[u8], v: V) {
         if self.budget == 0 {
             return;
         }
@@ -61,7 +120,7 @@ impl ReadCache {
         self.insert_young(k.into(), v);
     }
 
-    fn insert_young(&mut self, k: Box<[u8]>, v: Option<Meta>) {
+    fn insert_young(&mut self, k: Box<[u8]>, v: V) {
         let c = cost(&k, &v);
         if c > self.budget / 4 {
             return; // a huge value would flush everything else out

@@ -31,6 +31,7 @@ pub mod keys;
 pub mod meta;
 pub mod overlay;
 pub mod rank;
+pub mod subcache;
 #[cfg(test)]
 pub mod testutil;
 pub mod touched;
@@ -51,6 +52,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
+use subcache::SubCache;
 use touched::Touched;
 
 /// On-disk format version, written at creation and checked at open.
@@ -88,6 +90,8 @@ pub struct Store {
     /// Shared with the GC compaction filters through a weak handle.
     db: Arc<DB>,
     cache: RefCell<ReadCache>,
+    /// Hot collection members (`subcache.rs`), kept exact by `commit`.
+    members: RefCell<SubCache>,
     /// Order-statistics indexes of big sorted sets and sets, kept exact by `commit`.
     rank: RefCell<rank::RankIndexes>,
     counts: RefCell<Vec<DbCounts>>,
@@ -164,6 +168,7 @@ impl Store {
         let store = Store {
             db,
             cache: RefCell::new(ReadCache::new(cfg.read_cache_size)),
+            members: RefCell::new(SubCache::new(cfg.member_cache_size)),
             rank: RefCell::default(),
             counts: RefCell::new(vec![DbCounts::default(); databases]),
             next_version: Cell::new(1),
@@ -525,6 +530,7 @@ impl Store {
         }
         *self.counts.borrow_mut() = counts;
         self.rank.borrow_mut().observe(&tx);
+        self.members.borrow_mut().observe(&tx);
         let mut cache = self.cache.borrow_mut();
         for &flush in &tx.flushes {
             cache.clear(flush);
@@ -591,6 +597,7 @@ impl Store {
     /// records, rank indexes, key counts) and reloads the bookkeeping.
     fn forget_unwritten(&self) -> Result<(), Error> {
         self.cache.borrow_mut().clear(None);
+        self.members.borrow_mut().clear(None);
         self.rank.borrow_mut().clear();
         self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
         self.load_bookkeeping()
@@ -757,6 +764,7 @@ impl Store {
         // Writes that reached the memtable but not the WAL are gone now:
         // drop every cached record and reload the persisted bookkeeping.
         self.cache.borrow_mut().clear(None);
+        self.members.borrow_mut().clear(None);
         self.rank.borrow_mut().clear();
         self.counts.borrow_mut().iter_mut().for_each(|c| *c = DbCounts::default());
         self.load_bookkeeping()?;
@@ -828,9 +836,9 @@ impl Store {
         Cf::ALL.iter().map(|&cf| self.property(cf, name)).sum()
     }
 
-    /// Bytes held by the read cache.
+    /// Bytes held by the read caches (meta records and collection members).
     pub fn read_cache_bytes(&self) -> usize {
-        self.cache.borrow().bytes()
+        self.cache.borrow().bytes() + self.members.borrow().bytes()
     }
 
     /// Compacts every column family fully (tests and DEBUG; runs the GC filter).

@@ -58,9 +58,9 @@ impl<'s> Members<'s> {
         k
     }
 
-    /// Point read of one element's value.
+    /// Point read of one element's value (through the member cache).
     pub fn get(&self, sub: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
-        Ok(self.store.get(Cf::Data, &self.key(sub))?)
+        Ok(self.store.get_member(&self.key(sub))?)
     }
 
     /// True if `sub` is an element.

@@ -364,7 +364,7 @@ pub fn get(tx: &mut Tx, key: &[u8]) -> Result<Option<Meta>, CmdError> {
 /// The score of `member`, if it is in the sorted set `m` at `key`.
 pub fn score(tx: &Tx, key: &[u8], m: &Meta, member: &[u8]) -> Result<Option<f64>, CmdError> {
     let k = keys::data(tx.db, key, m.version(), member);
-    match tx.store().get(Cf::Data, &k)? {
+    match tx.store().get_member(&k)? {
         Some(v) => Ok(Some(decode_value(&v, &k)?)),
         None => Ok(None),
     }
@@ -955,7 +955,7 @@ impl Source<'_> {
         match &self.meta {
             None => Ok(None),
             Some(m) if m.ty() == Type::Set => {
-                Ok(tx.store().get(Cf::Data, &keys::data(tx.db, self.key, m.version(), member))?.map(|_| 1.0))
+                Ok(tx.store().get_member(&keys::data(tx.db, self.key, m.version(), member))?.map(|_| 1.0))
             }
             Some(m) => score(tx, self.key, m, member),
         }

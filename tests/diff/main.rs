@@ -39,6 +39,7 @@ diff_scripts!(
     keys,
     lists,
     lualibs,
+    membercache,
     protocol,
     pubsub,
     scripting,
