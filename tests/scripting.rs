@@ -228,6 +228,7 @@ fn keys_and_argv_of_any_count_match_redis() {
         cmd.extend((0..nargs).map(|a| format!("arg:{a}")));
         common::same_reply(&mut ours, &mut theirs, i, &cmd);
     }
+}
 
 /// While a script is busy, a client that connects is accepted and served
 /// as Redis serves it: GET gets the BUSY text, HELLO runs, and SCRIPT KILL
