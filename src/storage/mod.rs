@@ -459,13 +459,15 @@ impl Store {
         let in_tick = !deferred && self.tick_open.get();
         let mut overlay = self.overlay.borrow_mut();
         let (mut tick, mut tick_keys) = (self.tick.borrow_mut(), self.tick_keys.borrow_mut());
-        let mut own = WriteBatch::default();
+        // A batch of its own only outside ticks and batches (creating one
+        // is a C++ allocation per command).
+        let mut own = (!deferred && !in_tick).then(WriteBatch::default);
         let db_handle = Arc::clone(&self.db);
         let cf = |c: Cf| db_handle.cf_handle(c.name()).expect("invariant: every column family is opened");
         let mut sink = match (deferred, in_tick) {
             (true, _) => Sink { batch: None, overlay: Some(&mut overlay), touched: None },
             (false, true) => Sink { batch: Some(&mut tick), overlay: None, touched: Some(&mut tick_keys) },
-            (false, false) => Sink { batch: Some(&mut own), overlay: None, touched: None },
+            (false, false) => Sink { batch: own.as_mut(), overlay: None, touched: None },
         };
         let mut counts = self.counts.borrow().clone();
         for &flush in &tx.flushes {
@@ -522,7 +524,7 @@ impl Store {
         drop((tick, tick_keys, overlay));
         if in_tick {
             self.tick_dirty.set(true);
-        } else if !deferred {
+        } else if let Some(own) = own {
             if let Err(e) = self.db.write_opt(own, &self.write_opts) {
                 return Err(self.write_failed(e));
             }
