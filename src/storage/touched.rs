@@ -1,6 +1,6 @@
-//! Which keys a deferred batch (the tick batch, or an open MULTI/script
-//! batch) writes, as hashes of `(column family, key)`, and whether it
-//! deletes a range. A point read of a key the batch may hold must hand the
+//! Which keys the tick batch writes (a MULTI/script batch's keys join it
+//! when the batch is appended), as hashes of `(column family, key)`, and
+//! whether it deletes a range. A point read of a key the batch may hold must hand the
 //! batch to RocksDB first; a read of any other key may go straight to
 //! RocksDB, which is what lets commands that read before they write (HSET,
 //! SADD, ZADD...) share one write per tick. A hash collision only costs an
