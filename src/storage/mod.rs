@@ -70,6 +70,9 @@ const VERSION_BLOCK: u64 = 1 << 16;
 /// pipeline read in one tick must not gather unbounded memory).
 const TICK_BATCH_MAX: usize = 4 << 20;
 
+/// Share of a memtable's size given to its whole-key bloom filter.
+const MEMTABLE_BLOOM_RATIO: f64 = 0.05;
+
 /// Current Unix time in milliseconds.
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -910,6 +913,13 @@ fn open_db(cfg: &StorageConfig, slot: &gc::DbSlot) -> Result<DB, Error> {
         t.set_cache_index_and_filter_blocks(true);
         t.set_pin_l0_filter_and_index_blocks_in_cache(true);
         o.set_block_based_table_factory(&t);
+        if matches!(cf, Cf::Meta | Cf::Data) {
+            // A point read of a key the memtable lacks (a new hash field,
+            // set member or key: most writes read first) skips the
+            // memtable's skiplist search, a chain of cache misses.
+            o.set_memtable_prefix_bloom_ratio(MEMTABLE_BLOOM_RATIO);
+            o.set_memtable_whole_key_filtering(true);
+        }
         o.set_write_buffer_size(cfg.write_buffer_size);
         o.set_max_write_buffer_number(cfg.max_write_buffer_number);
         o.set_compression_type(compression(cfg.compression));
