@@ -304,3 +304,21 @@ fn a_batch_inside_a_tick_joins_the_tick_batch_without_a_write_of_its_own() {
     assert_eq!(subs(t.s(), None, false), [b"a", b"b", b"c"].map(|k| k.to_vec()));
     assert_eq!(t.s().counts(0).keys, 1);
 }
+
+#[test]
+fn replies_may_leave_mid_tick_only_while_no_write_waits_for_the_wal() {
+    let mut t = TempStore::new();
+    let s = t.s();
+    s.begin_tick();
+    assert!(s.nothing_unflushed(false));
+    set(s, 0, b"k", b"v", 0);
+    assert!(!s.nothing_unflushed(false), "deferred in the tick batch");
+    s.settle().unwrap();
+    assert!(!s.nothing_unflushed(false), "written, not handed to the OS");
+    s.end_tick(false).unwrap();
+    assert!(s.nothing_unflushed(false));
+    assert!(!s.nothing_unflushed(true), "not fsynced yet");
+    s.begin_tick();
+    s.end_tick(true).unwrap();
+    assert!(s.nothing_unflushed(true));
+}
