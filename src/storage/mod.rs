@@ -28,6 +28,7 @@ pub mod cache;
 pub mod cursor;
 pub mod gc;
 pub mod keys;
+pub mod latest;
 pub mod meta;
 pub mod overlay;
 pub mod rank;
@@ -41,6 +42,7 @@ use crate::error::Error;
 use cache::ReadCache;
 pub use cursor::Cursor;
 pub use keys::Cf;
+use latest::Latest;
 pub use meta::{Meta, OfType, Type};
 use overlay::{Lookup, Overlay, Write};
 use rocksdb::{
@@ -121,6 +123,9 @@ pub struct Store {
     tick_dirty: Cell<bool>,
     /// The keys `tick` writes.
     tick_keys: RefCell<Touched>,
+    /// The tick's meta and bookkeeping writes, latest per key, not in
+    /// `tick` yet (`latest.rs`).
+    tick_latest: RefCell<Latest>,
     /// A write of deferred commits failed in this tick: its commands'
     /// replies must not be sent (`flush_wal` reports it).
     tick_failed: Cell<bool>,
@@ -184,6 +189,7 @@ impl Store {
             tick_open: Cell::new(false),
             tick_dirty: Cell::new(false),
             tick_keys: RefCell::default(),
+            tick_latest: RefCell::default(),
             tick_failed: Cell::new(false),
             overlay: RefCell::new(Overlay::default()),
             iters: RefCell::default(),
@@ -220,7 +226,7 @@ impl Store {
     }
 
     fn cf(&self, cf: Cf) -> &rocksdb::ColumnFamily {
-        self.db.cf_handle(cf.name()).expect("invariant: every column family is opened")
+        cf_handle(&self.db, cf)
     }
 
     fn get_default(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
@@ -458,16 +464,15 @@ impl Store {
         let deferred = self.batch_depth.get() > 0;
         let in_tick = !deferred && self.tick_open.get();
         let mut overlay = self.overlay.borrow_mut();
-        let (mut tick, mut tick_keys) = (self.tick.borrow_mut(), self.tick_keys.borrow_mut());
+        let (mut tick, mut tick_keys, mut tick_latest) =
+            (self.tick.borrow_mut(), self.tick_keys.borrow_mut(), self.tick_latest.borrow_mut());
         // A batch of its own only outside ticks and batches (creating one
         // is a C++ allocation per command).
         let mut own = (!deferred && !in_tick).then(WriteBatch::default);
-        let db_handle = Arc::clone(&self.db);
-        let cf = |c: Cf| db_handle.cf_handle(c.name()).expect("invariant: every column family is opened");
         let mut sink = match (deferred, in_tick) {
-            (true, _) => Sink { batch: None, overlay: Some(&mut overlay), touched: None },
-            (false, true) => Sink { batch: Some(&mut tick), overlay: None, touched: Some(&mut tick_keys) },
-            (false, false) => Sink { batch: own.as_mut(), overlay: None, touched: None },
+            (true, _) => Sink::overlay(&self.db, &mut overlay),
+            (false, true) => Sink::tick(&self.db, &mut tick, &mut tick_keys, &mut tick_latest),
+            (false, false) => Sink::batch(&self.db, own.as_mut().expect("created above")),
         };
         let mut counts = self.counts.borrow().clone();
         for &flush in &tx.flushes {
@@ -477,28 +482,28 @@ impl Store {
             };
             for d in dbs {
                 for c in [Cf::Meta, Cf::Data, Cf::Zscore] {
-                    sink.delete_range(c, cf(c), &[d], &[d + 1]);
+                    sink.delete_range(c, &[d], &[d + 1]);
                 }
                 counts[d as usize] = DbCounts::default();
             }
             if flush.is_none() {
-                sink.delete_range(Cf::Expire, cf(Cf::Expire), &[0u8; 8], &[0xffu8; 9]);
+                sink.delete_range(Cf::Expire, &[0u8; 8], &[0xffu8; 9]);
             }
         }
         for e in tx.entries.iter().filter(|e| e.dirty) {
             let (db, user_key) = keys::split_meta(&e.mkey);
             match &e.cur {
-                Some(m) => sink.put(Cf::Meta, cf(Cf::Meta), &e.mkey, m.raw()),
-                None => sink.delete(Cf::Meta, cf(Cf::Meta), &e.mkey),
+                Some(m) => sink.put(Cf::Meta, &e.mkey, m.raw()),
+                None => sink.delete(Cf::Meta, &e.mkey),
             }
             let exp = |m: &Option<Meta>| m.as_ref().map_or(0, Meta::expire_ms);
             let (old_exp, new_exp) = (exp(&e.orig), exp(&e.cur));
             if old_exp != new_exp {
                 if old_exp != 0 {
-                    sink.delete(Cf::Expire, cf(Cf::Expire), &keys::expire(old_exp, db, user_key));
+                    sink.delete(Cf::Expire, &keys::expire(old_exp, db, user_key));
                 }
                 if new_exp != 0 {
-                    sink.put(Cf::Expire, cf(Cf::Expire), &keys::expire(new_exp, db, user_key), b"");
+                    sink.put(Cf::Expire, &keys::expire(new_exp, db, user_key), b"");
                 }
             }
             let c = &mut counts[db as usize];
@@ -507,9 +512,9 @@ impl Store {
         }
         for op in &tx.ops {
             match op {
-                SubOp::Put(c, k, v) => sink.put(*c, cf(*c), k, v),
-                SubOp::Delete(c, k) => sink.delete(*c, cf(*c), k),
-                SubOp::DeleteRange(c, a, b) => sink.delete_range(*c, cf(*c), a, b),
+                SubOp::Put(c, k, v) => sink.put(*c, k, v),
+                SubOp::Delete(c, k) => sink.delete(*c, k),
+                SubOp::DeleteRange(c, a, b) => sink.delete_range(*c, a, b),
             }
         }
         if counts != *self.counts.borrow() {
@@ -518,10 +523,10 @@ impl Store {
                 v.extend_from_slice(&c.keys.to_be_bytes());
                 v.extend_from_slice(&c.expires.to_be_bytes());
             }
-            sink.put(Cf::Default, cf(Cf::Default), keys::COUNTS_KEY, &v);
+            sink.put(Cf::Default, keys::COUNTS_KEY, &v);
         }
-        let tick_full = in_tick && tick.size_in_bytes() >= TICK_BATCH_MAX;
-        drop((tick, tick_keys, overlay));
+        let tick_full = in_tick && tick.size_in_bytes() + tick_latest.bytes() >= TICK_BATCH_MAX;
+        drop((tick, tick_keys, tick_latest, overlay));
         if in_tick {
             self.tick_dirty.set(true);
         } else if let Some(own) = own {
@@ -584,7 +589,8 @@ impl Store {
             return Ok(());
         }
         self.tick_keys.borrow_mut().clear();
-        let batch = std::mem::take(&mut *self.tick.borrow_mut());
+        let mut batch = std::mem::take(&mut *self.tick.borrow_mut());
+        self.tick_latest.borrow_mut().drain_into(&mut batch, |c| self.cf(c));
         if let Err(e) = self.db.write_opt(batch, &self.write_opts) {
             let err = self.write_failed(e);
             self.tick_failed.set(true);
@@ -631,19 +637,18 @@ impl Store {
             return Ok(());
         }
         let overlay = std::mem::take(&mut *self.overlay.borrow_mut());
-        let cf = |c: Cf| self.db.cf_handle(c.name()).expect("invariant: every column family is opened");
         if self.tick_open.get() {
             let full = {
-                let (mut tick, mut tick_keys) = (self.tick.borrow_mut(), self.tick_keys.borrow_mut());
-                let mut sink = Sink { batch: Some(&mut tick), overlay: None, touched: Some(&mut tick_keys) };
-                sink.replay(&overlay, cf);
-                tick.size_in_bytes() >= TICK_BATCH_MAX
+                let (mut tick, mut tick_keys, mut tick_latest) =
+                    (self.tick.borrow_mut(), self.tick_keys.borrow_mut(), self.tick_latest.borrow_mut());
+                Sink::tick(&self.db, &mut tick, &mut tick_keys, &mut tick_latest).replay(&overlay);
+                tick.size_in_bytes() + tick_latest.bytes() >= TICK_BATCH_MAX
             };
             self.tick_dirty.set(true);
             return if full { self.settle() } else { Ok(()) };
         }
         let mut batch = WriteBatch::default();
-        Sink { batch: Some(&mut batch), overlay: None, touched: None }.replay(&overlay, cf);
+        Sink::batch(&self.db, &mut batch).replay(&overlay);
         match self.db.write_opt(batch, &self.write_opts) {
             Ok(()) => {
                 self.unflushed.set(true);
@@ -974,53 +979,83 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// Where `commit` sends its operations: a write batch (and the keys it
-/// holds, for a tick batch), or for a deferred commit the overlay that lets
-/// later reads see them.
+fn cf_handle(db: &DB, c: Cf) -> &rocksdb::ColumnFamily {
+    db.cf_handle(c.name()).expect("invariant: every column family is opened")
+}
+
+/// Where `commit` sends its operations: a write batch, or for a deferred
+/// commit the overlay that lets later reads see them. For the tick batch,
+/// also the keys it holds and its kept-aside latest meta writes.
 struct Sink<'b> {
+    db: &'b DB,
     batch: Option<&'b mut WriteBatch>,
     overlay: Option<&'b mut Overlay>,
     touched: Option<&'b mut Touched>,
+    latest: Option<&'b mut Latest>,
 }
 
-impl Sink<'_> {
+impl<'b> Sink<'b> {
+    fn batch(db: &'b DB, batch: &'b mut WriteBatch) -> Self {
+        Sink { db, batch: Some(batch), overlay: None, touched: None, latest: None }
+    }
+
+    fn overlay(db: &'b DB, overlay: &'b mut Overlay) -> Self {
+        Sink { db, batch: None, overlay: Some(overlay), touched: None, latest: None }
+    }
+
+    fn tick(db: &'b DB, batch: &'b mut WriteBatch, touched: &'b mut Touched, latest: &'b mut Latest) -> Self {
+        Sink { db, batch: Some(batch), overlay: None, touched: Some(touched), latest: Some(latest) }
+    }
+
     /// Sends a closed MULTI/script batch's writes.
-    fn replay<'c>(&mut self, overlay: &Overlay, cf: impl Fn(Cf) -> &'c rocksdb::ColumnFamily) {
+    fn replay(&mut self, overlay: &Overlay) {
         for w in overlay.writes() {
             match w {
-                Write::Put(c, k, v) => self.put(c, cf(c), k, v),
-                Write::Delete(c, k) => self.delete(c, cf(c), k),
-                Write::DeleteRange(c, a, b) => self.delete_range(c, cf(c), a, b),
+                Write::Put(c, k, v) => self.put(c, k, v),
+                Write::Delete(c, k) => self.delete(c, k),
+                Write::DeleteRange(c, a, b) => self.delete_range(c, a, b),
             }
         }
     }
 
-    fn put(&mut self, c: Cf, h: &rocksdb::ColumnFamily, k: &[u8], v: &[u8]) {
-        if let Some(b) = self.batch.as_deref_mut() {
-            b.put_cf(h, k, v);
-        }
-        if let Some(o) = self.overlay.as_deref_mut() {
-            o.put(c, k, v);
-        }
+    /// A put (`Some`) or delete (`None`) of one key.
+    fn write(&mut self, c: Cf, k: &[u8], v: Option<&[u8]>) {
         if let Some(t) = self.touched.as_deref_mut() {
             t.key(c, k);
         }
-    }
-
-    fn delete(&mut self, c: Cf, h: &rocksdb::ColumnFamily, k: &[u8]) {
-        if let Some(b) = self.batch.as_deref_mut() {
-            b.delete_cf(h, k);
-        }
         if let Some(o) = self.overlay.as_deref_mut() {
-            o.delete(c, k);
+            match v {
+                Some(v) => o.put(c, k, v),
+                None => o.delete(c, k),
+            }
         }
-        if let Some(t) = self.touched.as_deref_mut() {
-            t.key(c, k);
+        if let Some(l) = self.latest.as_deref_mut().filter(|_| latest::kept_aside(c)) {
+            return l.set(c, k, v);
+        }
+        let h = cf_handle(self.db, c);
+        if let Some(b) = self.batch.as_deref_mut() {
+            match v {
+                Some(v) => b.put_cf(h, k, v),
+                None => b.delete_cf(h, k),
+            }
         }
     }
 
-    fn delete_range(&mut self, c: Cf, h: &rocksdb::ColumnFamily, a: &[u8], b: &[u8]) {
+    fn put(&mut self, c: Cf, k: &[u8], v: &[u8]) {
+        self.write(c, k, Some(v));
+    }
+
+    fn delete(&mut self, c: Cf, k: &[u8]) {
+        self.write(c, k, None);
+    }
+
+    fn delete_range(&mut self, c: Cf, a: &[u8], b: &[u8]) {
+        let (db, h) = (self.db, cf_handle(self.db, c));
         if let Some(batch) = self.batch.as_deref_mut() {
+            // Kept-aside writes that came before the range delete go first.
+            if let Some(l) = self.latest.as_deref_mut() {
+                l.drain_into(batch, |c| cf_handle(db, c));
+            }
             batch.delete_range_cf(h, a, b);
         }
         if let Some(o) = self.overlay.as_deref_mut() {

@@ -1,0 +1,89 @@
+//! The latest value of each meta record (and bookkeeping record) the tick
+//! batch writes, kept aside until the batch is handed to RocksDB: a key
+//! rewritten by many commands of one tick (every LPUSH, XADD or SADD of a
+//! pipeline rewrites its collection's meta record, and every new key the
+//! key counts) then costs one memtable insert per tick instead of one per
+//! command. Each insert of a random key into the memtable costs about as
+//! much as the rest of a command (issue 5's measurements).
+//!
+//! Writes of different keys commute inside one `WriteBatch`, so only the
+//! order against range deletes matters: `drain_into` runs before a range
+//! delete joins the batch, and before the batch is written.
+
+use super::keys::Cf;
+use rocksdb::{ColumnFamily, WriteBatch};
+use std::collections::HashMap;
+
+/// Column families whose records are kept aside (their keys are few per
+/// tick and often rewritten; data records are mostly written once).
+pub fn kept_aside(cf: Cf) -> bool {
+    matches!(cf, Cf::Meta | Cf::Default)
+}
+
+/// Latest puts and deletes by column family (`kept_aside` ones) and key.
+#[derive(Default)]
+pub struct Latest {
+    /// Per kept-aside column family (`slot`); `None` is a delete.
+    writes: [HashMap<Vec<u8>, Option<Vec<u8>>, ahash::RandomState>; 2],
+    /// Bytes held, for the tick batch's size bound (an overwrite of the
+    /// same key adds nothing).
+    bytes: usize,
+}
+
+/// The column families of `Latest::writes`, in order.
+const SLOTS: [Cf; 2] = [Cf::Meta, Cf::Default];
+
+fn slot(cf: Cf) -> usize {
+    debug_assert!(kept_aside(cf), "{cf:?} is not kept aside");
+    (cf != Cf::Meta) as usize
+}
+
+impl Latest {
+    /// Records a put (`Some`) or delete (`None`) of `key` in a `kept_aside`
+    /// column family, replacing any earlier write of it in this tick.
+    pub fn set(&mut self, cf: Cf, key: &[u8], value: Option<&[u8]>) {
+        let map = &mut self.writes[slot(cf)];
+        // A rewrite (the case this exists for) allocates nothing when the
+        // value fits the old one's buffer.
+        match (map.get_mut(key), value) {
+            (Some(Some(old)), Some(v)) => {
+                old.clear();
+                old.extend_from_slice(v);
+            }
+            (Some(slot), _) => *slot = value.map(<[u8]>::to_vec),
+            (None, _) => {
+                self.bytes += key.len() + value.map_or(0, <[u8]>::len) + 32;
+                map.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+            }
+        }
+    }
+
+    /// Bytes held (approximate).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Moves every kept write into `batch` (before a range delete joins it,
+    /// or before it is written).
+    pub fn drain_into<'c>(&mut self, batch: &mut WriteBatch, cf: impl Fn(Cf) -> &'c ColumnFamily) {
+        for (map, c) in self.writes.iter_mut().zip(SLOTS) {
+            if map.is_empty() {
+                continue;
+            }
+            let h = cf(c);
+            for (k, v) in map.drain() {
+                match v {
+                    Some(v) => batch.put_cf(h, k, v),
+                    None => batch.delete_cf(h, k),
+                }
+            }
+        }
+        self.bytes = 0;
+    }
+
+    /// Drops everything (the tick batch was dropped).
+    pub fn clear(&mut self) {
+        self.writes.iter_mut().for_each(HashMap::clear);
+        self.bytes = 0;
+    }
+}
