@@ -2,10 +2,12 @@
 //! WAL flush/sync → write replies. Timers (active expiry, WAL sync, idle
 //! clients) run between ticks; the poll timeout is the time to the next one.
 //!
-//! Ordering that durability depends on: every reply of a tick is written only
-//! after `Store::flush_wal` for that tick (and, with `sync = "always"`, after
-//! the fsync), so an acknowledged write survives a process crash (or, with
-//! `always`, a power loss).
+//! Ordering that durability depends on: a reply is written only after
+//! `Store::flush_wal` for every write made before it (and, with `sync =
+//! "always"`, after the fsync), so an acknowledged write survives a process
+//! crash (or, with `always`, a power loss). Once a tick has written, its
+//! replies wait for the tick's end (one flush for all); until then, each
+//! client's replies are written as soon as it is served.
 
 use super::busy::Servicer;
 use super::conn::{Conn, ReadOutcome};
