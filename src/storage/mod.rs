@@ -577,7 +577,8 @@ impl Store {
     /// reply sent now acknowledges nothing a crash could lose, so the event
     /// loop may send it before the tick ends.
     pub fn nothing_unflushed(&self, sync: bool) -> bool {
-        !self.tick_dirty.get() && !self.unflushed.get() && !self.tick_failed.get() && !(sync && self.unsynced.get())
+        let waiting = self.tick_dirty.get() || self.unflushed.get() || (sync && self.unsynced.get());
+        !waiting && !self.tick_failed.get()
     }
 
     /// Hands the tick's deferred writes to RocksDB. Called before every read
