@@ -2,10 +2,12 @@
 //! WAL flush/sync → write replies. Timers (active expiry, WAL sync, idle
 //! clients) run between ticks; the poll timeout is the time to the next one.
 //!
-//! Ordering that durability depends on: every reply of a tick is written only
-//! after `Store::flush_wal` for that tick (and, with `sync = "always"`, after
-//! the fsync), so an acknowledged write survives a process crash (or, with
-//! `always`, a power loss).
+//! Ordering that durability depends on: a reply is written only after
+//! `Store::flush_wal` for every write made before it (and, with `sync =
+//! "always"`, after the fsync), so an acknowledged write survives a process
+//! crash (or, with `always`, a power loss). Once a tick has written, its
+//! replies wait for the tick's end (one flush for all); until then, each
+//! client's replies are written as soon as it is served.
 
 use super::busy::Servicer;
 use super::conn::{Conn, ReadOutcome};
@@ -147,7 +149,16 @@ impl Server {
                 }
             }
         }
-        self.queue_write(key);
+        if self.store.nothing_unflushed(self.state.config.storage.sync == SyncPolicy::Always) {
+            // Nothing to make durable first (read-only so far this tick):
+            // reply now rather than after every other ready client. Held to
+            // the tick's end, 50 pipelining clients' replies leave in one
+            // burst, so the clients sit idle while the server runs the whole
+            // tick, and the server then waits for their next burst.
+            self.write_conn(key);
+        } else {
+            self.queue_write(key);
+        }
     }
 
     /// Parses and runs every complete command in the connection's buffer.
@@ -393,47 +404,54 @@ impl Server {
                 self.close(key);
             }
         }
-        let limit = self.state.config.server.client_output_buffer_limit;
         for key in std::mem::take(&mut self.pending_writes) {
-            let Some(conn) = self.conns.get_mut(key) else { continue };
-            conn.queued = false;
-            // Buffer sizes for CLIENT LIST / INFO, refreshed for active clients only.
-            if let Some(c) = self.state.clients.get_mut(key) {
-                c.qbuf = conn.pending_input();
-                c.obuf = conn.pending_output();
-            }
-            if conn.closing {
-                continue;
-            }
-            match conn.flush() {
-                Ok((n, done)) => {
-                    self.state.stats.net_out += n as u64;
-                    let close_now = done && self.state.clients[key].close_after_reply;
-                    if close_now {
-                        self.close(key);
-                        continue;
-                    }
-                    let conn = &mut self.conns[key];
-                    if !done && limit > 0 && conn.pending_output() > limit {
-                        log::warn!("closing client {}: output buffer limit reached", self.state.clients[key].addr);
-                        self.close(key);
-                        continue;
-                    }
-                    let want = !done;
-                    if want != conn.want_write {
-                        conn.want_write = want;
-                        let interest = if want { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
-                        let _ = self.poll.registry().reregister(&mut conn.stream, Token(key + CONN_BASE), interest);
-                    }
-                }
-                Err(_) => self.close(key),
-            }
+            self.write_conn(key);
         }
         for key in std::mem::take(&mut self.to_close) {
             if let Some(mut conn) = self.conns.try_remove(key) {
                 let _ = self.poll.registry().deregister(&mut conn.stream);
                 self.state.clients.remove(key);
             }
+        }
+    }
+
+    /// Writes a connection's pending output (until done or WouldBlock, then
+    /// WRITABLE interest), closing it after its last reply or past the
+    /// output limit. Only once the writes it acknowledges are flushed.
+    fn write_conn(&mut self, key: usize) {
+        let limit = self.state.config.server.client_output_buffer_limit;
+        let Some(conn) = self.conns.get_mut(key) else { return };
+        conn.queued = false;
+        // Buffer sizes for CLIENT LIST / INFO, refreshed for active clients only.
+        if let Some(c) = self.state.clients.get_mut(key) {
+            c.qbuf = conn.pending_input();
+            c.obuf = conn.pending_output();
+        }
+        if conn.closing {
+            return;
+        }
+        match conn.flush() {
+            Ok((n, done)) => {
+                self.state.stats.net_out += n as u64;
+                let close_now = done && self.state.clients[key].close_after_reply;
+                if close_now {
+                    self.close(key);
+                    return;
+                }
+                let conn = &mut self.conns[key];
+                if !done && limit > 0 && conn.pending_output() > limit {
+                    log::warn!("closing client {}: output buffer limit reached", self.state.clients[key].addr);
+                    self.close(key);
+                    return;
+                }
+                let want = !done;
+                if want != conn.want_write {
+                    conn.want_write = want;
+                    let interest = if want { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+                    let _ = self.poll.registry().reregister(&mut conn.stream, Token(key + CONN_BASE), interest);
+                }
+            }
+            Err(_) => self.close(key),
         }
     }
 

@@ -575,6 +575,15 @@ impl Store {
         flushed
     }
 
+    /// Nothing written so far (in this tick or before) waits for `flush_wal`
+    /// (nor, with `sync`, for an fsync), and no write of the tick failed: a
+    /// reply sent now acknowledges nothing a crash could lose, so the event
+    /// loop may send it before the tick ends.
+    pub fn nothing_unflushed(&self, sync: bool) -> bool {
+        let waiting = self.tick_dirty.get() || self.unflushed.get() || (sync && self.unsynced.get());
+        !waiting && !self.tick_failed.get()
+    }
+
     /// Hands the tick's deferred writes to RocksDB. Called before every read
     /// RocksDB answers (it must see them) and by `flush_wal`. On failure the
     /// in-memory state is reloaded from the disk, and the tick is marked

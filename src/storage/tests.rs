@@ -347,3 +347,21 @@ fn a_meta_record_rewritten_in_a_tick_reaches_rocksdb_once() {
     assert_eq!(t.s().get_meta(&keys::meta(0, b"k")).unwrap().unwrap().value(), b"v99");
     assert_eq!(t.s().counts(0).keys, 2);
 }
+
+#[test]
+fn replies_may_leave_mid_tick_only_while_no_write_waits_for_the_wal() {
+    let mut t = TempStore::new();
+    let s = t.s();
+    s.begin_tick();
+    assert!(s.nothing_unflushed(false));
+    set(s, 0, b"k", b"v", 0);
+    assert!(!s.nothing_unflushed(false), "deferred in the tick batch");
+    s.settle().unwrap();
+    assert!(!s.nothing_unflushed(false), "written, not handed to the OS");
+    s.end_tick(false).unwrap();
+    assert!(s.nothing_unflushed(false));
+    assert!(!s.nothing_unflushed(true), "not fsynced yet");
+    s.begin_tick();
+    s.end_tick(true).unwrap();
+    assert!(s.nothing_unflushed(true));
+}
