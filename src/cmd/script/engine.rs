@@ -4,8 +4,11 @@
 //!
 //! `redis.call` is created per run in a `Lua::scope`, which lets it borrow
 //! the server state safely (STYLE.md keeps `unsafe` to ffi.rs; a guarded
-//! raw-pointer slot would save about a tenth of a short EVALSHA);
-//! `redis.pcall` is Lua around it.
+//! raw-pointer slot would save about a tenth of a short EVALSHA). Made once
+//! per VM in safe Rust it would have to own what it uses: the server state
+//! moved into an `Rc` slot for each run (swapped with a stand-in, as the
+//! state owns this engine) and the store behind an `Rc` (its `&mut self`
+//! methods stand in the way); `redis.pcall` is Lua around it.
 //!
 //! Per run the engine makes one call into Lua (`bridge.run`: KEYS/ARGV built,
 //! set and cleared in Lua) and reuses `redis.call`'s buffers; the
