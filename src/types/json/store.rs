@@ -162,6 +162,23 @@ pub fn drop_below(tx: &mut Tx, key: &[u8], meta: &Meta, v: &Value) -> Result<(),
     ids.into_iter().try_for_each(|id| drop_node(tx, key, meta, id))
 }
 
+/// True if nodes hang below `v` (it is or holds a placeholder).
+pub fn holds_nodes(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.iter().any(holds_nodes),
+        Value::Object(o) => o.values().any(holds_nodes),
+        other => placeholder_id(other).is_some(),
+    }
+}
+
+/// Whether editing `matches` locations of the loaded document `root` one by
+/// one in place writes less than writing it whole: each such edit rewrites
+/// about a node (`NODE_MAX`; a chunk plus its array's index), so past
+/// `size / NODE_MAX` matches one whole rewrite is the cheaper.
+pub fn in_place_pays(root: &Value, matches: usize) -> bool {
+    matches.saturating_mul(NODE_MAX) <= size_of(root)
+}
+
 fn placeholders(v: &Value, ids: &mut Vec<u64>) {
     match v {
         Value::Array(a) => a.iter().for_each(|c| placeholders(c, ids)),
