@@ -720,7 +720,8 @@ fn merge_at(tx: &mut Tx, key: &[u8], loc: &[Seg], patch: &Value) -> Result<(), C
     let (Value::Object(p), Some(mut w)) = (patch, walked) else {
         return replace_at(tx, key, &meta, loc, patched(patch));
     };
-    let Some(target) = get_mut(&mut w.value, &w.rel).and_then(Value::as_object_mut).filter(|_| w.array.is_none()) else {
+    let Some(target) = get_mut(&mut w.value, &w.rel).and_then(Value::as_object_mut).filter(|_| w.array.is_none())
+    else {
         return replace_at(tx, key, &meta, loc, patched(patch));
     };
     let mut deeper = Vec::new();
@@ -1006,7 +1007,13 @@ pub fn clear(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<i64>, CmdEr
         Target::Chunked(ix) if ix.is_empty() => Ok((None, false)),
         Target::Chunked(ix) => {
             let meta = place.meta();
-            let w = store::Walked { node: ix.node, value: Value::Array(Vec::new()), rel: Vec::new(), chunk: None, array: Some(ix) };
+            let w = store::Walked {
+                node: ix.node,
+                value: Value::Array(Vec::new()),
+                rel: Vec::new(),
+                chunk: None,
+                array: Some(ix),
+            };
             store::save_node(place.tx, place.key, &meta, w)?;
             Ok((Some(()), false))
         }
