@@ -10,7 +10,9 @@
 //! the field instead of loading the whole document. That chain is read off
 //! the crate's canonical rendering of the parsed path and then checked by
 //! running the parsed path over a probe document built from the chain; any
-//! doubt means "not a chain", which is only slower, never different.
+//! doubt means "not a chain", which is only slower, never different. Other
+//! paths are evaluated on the loaded document; their matches are then edited
+//! in place one by one, as chains (see [`matches`]).
 
 pub mod store;
 
@@ -212,15 +214,14 @@ enum Access {
     Whole,
 }
 
-/// Runs `f` over the matches of `path` in the document at `key` (None if
-/// the key is absent); `f` returns its result and whether it changed the
-/// document, which is then written back.
-fn update<R>(
+/// Runs a read `f` over the matches of `path` in the document at `key`
+/// (None if the key is absent). Edits go through [`edit`] instead.
+fn read<R>(
     tx: &mut Tx,
     key: &[u8],
     path: &JPath,
     access: Access,
-    mut f: impl FnMut(&mut Value, &[Vec<Seg>]) -> Result<(R, bool), CmdError>,
+    f: impl FnOnce(&Value, &[Vec<Seg>]) -> R,
 ) -> Result<Option<R>, CmdError> {
     let Some(meta) = store::lookup(tx, key)? else {
         return Ok(None);
@@ -229,45 +230,14 @@ fn update<R>(
         return match store::walk(tx, key, &meta, chain)? {
             // A chunked array as a whole is only handled by the array
             // commands themselves; anything else loads the document.
-            Some(w) if w.array.is_some() => update(tx, key, path, Access::Whole, f),
-            Some(mut w) => {
-                let rel = std::mem::take(&mut w.rel);
-                let (r, changed) = f(&mut w.value, std::slice::from_ref(&rel))?;
-                if changed {
-                    store::save_node(tx, key, &meta, w)?;
-                }
-                Ok(Some(r))
-            }
-            None => Ok(Some(f(&mut Value::Null, &[])?.0)),
+            Some(w) if w.array.is_some() => read(tx, key, path, Access::Whole, f),
+            Some(w) => Ok(Some(f(&w.value, std::slice::from_ref(&w.rel)))),
+            None => Ok(Some(f(&Value::Null, &[]))),
         };
     }
-    let mut root = store::load_full(tx, key, &meta)?;
+    let root = store::load_full(tx, key, &meta)?;
     let locs = path.locate(&root);
-    let (r, changed) = f(&mut root, &locs)?;
-    if changed {
-        store::save_full(tx, key, root, meta.expire_ms())?;
-    }
-    Ok(Some(r))
-}
-
-/// Applies `f` to each matched value; None for matches `f` refuses (and for
-/// a match an earlier edit removed, as one nested in a replaced value).
-fn each<T>(
-    root: &mut Value,
-    locs: &[Vec<Seg>],
-    mut f: impl FnMut(&mut Value) -> Result<Option<T>, CmdError>,
-) -> Result<(Vec<Option<T>>, bool), CmdError> {
-    let mut out = Vec::with_capacity(locs.len());
-    let mut changed = false;
-    for loc in locs {
-        let r = match get_mut(root, loc) {
-            Some(v) => f(v)?,
-            None => None,
-        };
-        changed |= r.is_some();
-        out.push(r);
-    }
-    Ok((out, changed))
+    Ok(Some(f(&root, &locs)))
 }
 
 /// Where an edit's matches are.
@@ -347,39 +317,17 @@ fn edit_values<T>(
     path: &JPath,
     mut f: impl FnMut(&mut Value) -> Result<Option<T>, CmdError>,
 ) -> Result<Option<Vec<Option<T>>>, CmdError> {
-    let (chain, locs) = match matches(tx, key, path, Nesting::Allowed)? {
-        None => return Ok(None),
-        Some(Matches::Whole { meta, mut root, locs }) => {
-            let (r, changed) = each(&mut root, &locs, f)?;
-            if changed {
-                store::save_full(tx, key, root, meta.expire_ms())?;
-            }
-            return Ok(Some(r));
-        }
-        Some(Matches::InPlace { chain, locs }) => (chain, locs),
-    };
-    let mut out = Vec::with_capacity(locs.len());
-    for loc in &locs {
-        let meta = live(tx, key)?;
-        let r = match store::walk(tx, key, &meta, loc)? {
-            None if chain => return Ok(Some(Vec::new())),
-            // A chunked array is not a value these edits apply to.
-            Some(w) if w.array.is_some() => None,
-            Some(mut w) => {
-                let r = f(get_mut(&mut w.value, &w.rel).expect("invariant: walked"))?;
-                if r.is_some() {
-                    store::save_node(tx, key, &meta, w)?;
-                }
-                r
-            }
-            None => None,
-        };
-        out.push(r);
-    }
-    Ok(Some(out))
+    edit(tx, key, path, Nesting::Allowed, |_, t| match t {
+        // A chunked array is not a value these edits apply to.
+        Target::Chunked(_) => Ok((None, false)),
+        Target::Value(v) => f(v).map(|r| {
+            let changed = r.is_some();
+            (r, changed)
+        }),
+    })
 }
 
-/// A container edit's match: a value (in the loaded document, or inside a
+/// An edit's match: a value (in the loaded document, or inside a
 /// loaded node), or a chunked array of a split document (only its index
 /// loaded; the edit writes its chunks itself).
 enum Target<'v> {
@@ -387,7 +335,7 @@ enum Target<'v> {
     Chunked(Chunks),
 }
 
-/// What a container edit writes through: the document's records when it
+/// What an edit writes through: the document's records when it
 /// is edited in place (`meta` set), nothing when it is loaded whole.
 struct Place<'t, 'a> {
     tx: &'t mut Tx<'a>,
@@ -419,17 +367,18 @@ impl Place<'_, '_> {
     }
 }
 
-/// Runs a container edit on every match: `f` gets the [`Place`] to write
-/// through and the match, and returns its result and whether it changed a
-/// [`Target::Value`] (which the caller then writes back: its node, or the
-/// whole document).
-fn edit_containers<T>(
+/// Runs an edit on every match: `f` gets the [`Place`] to write through
+/// and the match, and returns its result and whether it changed a
+/// [`Target::Value`] (which is then written back: its node, or the whole
+/// document).
+fn edit<T>(
     tx: &mut Tx,
     key: &[u8],
     path: &JPath,
+    nesting: Nesting,
     mut f: impl FnMut(&mut Place, Target) -> Result<(Option<T>, bool), CmdError>,
 ) -> Result<Option<Vec<Option<T>>>, CmdError> {
-    let (chain, locs) = match matches(tx, key, path, Nesting::Forbidden)? {
+    let (chain, locs) = match matches(tx, key, path, nesting)? {
         None => return Ok(None),
         Some(Matches::Whole { meta, mut root, locs }) => {
             let mut place = Place { tx, key, meta: None };
@@ -477,15 +426,15 @@ fn edit_containers<T>(
     Ok(Some(out))
 }
 
-/// Read-only variant of [`each`].
+/// Runs a read `f` on every match (None for matches it refuses).
 fn read_each<T>(
     tx: &mut Tx,
     key: &[u8],
     path: &JPath,
     f: impl Fn(&Value) -> Option<T>,
 ) -> Result<Option<Vec<Option<T>>>, CmdError> {
-    update(tx, key, path, Access::Shallow, |root, locs| {
-        Ok((locs.iter().map(|l| f(get(root, l).expect("invariant: located paths exist"))).collect(), false))
+    read(tx, key, path, Access::Shallow, |root, locs| {
+        locs.iter().map(|l| f(get(root, l).expect("invariant: located paths exist"))).collect()
     })
 }
 
@@ -512,8 +461,8 @@ pub fn type_name(v: &Value) -> &'static str {
 pub fn get_values(tx: &mut Tx, key: &[u8], paths: &[JPath]) -> Result<Option<Vec<Vec<Value>>>, CmdError> {
     let mut all = Vec::with_capacity(paths.len());
     for p in paths {
-        let found = update(tx, key, p, Access::Shallow, |root, locs| {
-            Ok((locs.iter().map(|l| get(root, l).expect("invariant: located").clone()).collect::<Vec<_>>(), false))
+        let found = read(tx, key, p, Access::Shallow, |root, locs| {
+            locs.iter().map(|l| get(root, l).expect("invariant: located").clone()).collect::<Vec<_>>()
         })?;
         match found {
             Some(v) => all.push(v),
@@ -1003,7 +952,7 @@ pub fn toggle(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<Vec<Option
 /// In place, a cleared container's nodes are deleted and its own node (or
 /// its parent's) rewritten; a chunked array becomes an empty node.
 pub fn clear(tx: &mut Tx, key: &[u8], path: &JPath) -> Result<Option<i64>, CmdError> {
-    let r = edit_containers(tx, key, path, |place, t| match t {
+    let r = edit(tx, key, path, Nesting::Forbidden, |place, t| match t {
         Target::Chunked(ix) if ix.is_empty() => Ok((None, false)),
         Target::Chunked(ix) => {
             let meta = place.meta();
@@ -1063,7 +1012,7 @@ fn edit_arrays<T>(
     mut chunked: impl FnMut(&mut Place, Chunks) -> Result<T, CmdError>,
     mut plain: impl FnMut(&mut Place, &mut Vec<Value>) -> Result<(T, bool), CmdError>,
 ) -> Result<Option<Vec<Option<T>>>, CmdError> {
-    edit_containers(tx, key, path, |place, t| match t {
+    edit(tx, key, path, Nesting::Forbidden, |place, t| match t {
         Target::Chunked(ix) => Ok((Some(chunked(place, ix)?), false)),
         Target::Value(Value::Array(a)) => plain(place, a).map(|(r, changed)| (Some(r), changed)),
         Target::Value(_) => Ok((None, false)),
@@ -1131,9 +1080,8 @@ pub fn arrindex(
     start: i64,
     stop: i64,
 ) -> Result<Option<Vec<Option<i64>>>, CmdError> {
-    update(tx, key, path, Access::Whole, |root, locs| {
-        let r = locs
-            .iter()
+    read(tx, key, path, Access::Whole, |root, locs| {
+        locs.iter()
             .map(|l| {
                 let a = get(root, l)?.as_array()?;
                 let len = a.len() as i64;
@@ -1141,8 +1089,7 @@ pub fn arrindex(
                 let (from, to) = (norm(start), if stop == 0 { len } else { norm(stop) });
                 Some((from..to.max(from)).find(|&i| json_eq(&a[i as usize], needle)).unwrap_or(-1))
             })
-            .collect();
-        Ok((r, false))
+            .collect()
     })
 }
 

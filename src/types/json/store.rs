@@ -19,9 +19,12 @@
 //! an ordinary `serde_json::Value`. A simple path (`$.a.b[3]`) walks from the
 //! root loading only the nodes on its way ([`walk`]); the change is written
 //! back to that one node ([`save_node`]), splitting it again if it grew.
-//! Anything else loads the whole document and writes it back under a fresh
-//! version ([`save_full`]), so the old nodes die with their version (GC), as
-//! DEL and overwrite do for every collection.
+//! A filter, wildcard or recursive descent is evaluated on the loaded
+//! document and each match edited so, through its own location; only many
+//! or nested matches (see `matches` in `types::json`) and a new root load
+//! the whole document and write it back under a fresh version
+//! ([`save_full`]), so the old nodes die with their version (GC), as DEL and
+//! overwrite do for every collection.
 //!
 //! A big array (over `NODE_MAX`) is not one node but a *chunked array*: its
 //! node record is an index `'V' | (chunk_id varint | count varint)*` (LEB128;
