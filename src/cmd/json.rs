@@ -104,7 +104,8 @@ pub fn json_mset(c: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 /// JSON.MERGE key path value
-/// RFC 7396 merge patch at every match.
+/// RFC 7396 merge patch at every match; in a split document only the nodes
+/// holding what the patch changes are written.
 pub fn json_merge(c: &mut Ctx, a: &Args) -> CmdResult {
     let path = JPath::parse(a.get(2))?;
     let patch = doc::parse_value(a.get(3))?;
@@ -416,7 +417,8 @@ pub fn json_toggle(c: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 /// JSON.CLEAR key [path]
-/// Empties containers and sets numbers to 0; returns how many changed.
+/// Empties containers and sets numbers to 0; returns how many changed. In a
+/// split document each match's node is rewritten and the nodes below it deleted.
 pub fn json_clear(c: &mut Ctx, a: &Args) -> CmdResult {
     let path = path_at(a, 2)?;
     let n = doc::clear(&mut c.tx, a.get(1), &path)?.ok_or_else(no_key)?;

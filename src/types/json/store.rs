@@ -19,12 +19,16 @@
 //! an ordinary `serde_json::Value`. A simple path (`$.a.b[3]`) walks from the
 //! root loading only the nodes on its way ([`walk`]); the change is written
 //! back to that one node ([`save_node`]), splitting it again if it grew.
-//! Anything else loads the whole document and writes it back under a fresh
-//! version ([`save_full`]), so the old nodes die with their version (GC), as
-//! DEL and overwrite do for every collection.
+//! A filter, wildcard or recursive descent is evaluated on the loaded
+//! document and each match edited so, through its own location; only many
+//! or nested matches (see `matches` in `types::json`) and a new root load
+//! the whole document and write it back under a fresh version
+//! ([`save_full`]), so the old nodes die with their version (GC), as DEL and
+//! overwrite do for every collection.
 //!
 //! A big array (over `NODE_MAX`) is not one node but a *chunked array*: its
-//! node record is an index `'A' | (chunk_id u64 BE | count u64 BE)*` and its
+//! node record is an index `'V' | (chunk_id varint | count varint)*` (LEB128;
+//! `'A'` with fixed u64 BE pairs is the first format, still read) and its
 //! elements sit, in order, in chunk nodes of about `CHUNK_BYTES` (ordinary
 //! node records whose shape is an array slice). The counts map an element
 //! index to its chunk without reading the chunks, so a change to one element
@@ -61,8 +65,13 @@ const CHUNK_BYTES: usize = 2048;
 /// evened out against it), so every chunk of an array of several stays over
 /// about half full and an array has at most about twice the chunks it needs.
 const MERGE_BELOW: usize = CHUNK_BYTES / 2;
-/// First byte of a chunked array's index record (ordinary nodes start `[`).
-const INDEX_TAG: u8 = b'A';
+/// First byte of a chunked array's index record (ordinary nodes start `[`):
+/// varint pairs. Every array edit rewrites the index, so it is kept small:
+/// about 4 bytes a chunk (2 KiB per MiB of small elements; fixed pairs were
+/// 16 bytes, 8 KiB per MiB, four times the chunk an edit rewrites).
+const INDEX_TAG: u8 = b'V';
+/// First byte of the index format with fixed u64 BE pairs (still read).
+const INDEX_TAG_FIXED: u8 = b'A';
 
 const INLINE: u8 = 0;
 const SPLIT: u8 = 1;
@@ -84,7 +93,8 @@ fn placeholder(id: u64) -> Value {
 /// The node id if `v` is a placeholder.
 pub fn placeholder_id(v: &Value) -> Option<u64> {
     match v {
-        Value::String(s) => s.strip_prefix(placeholder_prefix())?.parse().ok(),
+        // Most strings are rejected on their first byte (a load checks them all).
+        Value::String(s) if s.starts_with('\0') => s.strip_prefix(placeholder_prefix())?.parse().ok(),
         _ => None,
     }
 }
@@ -162,6 +172,37 @@ pub fn drop_below(tx: &mut Tx, key: &[u8], meta: &Meta, v: &Value) -> Result<(),
     ids.into_iter().try_for_each(|id| drop_node(tx, key, meta, id))
 }
 
+/// True if nodes hang below `v` (it is or holds a placeholder).
+pub fn holds_nodes(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.iter().any(holds_nodes),
+        Value::Object(o) => o.values().any(holds_nodes),
+        other => placeholder_id(other).is_some(),
+    }
+}
+
+/// Whether editing `matches` locations of the loaded document `root` one by
+/// one in place writes less than writing it whole: each such edit rewrites
+/// about a node (`NODE_MAX`; a chunk plus its array's index), so past
+/// `size / NODE_MAX` matches one whole rewrite is the cheaper.
+pub fn in_place_pays(root: &Value, matches: usize) -> bool {
+    /// Counts `v`'s size down from `left`; true once it reaches zero (so
+    /// few matches are decided after a few members, not the document).
+    fn reaches(v: &Value, left: &mut usize) -> bool {
+        let own = match v {
+            Value::Array(a) => return a.iter().any(|c| reaches(c, left)),
+            Value::Object(o) => return o.iter().any(|(k, c)| reaches_by(k.len() + 5, left) || reaches(c, left)),
+            other => size_of(other),
+        };
+        reaches_by(own, left)
+    }
+    fn reaches_by(n: usize, left: &mut usize) -> bool {
+        *left = left.saturating_sub(n);
+        *left == 0
+    }
+    reaches(root, &mut matches.saturating_mul(NODE_MAX))
+}
+
 fn placeholders(v: &Value, ids: &mut Vec<u64>) {
     match v {
         Value::Array(a) => a.iter().for_each(|c| placeholders(c, ids)),
@@ -200,18 +241,31 @@ pub struct Chunks {
 impl Chunks {
     /// Parses an index record; None if `raw` is an ordinary node.
     fn decode(node: u64, raw: &[u8]) -> Option<Chunks> {
-        let body = raw.strip_prefix(&[INDEX_TAG])?;
-        let word = |b: &[u8]| u64::from_be_bytes(b.try_into().expect("invariant: 8-byte slice"));
-        let list = body.chunks_exact(16).map(|p| (word(&p[..8]), word(&p[8..]))).collect();
+        let (&tag, mut body) = raw.split_first()?;
+        let list = match tag {
+            INDEX_TAG => {
+                let mut list = Vec::with_capacity(body.len() / 4);
+                while !body.is_empty() {
+                    let id = varint(&mut body)?;
+                    list.push((id, varint(&mut body)?));
+                }
+                list
+            }
+            INDEX_TAG_FIXED => {
+                let word = |b: &[u8]| u64::from_be_bytes(b.try_into().expect("invariant: 8-byte slice"));
+                body.chunks_exact(16).map(|p| (word(&p[..8]), word(&p[8..]))).collect()
+            }
+            _ => return None,
+        };
         Some(Chunks { node, list })
     }
 
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1 + 16 * self.list.len());
+        let mut out = Vec::with_capacity(1 + 5 * self.list.len());
         out.push(INDEX_TAG);
-        for (id, n) in &self.list {
-            out.extend_from_slice(&id.to_be_bytes());
-            out.extend_from_slice(&n.to_be_bytes());
+        for &(id, n) in &self.list {
+            put_varint(&mut out, id);
+            put_varint(&mut out, n);
         }
         out
     }
@@ -240,6 +294,29 @@ impl Chunks {
             None => (0, 0),
         }
     }
+}
+
+/// Appends `v` as LEB128 (7 bits a byte, low first, high bit = more).
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a LEB128 number off the front of `b`; None if cut short or too long.
+fn varint(b: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&x, rest) = b.split_first()?;
+        *b = rest;
+        v |= u64::from(x & 0x7f) << shift;
+        if x & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
 }
 
 fn decode_node(raw: &[u8]) -> Option<Value> {
@@ -803,7 +880,8 @@ pub fn trim(tx: &mut Tx, key: &[u8], meta: &Meta, ix: Chunks, from: u64, to: u64
 #[cfg(test)]
 mod tests {
     use super::super::{
-        arrappend, arrinsert, arrpop, arrtrim, clear, del, get, num_op, set, JPath, NumOp, Seg, SetCond, SetOutcome,
+        arrappend, arrinsert, arrpop, arrtrim, clear, del, get, merge, num_op, set, JPath, NumOp, Seg, SetCond,
+        SetOutcome,
     };
     use super::*;
     use crate::storage::testutil::TempStore;
@@ -1070,6 +1148,59 @@ mod tests {
         expect["a"].as_array_mut().unwrap().push(7.into());
         expect["a"].as_array_mut().unwrap().insert(0, (-1).into());
         assert_eq!(t.run(|tx| load_full(tx, b"k", &after).unwrap()), expect);
+    }
+
+    #[test]
+    fn index_records_round_trip_and_the_fixed_format_is_read() {
+        let ix = Chunks { node: 7, list: vec![(1, 300), (127, 128), (128, 0), (u64::MAX, 1 << 40)] };
+        let raw = ix.encode();
+        assert_eq!(raw.len(), 1 + (1 + 2) + (1 + 2) + (2 + 1) + (10 + 6));
+        assert_eq!(Chunks::decode(7, &raw), Some(ix.clone()));
+        let mut fixed = vec![INDEX_TAG_FIXED];
+        for &(id, n) in &ix.list {
+            fixed.extend_from_slice(&id.to_be_bytes());
+            fixed.extend_from_slice(&n.to_be_bytes());
+        }
+        assert_eq!(Chunks::decode(7, &fixed), Some(ix));
+        assert_eq!(Chunks::decode(7, &raw[..raw.len() - 1]), None, "cut short");
+        assert_eq!(Chunks::decode(7, b"[[1],[]]"), None, "an ordinary node");
+    }
+
+    /// Edits through filters and recursive descent, CLEAR and MERGE change a
+    /// split document in place (its version stays: no whole rewrite) and
+    /// leave no records behind; many matches fall back to a whole rewrite.
+    #[test]
+    fn filtered_edits_stay_in_place() {
+        let mut t = TempStore::new();
+        let mut doc = big();
+        t.run(|tx| save_full(tx, b"k", doc.clone(), 0).unwrap());
+        let v0 = t.run(|tx| lookup(tx, b"k").unwrap().unwrap()).version();
+        let p = |s: &str| JPath::parse(s.as_bytes()).unwrap();
+        let r = t.run(|tx| num_op(tx, b"k", &p("$.recs[?(@.n==7)].n"), NumOp::Incr, &5.into()).unwrap());
+        assert_eq!(r, Some(vec![Some(12.into())]));
+        doc["recs"]["r7"]["n"] = 12.into();
+        assert_eq!(t.run(|tx| clear(tx, b"k", &p("$.recs[?(@.n==8)].l")).unwrap()), Some(1));
+        doc["recs"]["r8"]["l"] = json!([]);
+        let patch = json!({"s": null, "l": [9], "new": {"a": 1}});
+        assert_eq!(t.run(|tx| merge(tx, b"k", &p("$.recs[?(@.n==9)]"), patch.clone()).unwrap()), SetOutcome::Done);
+        doc["recs"]["r9"] = json!({"n": 9, "l": [9], "new": {"a": 1}});
+        assert_eq!(
+            t.run(|tx| merge(tx, b"k", &p("$"), json!({"top": 2, "recs": {"r10": {"n": 100}}})).unwrap()),
+            SetOutcome::Done
+        );
+        doc["top"] = 2.into();
+        doc["recs"]["r10"]["n"] = 100.into();
+        assert_eq!(t.run(|tx| del(tx, b"k", &p("$.recs[?(@.n<3)].s")).unwrap()), 3);
+        for r in ["r0", "r1", "r2"] {
+            doc["recs"][r].as_object_mut().unwrap().remove("s");
+        }
+        let meta = t.run(|tx| lookup(tx, b"k").unwrap().unwrap());
+        assert_eq!(meta.version(), v0);
+        assert_eq!(t.run(|tx| load_full(tx, b"k", &meta).unwrap()), doc);
+        assert_eq!(stored(&t, b"k", &meta), reachable(&t, b"k", &meta));
+        // Every record's number: more matches than nodes' worth of bytes.
+        t.run(|tx| num_op(tx, b"k", &p("$..n"), NumOp::Incr, &1.into()).unwrap());
+        assert_ne!(t.run(|tx| lookup(tx, b"k").unwrap().unwrap()).version(), v0);
     }
 
     #[test]
