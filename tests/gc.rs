@@ -118,3 +118,55 @@ fn deleting_most_keys_then_compacting_shrinks_the_store() {
     assert_eq!(c.cmd(&["DEBUG", "COMPACT"]), Reply::ok());
     assert_eq!(info_field(&mut c, "rocksdb_data_estimate_num_keys"), 0);
 }
+
+/// Pops, LTRIM and LREM write no deletes: they only move a list's ends, and
+/// compaction drops the records outside them. The list reads the same
+/// before and after, and indexes pushed back into the span read their new
+/// elements.
+#[test]
+fn list_records_outside_the_span_are_dropped_by_compaction() {
+    let s = TestServer::new();
+    let mut c = s.raw();
+    let mut model: std::collections::VecDeque<String> = (0..1000).map(|i| format!("e{}", i % 97)).collect();
+    let mut rpush = vec!["RPUSH".to_string(), "q".to_string()];
+    rpush.extend(model.iter().cloned());
+    let refs: Vec<&str> = rpush.iter().map(String::as_str).collect();
+    assert_eq!(c.cmd(&refs), Reply::Int(1000));
+    for _ in 0..150 {
+        assert_eq!(c.cmd(&["LPOP", "q"]).str(), model.pop_front().expect("model"));
+    }
+    for _ in 0..100 {
+        assert_eq!(c.cmd(&["RPOP", "q"]).str(), model.pop_back().expect("model"));
+    }
+    let popped: Vec<String> = c.cmd(&["LPOP", "q", "40"]).items().iter().map(Reply::str).collect();
+    assert_eq!(popped, model.drain(..40).collect::<Vec<_>>());
+    let popped: Vec<String> = c.cmd(&["RPOP", "q", "60"]).items().iter().map(Reply::str).collect();
+    assert_eq!(popped, model.drain(model.len() - 60..).rev().collect::<Vec<_>>());
+    assert_eq!(c.cmd(&["LTRIM", "q", "25", "-31"]), Reply::ok());
+    model = model.iter().skip(25).take(model.len() - 55).cloned().collect();
+    // LREM from the tail compacts towards the head: the head moves.
+    let removed = model.iter().filter(|e| *e == "e5").count() as i64;
+    assert_eq!(c.cmd(&["LREM", "q", "0", "e5"]), Reply::Int(removed));
+    model.retain(|e| e != "e5");
+    let check = |c: &mut common::RawClient, model: &std::collections::VecDeque<String>| {
+        let got: Vec<String> = c.cmd(&["LRANGE", "q", "0", "-1"]).items().iter().map(Reply::str).collect();
+        assert_eq!(got, model.iter().cloned().collect::<Vec<_>>());
+        assert_eq!(c.cmd(&["LLEN", "q"]), Reply::Int(model.len() as i64));
+    };
+    check(&mut c, &model);
+    assert_eq!(c.cmd(&["DEBUG", "COMPACT"]), Reply::ok());
+    assert_eq!(info_field(&mut c, "rocksdb_data_estimate_num_keys"), model.len() as u64);
+    check(&mut c, &model);
+    // Pushes reuse the dropped indexes at both ends.
+    for i in 0..30 {
+        let (l, r) = (format!("l{i}"), format!("r{i}"));
+        assert!(matches!(c.cmd(&["LPUSH", "q", &l]), Reply::Int(_)));
+        assert!(matches!(c.cmd(&["RPUSH", "q", &r]), Reply::Int(_)));
+        model.push_front(l);
+        model.push_back(r);
+    }
+    check(&mut c, &model);
+    assert_eq!(c.cmd(&["DEBUG", "COMPACT"]), Reply::ok());
+    assert_eq!(info_field(&mut c, "rocksdb_data_estimate_num_keys"), model.len() as u64);
+    check(&mut c, &model);
+}

@@ -50,14 +50,22 @@ impl CompactionFilterFactory for VersionFilterFactory {
 /// Drops sub-keys of dead collection versions during one compaction run.
 pub struct VersionFilter {
     db: Option<Arc<DB>>,
-    /// The last collection looked up: (meta key, live version if any). Sub-keys
+    /// The last collection looked up: (meta key, what lives there). Sub-keys
     /// of one collection are adjacent, so this makes one lookup per collection.
-    last: Option<(Vec<u8>, Option<u64>)>,
+    last: Option<(Vec<u8>, Option<Live>)>,
     name: CString,
 }
 
+/// The live collection at a meta key: its version and, for a list, its
+/// live index span.
+#[derive(Clone, Copy)]
+struct Live {
+    version: u64,
+    span: Option<(u64, u64)>,
+}
+
 impl VersionFilter {
-    fn live_version(&mut self, db: &DB, mkey: &[u8]) -> Option<Option<u64>> {
+    fn live(&mut self, db: &DB, mkey: &[u8]) -> Option<Option<Live>> {
         if let Some((k, v)) = &self.last {
             if k == mkey {
                 return Some(*v);
@@ -66,20 +74,27 @@ impl VersionFilter {
         let cf = db.cf_handle(Cf::Meta.name())?;
         // On a read error keep the record: losing data is worse than keeping garbage.
         let raw = db.get_pinned_cf(cf, mkey).ok()?;
-        let version =
-            raw.and_then(|r| Meta::decode(&r, mkey).ok()).filter(|m| m.ty() != Type::String).map(|m| m.version());
-        self.last = Some((mkey.to_vec(), version));
-        Some(version)
+        let live = raw
+            .and_then(|r| Meta::decode(&r, mkey).ok())
+            .filter(|m| m.ty() != Type::String)
+            .map(|m| Live { version: m.version(), span: m.list_span() });
+        self.last = Some((mkey.to_vec(), live));
+        Some(live)
     }
 }
 
 impl CompactionFilter for VersionFilter {
     fn filter(&mut self, _level: u32, key: &[u8], _value: &[u8]) -> Decision {
         let Some(db) = self.db.clone() else { return Decision::Keep };
-        let Some((dbi, user_key, version, _)) = keys::split_data(key) else { return Decision::Keep };
+        let Some((dbi, user_key, version, sub)) = keys::split_data(key) else { return Decision::Keep };
         let mkey = keys::meta(dbi, user_key);
-        match self.live_version(&db, &mkey) {
-            Some(Some(v)) if v == version => Decision::Keep,
+        match self.live(&db, &mkey) {
+            Some(Some(live)) if live.version == version => match (live.span, <[u8; 8]>::try_from(sub)) {
+                (Some((head, tail)), Ok(index)) if !(head..tail).contains(&u64::from_be_bytes(index)) => {
+                    Decision::Remove
+                }
+                _ => Decision::Keep,
+            },
             Some(_) => Decision::Remove,
             None => Decision::Keep,
         }

@@ -108,7 +108,7 @@ fn prefix_with_room(db: u8, key: &[u8], version: u64, room: usize) -> Vec<u8> {
 
 /// A collection member's key: the prefix followed by `sub`.
 pub fn data(db: u8, key: &[u8], version: u64, sub: &[u8]) -> Vec<u8> {
-    let mut k = data_prefix(db, key, version);
+    let mut k = prefix_with_room(db, key, version, sub.len());
     k.extend_from_slice(sub);
     k
 }
@@ -121,7 +121,7 @@ pub fn json_node(db: u8, key: &[u8], version: u64, node: u64) -> Vec<u8> {
 
 /// A sorted-set order record: prefix | encoded score | member.
 pub fn zscore(db: u8, key: &[u8], version: u64, score: f64, member: &[u8]) -> Vec<u8> {
-    let mut k = data_prefix(db, key, version);
+    let mut k = prefix_with_room(db, key, version, 8 + member.len());
     k.extend_from_slice(&encode_score(score));
     k.extend_from_slice(member);
     k

@@ -154,6 +154,20 @@ impl Meta {
         &self.0[HEADER + 16..]
     }
 
+    /// A list's live index span `head..tail` (its type extras: `head u64 BE |
+    /// tail u64 BE`, see `types/list.rs`); None for another type or a short
+    /// record. Indexes outside it are dead: pops and trims do not delete
+    /// their records, the GC filter does (`gc.rs`).
+    pub fn list_span(&self) -> Option<(u64, u64)> {
+        if self.ty() != Type::List {
+            return None;
+        }
+        let x = self.extra();
+        let head = u64::from_be_bytes(x.get(..8)?.try_into().ok()?);
+        let tail = u64::from_be_bytes(x.get(8..16)?.try_into().ok()?);
+        Some((head, tail))
+    }
+
     /// The same record with another expiry.
     pub fn with_expire(&self, expire_ms: u64) -> Meta {
         let mut v = self.0.to_vec();

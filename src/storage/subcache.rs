@@ -66,6 +66,14 @@ impl SubCache {
         self.map.get_with(k, |v| v.as_deref().map(<[u8]>::to_vec))
     }
 
+    /// `Some(present)` if `k` is cached (no copy of the value).
+    fn holds(&mut self, k: &[u8]) -> Option<bool> {
+        if !self.enabled {
+            return None;
+        }
+        self.map.get_with(k, Option::is_some)
+    }
+
     /// Caches what the store holds at `k`.
     fn fill(&mut self, k: &[u8], v: Option<&[u8]>) {
         if !self.enabled || v.is_some_and(|v| v.len() > MAX_VALUE) {
@@ -132,6 +140,15 @@ impl Store {
         self.members.borrow_mut().fill(key, v.as_deref());
         Ok(v)
     }
+
+    /// Whether a collection member's `data` record exists: [`Store::get_member`]
+    /// without copying a cached value (SADD, HSET's "is it new").
+    pub fn has_member(&self, key: &[u8]) -> Result<bool, Error> {
+        if let Some(hit) = self.members.borrow_mut().holds(key) {
+            return Ok(hit);
+        }
+        Ok(self.get_member(key)?.is_some())
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +168,7 @@ mod tests {
         c.fill(&b, Some(b""));
         assert_eq!(c.get(&a), Some(None));
         assert_eq!(c.get(&b), Some(Some(Vec::new())));
+        assert_eq!((c.holds(&a), c.holds(&b)), (Some(false), Some(true)));
         // A put of a cached key updates it; of an uncached one, fills nothing.
         let other = keys::data(0, b"s", 7, b"c");
         c.observe(&tx(
@@ -187,5 +205,6 @@ mod tests {
         let a = keys::data(0, b"s", 7, b"a");
         c.fill(&a, Some(b""));
         assert_eq!(c.get(&a), None);
+        assert_eq!(c.holds(&a), None);
     }
 }

@@ -8,8 +8,13 @@
 //! it downwards, RPUSH upwards, and neither can run out in practice.
 //!
 //! Invariants every function keeps:
-//! - exactly the indexes `head..tail` have a sub-key in the current version
-//!   (pops and trims delete what they drop, shifts delete the slots they free);
+//! - every index in `head..tail` has a sub-key in the current version; the
+//!   records of indexes outside it are dead and never read (walks stop at
+//!   the ends). Pops, trims and LREM only move the ends: they write no
+//!   deletes, and the GC filter drops those records at compaction
+//!   (`storage/gc.rs`). A pop's point delete was a memtable insert in
+//!   descending key order (RPOP), the skiplist's slowest insert, and the
+//!   tombstones of a drained queue slowed every later seek past them;
 //! - `len == tail - head`, and a list that becomes empty is deleted (its meta
 //!   record only: the sub-keys of a dead version are left to the GC filter);
 //! - the expiry of a list survives every change of its contents.
@@ -29,11 +34,6 @@ use crate::storage::{Meta, OfType, Store, Tx, Type};
 
 /// Absolute index of the first element of a new list.
 pub const ORIGIN: u64 = 1 << 63;
-
-/// Above this many elements a contiguous run is dropped with one range delete
-/// instead of point deletes (a range tombstone costs reads a little, so the
-/// common one-element pop stays a point delete).
-const RANGE_DELETE_AFTER: u64 = 32;
 
 /// One end of a list (LEFT = head, RIGHT = tail); also a walking direction
 /// (towards the head or towards the tail).
@@ -74,13 +74,8 @@ pub struct List {
 
 impl List {
     fn decode(m: &Meta, key: &[u8]) -> Result<List, Error> {
-        let x = m.extra();
         let corrupt = || Error::Corrupt { cf: "meta", key: key.to_vec() };
-        if x.len() < 16 {
-            return Err(corrupt());
-        }
-        let head = u64::from_be_bytes(x[..8].try_into().expect("invariant: 8 bytes"));
-        let tail = u64::from_be_bytes(x[8..16].try_into().expect("invariant: 8 bytes"));
+        let (head, tail) = m.list_span().ok_or_else(corrupt)?;
         if tail < head || tail - head != m.len() {
             return Err(corrupt());
         }
@@ -134,18 +129,6 @@ fn save(tx: &mut Tx, key: &[u8], l: &List) -> Result<(), CmdError> {
         tx.put_meta(key, l.encode())?;
     }
     Ok(())
-}
-
-/// Deletes the sub-keys of absolute indexes `from..to`.
-fn delete_span(tx: &mut Tx, key: &[u8], l: &List, from: u64, to: u64) {
-    let db = tx.db;
-    if to.saturating_sub(from) > RANGE_DELETE_AFTER {
-        tx.delete_range(Cf::Data, sub_key(db, key, l, from), sub_key(db, key, l, to));
-    } else {
-        for abs in from..to {
-            tx.delete(Cf::Data, sub_key(db, key, l, abs));
-        }
-    }
 }
 
 /// Visits the elements from offset `from` walking towards `dir` (Right = to
@@ -254,13 +237,6 @@ pub fn pop(tx: &mut Tx, key: &[u8], mut l: List, end: End, count: u64) -> Result
             return Err(CmdError::storage(Error::Corrupt { cf: "data", key: key.to_vec() }));
         }
     }
-    let (from, to) = match end {
-        End::Left => (l.head, l.head + n),
-        End::Right => (l.tail - n, l.tail),
-    };
-    if n < l.len() {
-        delete_span(tx, key, &l, from, to);
-    }
     match end {
         End::Left => l.head += n,
         End::Right => l.tail -= n,
@@ -356,8 +332,6 @@ pub fn trim(tx: &mut Tx, key: &[u8], mut l: List, start: i64, stop: i64) -> Resu
         return Ok(tx.del_meta(key)?);
     };
     let (new_head, new_tail) = (l.head + first, l.head + last + 1);
-    delete_span(tx, key, &l, l.head, new_head);
-    delete_span(tx, key, &l, new_tail, l.tail);
     if (new_head, new_tail) != (l.head, l.tail) {
         l.head = new_head;
         l.tail = new_tail;
@@ -372,7 +346,7 @@ pub fn trim(tx: &mut Tx, key: &[u8], mut l: List, start: i64, stop: i64) -> Resu
 ///
 /// Only the stretch from the end the search starts at to the last removed
 /// element is rewritten: its survivors slide over the gaps towards that last
-/// removed element, and the slots freed at the end are deleted. So LREM l 1 x
+/// removed element, and the end moves over the slots it freed. So LREM l 1 x
 /// on a long list with x near the head rewrites a few elements, not the list.
 pub fn rem(tx: &mut Tx, key: &[u8], mut l: List, count: i64, elem: &[u8]) -> Result<u64, CmdError> {
     let db = tx.db;
@@ -424,14 +398,8 @@ pub fn rem(tx: &mut Tx, key: &[u8], mut l: List, count: i64, elem: &[u8]) -> Res
         return Ok(removed);
     }
     match dir {
-        End::Left => {
-            delete_span(tx, key, &l, l.head, l.head + removed);
-            l.head += removed;
-        }
-        End::Right => {
-            delete_span(tx, key, &l, l.tail - removed, l.tail);
-            l.tail -= removed;
-        }
+        End::Left => l.head += removed,
+        End::Right => l.tail -= removed,
     }
     save(tx, key, &l)?;
     Ok(removed)

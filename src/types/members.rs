@@ -65,7 +65,12 @@ impl<'s> Members<'s> {
 
     /// True if `sub` is an element.
     pub fn contains(&self, sub: &[u8]) -> Result<bool, CmdError> {
-        Ok(self.get(sub)?.is_some())
+        self.contains_key(&self.key(sub))
+    }
+
+    /// [`Members::contains`] by full sub-key (from [`Members::key`]).
+    fn contains_key(&self, k: &[u8]) -> Result<bool, CmdError> {
+        Ok(self.store.has_member(k)?)
     }
 
     /// Up to `limit` elements in member order, strictly after `after` (from
@@ -218,15 +223,16 @@ where
     let mut written = Written::default();
     let mut added = 0;
     for (sub, value) in elems {
-        let existed = written.repeat(sub, total) || (!fresh && members.contains(sub)?);
+        let k = members.key(sub);
+        let existed = written.repeat(sub, total) || (!fresh && members.contains_key(&k)?);
         if existed && on_existing == OnExisting::Keep {
             continue;
         }
         added += u64::from(!existed);
         if existed && counted {
-            tx.delete(Cf::Data, members.key(sub));
+            tx.delete(Cf::Data, k.clone());
         }
-        tx.put(Cf::Data, members.key(sub), value.to_vec());
+        tx.put(Cf::Data, k, value.to_vec());
     }
     if added > 0 {
         tx.put_meta(key, resized(&meta, meta.len() + added))?;
@@ -245,11 +251,12 @@ where
     let mut written = Written::default();
     let mut removed = 0;
     for sub in subs {
-        if written.repeat(sub, total) || !members.contains(sub)? {
+        let k = members.key(sub);
+        if written.repeat(sub, total) || !members.contains_key(&k)? {
             continue;
         }
         removed += 1;
-        tx.delete(Cf::Data, members.key(sub));
+        tx.delete(Cf::Data, k);
     }
     shrink(tx, key, meta, removed)?;
     Ok(removed)

@@ -319,6 +319,13 @@ fn parse_score_bound(s: &[u8]) -> Option<(f64, bool)> {
 /// WEIGHTS): the whole argument, no spaces, no NaN, and — unlike a plain
 /// `strtod` — no overflow to ±inf or underflow to 0 (`1e400`, `1e-400`).
 pub fn parse_score(s: &[u8]) -> Option<f64> {
+    // Fast path: a canonical integer of at most 15 characters is below 2^53,
+    // so strtod would give exactly it (the general parser allocates twice).
+    if s.len() <= 15 {
+        if let Some(i) = crate::util::parse_i64(s) {
+            return Some(i as f64);
+        }
+    }
     crate::util::parse_f64(s)
 }
 
@@ -1146,6 +1153,15 @@ mod tests {
         assert_eq!(parse_score_bound(b"(x"), None);
         let (z, _) = parse_score_bound(b"-0").unwrap();
         assert!(z == 0.0 && z.is_sign_positive());
+    }
+
+    #[test]
+    fn integer_scores_parse_like_the_general_parser() {
+        for s in ["0", "-0", "7", "-7", "007", "+7", "99999", "-123456789012345", "999999999999999", "9999999999999999"]
+        {
+            let (fast, slow) = (parse_score(s.as_bytes()), crate::util::parse_f64(s.as_bytes()));
+            assert_eq!(fast.map(f64::to_bits), slow.map(f64::to_bits), "{s}");
+        }
     }
 
     #[test]
