@@ -1108,9 +1108,20 @@ impl TxData {
         self.entries.iter().filter(|e| e.dirty).map(|e| keys::split_meta(&e.mkey))
     }
 
-    /// `(db, user_key)` of every key this transaction writes or deletes.
+    /// `(db, user_key)` of every key this transaction writes or deletes,
+    /// including a collection changed only in its members (an HSET of an
+    /// existing field, a ZADD score change, LSET leave its meta record as it
+    /// was): WATCH must see those too. A key may come more than once.
     pub fn changed_keys(&self) -> impl Iterator<Item = (u8, &[u8])> {
-        self.entries.iter().filter(|e| e.dirty).map(|e| keys::split_meta(&e.mkey))
+        let subs = self.ops.iter().filter_map(|op| match op {
+            SubOp::Put(c, k, _) | SubOp::Delete(c, k) | SubOp::DeleteRange(c, k, _)
+                if matches!(c, Cf::Data | Cf::Zscore) =>
+            {
+                keys::split_data(k).map(|(db, key, _, _)| (db, key))
+            }
+            _ => None,
+        });
+        self.written_keys().chain(subs)
     }
 
     /// Databases this transaction empties (`None` = all of them).
