@@ -3,8 +3,9 @@
 //! rewritten by many commands of one tick (every LPUSH, XADD or SADD of a
 //! pipeline rewrites its collection's meta record, and every new key the
 //! key counts) then costs one memtable insert per tick instead of one per
-//! command. Each insert of a random key into the memtable costs about as
-//! much as the rest of a command (issue 5's measurements).
+//! command. Measured at -P 16 (callgrind): 28% fewer instructions per
+//! LPUSH and XADD; CPU time gains less (a few %), as the skiplist path of a
+//! key rewritten again and again stays in the CPU cache.
 //!
 //! Writes of different keys commute inside one `WriteBatch`, so only the
 //! order against range deletes matters: `drain_into` runs before a range
