@@ -64,22 +64,27 @@ impl Store {
 /// iterator takes over (an unbounded one could walk far past the range).
 const CURSOR_SKIP_LIMIT: u64 = 256;
 
+/// What a walk covers: `[lower, upper)` of `cf` (`upper` None: to the
+/// end), from `start` (forward: the first key `>= start`; reverse: the last
+/// key `<= start`; None: from the first / last key).
+#[derive(Clone, Copy)]
+pub(super) struct Span<'a> {
+    pub cf: Cf,
+    pub lower: &'a [u8],
+    pub upper: Option<&'a [u8]>,
+    pub start: Option<&'a [u8]>,
+    pub reverse: bool,
+}
+
 impl Store {
-    /// Walks `[lower, upper)` of `cf` from `start` (see `iter_bounded`) on the
-    /// tick's shared iterator; the open batch's overlay must be empty.
-    pub(super) fn walk(
-        &self,
-        cf: Cf,
-        lower: &[u8],
-        upper: Option<&[u8]>,
-        start: Option<&[u8]>,
-        reverse: bool,
-        mut f: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<(), Error> {
+    /// Walks `span` on the tick's shared iterator; the open batch's overlay
+    /// must be empty.
+    pub(super) fn walk(&self, span: Span, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<(), Error> {
         let Ok(mut iters) = self.iters.try_borrow_mut() else {
             // A walk from within another walk's callback: an iterator of its own.
-            return self.walk_bounded(cf, lower, upper, start, reverse, false, f);
+            return self.walk_bounded(span, false, f);
         };
+        let cf = span.cf;
         let seq = self.db.latest_sequence_number();
         let TickIters { slots, last } = &mut *iters;
         let i = match slots.iter().position(|(c, s, _)| *c == cf && *s == seq) {
@@ -89,27 +94,23 @@ impl Store {
                 let it = OwnedIter::new(Arc::clone(&self.db), |db| {
                     let mut ro = ReadOptions::default();
                     ro.set_max_skippable_internal_keys(CURSOR_SKIP_LIMIT);
-                    db.raw_iterator_cf_opt(
-                        db.cf_handle(cf.name()).expect("invariant: every column family is opened"),
-                        ro,
-                    )
+                    db.raw_iterator_cf_opt(super::cf_handle(db, cf), ro)
                 });
                 slots.push((cf, seq, it));
                 slots.len() - 1
             }
         };
-        let walked =
-            slots[i].2.with_dependent_mut(|_, it| walk_unbounded(it, lower, upper, start, reverse, last, &mut f))?;
+        let walked = slots[i].2.with_dependent_mut(|_, it| walk_unbounded(it, span, last, &mut f))?;
         match walked {
             Walked::Done => Ok(()),
             Walked::Incomplete { resume_after: false } => {
                 drop(iters);
-                self.walk_bounded(cf, lower, upper, start, reverse, false, f)
+                self.walk_bounded(span, false, f)
             }
             Walked::Incomplete { resume_after: true } => {
                 let from = std::mem::take(last);
                 drop(iters);
-                let r = self.walk_bounded(cf, lower, upper, Some(&from), reverse, true, f);
+                let r = self.walk_bounded(Span { start: Some(&from), ..span }, true, f);
                 if let Ok(mut iters) = self.iters.try_borrow_mut() {
                     iters.last = from; // keep the buffer
                 }
@@ -133,17 +134,8 @@ impl Store {
 
     /// [`Store::walk`] on a fresh bounded iterator; `after` skips a first
     /// key equal to `start` (resuming after a key already handed out).
-    #[allow(clippy::too_many_arguments)]
-    fn walk_bounded(
-        &self,
-        cf: Cf,
-        lower: &[u8],
-        upper: Option<&[u8]>,
-        start: Option<&[u8]>,
-        reverse: bool,
-        after: bool,
-        mut f: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<(), Error> {
+    fn walk_bounded(&self, span: Span, after: bool, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<(), Error> {
+        let Span { cf, lower, upper, start, reverse } = span;
         let mut it = self.bounded_iter(cf, lower, upper);
         seek_from(&mut it, start, reverse);
         if after && start.is_some() && it.key() == start {
@@ -184,13 +176,11 @@ pub(super) fn step(it: &mut DBRawIterator, reverse: bool) {
 /// `f` is kept in `last` (a reused buffer) in case the walk must resume.
 fn walk_unbounded(
     it: &mut DBRawIterator,
-    lower: &[u8],
-    upper: Option<&[u8]>,
-    start: Option<&[u8]>,
-    reverse: bool,
+    span: Span,
     last: &mut Vec<u8>,
     f: &mut impl FnMut(&[u8], &[u8]) -> bool,
 ) -> Result<Walked, Error> {
+    let Span { lower, upper, start, reverse, .. } = span;
     if reverse {
         match (start, upper) {
             (Some(s), Some(u)) if s < u => it.seek_for_prev(s),
@@ -299,7 +289,8 @@ impl<'s> Cursor<'s> {
             }
         }
         let (mut f, mut out) = (Some(f), None);
-        store.iter_bounded(self.cf, lo, end, None, true, |k, v| {
+        let span = Span { cf: self.cf, lower: lo, upper: end, start: None, reverse: true };
+        store.iter_bounded(span, |k, v| {
             out = f.take().map(|f| f(k, v));
             false
         })?;
@@ -347,7 +338,8 @@ impl<'s> Cursor<'s> {
         }
         let upper = end.or(self.upper.as_deref());
         let (mut f, mut out) = (Some(f), None);
-        store.iter_bounded(self.cf, &self.lower, upper, Some(start), false, |k, v| {
+        let span = Span { cf: self.cf, lower: &self.lower, upper, start: Some(start), reverse: false };
+        store.iter_bounded(span, |k, v| {
             if after && k == start {
                 return true;
             }
@@ -373,7 +365,7 @@ mod tests {
 
     fn shared(s: &Store, lo: &[u8], up: Option<&[u8]>, start: Option<&[u8]>, rev: bool) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        s.walk(Cf::Data, lo, up, start, rev, |k, _| {
+        s.walk(Span { cf: Cf::Data, lower: lo, upper: up, start, reverse: rev }, |k, _| {
             out.push(k.to_vec());
             true
         })
@@ -383,7 +375,7 @@ mod tests {
 
     fn bounded(s: &Store, lo: &[u8], up: Option<&[u8]>, start: Option<&[u8]>, rev: bool) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        s.walk_bounded(Cf::Data, lo, up, start, rev, false, |k, _| {
+        s.walk_bounded(Span { cf: Cf::Data, lower: lo, upper: up, start, reverse: rev }, false, |k, _| {
             out.push(k.to_vec());
             true
         })
@@ -454,7 +446,7 @@ mod tests {
         put_range(&mut t, 0..4);
         let mut pairs = 0;
         t.store
-            .walk(Cf::Data, b"k", None, None, false, |_, _| {
+            .walk(Span { cf: Cf::Data, lower: b"k", upper: None, start: None, reverse: false }, |_, _| {
                 pairs += shared(&t.store, b"k", None, None, true).len();
                 true
             })

@@ -41,6 +41,7 @@ use crate::config::{Compression, StorageConfig};
 use crate::error::Error;
 use cache::ReadCache;
 pub use cursor::Cursor;
+use cursor::Span;
 pub use keys::Cf;
 use latest::Latest;
 pub use meta::{Meta, OfType, Type};
@@ -343,7 +344,8 @@ impl Store {
         if limit == 0 {
             return Ok(out);
         }
-        self.iter_bounded(Cf::Meta, &[db], Some(&[db + 1]), Some(&start), false, |k, v| {
+        let span = Span { cf: Cf::Meta, lower: &[db], upper: Some(&[db + 1]), start: Some(&start), reverse: false };
+        self.iter_bounded(span, |k, v| {
             if after.is_some() && k == start.as_slice() {
                 return true;
             }
@@ -372,7 +374,8 @@ impl Store {
         reverse: bool,
         f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), Error> {
-        self.iter_bounded(cf, prefix, prefix_successor(prefix).as_deref(), start, reverse, f)
+        let upper = prefix_successor(prefix);
+        self.iter_bounded(Span { cf, lower: prefix, upper: upper.as_deref(), start, reverse }, f)
     }
 
     /// Iterates the keys of `cf` in `lower..upper` (None: to the end) from
@@ -386,25 +389,17 @@ impl Store {
         start: Option<&[u8]>,
         f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), Error> {
-        self.iter_bounded(cf, lower, upper.as_deref(), start, false, f)
+        self.iter_bounded(Span { cf, lower, upper: upper.as_deref(), start, reverse: false }, f)
     }
 
-    /// Iterates `[lower, upper)` of `cf` from `start` (forward: the first key
-    /// `>= start`; reverse: the last key `<= start`), merging the open batch's
-    /// writes over RocksDB's records; `f` returns false to stop.
-    fn iter_bounded(
-        &self,
-        cf: Cf,
-        lower: &[u8],
-        upper: Option<&[u8]>,
-        start: Option<&[u8]>,
-        reverse: bool,
-        mut f: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<(), Error> {
+    /// Iterates `span`, merging the open batch's writes over RocksDB's
+    /// records; `f` returns false to stop.
+    fn iter_bounded(&self, span: Span, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<(), Error> {
         self.settle()?;
         if self.overlay.borrow().is_empty() {
-            return self.walk(cf, lower, upper, start, reverse, f);
+            return self.walk(span, f);
         }
+        let Span { cf, lower, upper, start, reverse } = span;
         let mut it = self.bounded_iter(cf, lower, upper);
         cursor::seek_from(&mut it, start, reverse);
         let step = |it: &mut rocksdb::DBRawIterator| cursor::step(it, reverse);
@@ -449,7 +444,8 @@ impl Store {
             return Ok(out);
         }
         let (lower, upper) = (from_ms.to_be_bytes(), (now + 1).to_be_bytes());
-        self.iter_bounded(Cf::Expire, &lower, Some(&upper), None, false, |k, _| {
+        let span = Span { cf: Cf::Expire, lower: &lower, upper: Some(&upper), start: None, reverse: false };
+        self.iter_bounded(span, |k, _| {
             if let Some((ms, db, key)) = keys::split_expire(k) {
                 out.push((ms, db, key.to_vec()));
             }
