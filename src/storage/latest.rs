@@ -72,7 +72,11 @@ impl Latest {
                 continue;
             }
             let h = cf(c);
-            for (k, v) in map.drain() {
+            // In key order: each memtable insert starts from the previous
+            // one's place (`storage::write_opts`).
+            let mut writes: Vec<_> = map.drain().collect();
+            writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (k, v) in writes {
                 match v {
                     Some(v) => batch.put_cf(h, k, v),
                     None => batch.delete_cf(h, k),

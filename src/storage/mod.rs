@@ -74,6 +74,9 @@ const TICK_BATCH_MAX: usize = 4 << 20;
 /// Share of a memtable's size given to its whole-key bloom filter.
 const MEMTABLE_BLOOM_RATIO: f64 = 0.05;
 
+/// Smallest block cache shard (see [`cache_opts`]).
+const MIN_CACHE_SHARD: usize = 32 << 20;
+
 /// Current Unix time in milliseconds.
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -186,7 +189,7 @@ impl Store {
             unsynced: Cell::new(false),
             last_sync_ms: Cell::new(now_ms()),
             sync_job: RefCell::new(None),
-            write_opts: WriteOptions::default(),
+            write_opts: write_opts(),
             scratch: RefCell::new(Vec::with_capacity(64)),
             batch_depth: Cell::new(0),
             tick: RefCell::new(WriteBatch::default()),
@@ -889,13 +892,14 @@ impl Drop for Store {
 /// filter reaching the DB through `slot`).
 fn open_db(cfg: &StorageConfig, slot: &gc::DbSlot) -> Result<DB, Error> {
     let dir = Path::new(&cfg.dir);
-    let cache = rocksdb::Cache::new_lru_cache(cfg.block_cache_size);
+    let cache = rocksdb::Cache::new_lru_cache_opts(&cache_opts(cfg.block_cache_size));
     let mut db_opts = Options::default();
     db_opts.create_if_missing(true);
     db_opts.create_missing_column_families(true);
     db_opts.set_manual_wal_flush(true);
-    // One writer thread (the executor): skip the machinery for concurrent writers.
-    db_opts.set_allow_concurrent_memtable_write(false);
+    // One writer thread (the executor), yet the concurrent memtable insert
+    // path: only it takes `memtable_insert_hint_per_batch` (see `write_opts`).
+    db_opts.set_allow_concurrent_memtable_write(true);
     db_opts.set_enable_write_thread_adaptive_yield(false);
     db_opts.set_max_background_jobs(cfg.max_background_jobs);
     db_opts.set_max_open_files(cfg.max_open_files);
@@ -944,6 +948,33 @@ fn open_db(cfg: &StorageConfig, slot: &gc::DbSlot) -> Result<DB, Error> {
             Error::Storage(format!("cannot open data dir '{}': {msg}", dir.display()))
         }
     })
+}
+
+/// Options of every batch write. Each memtable keeps the place of the
+/// batch's previous insert as a hint for the next: a batch's writes come in
+/// key order per column family (`Latest`, `Ordered`), so an insert climbs
+/// from the previous one's skiplist position only as far as the gap needs,
+/// instead of searching from the top level through a chain of cache misses
+/// (SET at -P 16: 7.0 -> 5.7 µs of CPU per op).
+fn write_opts() -> WriteOptions {
+    let mut w = WriteOptions::default();
+    w.set_memtable_insert_hint_per_batch(true);
+    w
+}
+
+/// Block cache shape: shards of at least [`MIN_CACHE_SHARD`]. RocksDB's own
+/// choice (64 shards once the cache passes 32 MiB) leaves a 256 MiB cache
+/// 4 MiB shards, and a block larger than its shard's free room is dropped as
+/// soon as it is released: the filter of a big SST file (megabytes) was then
+/// read from disk and checksummed again on every point read (ZADD on a
+/// 1M-member zset after flushes: 25 µs -> 200 µs of CPU). Only the executor
+/// and a few background jobs use the cache, so few shards cost no contention.
+fn cache_opts(capacity: usize) -> rocksdb::LruCacheOptions {
+    let mut o = rocksdb::LruCacheOptions::default();
+    o.set_capacity(capacity);
+    let shards = (capacity / MIN_CACHE_SHARD).clamp(1, 64);
+    o.set_num_shard_bits(shards.ilog2() as i32);
+    o
 }
 
 /// Refuses a RocksDB database that is not DiskDB's (another application's,
