@@ -51,6 +51,13 @@ const ARITY: &str = "ERR Wrong number of args calling Redis command from script"
 const NOSCRIPT: &str = "ERR This Redis command is not allowed from script";
 const RO_WRITE: &str = "ERR Write commands are not allowed from read-only scripts.";
 
+/// What the time-limit hook passes to the running `redis.call` to have the
+/// busy service served: an address no script can make a light userdata of.
+fn serve_marker() -> mlua::LightUserData {
+    static MARK: u8 = 0;
+    mlua::LightUserData(std::ptr::addr_of!(MARK) as *mut std::ffi::c_void)
+}
+
 /// A compiled script in the cache.
 struct Cached {
     func: Function,
@@ -144,6 +151,9 @@ pub struct Engine {
     is_function: Rc<Cell<bool>>,
     /// Serves other clients while the script is busy (lent by the server).
     service: Rc<RefCell<Option<Box<dyn BusyService>>>>,
+    /// The running script's `redis.call`, through which the hook has the
+    /// busy service served (it alone holds the server state and store).
+    serving: Rc<RefCell<Option<Function>>>,
     /// The script's protocol (`redis.setresp`), 2 at each start.
     resp: Rc<Cell<u8>>,
     /// The error a Rust library function raised (see `raise`).
@@ -313,18 +323,10 @@ impl Engine {
         let limit = Rc::new(Cell::new(Duration::from_millis(time_limit_ms)));
         let (wrote, is_function) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
         let service: Rc<RefCell<Option<Box<dyn BusyService>>>> = Rc::new(RefCell::new(None));
+        let serving: Rc<RefCell<Option<Function>>> = Rc::new(RefCell::new(None));
         let killed_line = Rc::new(Cell::new(0i64));
         let shutdown = Rc::new(Cell::new(false));
-        let sd = shutdown.clone();
-        let (k, s, l, w, f, svc, kl) = (
-            killed.clone(),
-            started.clone(),
-            limit.clone(),
-            wrote.clone(),
-            is_function.clone(),
-            service.clone(),
-            killed_line.clone(),
-        );
+        let (k, s, l, sv, kl) = (killed.clone(), started.clone(), limit.clone(), serving.clone(), killed_line.clone());
         lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, debug| {
             let killed = || Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
             if k.get() {
@@ -335,16 +337,13 @@ impl Engine {
             if !s.get().is_some_and(|t| t.elapsed() > l.get()) {
                 return Ok(VmState::Continue);
             }
-            // Busy: the other clients are served (-BUSY) and may kill the script.
-            // With nobody to send SCRIPT KILL (no service lent: a script run
-            // outside a client's command) the script is killed at the limit.
-            let kill = match svc.borrow_mut().as_mut() {
-                Some(service) => {
-                    let mut busy = Busy { is_function: f.get(), wrote: w.get(), kill: false, shutdown: false };
-                    service.serve(&mut busy);
-                    sd.set(busy.shutdown);
-                    busy.kill
-                }
+            // Busy: the other clients are served (-BUSY) and may kill the
+            // script, by the run's `redis.call` (which holds the server state
+            // and the store). With nobody to send SCRIPT KILL (library code
+            // at FUNCTION LOAD) the script is killed at the limit.
+            let serve = sv.borrow().clone();
+            let kill = match serve {
+                Some(call) => call.call::<bool>(Value::LightUserData(serve_marker()))?,
                 None => true,
             };
             if kill {
@@ -373,6 +372,7 @@ impl Engine {
             wrote,
             is_function,
             service,
+            serving,
             resp,
             pending,
             redis,
@@ -603,7 +603,8 @@ impl Engine {
         let lua = eng.lua.clone();
         let (killed, started, resp, pending) =
             (eng.killed.clone(), eng.started.clone(), eng.resp.clone(), eng.pending.clone());
-        let wrote = eng.wrote.clone();
+        let (wrote, is_fn, shutdown) = (eng.wrote.clone(), eng.is_function.clone(), eng.shutdown.clone());
+        let (service, serving) = (eng.service.clone(), eng.serving.clone());
         wrote.set(false);
         eng.is_function.set(is_function);
         resp.set(2);
@@ -619,7 +620,19 @@ impl Engine {
             let cell = RefCell::new((&mut *state, scratch));
             let ran = lua.scope(|scope| {
                 let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
+                let (is_fn, shutdown, service) = (&is_fn, &shutdown, &service);
                 let call = scope.create_function(move |lua, args: MultiValue| {
+                    if matches!(args.front(), Some(Value::LightUserData(p)) if *p == serve_marker()) {
+                        // From the time-limit hook, not from the script.
+                        let Ok(mut guard) = cell.try_borrow_mut() else { return Ok(Value::Boolean(false)) };
+                        let mut service = service.borrow_mut();
+                        let Some(service) = service.as_mut() else { return Ok(Value::Boolean(true)) };
+                        let mut busy =
+                            Busy { is_function: is_fn.get(), wrote: wrote.get(), kill: false, shutdown: false };
+                        service.serve(&mut busy, store, guard.0);
+                        shutdown.set(busy.shutdown);
+                        return Ok(Value::Boolean(busy.kill));
+                    }
                     let mut guard = cell.borrow_mut();
                     let (state, scratch) = &mut *guard;
                     match lib_call(lua, state, store, client, scratch, args, mode, resp.get(), wrote)? {
@@ -627,17 +640,20 @@ impl Engine {
                         (true, v) => Ok(v),
                     }
                 })?;
+                *serving.borrow_mut() = Some(call.clone());
                 // bootstrap.lua installs it as redis.call (redis.pcall is
                 // Lua around it) and sets KEYS / ARGV for the run, then
                 // removes them. Few arguments go on the stack, split in Lua
                 // (cheaper than two tables built through mlua); Lua 5.1's
                 // stack takes a few thousand, so more go as tables.
-                if keys.len() + argv.len() <= STACK_ARGS_MAX {
+                let ran = if keys.len() + argv.len() <= STACK_ARGS_MAX {
                     let args: Variadic<_> = keys.iter().chain(argv).map(|x| lua_bytes(x)).collect();
                     run.call::<(bool, Value)>((func, call, keys.len(), Value::Nil, args))
                 } else {
-                    run.call::<(bool, Value)>((func, call, sequence(&lua, keys)?, sequence(&lua, argv)?))
-                }
+                    sequence(&lua, keys).and_then(|k| run.call::<(bool, Value)>((func, call, k, sequence(&lua, argv)?)))
+                };
+                serving.borrow_mut().take();
+                ran
             });
             let (state, scratch) = cell.into_inner();
             *state.scripting.scratch.borrow_mut() = scratch;
