@@ -158,7 +158,7 @@ pub struct Engine {
     resp: Rc<Cell<u8>>,
     /// The error a Rust library function raised (see `raise`).
     pending: Pending,
-    /// The `redis` table (call/pcall are set per run).
+    /// The `redis` table (`call` is set per run).
     redis: Table,
     /// The buffers `redis.call` reuses (lent to each run).
     scratch: RefCell<Scratch>,
@@ -692,12 +692,7 @@ impl Engine {
         Some(result.unwrap_or_else(|e| {
             // The runtime did not get to remove what it installed.
             let eng = &state.scripting;
-            for (t, k) in [
-                (&eng.redis, "call"),
-                (&eng.redis, "pcall"),
-                (&eng.lua.globals(), "KEYS"),
-                (&eng.lua.globals(), "ARGV"),
-            ] {
+            for (t, k) in [(&eng.redis, "call"), (&eng.lua.globals(), "KEYS"), (&eng.lua.globals(), "ARGV")] {
                 let _ = t.raw_set(k, Value::Nil);
             }
             Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())
