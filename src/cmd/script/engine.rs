@@ -128,7 +128,8 @@ pub struct Engine {
     lua: Lua,
     env: Table,
     run: Function,
-    cache: HashMap<String, Cached>,
+    /// The script cache by SHA1 (ahash: every EVALSHA looks it up).
+    cache: HashMap<String, Cached, ahash::RandomState>,
     /// FUNCTION libraries by name, and which library has each function.
     libraries: BTreeMap<String, Library>,
     function_libs: HashMap<String, String>,
@@ -358,7 +359,7 @@ impl Engine {
             lua,
             env,
             run,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             libraries: BTreeMap::new(),
             function_libs: HashMap::new(),
             fenv,
@@ -556,9 +557,10 @@ impl Engine {
         }
     }
 
-    /// Runs the cached script or the function `target` with `keys` and
-    /// `argv` for `client`, writing its reply to `out`. None if there is no
-    /// such script or function.
+    /// Runs the cached script or the function `target` for `client` with
+    /// the arguments of an EVAL-style command (`numkeys` keys from index 3,
+    /// then ARGV), writing its reply to `out`. None if there is no such
+    /// script or function.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         state: &mut ServerState,
@@ -566,8 +568,8 @@ impl Engine {
         client: usize,
         out: &mut ReplyBuf,
         target: Target,
-        keys: &[&[u8]],
-        argv: &[&[u8]],
+        args: &Args,
+        numkeys: usize,
         mode: Mode,
     ) -> Option<Outcome> {
         let eng = &state.scripting;
@@ -646,10 +648,11 @@ impl Engine {
                 // removes them. Few arguments go on the stack, split in Lua
                 // (cheaper than two tables built through mlua); Lua 5.1's
                 // stack takes a few thousand, so more go as tables.
-                let ran = if keys.len() + argv.len() <= STACK_ARGS_MAX {
-                    let args: Variadic<_> = keys.iter().chain(argv).map(|x| lua_bytes(x)).collect();
-                    run.call::<(bool, Value)>((func, call, keys.len(), Value::Nil, args))
+                let ran = if args.len() - 3 <= STACK_ARGS_MAX {
+                    let on_stack: Variadic<_> = args.iter_from(3).map(lua_bytes).collect();
+                    run.call::<(bool, Value)>((func, call, numkeys, Value::Nil, on_stack))
                 } else {
+                    let (keys, argv) = (args.iter_from(3).take(numkeys), args.iter_from(3 + numkeys));
                     sequence(&lua, keys).and_then(|k| run.call::<(bool, Value)>((func, call, k, sequence(&lua, argv)?)))
                 };
                 serving.borrow_mut().take();
@@ -707,8 +710,8 @@ impl Engine {
 }
 
 /// A Lua array of `items` (KEYS, ARGV), filled in one call into Lua.
-fn sequence(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
-    lua.create_sequence_from(items.iter().map(|x| lua_bytes(x)))
+fn sequence<'a>(lua: &Lua, items: impl Iterator<Item = &'a [u8]>) -> mlua::Result<Table> {
+    lua.create_sequence_from(items.map(lua_bytes))
 }
 
 /// The flags of a `#!lua flags=a,b` script shebang, and the shebang's length.
