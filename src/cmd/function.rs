@@ -35,9 +35,7 @@ fn fcall_body(ctx: &mut Ctx, args: &Args, mode: Mode) -> CmdResult {
         return Err(CmdError::Err("Bad number of keys provided"));
     }
     let n = script::numkeys(args)?;
-    let keys: Vec<&[u8]> = args.iter_from(3).take(n).collect();
-    let argv: Vec<&[u8]> = args.iter_from(3 + n).collect();
-    script::run(ctx, Target::Function(name), &keys, &argv, mode).unwrap_or(Err(CmdError::Err("Function not found")))
+    script::run(ctx, Target::Function(name), args, n, mode).unwrap_or(Err(CmdError::Err("Function not found")))
 }
 
 /// FUNCTION LOAD [REPLACE] function-code

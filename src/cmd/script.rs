@@ -88,18 +88,17 @@ pub(super) fn numkeys(args: &Args) -> Result<usize, CmdError> {
 
 fn run_cached(ctx: &mut Ctx, args: &Args, sha: &[u8], mode: Mode) -> CmdResult {
     let n = numkeys(args)?;
-    let keys: Vec<&[u8]> = args.iter_from(3).take(n).collect();
-    let argv: Vec<&[u8]> = args.iter_from(3 + n).collect();
-    match run(ctx, Target::Script(sha), &keys, &argv, mode) {
+    match run(ctx, Target::Script(sha), args, n, mode) {
         None => Err(CmdError::Raw("NOSCRIPT No matching script. Please use EVAL.".into())),
         Some(r) => r,
     }
 }
 
-/// Runs a script or function; None if there is no such one.
-pub(super) fn run(ctx: &mut Ctx, target: Target, keys: &[&[u8]], argv: &[&[u8]], mode: Mode) -> Option<CmdResult> {
+/// Runs a script or function with the keys and arguments of an EVAL-style
+/// command (`numkeys` keys from index 3); None if there is no such one.
+pub(super) fn run(ctx: &mut Ctx, target: Target, args: &Args, numkeys: usize, mode: Mode) -> Option<CmdResult> {
     let store = ctx.tx.store();
-    Some(match Engine::run(ctx.state, store, ctx.client, ctx.out, target, keys, argv, mode)? {
+    Some(match Engine::run(ctx.state, store, ctx.client, ctx.out, target, args, numkeys, mode)? {
         Outcome::Done => Ok(()),
         Outcome::Failed(text) => Err(CmdError::Bytes(text)),
     })

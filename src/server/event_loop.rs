@@ -237,27 +237,19 @@ impl Server {
 
     /// Runs a command that may run a script with the other connections lent
     /// to the script engine, which serves them while the script is busy
-    /// (see `busy`); takes them back after, with the connections accepted
-    /// meanwhile, and runs the commands it left for after the script.
+    /// (see `busy`); takes them back after (with the connections accepted
+    /// meanwhile), and runs the input it left for the server.
     fn dispatch_lending(&mut self, key: usize, args: &Args, limits: Limits) {
         let mut out = std::mem::take(&mut self.conns[key].out);
         let conns = std::mem::take(&mut self.conns);
         let mut servicer = self.servicer.take().expect("invariant: the servicer is home between commands");
-        let cfg = &self.state.config.server;
-        servicer.lend(conns, key, limits, cfg.maxclients, &cfg.requirepass, self.state.next_client_id);
+        servicer.lend(conns, key, limits);
         self.state.scripting.lend(servicer);
         dispatch(&self.store, &mut self.state, key, &mut out, args);
         let lent = self.state.scripting.reclaim().expect("invariant: the engine returns what it was lent");
         let mut lent: Box<Servicer> = lent.into_any().downcast().expect("invariant: the server lent a Servicer");
         self.conns = std::mem::take(&mut lent.conns);
         self.conns[key].out = out;
-        self.state.next_client_id = lent.next_client_id;
-        self.state.stats.connections += lent.admitted.accepted;
-        self.state.stats.rejected += lent.admitted.rejected;
-        for (k, client) in lent.accepted.drain(..) {
-            let ck = self.state.clients.insert(client);
-            debug_assert_eq!(ck, k, "invariant: client and connection slabs share keys");
-        }
         for &k in &lent.unwritten {
             self.queue_write(k);
         }

@@ -6,20 +6,21 @@
 //! KILL, which stop a script that has not written yet, or SHUTDOWN NOSAVE,
 //! which stops any script, drops its writes and stops the server.
 //!
-//! As in Redis, an unknown command or a wrong argument count gets its usual
-//! error and a client that must authenticate gets NOAUTH first. The other
-//! commands Redis allows while busy (`ALLOW_BUSY`: AUTH, HELLO, MULTI,
-//! WATCH, QUIT, RESET, ...) need the client's state, which the server holds
-//! out of reach while the script runs: a client that connected during the
-//! script has its state here (`Sender::New`), so its AUTH and HELLO run
-//! now; otherwise the command waits in the client's input and runs, with
-//! whatever follows it, once the script ends (`Answered::Later`).
+//! The service is handed the server state and the store by the running
+//! script's own `redis.call` (the engine reaches it from the hook), so
+//! every command Redis would run at that point runs now, as usual: an
+//! unknown command or a wrong argument count gets its error, a client that
+//! must authenticate gets NOAUTH, a RESP2 subscriber its context error,
+//! and the commands Redis allows while busy (`ALLOW_BUSY`: AUTH, HELLO,
+//! MULTI, DISCARD, WATCH, UNWATCH, QUIT, RESET) are dispatched. As in
+//! Redis's `rejectCommand`, a rejected command fails the client's open
+//! transaction, and a rejected EXEC discards it.
 
-use crate::cmd::state::Client;
-use crate::cmd::{arity_ok, connection, lookup, table, unknown_command, Flags};
-use crate::error::CmdError;
+use crate::cmd::state::ServerState;
+use crate::cmd::{arity_ok, dispatch, lookup, multi, pubsub, table, Flags};
 use crate::resp::args::Args;
 use crate::resp::reply::ReplyBuf;
+use crate::storage::Store;
 use std::any::Any;
 
 const BUSY_EVAL: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
@@ -31,9 +32,9 @@ const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write com
 /// Serves the other clients while a script is busy (implemented by the
 /// server, which owns the connections).
 pub trait BusyService {
-    /// Reads what the other clients sent, answering each command with
-    /// `busy.answer`, and writes the answers.
-    fn serve(&mut self, busy: &mut Busy);
+    /// Accepts new clients and reads what the other clients sent, answering
+    /// each command with `busy.answer`, and writes the answers.
+    fn serve(&mut self, busy: &mut Busy, store: &Store, state: &mut ServerState);
 
     /// For the server to take its connections back.
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
@@ -51,102 +52,86 @@ pub struct Busy {
     pub shutdown: bool,
 }
 
-/// The client that sent a command while a script is busy.
-pub enum Sender<'a> {
-    /// Connected before the script started: the server holds its state.
-    Known {
-        /// It has authenticated (or needs not).
-        authed: bool,
-    },
-    /// Connected while the script is busy: its state, and the password the
-    /// server requires.
-    New {
-        /// Its state until the server takes it over.
-        client: &'a mut Client,
-        /// `requirepass`.
-        requirepass: &'a str,
-    },
-}
-
-/// What became of a command sent while a script is busy.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Answered {
-    /// Its reply is written.
-    Now,
-    /// It needs the client's state: it stays in the client's input, and the
-    /// client is not read again until the script ends.
-    Later,
-}
-
 impl Busy {
-    /// Answers (or leaves for later) a command another client sent while
-    /// the script runs.
-    pub fn answer(&mut self, args: &Args, out: &mut ReplyBuf, sender: Sender) -> Answered {
+    /// Answers a command `client` sent while the script runs.
+    pub fn answer(&mut self, store: &Store, state: &mut ServerState, client: usize, out: &mut ReplyBuf, args: &Args) {
         let Some(spec) = lookup(table::COMMANDS, args.get(0)) else {
-            out.error(&unknown_command(args));
-            return Answered::Now;
+            // The unknown-command error (which fails an open MULTI).
+            dispatch(store, state, client, out, args);
+            return;
         };
-        if !arity_ok(spec.arity, args.len()) {
-            out.error(&CmdError::WrongArity(spec.name.into()));
-            return Answered::Now;
-        }
         let flags = match args.opt(1) {
             Some(sub) if !spec.subcommands.is_empty() => lookup(spec.subcommands, sub).map_or(spec.flags, |s| s.flags),
             _ => spec.flags,
         };
-        let authed = match &sender {
-            Sender::Known { authed } => *authed,
-            Sender::New { client, .. } => client.authed,
-        };
-        if !authed && !flags.contains(Flags::NO_AUTH) {
-            out.error(&CmdError::NoAuth);
-            return Answered::Now;
+        let c = &state.clients[client];
+        // Redis's `processCommand` order: arity, NOAUTH and the RESP2
+        // subscriber context come before the busy check; those errors are
+        // what dispatching gives.
+        let checked_before = !arity_ok(spec.arity, args.len())
+            || (!c.authed && !flags.contains(Flags::NO_AUTH))
+            || (c.resp == 2 && c.subs.any() && !pubsub::allowed_when_subscribed(spec.name));
+        if checked_before
+            || (flags.contains(Flags::ALLOW_BUSY) && !matches!(spec.name, "script" | "function" | "shutdown"))
+        {
+            dispatch(store, state, client, out, args);
+            return;
         }
-        let ran = match (spec.name, sender) {
-            ("auth", Sender::New { client, requirepass }) => connection::auth_client(client, requirepass, out, args),
-            ("hello", Sender::New { client, requirepass }) => connection::hello_client(client, requirepass, out, args),
-            // Answered below: the kills, SHUTDOWN, and FUNCTION STATS (which
-            // Redis 7.0 answers with the BUSY text too).
-            ("script" | "function" | "shutdown", _) => {
-                self.answer_busy(args, out);
-                return Answered::Now;
+        let rejected = match spec.name {
+            // The kills, SHUTDOWN, and FUNCTION STATS (which Redis 7.0
+            // answers with the BUSY text too).
+            "script" | "function" | "shutdown" => self.answer_busy(args, out),
+            "exec" => {
+                multi::discard_transaction(state, client);
+                let busy = self.busy_text();
+                out.error_text(format!("EXECABORT Transaction discarded because of: {busy}").as_bytes());
+                return;
             }
-            _ if flags.contains(Flags::ALLOW_BUSY) => return Answered::Later,
             _ => {
-                self.answer_busy(args, out);
-                return Answered::Now;
+                out.error_text(self.busy_text().as_bytes());
+                true
             }
         };
-        if let Err(e) = ran {
-            out.error(&e);
+        if rejected {
+            multi::flag_error(state, client);
         }
-        Answered::Now
     }
 
-    /// The kills, SHUTDOWN NOSAVE, and the BUSY text for anything else.
-    fn answer_busy(&mut self, args: &Args, out: &mut ReplyBuf) {
-        let busy = if self.is_function { BUSY_FUNCTION } else { BUSY_EVAL };
+    fn busy_text(&self) -> &'static str {
+        if self.is_function {
+            BUSY_FUNCTION
+        } else {
+            BUSY_EVAL
+        }
+    }
+
+    /// The kills, SHUTDOWN NOSAVE, and the BUSY text for anything else;
+    /// true if the command was rejected with the BUSY text.
+    fn answer_busy(&mut self, args: &Args, out: &mut ReplyBuf) -> bool {
+        let busy = self.busy_text();
         let kill_of = |family: &str| args.len() == 2 && args.is(0, family) && args.is(1, "KILL");
         let (script_kill, function_kill) = (kill_of("SCRIPT"), kill_of("FUNCTION"));
         if shutdown_nosave(args) {
             // Like Redis: no reply, the connection closes as the server stops.
             self.kill = true;
             self.shutdown = true;
-            return;
+            return false;
         }
         if !script_kill && !function_kill {
-            return out.error_text(busy.as_bytes());
+            out.error_text(busy.as_bytes());
+            return true;
         }
         if self.wrote {
-            return out.error_text(UNKILLABLE.as_bytes());
+            out.error_text(UNKILLABLE.as_bytes());
+        } else if script_kill == self.is_function {
+            // SCRIPT KILL kills scripts, FUNCTION KILL functions; the other
+            // gets the BUSY text naming the right one (a reply, not a rejection).
+            out.error_text(busy.as_bytes());
+        } else {
+            self.kill = true;
+            out.ok();
         }
-        // SCRIPT KILL kills scripts, FUNCTION KILL functions; the other gets
-        // the BUSY text naming the right one.
-        if script_kill == self.is_function {
-            return out.error_text(busy.as_bytes());
-        }
-        self.kill = true;
-        out.ok();
+        false
     }
 }
 

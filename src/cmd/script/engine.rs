@@ -3,16 +3,22 @@
 //! keyed by SHA1, and running one script with its commands in one batch.
 //!
 //! `redis.call` is created per run in a `Lua::scope`, which lets it borrow
-//! the server state safely (STYLE.md keeps `unsafe` to ffi.rs; a guarded
-//! raw-pointer slot would save about a tenth of a short EVALSHA). Made once
+//! the server state safely (STYLE.md keeps `unsafe` to ffi.rs). Made once
 //! per VM in safe Rust it would have to own what it uses: the server state
 //! moved into an `Rc` slot for each run (swapped with a stand-in, as the
 //! state owns this engine) and the store behind an `Rc` (its `&mut self`
-//! methods stand in the way); `redis.pcall` is Lua around it.
+//! methods stand in the way). Measured with callgrind, the scope's create
+//! and destroy cost ~2.5k of a short EVALSHA's ~45k instructions.
+//! `redis.pcall` is Lua around whatever `redis.call` is.
 //!
-//! Per run the engine makes one call into Lua (`bridge.run`: KEYS/ARGV built,
-//! set and cleared in Lua) and reuses `redis.call`'s buffers; the
-//! collector is paced as Redis paces it (`GC_PERIOD`).
+//! The time-limit hook reaches the server state the same way: past the
+//! limit it calls the run's `redis.call` with a marker (`serve_marker`),
+//! which lends the busy service the state and the store, so the other
+//! clients' commands are answered as the server would (see `busy`).
+//!
+//! Per run the engine makes one call into Lua (`bridge.run`: KEYS/ARGV built
+//! and set in Lua, left until the next run) and reuses `redis.call`'s
+//! buffers; the collector is paced as Redis paces it (`GC_PERIOD`).
 
 use super::busy::{Busy, BusyService};
 use super::convert::{lua_bytes, lua_to_reply, reply_to_lua};
@@ -50,6 +56,13 @@ const UNKNOWN: &str = "ERR Unknown Redis command called from script";
 const ARITY: &str = "ERR Wrong number of args calling Redis command from script";
 const NOSCRIPT: &str = "ERR This Redis command is not allowed from script";
 const RO_WRITE: &str = "ERR Write commands are not allowed from read-only scripts.";
+
+/// What the time-limit hook passes to the running `redis.call` to have the
+/// busy service served: an address no script can make a light userdata of.
+fn serve_marker() -> mlua::LightUserData {
+    static MARK: u8 = 0;
+    mlua::LightUserData(std::ptr::addr_of!(MARK) as *mut std::ffi::c_void)
+}
 
 /// A compiled script in the cache.
 struct Cached {
@@ -121,7 +134,8 @@ pub struct Engine {
     lua: Lua,
     env: Table,
     run: Function,
-    cache: HashMap<String, Cached>,
+    /// The script cache by SHA1 (ahash: every EVALSHA looks it up).
+    cache: HashMap<String, Cached, ahash::RandomState>,
     /// FUNCTION libraries by name, and which library has each function.
     libraries: BTreeMap<String, Library>,
     function_libs: HashMap<String, String>,
@@ -144,11 +158,14 @@ pub struct Engine {
     is_function: Rc<Cell<bool>>,
     /// Serves other clients while the script is busy (lent by the server).
     service: Rc<RefCell<Option<Box<dyn BusyService>>>>,
+    /// The running script's `redis.call`, through which the hook has the
+    /// busy service served (it alone holds the server state and store).
+    serving: Rc<RefCell<Option<Function>>>,
     /// The script's protocol (`redis.setresp`), 2 at each start.
     resp: Rc<Cell<u8>>,
     /// The error a Rust library function raised (see `raise`).
     pending: Pending,
-    /// The `redis` table (call/pcall are set per run).
+    /// The `redis` table (`call` is set per run).
     redis: Table,
     /// The buffers `redis.call` reuses (lent to each run).
     scratch: RefCell<Scratch>,
@@ -313,18 +330,10 @@ impl Engine {
         let limit = Rc::new(Cell::new(Duration::from_millis(time_limit_ms)));
         let (wrote, is_function) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
         let service: Rc<RefCell<Option<Box<dyn BusyService>>>> = Rc::new(RefCell::new(None));
+        let serving: Rc<RefCell<Option<Function>>> = Rc::new(RefCell::new(None));
         let killed_line = Rc::new(Cell::new(0i64));
         let shutdown = Rc::new(Cell::new(false));
-        let sd = shutdown.clone();
-        let (k, s, l, w, f, svc, kl) = (
-            killed.clone(),
-            started.clone(),
-            limit.clone(),
-            wrote.clone(),
-            is_function.clone(),
-            service.clone(),
-            killed_line.clone(),
-        );
+        let (k, s, l, sv, kl) = (killed.clone(), started.clone(), limit.clone(), serving.clone(), killed_line.clone());
         lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, debug| {
             let killed = || Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
             if k.get() {
@@ -335,16 +344,13 @@ impl Engine {
             if !s.get().is_some_and(|t| t.elapsed() > l.get()) {
                 return Ok(VmState::Continue);
             }
-            // Busy: the other clients are served (-BUSY) and may kill the script.
-            // With nobody to send SCRIPT KILL (no service lent: a script run
-            // outside a client's command) the script is killed at the limit.
-            let kill = match svc.borrow_mut().as_mut() {
-                Some(service) => {
-                    let mut busy = Busy { is_function: f.get(), wrote: w.get(), kill: false, shutdown: false };
-                    service.serve(&mut busy);
-                    sd.set(busy.shutdown);
-                    busy.kill
-                }
+            // Busy: the other clients are served (-BUSY) and may kill the
+            // script, by the run's `redis.call` (which holds the server state
+            // and the store). With nobody to send SCRIPT KILL (library code
+            // at FUNCTION LOAD) the script is killed at the limit.
+            let serve = sv.borrow().clone();
+            let kill = match serve {
+                Some(call) => call.call::<bool>(Value::LightUserData(serve_marker()))?,
                 None => true,
             };
             if kill {
@@ -359,7 +365,7 @@ impl Engine {
             lua,
             env,
             run,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             libraries: BTreeMap::new(),
             function_libs: HashMap::new(),
             fenv,
@@ -373,6 +379,7 @@ impl Engine {
             wrote,
             is_function,
             service,
+            serving,
             resp,
             pending,
             redis,
@@ -556,9 +563,10 @@ impl Engine {
         }
     }
 
-    /// Runs the cached script or the function `target` with `keys` and
-    /// `argv` for `client`, writing its reply to `out`. None if there is no
-    /// such script or function.
+    /// Runs the cached script or the function `target` for `client` with
+    /// the arguments of an EVAL-style command (`numkeys` keys from index 3,
+    /// then ARGV), writing its reply to `out`. None if there is no such
+    /// script or function.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         state: &mut ServerState,
@@ -566,8 +574,8 @@ impl Engine {
         client: usize,
         out: &mut ReplyBuf,
         target: Target,
-        keys: &[&[u8]],
-        argv: &[&[u8]],
+        args: &Args,
+        numkeys: usize,
         mode: Mode,
     ) -> Option<Outcome> {
         let eng = &state.scripting;
@@ -603,7 +611,8 @@ impl Engine {
         let lua = eng.lua.clone();
         let (killed, started, resp, pending) =
             (eng.killed.clone(), eng.started.clone(), eng.resp.clone(), eng.pending.clone());
-        let wrote = eng.wrote.clone();
+        let (wrote, is_fn, shutdown) = (eng.wrote.clone(), eng.is_function.clone(), eng.shutdown.clone());
+        let (service, serving) = (eng.service.clone(), eng.serving.clone());
         wrote.set(false);
         eng.is_function.set(is_function);
         resp.set(2);
@@ -619,7 +628,19 @@ impl Engine {
             let cell = RefCell::new((&mut *state, scratch));
             let ran = lua.scope(|scope| {
                 let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
+                let (is_fn, shutdown, service) = (&is_fn, &shutdown, &service);
                 let call = scope.create_function(move |lua, args: MultiValue| {
+                    if matches!(args.front(), Some(Value::LightUserData(p)) if *p == serve_marker()) {
+                        // From the time-limit hook, not from the script.
+                        let Ok(mut guard) = cell.try_borrow_mut() else { return Ok(Value::Boolean(false)) };
+                        let mut service = service.borrow_mut();
+                        let Some(service) = service.as_mut() else { return Ok(Value::Boolean(true)) };
+                        let mut busy =
+                            Busy { is_function: is_fn.get(), wrote: wrote.get(), kill: false, shutdown: false };
+                        service.serve(&mut busy, store, guard.0);
+                        shutdown.set(busy.shutdown);
+                        return Ok(Value::Boolean(busy.kill));
+                    }
                     let mut guard = cell.borrow_mut();
                     let (state, scratch) = &mut *guard;
                     match lib_call(lua, state, store, client, scratch, args, mode, resp.get(), wrote)? {
@@ -627,17 +648,21 @@ impl Engine {
                         (true, v) => Ok(v),
                     }
                 })?;
+                *serving.borrow_mut() = Some(call.clone());
                 // bootstrap.lua installs it as redis.call (redis.pcall is
                 // Lua around it) and sets KEYS / ARGV for the run, then
                 // removes them. Few arguments go on the stack, split in Lua
                 // (cheaper than two tables built through mlua); Lua 5.1's
                 // stack takes a few thousand, so more go as tables.
-                if keys.len() + argv.len() <= STACK_ARGS_MAX {
-                    let args: Variadic<_> = keys.iter().chain(argv).map(|x| lua_bytes(x)).collect();
-                    run.call::<(bool, Value)>((func, call, keys.len(), Value::Nil, args))
+                let ran = if args.len() - 3 <= STACK_ARGS_MAX {
+                    let on_stack: Variadic<_> = args.iter_from(3).map(lua_bytes).collect();
+                    run.call::<(bool, Value)>((func, call, numkeys, Value::Nil, on_stack))
                 } else {
-                    run.call::<(bool, Value)>((func, call, sequence(&lua, keys)?, sequence(&lua, argv)?))
-                }
+                    let (keys, argv) = (args.iter_from(3).take(numkeys), args.iter_from(3 + numkeys));
+                    sequence(&lua, keys).and_then(|k| run.call::<(bool, Value)>((func, call, k, sequence(&lua, argv)?)))
+                };
+                serving.borrow_mut().take();
+                ran
             });
             let (state, scratch) = cell.into_inner();
             *state.scripting.scratch.borrow_mut() = scratch;
@@ -676,12 +701,7 @@ impl Engine {
         Some(result.unwrap_or_else(|e| {
             // The runtime did not get to remove what it installed.
             let eng = &state.scripting;
-            for (t, k) in [
-                (&eng.redis, "call"),
-                (&eng.redis, "pcall"),
-                (&eng.lua.globals(), "KEYS"),
-                (&eng.lua.globals(), "ARGV"),
-            ] {
+            for (t, k) in [(&eng.redis, "call"), (&eng.lua.globals(), "KEYS"), (&eng.lua.globals(), "ARGV")] {
                 let _ = t.raw_set(k, Value::Nil);
             }
             Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())
@@ -696,8 +716,8 @@ impl Engine {
 }
 
 /// A Lua array of `items` (KEYS, ARGV), filled in one call into Lua.
-fn sequence(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
-    lua.create_sequence_from(items.iter().map(|x| lua_bytes(x)))
+fn sequence<'a>(lua: &Lua, items: impl Iterator<Item = &'a [u8]>) -> mlua::Result<Table> {
+    lua.create_sequence_from(items.map(lua_bytes))
 }
 
 /// The flags of a `#!lua flags=a,b` script shebang, and the shebang's length.
