@@ -20,6 +20,9 @@
 use super::keys::Cf;
 use rocksdb::{ColumnFamily, WriteBatch};
 
+/// A write as handed over: column family, key, value (`None` = delete).
+type Write<'a> = (Cf, &'a [u8], Option<&'a [u8]>);
+
 /// One kept write: where its key (and value, for a put) are in `buf`.
 struct Op {
     cf: Cf,
@@ -59,7 +62,7 @@ impl Ordered {
 
     /// The kept writes in (column family, key) order, the writes of one
     /// key in the order they came.
-    fn sorted(&self) -> Vec<(Cf, &[u8], Option<&[u8]>)> {
+    fn sorted(&self) -> Vec<Write<'_>> {
         // Sorting borrowed slices (not indexes into `ops`) keeps each
         // comparison to one byte compare and one memcmp.
         let mut order: Vec<(u8, &[u8], u32)> =
@@ -110,7 +113,7 @@ mod tests {
         o.add(Cf::Data, b"z", None);
         o.add(Cf::Zscore, b"a", None);
         let got = o.sorted();
-        let want: Vec<(Cf, &[u8], Option<&[u8]>)> = vec![
+        let want: Vec<Write> = vec![
             (Cf::Data, b"a", Some(b"x")),
             (Cf::Data, b"m", Some(b"")),
             (Cf::Data, b"z", None),
