@@ -7,6 +7,10 @@
 //! LPUSH and XADD; CPU time gains less (a few %), as the skiplist path of a
 //! key rewritten again and again stays in the CPU cache.
 //!
+//! The tick's writes of the other column families (collection members,
+//! expiry index) are kept here too, in `ordered.rs`, and handed over sorted
+//! by key.
+//!
 //! Writes of different keys commute inside one `WriteBatch`, so only the
 //! order against range deletes matters: `drain_into` runs before a range
 //! delete joins the batch, and before the batch is written.
