@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{assert_uniform, bulks, err, int, RawClient, RedisServer, Reply, TestServer};
+use common::{args, assert_uniform, bulks, err, int, pipeline, RawClient, RedisServer, Reply, TestServer};
 use std::collections::HashSet;
 
 /// Adds members `{prefix}{i:06}` with score `score(i)` for i in `range`,
@@ -400,6 +400,49 @@ fn sorted_sets_survive_a_restart() {
         strings(&c.cmd(&["ZRANGE", "small", "0", "-1", "WITHSCORES"])),
         ["lo", "-inf", "mid", "1.5", "hi", "inf"]
     );
+}
+
+/// One pipeline (one event-loop tick, one write batch, whose member records
+/// reach RocksDB sorted by key) rewrites, removes and re-adds the same
+/// members many times: the last write of each record wins, before and
+/// after a restart that replays the batch from the WAL, and no stale score
+/// record is left in the order.
+#[test]
+fn many_rewrites_of_the_same_members_in_one_tick_keep_their_order() {
+    let mut s = TestServer::new();
+    let mut cmds = Vec::new();
+    let mut model = std::collections::BTreeMap::new();
+    let mut rng = Lcg(7);
+    for round in 0..600 {
+        let m = format!("m{}", rng.below(5));
+        if round % 7 == 3 {
+            cmds.push(args(&[b"ZREM", b"z", m.as_bytes()]));
+            model.remove(&m);
+        } else {
+            let score = rng.below(1000) as i64 - 500;
+            cmds.push(args(&[b"ZADD", b"z", score.to_string().as_bytes(), m.as_bytes()]));
+            model.insert(m, score);
+        }
+        let f = format!("f{}", rng.below(3));
+        cmds.push(args(&[b"HSET", b"h", f.as_bytes(), round.to_string().as_bytes()]));
+    }
+    cmds.push(args(&[b"HDEL", b"h", b"f0"]));
+    cmds.push(args(&[b"HSET", b"h", b"f0", b"last"]));
+    pipeline(&s, 0, &cmds);
+    let mut by_score: Vec<(i64, String)> = model.iter().map(|(m, &sc)| (sc, m.clone())).collect();
+    by_score.sort();
+    let want: Vec<String> = by_score.iter().flat_map(|(sc, m)| [m.clone(), sc.to_string()]).collect();
+    for restarted in [false, true] {
+        if restarted {
+            s.restart();
+        }
+        let mut c = s.raw();
+        assert_eq!(strings(&c.cmd(&["ZRANGE", "z", "0", "-1", "WITHSCORES"])), want, "restarted: {restarted}");
+        assert_eq!(strings(&c.cmd(&["ZRANGEBYSCORE", "z", "-inf", "+inf", "WITHSCORES"])), want);
+        assert_eq!(c.cmd(&["ZCARD", "z"]), int(model.len() as i64));
+        assert_eq!(c.cmd(&["HGET", "h", "f0"]), Reply::bulk("last"));
+        assert_eq!(c.cmd(&["HLEN", "h"]), int(3));
+    }
 }
 
 /// A tiny deterministic generator for the differential run.

@@ -141,7 +141,10 @@ fn add_generic(c: &mut Ctx, a: &Args, op: Op) -> CmdResult {
     if incr && pairs > 1 {
         return Err(CmdError::Err("INCR option supports a single increment-element pair"));
     }
-    let scores = (0..pairs).map(|j| score_arg(a, i + 2 * j)).collect::<Result<Vec<_>, _>>()?;
+    // Every score is checked before anything is written, as Redis does; the
+    // first apart, so the usual single pair allocates nothing here.
+    let first = score_arg(a, i)?;
+    let rest = (1..pairs).map(|j| score_arg(a, i + 2 * j)).collect::<Result<Vec<_>, _>>()?;
     let how = AddHow {
         cond: if nx {
             Cond::IfMissing
@@ -161,7 +164,7 @@ fn add_generic(c: &mut Ctx, a: &Args, op: Op) -> CmdResult {
     };
     let mut e = Edit::open(&mut c.tx, a.get(1))?;
     let (mut added, mut updated, mut last) = (0, 0, None);
-    for (j, &score) in scores.iter().enumerate() {
+    for (j, score) in std::iter::once(first).chain(rest).enumerate() {
         match zset::add(&mut c.tx, &mut e, a.get(i + 2 * j + 1), score, how)? {
             Added::New(s) => (added, last) = (added + 1, Some(s)),
             Added::Updated(s) => (updated, last) = (updated + 1, Some(s)),

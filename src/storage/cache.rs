@@ -82,11 +82,19 @@ impl<V: Weigh> ReadCache<V> {
     /// Replaces the value of `k` if it is cached (a write of a record that
     /// nobody read does not fill the cache).
     pub fn update(&mut self, k: &[u8], v: V) {
+        self.update_with(k, |slot| *slot = v);
+    }
+
+    /// Changes the value of `k` in place with `f` if it is cached (a
+    /// rewritten member of the same size reuses its buffer: freeing the old
+    /// one touched cold memory on every write).
+    pub fn update_with(&mut self, k: &[u8], f: impl FnOnce(&mut V)) {
         if let Some(slot) = self.young.get_mut(k) {
-            self.young_bytes = self.young_bytes + cost(k, &v) - cost(k, slot);
-            *slot = v;
+            let before = cost(k, slot);
+            f(slot);
+            self.young_bytes = self.young_bytes + cost(k, slot) - before;
         } else if let Some(slot) = self.old.get_mut(k) {
-            *slot = v;
+            f(slot);
         }
     }
 

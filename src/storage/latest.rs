@@ -7,11 +7,16 @@
 //! LPUSH and XADD; CPU time gains less (a few %), as the skiplist path of a
 //! key rewritten again and again stays in the CPU cache.
 //!
+//! The tick's writes of the other column families (collection members,
+//! expiry index) are kept here too, in `ordered.rs`, and handed over sorted
+//! by key.
+//!
 //! Writes of different keys commute inside one `WriteBatch`, so only the
 //! order against range deletes matters: `drain_into` runs before a range
 //! delete joins the batch, and before the batch is written.
 
 use super::keys::Cf;
+use super::ordered::Ordered;
 use rocksdb::{ColumnFamily, WriteBatch};
 use std::collections::HashMap;
 
@@ -29,6 +34,9 @@ pub struct Latest {
     /// Bytes held, for the tick batch's size bound (an overwrite of the
     /// same key adds nothing).
     bytes: usize,
+    /// The other column families' writes, handed over in key order
+    /// (`ordered.rs`).
+    ordered: Ordered,
 }
 
 /// The column families of `Latest::writes`, in order.
@@ -40,9 +48,13 @@ fn slot(cf: Cf) -> usize {
 }
 
 impl Latest {
-    /// Records a put (`Some`) or delete (`None`) of `key` in a `kept_aside`
-    /// column family, replacing any earlier write of it in this tick.
+    /// Records a put (`Some`) or delete (`None`) of `key`: in a `kept_aside`
+    /// column family replacing any earlier write of it in this tick, in
+    /// another kept for the key-ordered hand-over.
     pub fn set(&mut self, cf: Cf, key: &[u8], value: Option<&[u8]>) {
+        if !kept_aside(cf) {
+            return self.ordered.add(cf, key, value);
+        }
         let map = &mut self.writes[slot(cf)];
         // A rewrite (the case this exists for) allocates nothing when the
         // value fits the old one's buffer.
@@ -61,12 +73,13 @@ impl Latest {
 
     /// Bytes held (approximate).
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.bytes + self.ordered.bytes()
     }
 
     /// Moves every kept write into `batch` (before a range delete joins it,
     /// or before it is written).
     pub fn drain_into<'c>(&mut self, batch: &mut WriteBatch, cf: impl Fn(Cf) -> &'c ColumnFamily) {
+        self.ordered.drain_into(batch, &cf);
         for (map, c) in self.writes.iter_mut().zip(SLOTS) {
             if map.is_empty() {
                 continue;
@@ -89,6 +102,7 @@ impl Latest {
     /// Drops everything (the tick batch was dropped).
     pub fn clear(&mut self) {
         self.writes.iter_mut().for_each(HashMap::clear);
+        self.ordered.clear();
         self.bytes = 0;
     }
 }

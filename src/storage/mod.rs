@@ -30,6 +30,7 @@ pub mod gc;
 pub mod keys;
 pub mod latest;
 pub mod meta;
+pub mod ordered;
 pub mod overlay;
 pub mod rank;
 pub mod subcache;
@@ -1067,7 +1068,7 @@ impl<'b> Sink<'b> {
                 None => o.delete(c, k),
             }
         }
-        if let Some(l) = self.latest.as_deref_mut().filter(|_| latest::kept_aside(c)) {
+        if let Some(l) = self.latest.as_deref_mut() {
             return l.set(c, k, v);
         }
         let h = cf_handle(self.db, c);

@@ -58,20 +58,12 @@ impl SubCache {
         }
     }
 
-    /// `Some(record-or-absent)` if `k` is cached.
-    fn get(&mut self, k: &[u8]) -> Option<Option<Vec<u8>>> {
+    /// `Some(f(record-or-absent))` if `k` is cached (no copy of the value).
+    fn get_with<R>(&mut self, k: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Option<R> {
         if !self.enabled {
             return None;
         }
-        self.map.get_with(k, |v| v.as_deref().map(<[u8]>::to_vec))
-    }
-
-    /// `Some(present)` if `k` is cached (no copy of the value).
-    fn holds(&mut self, k: &[u8]) -> Option<bool> {
-        if !self.enabled {
-            return None;
-        }
-        self.map.get_with(k, Option::is_some)
+        self.map.get_with(k, |v| f(v.as_deref()))
     }
 
     /// Caches what the store holds at `k`.
@@ -105,7 +97,10 @@ impl SubCache {
         }
         for op in &tx.ops {
             match op {
-                SubOp::Put(Cf::Data, k, v) if v.len() <= MAX_VALUE => self.map.update(k, Some(v.as_slice().into())),
+                SubOp::Put(Cf::Data, k, v) if v.len() <= MAX_VALUE => self.map.update_with(k, |slot| match slot {
+                    Some(old) if old.len() == v.len() => old.copy_from_slice(v),
+                    _ => *slot = Some(v.as_slice().into()),
+                }),
                 SubOp::Put(Cf::Data, k, _) => self.map.remove(k),
                 SubOp::Delete(Cf::Data, k) => self.map.update(k, None),
                 SubOp::DeleteRange(Cf::Data, a, b) => {
@@ -129,25 +124,27 @@ impl SubCache {
 
 impl Store {
     /// Point read of a collection member's `data` record (a set or sorted-set
-    /// member, a hash field) through the member cache: what [`Store::get`]
-    /// answers, without a RocksDB read when the member was looked up or
-    /// written lately.
-    pub fn get_member(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-        if let Some(hit) = self.members.borrow_mut().get(key) {
+    /// member, a hash field) through the member cache: `f` of what
+    /// [`Store::get`] answers, without a RocksDB read when the member was
+    /// looked up or written lately, and without copying a cached value.
+    pub fn member_with<R>(&self, key: &[u8], mut f: impl FnMut(Option<&[u8]>) -> R) -> Result<R, Error> {
+        if let Some(hit) = self.members.borrow_mut().get_with(key, &mut f) {
             return Ok(hit);
         }
         let v = self.get(Cf::Data, key)?;
         self.members.borrow_mut().fill(key, v.as_deref());
-        Ok(v)
+        Ok(f(v.as_deref()))
     }
 
-    /// Whether a collection member's `data` record exists: [`Store::get_member`]
-    /// without copying a cached value (SADD, HSET's "is it new").
+    /// [`Store::member_with`] giving a copy of the record.
+    pub fn get_member(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        self.member_with(key, |v| v.map(<[u8]>::to_vec))
+    }
+
+    /// Whether a collection member's `data` record exists (SADD, HSET's "is
+    /// it new").
     pub fn has_member(&self, key: &[u8]) -> Result<bool, Error> {
-        if let Some(hit) = self.members.borrow_mut().holds(key) {
-            return Ok(hit);
-        }
-        Ok(self.get_member(key)?.is_some())
+        self.member_with(key, |v| v.is_some())
     }
 }
 
@@ -155,6 +152,16 @@ impl Store {
 mod tests {
     use super::*;
     use crate::storage::keys;
+
+    impl SubCache {
+        fn get(&mut self, k: &[u8]) -> Option<Option<Vec<u8>>> {
+            self.get_with(k, |v| v.map(<[u8]>::to_vec))
+        }
+
+        fn holds(&mut self, k: &[u8]) -> Option<bool> {
+            self.get_with(k, |v| v.is_some())
+        }
+    }
 
     fn tx(ops: Vec<SubOp>, flushes: Vec<Option<u8>>) -> TxData {
         TxData { entries: Vec::new(), ops, flushes }
@@ -177,6 +184,12 @@ mod tests {
         ));
         assert_eq!(c.get(&a), Some(Some(b"1".to_vec())));
         assert_eq!(c.get(&other), None);
+        // A rewrite of the same size (updated in place) and of another size.
+        c.observe(&tx(vec![SubOp::Put(Cf::Data, a.clone(), b"2".to_vec())], vec![]));
+        assert_eq!(c.get(&a), Some(Some(b"2".to_vec())));
+        c.observe(&tx(vec![SubOp::Put(Cf::Data, a.clone(), b"33".to_vec())], vec![]));
+        assert_eq!(c.get(&a), Some(Some(b"33".to_vec())));
+        c.observe(&tx(vec![SubOp::Put(Cf::Data, a.clone(), b"1".to_vec())], vec![]));
         c.observe(&tx(vec![SubOp::Delete(Cf::Data, b.clone())], vec![]));
         assert_eq!(c.get(&b), Some(None));
         // A big value is forgotten rather than kept.
