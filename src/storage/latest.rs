@@ -85,8 +85,8 @@ impl Latest {
                 continue;
             }
             let h = cf(c);
-            // In key order: each memtable insert starts from the previous
-            // one's place (`storage::write_opts`).
+            // In key order, as `ordered.rs` hands over the other column
+            // families' writes: consecutive memtable inserts walk warm paths.
             let mut writes: Vec<_> = map.drain().collect();
             writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for (k, v) in writes {

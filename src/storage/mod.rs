@@ -190,7 +190,7 @@ impl Store {
             unsynced: Cell::new(false),
             last_sync_ms: Cell::new(now_ms()),
             sync_job: RefCell::new(None),
-            write_opts: write_opts(),
+            write_opts: WriteOptions::default(),
             scratch: RefCell::new(Vec::with_capacity(64)),
             batch_depth: Cell::new(0),
             tick: RefCell::new(WriteBatch::default()),
@@ -898,9 +898,10 @@ fn open_db(cfg: &StorageConfig, slot: &gc::DbSlot) -> Result<DB, Error> {
     db_opts.create_if_missing(true);
     db_opts.create_missing_column_families(true);
     db_opts.set_manual_wal_flush(true);
-    // One writer thread (the executor), yet the concurrent memtable insert
-    // path: only it takes `memtable_insert_hint_per_batch` (see `write_opts`).
-    db_opts.set_allow_concurrent_memtable_write(true);
+    // One writer thread (the executor): skip the machinery for concurrent
+    // writers. (Its per-batch insert hints would only apply to a write
+    // group of several batches, never formed by one writer.)
+    db_opts.set_allow_concurrent_memtable_write(false);
     db_opts.set_enable_write_thread_adaptive_yield(false);
     db_opts.set_max_background_jobs(cfg.max_background_jobs);
     db_opts.set_max_open_files(cfg.max_open_files);
@@ -949,18 +950,6 @@ fn open_db(cfg: &StorageConfig, slot: &gc::DbSlot) -> Result<DB, Error> {
             Error::Storage(format!("cannot open data dir '{}': {msg}", dir.display()))
         }
     })
-}
-
-/// Options of every batch write. Each memtable keeps the place of the
-/// batch's previous insert as a hint for the next: a batch's writes come in
-/// key order per column family (`Latest`, `Ordered`), so an insert climbs
-/// from the previous one's skiplist position only as far as the gap needs,
-/// instead of searching from the top level through a chain of cache misses
-/// (SET at -P 16: 7.0 -> 5.7 µs of CPU per op).
-fn write_opts() -> WriteOptions {
-    let mut w = WriteOptions::default();
-    w.set_memtable_insert_hint_per_batch(true);
-    w
 }
 
 /// Block cache shape: shards of at least [`MIN_CACHE_SHARD`]. RocksDB's own
