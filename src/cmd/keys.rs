@@ -84,7 +84,7 @@ pub fn type_(c: &mut Ctx, a: &Args) -> CmdResult {
 /// O(N) in the keys sharing the pattern's literal prefix.
 pub fn keys(c: &mut Ctx, a: &Args) -> CmdResult {
     let filter = Filter { pattern: Some(a.get(1)).filter(|p| *p != b"*"), type_name: None };
-    let found = keys::keys(c.tx.store(), c.tx.db, c.tx.now_ms, filter)?;
+    let found = keys::keys(c.tx.store(), c.tx.db, c.tx.expire_ms, filter)?;
     c.out.array(found.len());
     for k in &found {
         c.out.bulk(k);
@@ -102,7 +102,7 @@ pub fn scan(c: &mut Ctx, a: &Args) -> CmdResult {
     let filter = Filter { pattern: opts.pattern, type_name: opts.type_name };
     let count = opts.count;
     let after = resume_point(c, cursor);
-    let page = keys::scan(c.tx.store(), c.tx.db, c.tx.now_ms, after.as_deref(), count, filter)?;
+    let page = keys::scan(c.tx.store(), c.tx.db, c.tx.expire_ms, after.as_deref(), count, filter)?;
     let next = page.resume_after.map_or(0, |k| c.state.scan_cursors.store(k));
     c.out.array(2);
     let mut digits = itoa::Buffer::new();
@@ -187,7 +187,7 @@ pub fn parse_cursor(s: &[u8]) -> Option<u64> {
 /// RANDOMKEY
 /// O(1) in the number of keys: a few seeks and a small sample.
 pub fn randomkey(c: &mut Ctx, _a: &Args) -> CmdResult {
-    match keys::random_key(c.tx.store(), c.tx.db, c.tx.now_ms)? {
+    match keys::random_key(c.tx.store(), c.tx.db, c.tx.expire_ms)? {
         Some(k) => c.out.bulk(&k),
         None => c.out.null(),
     }

@@ -674,7 +674,9 @@ fn run(
         }
     }
     let data = {
-        let mut ctx = Ctx { tx: Tx::new(store, db, now), out, state, client, spec };
+        let mut tx = Tx::new(store, db, now);
+        tx.expire_ms = state.script_clock.unwrap_or(now);
+        let mut ctx = Ctx { tx, out, state, client, spec };
         (spec.run)(&mut ctx, args)?;
         ctx.tx.finish()
     };

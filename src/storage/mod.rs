@@ -1163,6 +1163,9 @@ pub struct Tx<'a> {
     pub db: u8,
     /// The command's clock (Unix ms): one value for the whole command, like Redis.
     pub now_ms: u64,
+    /// The clock keys expire by: `now_ms`, or inside a script the script's
+    /// start (`ServerState::script_clock`).
+    pub expire_ms: u64,
     entries: Vec<Entry>,
     index: Option<HashMap<Vec<u8>, usize, ahash::RandomState>>,
     ops: Vec<SubOp>,
@@ -1177,6 +1180,7 @@ impl<'a> Tx<'a> {
             store,
             db,
             now_ms,
+            expire_ms: now_ms,
             entries: Vec::new(),
             index: None,
             ops: Vec::new(),
@@ -1248,14 +1252,14 @@ impl<'a> Tx<'a> {
             Some(i) => i,
             None => {
                 let m = self.store.get_meta_in(db, key)?;
-                if !m.as_ref().is_some_and(|m| m.is_expired(self.now_ms)) {
+                if !m.as_ref().is_some_and(|m| m.is_expired(self.expire_ms)) {
                     return Ok(m);
                 }
                 self.entry(db, key)?
             }
         };
         let e = &mut self.entries[i];
-        if e.cur.as_ref().is_some_and(|m| m.is_expired(self.now_ms)) {
+        if e.cur.as_ref().is_some_and(|m| m.is_expired(self.expire_ms)) {
             e.cur = None;
             e.dirty = true;
         }

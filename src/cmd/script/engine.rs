@@ -28,7 +28,7 @@ use crate::resp::args::Args;
 use crate::resp::ffi::Span;
 use crate::resp::reply::ReplyBuf;
 use crate::storage::keys::{self, Cf};
-use crate::storage::Store;
+use crate::storage::{now_ms, Store};
 use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, Variadic, VmState};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -625,6 +625,7 @@ impl Engine {
             started.set(Some(Instant::now()));
             store.begin_batch();
             state.deny_blocking += 1;
+            state.script_clock = Some(now_ms());
             let cell = RefCell::new((&mut *state, scratch));
             let ran = lua.scope(|scope| {
                 let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
@@ -667,6 +668,7 @@ impl Engine {
             let (state, scratch) = cell.into_inner();
             *state.scripting.scratch.borrow_mut() = scratch;
             state.deny_blocking -= 1;
+            state.script_clock = None;
             state.clients[client].db = db;
             started.set(None);
             if state.scripting.runs.replace(state.scripting.runs.get().wrapping_add(1)) % GC_PERIOD == GC_PERIOD - 1 {
