@@ -675,7 +675,7 @@ fn run(
     }
     let data = {
         let mut tx = Tx::new(store, db, now);
-        tx.expire_ms = state.script_clock.unwrap_or(now);
+        tx.expire_ms = state.frozen_clock.unwrap_or(now);
         let mut ctx = Ctx { tx, out, state, client, spec };
         (spec.run)(&mut ctx, args)?;
         ctx.tx.finish()

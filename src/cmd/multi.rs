@@ -104,9 +104,11 @@ pub fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.out.array(queued.len());
     store.begin_batch();
     ctx.state.deny_blocking += 1;
+    ctx.state.frozen_clock = Some(ctx.tx.now_ms);
     for (spec, args) in &queued {
         call(store, ctx.state, ctx.client, ctx.out, &args.as_args(), spec);
     }
+    ctx.state.frozen_clock = None;
     ctx.state.deny_blocking -= 1;
     // Nothing of the transaction is written if this fails: the replies go.
     store

@@ -257,10 +257,10 @@ pub struct ServerState {
     /// Above zero while commands run inside EXEC or a script, where blocking
     /// commands must answer at once as if they timed out.
     pub deny_blocking: u32,
-    /// While a script runs: its start (Unix ms), the clock its commands
-    /// expire keys by. Redis 7 stops that clock for a script, so a key does
-    /// not expire in the middle of one.
-    pub script_clock: Option<u64>,
+    /// While a script or EXEC runs: its start (Unix ms), the clock its
+    /// commands expire keys by. Redis 7 stops that clock for both, so a key
+    /// does not expire in the middle of one.
+    pub frozen_clock: Option<u64>,
     /// Pub/Sub subscriptions, server-wide.
     pub pubsub: PubSub,
     /// Clients with messages in `Client::pushes`.
@@ -293,7 +293,7 @@ impl ServerState {
             ready_keys: Vec::new(),
             watched_keys: HashMap::new(),
             deny_blocking: 0,
-            script_clock: None,
+            frozen_clock: None,
             pubsub: PubSub::default(),
             push_targets: Vec::new(),
             scripting: super::script::engine::Engine::new(config.server.busy_reply_threshold),

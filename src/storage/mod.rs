@@ -1163,8 +1163,8 @@ pub struct Tx<'a> {
     pub db: u8,
     /// The command's clock (Unix ms): one value for the whole command, like Redis.
     pub now_ms: u64,
-    /// The clock keys expire by: `now_ms`, or inside a script the script's
-    /// start (`ServerState::script_clock`).
+    /// The clock keys expire by: `now_ms`, or inside a script or EXEC its
+    /// start (`ServerState::frozen_clock`).
     pub expire_ms: u64,
     entries: Vec<Entry>,
     index: Option<HashMap<Vec<u8>, usize, ahash::RandomState>>,

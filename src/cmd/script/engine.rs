@@ -625,7 +625,8 @@ impl Engine {
             started.set(Some(Instant::now()));
             store.begin_batch();
             state.deny_blocking += 1;
-            state.script_clock = Some(now_ms());
+            // (Inside EXEC, the transaction's clock comes back after.)
+            let outer_clock = state.frozen_clock.replace(now_ms());
             let cell = RefCell::new((&mut *state, scratch));
             let ran = lua.scope(|scope| {
                 let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
@@ -668,7 +669,7 @@ impl Engine {
             let (state, scratch) = cell.into_inner();
             *state.scripting.scratch.borrow_mut() = scratch;
             state.deny_blocking -= 1;
-            state.script_clock = None;
+            state.frozen_clock = outer_clock;
             state.clients[client].db = db;
             started.set(None);
             if state.scripting.runs.replace(state.scripting.runs.get().wrapping_add(1)) % GC_PERIOD == GC_PERIOD - 1 {
