@@ -20,13 +20,14 @@ use super::ordered::Ordered;
 use rocksdb::{ColumnFamily, WriteBatch};
 use std::collections::HashMap;
 
-/// Column families whose records are kept aside (their keys are few per
-/// tick and often rewritten; data records are mostly written once).
-pub fn kept_aside(cf: Cf) -> bool {
+/// Column families of which only each key's latest write is kept (their
+/// keys are few per tick and often rewritten); the others' writes are all
+/// kept, in `ordered` (data records are mostly written once).
+fn keeps_latest(cf: Cf) -> bool {
     matches!(cf, Cf::Meta | Cf::Default)
 }
 
-/// Latest puts and deletes by column family (`kept_aside` ones) and key.
+/// Latest puts and deletes by column family (`keeps_latest` ones) and key.
 #[derive(Default)]
 pub struct Latest {
     /// Per kept-aside column family (`slot`); `None` is a delete.
@@ -43,16 +44,16 @@ pub struct Latest {
 const SLOTS: [Cf; 2] = [Cf::Meta, Cf::Default];
 
 fn slot(cf: Cf) -> usize {
-    debug_assert!(kept_aside(cf), "{cf:?} is not kept aside");
+    debug_assert!(keeps_latest(cf), "{cf:?} keeps every write");
     (cf != Cf::Meta) as usize
 }
 
 impl Latest {
-    /// Records a put (`Some`) or delete (`None`) of `key`: in a `kept_aside`
+    /// Records a put (`Some`) or delete (`None`) of `key`: in a `keeps_latest`
     /// column family replacing any earlier write of it in this tick, in
     /// another kept for the key-ordered hand-over.
     pub fn set(&mut self, cf: Cf, key: &[u8], value: Option<&[u8]>) {
-        if !kept_aside(cf) {
+        if !keeps_latest(cf) {
             return self.ordered.add(cf, key, value);
         }
         let map = &mut self.writes[slot(cf)];
