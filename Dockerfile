@@ -20,6 +20,8 @@ WORKDIR /src
 # manifest over stub sources, one stub per bench/test/example target that the
 # manifest names, since cargo checks that their files exist.
 COPY Cargo.toml Cargo.lock build.rs ./
+# Build-time settings (jemalloc's compiled-in options).
+COPY .cargo .cargo
 COPY csrc csrc
 RUN mkdir -p src && echo 'fn main() {}' > src/main.rs && : > src/lib.rs \
  && awk 'function out() { if (k != "" && n != "") print (p != "" ? p : d[k] "/" n ".rs"); k = n = p = "" } \

@@ -9,6 +9,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The server's allocator (see Cargo.toml for why jemalloc).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A Redis-compatible server whose data lives on disk in RocksDB.
 #[derive(Parser, Debug)]
 #[command(version, about)]

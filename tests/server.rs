@@ -91,6 +91,23 @@ fn info_has_the_fields_tools_parse() {
     assert!(c.cmd(&["INFO", "everything"]).str().contains("# Storage"));
 }
 
+/// The server allocates with jemalloc set to `thp:always` (.cargo/config.toml):
+/// its memory is advised for huge pages (VmFlags `hg`), so the memtable
+/// arenas can be backed by them where the kernel allows (Cargo.toml says why).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_allocator_advises_huge_pages() {
+    let s = TestServer::new();
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["SET", "a", "1"]), Reply::ok());
+    let f = info_fields(&c.cmd(&["INFO", "server", "memory"]).str());
+    assert!(f["mem_allocator"].starts_with("jemalloc-"), "{}", f["mem_allocator"]);
+    let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", f["process_id"])).expect("smaps");
+    let advised =
+        smaps.lines().filter(|l| l.starts_with("VmFlags:") && l.split_whitespace().any(|flag| flag == "hg")).count();
+    assert!(advised > 0, "no mapping of the server is advised for huge pages");
+}
+
 #[test]
 fn dbsize_flushdb_flushall() {
     let s = TestServer::new();

@@ -492,7 +492,8 @@ fn info_memory(ctx: &Ctx, out: &mut String) {
     field(out, "maxmemory_human", "0B");
     field(out, "maxmemory_policy", "noeviction");
     field(out, "mem_fragmentation_ratio", "1.00");
-    field(out, "mem_allocator", "libc");
+    // The binary's allocator (main.rs), under the same condition.
+    field(out, "mem_allocator", if cfg!(target_env = "msvc") { "libc" } else { "jemalloc-5.3.0" });
 }
 
 fn info_persistence(ctx: &Ctx, out: &mut String) {
