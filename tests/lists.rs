@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{bulks, int, same_reply, RawClient, RedisServer, Reply, Rng, TestServer};
+use common::{bulks, encode, int, same_reply, RawClient, RedisServer, Reply, Rng, TestServer};
 
 /// LRANGE key 0 -1 as strings.
 fn all(c: &mut RawClient, key: &str) -> Vec<String> {
@@ -227,4 +227,76 @@ fn random_commands_match_redis_byte_for_byte() {
     for k in ["a", "b", "c"] {
         assert_eq!(all(&mut ours, k), all(&mut theirs, k), "{k}");
     }
+}
+
+/// One command of the read-ahead run: pops from either end of a long list
+/// mixed with the writes that change the elements next to its ends (LSET
+/// near either end, pushes back onto a popped end, LINSERT, LREM, LTRIM)
+/// and with a DEL and re-creation; every written value is new (`v{step}`),
+/// so a pop answering from a stale read-ahead shows.
+fn read_ahead_command(r: &mut Rng, step: usize) -> Vec<String> {
+    let val = format!("v{step}");
+    match r.below(20) {
+        0..=6 => vec![r.pick(&["LPOP", "RPOP"]).into(), "q".into()],
+        7 => vec![r.pick(&["LPOP", "RPOP"]).into(), "q".into(), (1 + r.below(3)).to_string()],
+        // An index next to either end: 3..=-3.
+        8..=10 => vec!["LSET".into(), "q".into(), (3 - r.below(7) as i64).to_string(), val],
+        11 | 12 => vec![r.pick(&["LPUSH", "RPUSH"]).into(), "q".into(), val],
+        13 => vec!["LINSERT".into(), "q".into(), r.pick(&["BEFORE", "AFTER"]).into(), format!("v{}", step - 1), val],
+        14 => vec!["LREM".into(), "q".into(), r.int(2), format!("v{}", step.saturating_sub(2))],
+        15 => vec!["LTRIM".into(), "q".into(), r.below(3).to_string(), (-1 - r.below(3) as i64).to_string()],
+        16 => vec!["RPOPLPUSH".into(), "q".into(), "q".into()],
+        17 if r.below(8) == 0 => vec!["DEL".into(), "q".into()],
+        _ => {
+            let mut v = vec!["RPUSH".into(), "q".into()];
+            v.extend((0..r.below(200)).map(|i| format!("v{step}.{i}")));
+            v
+        }
+    }
+}
+
+/// Pops read ahead and cache the elements next to the one popped
+/// (`Store::last_member_read`); every later write of those records must show
+/// in the next pops, whether it comes in the same pipeline (one tick, the
+/// writes still in the tick batch) or later. Compared byte for byte with
+/// redis-server; with the member cache at its default size, tiny (entries
+/// evicted all the time) and off (pops read their element alone).
+#[test]
+fn pops_read_ahead_and_still_see_every_later_write() {
+    for config in ["", "[storage]\nmember_cache_size = 4096\n", "[storage]\nmember_cache_size = 0\n"] {
+        read_ahead_run(config);
+    }
+}
+
+fn read_ahead_run(config: &str) {
+    let Some(redis) = RedisServer::start() else { return };
+    let s = TestServer::start(config);
+    let (mut ours, mut theirs) = (s.raw(), redis.raw());
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut step = 1;
+    for _ in 0..150 {
+        // Pipelines of 1 to 30 commands, each answered in one tick.
+        let cmds: Vec<Vec<String>> = (0..1 + r.below(30))
+            .map(|_| {
+                step += 1;
+                read_ahead_command(&mut r, step)
+            })
+            .collect();
+        let mut bytes = Vec::new();
+        for cmd in &cmds {
+            let args: Vec<&[u8]> = cmd.iter().map(String::as_bytes).collect();
+            bytes.extend(encode(&args));
+        }
+        ours.send(&bytes);
+        theirs.send(&bytes);
+        for cmd in &cmds {
+            let (a, b) = (ours.read_raw(), theirs.read_raw());
+            assert_eq!(
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b),
+                "{cmd:?} with {config:?} (ours left, redis right)"
+            );
+        }
+    }
+    assert_eq!(all(&mut ours, "q"), all(&mut theirs, "q"));
 }

@@ -106,6 +106,15 @@ impl<V: Weigh> ReadCache<V> {
         self.old.remove(k);
     }
 
+    /// Forgets `k`, giving back its cached value if any.
+    pub fn take(&mut self, k: &[u8]) -> Option<V> {
+        if let Some(v) = self.young.remove(k) {
+            self.young_bytes -= cost(k, &v);
+            return Some(v);
+        }
+        self.old.remove(k)
+    }
+
     /// Forgets every key in `[from, to)`. O(entries).
     pub fn remove_range(&mut self, from: &[u8], to: &[u8]) {
         let inside = |k: &[u8]| from <= k && k < to;
@@ -136,7 +145,11 @@ impl<V: Weigh> ReadCache<V> {
         self.young_bytes += c;
         self.young.insert(k, v);
         if self.young_bytes > self.budget / 2 {
-            self.old = std::mem::take(&mut self.young);
+            // The dropped generation's table becomes the new young one:
+            // growing a fresh table rehashes and faults in new pages.
+            let mut table = std::mem::take(&mut self.old);
+            table.clear();
+            self.old = std::mem::replace(&mut self.young, table);
             self.young_bytes = 0;
         }
     }

@@ -66,6 +66,14 @@ impl SubCache {
         self.map.get_with(k, |v| f(v.as_deref()))
     }
 
+    /// Takes `k` out of the cache: `Some(record-or-absent)` if it was cached.
+    fn take(&mut self, k: &[u8]) -> Option<Option<Box<[u8]>>> {
+        if !self.enabled {
+            return None;
+        }
+        self.map.take(k)
+    }
+
     /// Caches what the store holds at `k`.
     fn fill(&mut self, k: &[u8], v: Option<&[u8]>) {
         if !self.enabled || v.is_some_and(|v| v.len() > MAX_VALUE) {
@@ -134,6 +142,47 @@ impl Store {
         let v = self.get(Cf::Data, key)?;
         self.members.borrow_mut().fill(key, v.as_deref());
         Ok(f(v.as_deref()))
+    }
+
+    /// Point read of `key`, a `data` record under the collection prefix
+    /// `prefix` that the caller reads for the last time (a popped list
+    /// element), through the member cache: a cached record is taken out of
+    /// it; on a miss, the records around `key` from `first` to `last`
+    /// (inclusive, in key order; a short range) are read and cached. List
+    /// pops read the element next to the last one popped, so the next pops
+    /// are hash probes instead of point reads that each search the memtables
+    /// and every L0 file. The range is read forwards whichever end pops: a
+    /// backward step in a memtable is a whole skiplist search. Exact like
+    /// every fill: the records come from the store's own read path (the
+    /// open batch merged). Values too long to cache are skipped, and end the
+    /// read once `key` is found, so a list of long elements costs one range
+    /// read per pop.
+    pub fn last_member_read(
+        &self,
+        prefix: &[u8],
+        key: &[u8],
+        first: &[u8],
+        last: &[u8],
+    ) -> Result<Option<Vec<u8>>, Error> {
+        if let Some(hit) = self.members.borrow_mut().take(key) {
+            return Ok(hit.map(Vec::from));
+        }
+        if !self.members.borrow().enabled {
+            return self.get(Cf::Data, key);
+        }
+        let mut found = None;
+        self.iter_prefix(Cf::Data, prefix, Some(first), false, |k, v| {
+            if k > last {
+                return false;
+            }
+            if k == key {
+                found = Some(v.to_vec());
+            } else {
+                self.members.borrow_mut().fill(k, Some(v));
+            }
+            v.len() <= MAX_VALUE || found.is_none()
+        })?;
+        Ok(found)
     }
 
     /// [`Store::member_with`] giving a copy of the record.

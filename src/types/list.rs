@@ -32,6 +32,9 @@ use crate::error::{CmdError, Error};
 use crate::storage::keys::{self, Cf};
 use crate::storage::{Meta, OfType, Store, Tx, Type};
 
+/// Elements a pop reads ahead into the member cache (`Store::last_member_read`).
+const READ_AHEAD: u64 = 64;
+
 /// Absolute index of the first element of a new list.
 pub const ORIGIN: u64 = 1 << 63;
 
@@ -224,9 +227,20 @@ pub fn pop(tx: &mut Tx, key: &[u8], mut l: List, end: End, count: u64) -> Result
     };
     let mut out = Vec::with_capacity(n as usize);
     if n == 1 {
-        // A point read sees this command's own writes (LMOVE l l).
-        let abs = l.head + first;
-        let v = tx.get(Cf::Data, &sub_key(db, key, &l, abs))?;
+        let k = sub_key(db, key, &l, l.head + first);
+        let v = if tx.has_pending_ops() {
+            // A point read sees this command's own writes (LMOVE l l).
+            tx.get(Cf::Data, &k)?
+        } else {
+            // The next pops from this end read the elements next to this one.
+            let abs = l.head + first;
+            let (from, to) = match end {
+                End::Left => (abs, abs.saturating_add(READ_AHEAD - 1).min(l.tail - 1)),
+                End::Right => (abs.saturating_sub(READ_AHEAD - 1).max(l.head), abs),
+            };
+            let (from, to) = (sub_key(db, key, &l, from), sub_key(db, key, &l, to));
+            tx.store().last_member_read(&keys::data_prefix(db, key, l.version), &k, &from, &to)?
+        };
         out.push(v.ok_or_else(|| CmdError::storage(Error::Corrupt { cf: "data", key: key.to_vec() }))?);
     } else {
         walk(tx.store(), db, key, &l, first, end.flip(), |_, v| {
