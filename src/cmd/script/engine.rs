@@ -28,7 +28,7 @@ use crate::resp::args::Args;
 use crate::resp::ffi::Span;
 use crate::resp::reply::ReplyBuf;
 use crate::storage::keys::{self, Cf};
-use crate::storage::{now_ms, Store};
+use crate::storage::Store;
 use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, Variadic, VmState};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -566,7 +566,8 @@ impl Engine {
     /// Runs the cached script or the function `target` for `client` with
     /// the arguments of an EVAL-style command (`numkeys` keys from index 3,
     /// then ARGV), writing its reply to `out`. None if there is no such
-    /// script or function.
+    /// script or function. Keys expire by `clock`, the time the command
+    /// started (Redis 7 freezes it at the script's start).
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         state: &mut ServerState,
@@ -577,6 +578,7 @@ impl Engine {
         args: &Args,
         numkeys: usize,
         mode: Mode,
+        clock: u64,
     ) -> Option<Outcome> {
         let eng = &state.scripting;
         let (func, flags) = match target {
@@ -626,7 +628,7 @@ impl Engine {
             store.begin_batch();
             state.deny_blocking += 1;
             // (Inside EXEC, the transaction's clock comes back after.)
-            let outer_clock = state.frozen_clock.replace(now_ms());
+            let outer_clock = state.frozen_clock.replace(clock);
             let cell = RefCell::new((&mut *state, scratch));
             let ran = lua.scope(|scope| {
                 let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
