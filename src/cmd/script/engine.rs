@@ -171,6 +171,8 @@ pub struct Engine {
     scratch: RefCell<Scratch>,
     /// Scripts run so far (paces the collector's extra steps).
     runs: Cell<u32>,
+    /// A script's `redis.call` is running a command (see `in_command`).
+    in_command: Cell<bool>,
 }
 
 /// What `redis.call` reuses from call to call: the command's arguments and
@@ -385,6 +387,7 @@ impl Engine {
             redis,
             scratch: RefCell::default(),
             runs: Cell::new(0),
+            in_command: Cell::new(false),
         })
     }
 
@@ -427,6 +430,13 @@ impl Engine {
         self.cache.clear();
         // Drop the compiled functions now rather than at some later GC.
         let _ = self.lua.gc_collect();
+    }
+
+    /// True while a script's `redis.call` runs a command: the command is
+    /// then the script's (Redis's Lua client: the slow log shows no client
+    /// address or name for it).
+    pub fn in_command(&self) -> bool {
+        self.in_command.get()
     }
 
     /// Sets `busy-reply-threshold`.
@@ -882,7 +892,9 @@ fn lib_call(
     }
     let mut out = ReplyBuf { buf: std::mem::take(reply), resp3: resp == 3 };
     out.buf.clear();
+    state.scripting.in_command.set(true);
     call(store, state, client, &mut out, &args, spec);
+    state.scripting.in_command.set(false);
     let mut pos = 0;
     let v = reply_to_lua(lua, &out.buf, &mut pos);
     let is_err = out.buf.first() == Some(&b'-');
