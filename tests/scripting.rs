@@ -373,3 +373,42 @@ fn a_busy_script_serves_auth_and_maxclients_to_new_clients() {
     assert_eq!(new.cmd(&["SET", "k", "v"]), Reply::ok());
     assert_eq!(probe.cmd(&["GET", "k"]), Reply::bulk("v"));
 }
+
+/// A script's commands are counted and timed on the clock that times the
+/// script (one read per command start, as Redis's `ustime()` in `call`):
+/// each SLOWLOG entry has the duration INFO commandstats added up, and the
+/// script's duration holds its commands'. As in Redis, the slow log shows
+/// the script's commands as its Lua client's (`?:0`, no name).
+#[test]
+fn a_scripts_commands_are_timed_within_it_in_slowlog_and_commandstats() {
+    let s = TestServer::new();
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["CLIENT", "SETNAME", "caller"]), Reply::ok());
+    assert_eq!(c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]), Reply::ok());
+    let script = "redis.call('SET', KEYS[1], ARGV[1]) local n = 0 for i = 1, 300000 do n = n + i end \
+                  return redis.call('GET', KEYS[1])";
+    assert_eq!(c.cmd(&["SLOWLOG", "RESET"]), Reply::ok());
+    assert_eq!(c.cmd(&["EVAL", script, "1", "k", "v"]), Reply::bulk("v"));
+    // Newest first: EVAL, then its GET and SET (SLOWLOG RESET before them).
+    let log = c.cmd(&["SLOWLOG", "GET"]).items();
+    let entry = |i: usize| {
+        let e = log[i].items();
+        let Reply::Int(usec) = e[2] else { panic!("no duration: {:?}", log[i]) };
+        assert_eq!(e[5].str(), if i == 0 { "caller" } else { "" }, "client name of {:?}", log[i]);
+        if i > 0 {
+            assert_eq!(e[4].str(), "?:0", "client address of {:?}", log[i]);
+        } else {
+            assert!(e[4].str().starts_with("127.0.0.1:"), "client address of {:?}", log[i]);
+        }
+        (e[3].items()[0].str().to_lowercase(), usec)
+    };
+    let (names, usec): (Vec<String>, Vec<i64>) = (0..3).map(entry).unzip();
+    assert_eq!(names, ["eval", "get", "set"]);
+    let stats = c.cmd(&["INFO", "commandstats"]).str();
+    for (name, usec) in names.iter().zip(&usec) {
+        let line = format!("cmdstat_{name}:calls=1,usec={usec},");
+        assert!(stats.contains(&line), "{line} not in {stats}");
+    }
+    assert!(usec[0] >= usec[1] + usec[2], "script {} us, its commands {} + {} us", usec[0], usec[1], usec[2]);
+    assert!(usec[0] > 0, "the loop takes time");
+}

@@ -32,7 +32,7 @@ use crate::storage::{now_ms, Store, Tx};
 use state::{BlockRequest, Client, ReplyMode, ServerState, SlowEntry};
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 bitflags::bitflags! {
     /// Command properties, as Redis's command flags.
@@ -603,9 +603,12 @@ pub fn call(
     spec: &'static CommandSpec,
 ) {
     let mark = out.len();
-    let started = Instant::now();
-    let result = run(store, state, client, out, args, spec);
-    let usec = started.elapsed().as_micros() as u64;
+    // One clock read is both the command's time (`now_ms`) and the start of
+    // its duration, which is wall-clock time as in Redis (`ustime()`): a
+    // script's EVALSHA and its two commands read the clock 7 times, not 11.
+    let started = now_us();
+    let result = run(store, state, client, out, args, spec, started / 1000);
+    let usec = now_us().saturating_sub(started);
     // Like Redis, a call that parks its client is counted once, when it is
     // served by a re-run or times out (see `count_timed_out`), not per run.
     let parked = result.is_ok() && state.block_request.is_some();
@@ -632,6 +635,11 @@ pub fn call(
     slowlog_push(state, client, args, spec, usec);
 }
 
+/// Wall-clock time in microseconds (`now_ms` to the microsecond).
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
 /// Counts the call of a parked command whose timeout passed (the runs that
 /// parked it were not counted), as Redis counts a timed-out BLPOP once.
 pub fn count_timed_out(state: &mut ServerState, args: &Args) {
@@ -648,6 +656,7 @@ fn run(
     out: &mut ReplyBuf,
     args: &Args,
     spec: &'static CommandSpec,
+    now: u64,
 ) -> CmdResult {
     if !arity_ok(spec.arity, args.len()) {
         if spec.name == "exec" {
@@ -660,7 +669,6 @@ fn run(
         }
         return Err(CmdError::WrongArity(spec.name.into()));
     }
-    let now = now_ms();
     let c = &mut state.clients[client];
     c.last_ms = now;
     if !c.authed && !spec.flags.contains(Flags::NO_AUTH) {
@@ -745,14 +753,12 @@ fn slowlog_push(state: &mut ServerState, client: usize, args: &Args, spec: &Comm
         }
     }
     let c = &state.clients[client];
-    let entry = SlowEntry {
-        id: state.slowlog.next_id,
-        time: now_ms() / 1000,
-        usec,
-        args: v,
-        addr: c.addr.clone(),
-        name: c.name.clone(),
+    // Like Redis, a script's commands are its Lua client's: no address or name.
+    let (addr, name) = match state.scripting.in_command() {
+        true => ("?:0".to_string(), Vec::new()),
+        false => (c.addr.clone(), c.name.clone()),
     };
+    let entry = SlowEntry { id: state.slowlog.next_id, time: now_ms() / 1000, usec, args: v, addr, name };
     state.slowlog.next_id += 1;
     state.slowlog.entries.push_front(entry);
     state.slowlog.entries.truncate(state.config.server.slowlog_max_len);

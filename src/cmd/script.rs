@@ -97,8 +97,8 @@ fn run_cached(ctx: &mut Ctx, args: &Args, sha: &[u8], mode: Mode) -> CmdResult {
 /// Runs a script or function with the keys and arguments of an EVAL-style
 /// command (`numkeys` keys from index 3); None if there is no such one.
 pub(super) fn run(ctx: &mut Ctx, target: Target, args: &Args, numkeys: usize, mode: Mode) -> Option<CmdResult> {
-    let store = ctx.tx.store();
-    Some(match Engine::run(ctx.state, store, ctx.client, ctx.out, target, args, numkeys, mode)? {
+    let (store, clock) = (ctx.tx.store(), ctx.tx.now_ms);
+    Some(match Engine::run(ctx.state, store, ctx.client, ctx.out, target, args, numkeys, mode, clock)? {
         Outcome::Done => Ok(()),
         Outcome::Failed(text) => Err(CmdError::Bytes(text)),
     })

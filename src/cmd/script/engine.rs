@@ -28,7 +28,7 @@ use crate::resp::args::Args;
 use crate::resp::ffi::Span;
 use crate::resp::reply::ReplyBuf;
 use crate::storage::keys::{self, Cf};
-use crate::storage::{now_ms, Store};
+use crate::storage::Store;
 use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, Variadic, VmState};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -171,6 +171,8 @@ pub struct Engine {
     scratch: RefCell<Scratch>,
     /// Scripts run so far (paces the collector's extra steps).
     runs: Cell<u32>,
+    /// A script's `redis.call` is running a command (see `in_command`).
+    in_command: Cell<bool>,
 }
 
 /// What `redis.call` reuses from call to call: the command's arguments and
@@ -385,6 +387,7 @@ impl Engine {
             redis,
             scratch: RefCell::default(),
             runs: Cell::new(0),
+            in_command: Cell::new(false),
         })
     }
 
@@ -427,6 +430,13 @@ impl Engine {
         self.cache.clear();
         // Drop the compiled functions now rather than at some later GC.
         let _ = self.lua.gc_collect();
+    }
+
+    /// True while a script's `redis.call` runs a command: the command is
+    /// then the script's (Redis's Lua client: the slow log shows no client
+    /// address or name for it).
+    pub fn in_command(&self) -> bool {
+        self.in_command.get()
     }
 
     /// Sets `busy-reply-threshold`.
@@ -566,7 +576,8 @@ impl Engine {
     /// Runs the cached script or the function `target` for `client` with
     /// the arguments of an EVAL-style command (`numkeys` keys from index 3,
     /// then ARGV), writing its reply to `out`. None if there is no such
-    /// script or function.
+    /// script or function. Keys expire by `clock`, the time the command
+    /// started (Redis 7 freezes it at the script's start).
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         state: &mut ServerState,
@@ -577,6 +588,7 @@ impl Engine {
         args: &Args,
         numkeys: usize,
         mode: Mode,
+        clock: u64,
     ) -> Option<Outcome> {
         let eng = &state.scripting;
         let (func, flags) = match target {
@@ -626,7 +638,7 @@ impl Engine {
             store.begin_batch();
             state.deny_blocking += 1;
             // (Inside EXEC, the transaction's clock comes back after.)
-            let outer_clock = state.frozen_clock.replace(now_ms());
+            let outer_clock = state.frozen_clock.replace(clock);
             let cell = RefCell::new((&mut *state, scratch));
             let ran = lua.scope(|scope| {
                 let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
@@ -880,7 +892,9 @@ fn lib_call(
     }
     let mut out = ReplyBuf { buf: std::mem::take(reply), resp3: resp == 3 };
     out.buf.clear();
+    state.scripting.in_command.set(true);
     call(store, state, client, &mut out, &args, spec);
+    state.scripting.in_command.set(false);
     let mut pos = 0;
     let v = reply_to_lua(lua, &out.buf, &mut pos);
     let is_err = out.buf.first() == Some(&b'-');
