@@ -227,13 +227,13 @@ pub fn pop(tx: &mut Tx, key: &[u8], mut l: List, end: End, count: u64) -> Result
     };
     let mut out = Vec::with_capacity(n as usize);
     if n == 1 {
-        let k = sub_key(db, key, &l, l.head + first);
+        let abs = l.head + first;
+        let k = sub_key(db, key, &l, abs);
         let v = if tx.has_pending_ops() {
             // A point read sees this command's own writes (LMOVE l l).
             tx.get(Cf::Data, &k)?
         } else {
             // The next pops from this end read the elements next to this one.
-            let abs = l.head + first;
             let (from, to) = match end {
                 End::Left => (abs, abs.saturating_add(READ_AHEAD - 1).min(l.tail - 1)),
                 End::Right => (abs.saturating_sub(READ_AHEAD - 1).max(l.head), abs),
