@@ -754,10 +754,8 @@ fn slowlog_push(state: &mut ServerState, client: usize, args: &Args, spec: &Comm
     }
     let c = &state.clients[client];
     // Like Redis, a script's commands are its Lua client's: no address or name.
-    let (addr, name) = match state.scripting.in_command() {
-        true => ("?:0".to_string(), Vec::new()),
-        false => (c.addr.clone(), c.name.clone()),
-    };
+    let (addr, name) =
+        if state.scripting.in_command() { ("?:0".to_string(), Vec::new()) } else { (c.addr.clone(), c.name.clone()) };
     let entry = SlowEntry { id: state.slowlog.next_id, time: now_ms() / 1000, usec, args: v, addr, name };
     state.slowlog.next_id += 1;
     state.slowlog.entries.push_front(entry);

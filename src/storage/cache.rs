@@ -100,13 +100,11 @@ impl<V: Weigh> ReadCache<V> {
 
     /// Forgets `k`.
     pub fn remove(&mut self, k: &[u8]) {
-        if let Some(v) = self.young.remove(k) {
-            self.young_bytes -= cost(k, &v);
-        }
-        self.old.remove(k);
+        self.take(k);
     }
 
-    /// Forgets `k`, giving back its cached value if any.
+    /// Forgets `k`, giving back its cached value if any (a key is in one
+    /// generation at most: `put` and promotions take it out of `old`).
     pub fn take(&mut self, k: &[u8]) -> Option<V> {
         if let Some(v) = self.young.remove(k) {
             self.young_bytes -= cost(k, &v);
