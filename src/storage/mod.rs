@@ -640,7 +640,8 @@ impl Store {
         if self.batch_depth.get() > 0 || self.overlay.borrow().is_empty() {
             return Ok(());
         }
-        let overlay = std::mem::take(&mut *self.overlay.borrow_mut());
+        // Replayed, then cleared: the overlay keeps its buffers for the next batch.
+        let mut overlay = self.overlay.borrow_mut();
         if self.tick_open.get() {
             let full = {
                 let (mut tick, mut tick_keys, mut tick_latest) =
@@ -648,11 +649,15 @@ impl Store {
                 Sink::tick(&self.db, &mut tick, &mut tick_keys, &mut tick_latest).replay(&overlay);
                 tick.size_in_bytes() + tick_latest.bytes() >= TICK_BATCH_MAX
             };
+            overlay.clear();
+            drop(overlay);
             self.tick_dirty.set(true);
             return if full { self.settle() } else { Ok(()) };
         }
         let mut batch = WriteBatch::default();
         Sink::batch(&self.db, &mut batch).replay(&overlay);
+        overlay.clear();
+        drop(overlay);
         match self.db.write_opt(batch, &self.write_opts) {
             Ok(()) => {
                 self.unflushed.set(true);
