@@ -56,6 +56,9 @@ enum Op {
     Range(Cf, At, At),
 }
 
+/// Per column family (`slot`), each key's last write's position in the log.
+type Index = [HashMap<Box<[u8]>, u32, ahash::RandomState>; 5];
+
 /// The log of an open batch.
 #[derive(Default)]
 pub struct Overlay {
@@ -63,7 +66,7 @@ pub struct Overlay {
     ops: Vec<Op>,
     /// Once the log passes `INDEXED` writes: per column family (`slot`),
     /// each key's last `Op::Key` position in `ops`.
-    index: Option<[HashMap<Box<[u8]>, u32, ahash::RandomState>; 5]>,
+    index: Option<Index>,
     /// Positions of the range deletes in `ops` (few: FLUSHDB, DEL of big keys).
     ranges: Vec<u32>,
 }
@@ -124,7 +127,7 @@ impl Overlay {
     }
 
     fn build_index(&mut self) {
-        let mut index: [HashMap<Box<[u8]>, u32, ahash::RandomState>; 5] = Default::default();
+        let mut index: Index = Default::default();
         for (pos, op) in self.ops.iter().enumerate() {
             if let Op::Key(cf, k, _) = *op {
                 index[slot(cf)].insert(self.bytes(k).into(), pos as u32);
@@ -184,7 +187,7 @@ impl Overlay {
 
     /// True if a range delete after position `after` covers `key`.
     fn range_deleted(&self, cf: Cf, key: &[u8], after: Option<usize>) -> bool {
-        self.ranges.iter().rev().take_while(|&&pos| after.is_none_or(|a| pos as usize > a)).any(|&pos| {
+        self.ranges.iter().rev().take_while(|&&pos| after.map_or(true, |a| pos as usize > a)).any(|&pos| {
             matches!(self.ops[pos as usize], Op::Range(c, a, b) if c == cf && self.bytes(a) <= key && key < self.bytes(b))
         })
     }
@@ -221,7 +224,7 @@ impl Overlay {
             (Some(s), false) => s.max(lower),
             _ => lower,
         };
-        let inside = |k: &[u8]| k >= lo && upper.is_none_or(|u| k < u) && !(reverse && start.is_some_and(|s| k > s));
+        let inside = |k: &[u8]| k >= lo && upper.map_or(true, |u| k < u) && !(reverse && start.is_some_and(|s| k > s));
         let mut latest: BTreeMap<&'a [u8], Option<&'a [u8]>> = BTreeMap::new();
         for op in &self.ops {
             match *op {
@@ -319,7 +322,7 @@ mod tests {
                     for k in b'a'..b'm' {
                         let key = [k];
                         let within = key.as_slice() >= lo
-                            && upper.is_none_or(|u| key.as_slice() < u.as_slice())
+                            && upper.map_or(true, |u| key.as_slice() < u.as_slice())
                             && !(reverse && start.is_some_and(|s| key.as_slice() > s.as_slice()));
                         if !within {
                             continue;
