@@ -65,10 +65,18 @@ impl<'a> Args<'a> {
         String::from_utf8_lossy(self.get(0)).to_lowercase()
     }
 
-    /// Copies the arguments out (for MULTI queues, scripts, replication).
+    /// Copies the arguments into `o`, reusing its buffers (a script
+    /// command's arguments, copied per call).
+    pub fn copy_into(&self, o: &mut OwnedArgs) {
+        o.buf.clear();
+        o.spans.clear();
+        o.extend(self.iter_from(0));
+    }
+
+    /// Copies the arguments out (for MULTI queues, blocked commands).
     pub fn to_owned_args(&self) -> OwnedArgs {
         // Sized up front: growing two vectors argument by argument cost
-        // more than the copy (an EVALSHA's arguments are copied per call).
+        // more than the copy.
         let mut o = OwnedArgs {
             buf: Vec::with_capacity(self.iter_from(0).map(<[u8]>::len).sum()),
             spans: Vec::with_capacity(self.len()),

@@ -189,8 +189,10 @@ impl Server {
                     let args = Args::new(buf, conn.parser.spans());
                     if !args.is_empty() && crate::cmd::script::may_run_script(args.get(0)) {
                         // (Scripts and EXEC never block: no block request.)
-                        let owned = args.to_owned_args();
+                        let mut owned = std::mem::take(&mut self.script_args);
+                        args.copy_into(&mut owned);
                         self.dispatch_lending(key, &owned.as_args(), limits);
+                        self.script_args = owned;
                     } else if !args.is_empty() {
                         dispatch(&self.store, &mut self.state, key, &mut conn.out, &args);
                         if let Some(mut req) = self.state.block_request.take() {

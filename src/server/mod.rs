@@ -42,6 +42,9 @@ pub struct Server {
     resume: Vec<usize>,
     /// Serves the other clients while a script is busy (lent per command).
     servicer: Option<Box<busy::Servicer>>,
+    /// A script command's arguments, copied out of the connection (the
+    /// script lends the connections away); reused from call to call.
+    script_args: crate::resp::args::OwnedArgs,
 }
 
 impl Server {
@@ -82,6 +85,7 @@ impl Server {
             expire_cursor_ms: 0,
             resume: Vec::new(),
             servicer,
+            script_args: Default::default(),
         })
     }
 
