@@ -105,6 +105,9 @@ pub struct Store {
     /// Order-statistics indexes of big sorted sets and sets, kept exact by `commit`.
     rank: RefCell<rank::RankIndexes>,
     counts: RefCell<Vec<DbCounts>>,
+    /// `commit`'s working copy of `counts`, swapped in on success (reused:
+    /// no allocation per command).
+    counts_next: RefCell<Vec<DbCounts>>,
     next_version: Cell<u64>,
     version_hwm: Cell<u64>,
     /// Writes not yet handed to the OS by `flush_wal`.
@@ -184,6 +187,7 @@ impl Store {
             members: RefCell::new(SubCache::new(cfg.member_cache_size)),
             rank: RefCell::default(),
             counts: RefCell::new(vec![DbCounts::default(); databases]),
+            counts_next: RefCell::new(Vec::new()),
             next_version: Cell::new(1),
             version_hwm: Cell::new(0),
             unflushed: Cell::new(false),
@@ -477,7 +481,8 @@ impl Store {
             (false, true) => Sink::tick(&self.db, &mut tick, &mut tick_keys, &mut tick_latest),
             (false, false) => Sink::batch(&self.db, own.as_mut().expect("created above")),
         };
-        let mut counts = self.counts.borrow().clone();
+        let mut counts = self.counts_next.borrow_mut();
+        counts.clone_from(&self.counts.borrow());
         for &flush in &tx.flushes {
             let dbs: Vec<u8> = match flush {
                 Some(d) => vec![d],
@@ -520,9 +525,9 @@ impl Store {
                 SubOp::DeleteRange(c, a, b) => sink.delete_range(*c, a, b),
             }
         }
-        if counts != *self.counts.borrow() {
+        if *counts != *self.counts.borrow() {
             let mut v = Vec::with_capacity(counts.len() * 16);
-            for c in &counts {
+            for c in counts.iter() {
                 v.extend_from_slice(&c.keys.to_be_bytes());
                 v.extend_from_slice(&c.expires.to_be_bytes());
             }
@@ -538,7 +543,8 @@ impl Store {
             }
             self.unflushed.set(true);
         }
-        *self.counts.borrow_mut() = counts;
+        std::mem::swap(&mut *self.counts.borrow_mut(), &mut *counts);
+        drop(counts);
         self.rank.borrow_mut().observe(&tx);
         self.members.borrow_mut().observe(&tx);
         let mut cache = self.cache.borrow_mut();
