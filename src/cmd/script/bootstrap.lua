@@ -13,8 +13,8 @@ local function raw_error(msg)
   error({err = msg})
 end
 
--- redis.call, redis.pcall and redis.sha1hex are Rust functions (set by the
--- engine): being C functions, a `return redis.call(...)` tail call keeps the
+-- redis.call and redis.sha1hex are Rust functions (set by the engine):
+-- being C functions, a `return redis.call(...)` tail call keeps the
 -- user's frame, so errors can name the user's line as Redis does.
 redis.error_reply = function(...)
   local e = ...
@@ -213,11 +213,13 @@ function bridge.load_library(chunk)
   return true, got
 end
 
--- A run: the engine passes this run's redis.call (it borrows the server for
--- the run only) and the run's KEYS and ARGV, installed here in one call into
--- Lua rather than one per table write. They are left in place after the
--- run (the next run replaces them; a function run removes KEYS and ARGV):
--- clearing them cost a fifth of the runtime's share of a short EVALSHA.
+-- A run: the engine passes the run's KEYS and ARGV, installed here in one
+-- call into Lua rather than one per table write. They are left in place
+-- after the run (the next run replaces them; a function run removes KEYS and
+-- ARGV): clearing them cost a fifth of the runtime's share of a short EVALSHA.
+-- redis.call is the engine's, made once; each run puts it back, as the
+-- library tables are not read-only (a script may have replaced it).
+local call = redis.call
 
 -- redis.pcall: what redis.call would raise, returned (an error table). Set
 -- once: it calls whatever redis.call is.
@@ -243,7 +245,7 @@ end
 local handler = bridge.handler
 
 -- Runs a script with its KEYS and ARGV globals.
-function bridge.run(f, call, ...)
+function bridge.run(f, ...)
   local keys, argv = split(...)
   rawset(redis, 'call', call)
   rawset(G, 'KEYS', keys)
@@ -253,7 +255,7 @@ end
 
 -- Calls a function's callback with its keys and arguments tables (functions
 -- see no KEYS / ARGV globals, as in Redis).
-function bridge.run_function(f, call, ...)
+function bridge.run_function(f, ...)
   local keys, argv = split(...)
   rawset(redis, 'call', call)
   rawset(G, 'KEYS', nil)
