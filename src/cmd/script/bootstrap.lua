@@ -106,8 +106,16 @@ end
 local function readonly()
   error('Attempt to modify a readonly table', 2)
 end
+-- Set while the runtime installs a run's KEYS and ARGV: stored plainly (no
+-- C call), they reach __newindex only when absent (removed by a function
+-- run, or by a script's rawset).
+local installing = false
+local function readonly_globals(t, k, v)
+  if installing then return rawset(t, k, v) end
+  error('Attempt to modify a readonly table', 2)
+end
 bridge.env = setmetatable({}, {__index = G, __newindex = readonly, __metatable = false})
-setmetatable(G, {__index = missing, __newindex = readonly, __metatable = false})
+setmetatable(G, {__index = missing, __newindex = readonly_globals, __metatable = false})
 
 -- FUNCTION libraries (Redis 7.0). A library's code runs once, at FUNCTION
 -- LOAD, in `fenv` while `loading` is set: it then sees only the library API
@@ -228,15 +236,14 @@ local function returned(ok, ...)
   return bridge.caught((...))
 end
 rawset(redis, 'pcall', function(...)
-  return returned(pcall_(rawget(redis, 'call'), ...))
+  return returned(pcall_(redis.call, ...))
 end)
 
--- A run's KEYS and ARGV: tables the engine made, or (`keys` a count) the
--- first `keys` of the other arguments and the rest.
-local function split(keys, argv, ...)
-  if type(keys) == 'table' then return keys, argv end
+-- A run's KEYS and ARGV: the first `keys` of the other arguments and the
+-- rest. (They are strings, so `#all` counts them: no C call but `select`.)
+local function split(keys, ...)
   local all, rest = {...}, {select(keys + 1, ...)}
-  for i = select('#', ...), keys + 1, -1 do
+  for i = #all, keys + 1, -1 do
     all[i] = nil
   end
   return all, rest
@@ -244,21 +251,24 @@ end
 
 local handler = bridge.handler
 
--- Runs a script with its KEYS and ARGV globals.
-function bridge.run(f, ...)
-  local keys, argv = split(...)
-  rawset(redis, 'call', call)
-  rawset(G, 'KEYS', keys)
-  rawset(G, 'ARGV', argv)
+-- Runs a script with its KEYS and ARGV globals: given as tables the engine
+-- made, or `keys` a count and the arguments after `argv` (nil).
+function bridge.run(f, keys, argv, ...)
+  if argv == nil then keys, argv = split(keys, ...) end
+  redis.call = call
+  installing = true
+  G.KEYS, G.ARGV = keys, argv
+  installing = false
   return xpcall_(f, handler)
 end
 
 -- Calls a function's callback with its keys and arguments tables (functions
 -- see no KEYS / ARGV globals, as in Redis).
-function bridge.run_function(f, ...)
-  local keys, argv = split(...)
-  rawset(redis, 'call', call)
-  rawset(G, 'KEYS', nil)
-  rawset(G, 'ARGV', nil)
+function bridge.run_function(f, keys, argv, ...)
+  if argv == nil then keys, argv = split(keys, ...) end
+  redis.call = call
+  installing = true
+  G.KEYS, G.ARGV = nil, nil
+  installing = false
   return xpcall_(function() return f(keys, argv) end, handler)
 end

@@ -18,7 +18,7 @@
 //!
 //! Per run the engine makes one call into Lua (`bridge.run`: KEYS/ARGV built
 //! and set in Lua, left until the next run) and reuses `redis.call`'s
-//! buffers; the collector is paced as Redis paces it (`GC_PERIOD`).
+//! buffers; the collector's pause follows the heap's size (`gc_pause`).
 
 use super::busy::{Busy, BusyService};
 use super::convert::{lua_bytes, lua_to_reply, reply_to_lua};
@@ -42,13 +42,26 @@ const STACK_ARGS_MAX: usize = 1000;
 /// Lua instructions between two checks of the time limit.
 const HOOK_EVERY: u32 = 100_000;
 
-/// Like Redis (`luaCallFunction`), every `GC_PERIOD` runs the collector
-/// takes a step of `GC_PERIOD` KB, on top of Lua's own pacing (left at its
-/// defaults): the heap stays near twice the live data, which keeps it in
-/// cache. (An earlier policy let garbage grow to megabytes between cycles:
-/// sweeping cold memory and re-growing Lua's string table cost a fifth of
-/// a short EVALSHA's CPU.)
+/// Lua 5.1's collector starts a cycle once the heap has grown `pause`% over
+/// what the last cycle left, and a cycle marks everything live. A short
+/// script leaves a few hundred bytes of garbage, so with the default 200 a
+/// small VM (the runtime, ~50 KB) re-marks its whole live heap every couple
+/// of hundred runs, and Redis's extra 50 KB step every 50 runs (tried) every
+/// 50. So the pause lets a small heap gather up to `GC_HEADROOM` of garbage
+/// per cycle, which stays in cache (megabytes did not: sweeping cold memory
+/// and re-growing Lua's string table cost a fifth of a short EVALSHA's
+/// CPU); a heap of `GC_HEADROOM` or more keeps the default.
+const GC_HEADROOM: usize = 512 << 10;
+
+/// Runs between two re-pacings of the collector (`gc_pause`); the
+/// time-limit hook re-paces it too, so a long script growing its heap gets
+/// Lua's default pace.
 const GC_PERIOD: u32 = 50;
+
+/// The collector's pause for a heap of `used` bytes (see `GC_HEADROOM`).
+fn gc_pause(used: usize) -> i32 {
+    (100 * (used.saturating_add(GC_HEADROOM)) / used.max(1)).clamp(200, 1000) as i32
+}
 
 /// Why a script may not run a command: Redis's texts.
 const NO_ARGS: &str = "ERR Please specify at least one argument for this redis lib call";
@@ -430,13 +443,15 @@ impl Engine {
         let shutdown = Rc::new(Cell::new(false));
         let (k, s, l, kl) = (killed.clone(), started.clone(), limit.clone(), killed_line.clone());
         let (sl, w, isf, sd) = (slot.clone(), wrote.clone(), is_function.clone(), shutdown.clone());
-        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, debug| {
+        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |lua, debug| {
             let killed = || Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
             if k.get() {
                 // Raised once: pcall and xpcall rethrow it (bootstrap.lua), and
                 // failing again here could hit the error handler itself.
                 return Ok(VmState::Continue);
             }
+            // A long script may be growing the heap: the pause follows.
+            lua.gc_set_pause(gc_pause(lua.used_memory()));
             if !s.get().is_some_and(|t| t.elapsed() > l.get()) {
                 return Ok(VmState::Continue);
             }
@@ -762,8 +777,8 @@ impl Engine {
             state.frozen_clock = outer_clock;
             state.clients[client].db = db;
             started.set(None);
-            if state.scripting.runs.replace(state.scripting.runs.get().wrapping_add(1)) % GC_PERIOD == GC_PERIOD - 1 {
-                let _ = lua.gc_step_kbytes(GC_PERIOD as i32);
+            if state.scripting.runs.replace(state.scripting.runs.get().wrapping_add(1)) % GC_PERIOD == 0 {
+                lua.gc_set_pause(gc_pause(lua.used_memory()));
             }
             if state.scripting.shutdown.replace(false) {
                 // SHUTDOWN NOSAVE: like Redis, the server stops before the
@@ -1038,6 +1053,16 @@ mod tests {
         let (ok, v): (bool, Value) = e.run.call((f, 0)).expect("runs");
         assert!(ok);
         assert!(matches!(v, Value::Integer(1)) || matches!(v, Value::Number(n) if n == 1.0));
+    }
+
+    #[test]
+    fn small_heaps_gather_more_garbage_per_cycle_big_ones_as_lua_does() {
+        assert!(gc_pause(Engine::new(5000).lua.used_memory()) > 500);
+        assert_eq!(gc_pause(64 << 10), 900);
+        assert_eq!(gc_pause(GC_HEADROOM), 200);
+        assert_eq!(gc_pause(GC_HEADROOM / 2), 300);
+        assert_eq!(gc_pause(usize::MAX / 200), 200);
+        assert_eq!(gc_pause(0), 1000);
     }
 
     #[test]
