@@ -21,7 +21,7 @@
 //! buffers; the collector's pause follows the heap's size (`gc_pause`).
 
 use super::busy::{Busy, BusyService};
-use super::convert::{lua_bytes, lua_to_reply, reply_to_lua};
+use super::convert::{lua_bytes, lua_to_reply, reply_to_lua, ReplyStrings};
 use crate::cmd::state::{ServerState, Shutdown};
 use crate::cmd::{call, lookup, table, Flags};
 use crate::config::Config;
@@ -412,6 +412,7 @@ impl Engine {
         let slot = Rc::new(RefCell::new(Slot::new()));
         let (wrote, is_function) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
         let (sl, r, p, w) = (slot.clone(), resp.clone(), pending.clone(), wrote.clone());
+        let strings = ReplyStrings::new(&lua)?;
         // bootstrap.lua keeps it and puts it back as redis.call at each run.
         redis.raw_set(
             "call",
@@ -422,7 +423,7 @@ impl Engine {
                 else {
                     return Err(raise(&p, OUTSIDE_RUN.into()));
                 };
-                match lib_call(lua, state, store, *client, scratch, args, *mode, r.get(), &w)? {
+                match lib_call(lua, &strings, state, store, *client, scratch, args, *mode, r.get(), &w)? {
                     (false, v) => Err(raise(&p, error_message(&v)?)),
                     (true, v) => Ok(v),
                 }
@@ -930,6 +931,7 @@ fn error_message(v: &Value) -> mlua::Result<Vec<u8>> {
 #[allow(clippy::too_many_arguments)]
 fn lib_call(
     lua: &Lua,
+    strings: &ReplyStrings,
     state: &mut ServerState,
     store: &Store,
     client: usize,
@@ -989,7 +991,7 @@ fn lib_call(
     call(store, state, client, &mut out, &args, spec);
     state.scripting.in_command.set(false);
     let mut pos = 0;
-    let v = reply_to_lua(lua, &out.buf, &mut pos);
+    let v = reply_to_lua(lua, strings, &out.buf, &mut pos);
     let is_err = out.buf.first() == Some(&b'-');
     *reply = out.buf;
     Ok((!is_err, v?))
