@@ -46,11 +46,12 @@ const HOOK_EVERY: u32 = 100_000;
 /// what the last cycle left, and a cycle marks everything live. A short
 /// script leaves a few hundred bytes of garbage, so with the default 200 a
 /// small VM (the runtime, ~50 KB) re-marks its whole live heap every couple
-/// of hundred runs, and Redis's extra 50 KB step every 50 runs (tried) every
-/// 50. So the pause lets a small heap gather up to `GC_HEADROOM` of garbage
-/// per cycle, which stays in cache (megabytes did not: sweeping cold memory
-/// and re-growing Lua's string table cost a fifth of a short EVALSHA's
-/// CPU); a heap of `GC_HEADROOM` or more keeps the default.
+/// of hundred runs; with Redis's extra 50 KB step every 50 runs (the former
+/// policy here) about every 50. So the pause lets a small heap gather up to
+/// `GC_HEADROOM` of garbage per cycle, which stays in cache (megabytes did
+/// not: sweeping cold memory and re-growing Lua's string table cost a fifth
+/// of a short EVALSHA's CPU); a heap of `GC_HEADROOM` or more keeps the
+/// default.
 const GC_HEADROOM: usize = 512 << 10;
 
 /// Runs between two re-pacings of the collector (`gc_pause`); the
@@ -170,7 +171,7 @@ pub struct Engine {
     resp: Rc<Cell<u8>>,
     /// The error a Rust library function raised (see `raise`).
     pending: Pending,
-    /// Scripts run so far (paces the collector's extra steps).
+    /// Scripts run so far (when to re-pace the collector).
     runs: Cell<u32>,
     /// A script's `redis.call` is running a command (see `in_command`).
     in_command: Cell<bool>,
@@ -808,7 +809,8 @@ impl Engine {
             Ok(Outcome::Failed(error_text(&value, &name())?))
         })();
         Some(result.unwrap_or_else(|e| {
-            // The runtime did not get to remove what it installed.
+            // The runtime failed outside the script (which its xpcall
+            // catches): drop what it may have installed for the run.
             let eng = &state.scripting;
             for k in ["KEYS", "ARGV"] {
                 let _ = eng.lua.globals().raw_set(k, Value::Nil);
