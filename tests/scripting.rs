@@ -412,3 +412,40 @@ fn a_scripts_commands_are_timed_within_it_in_slowlog_and_commandstats() {
     assert!(usec[0] >= usec[1] + usec[2], "script {} us, its commands {} + {} us", usec[0], usec[1], usec[2]);
     assert!(usec[0] > 0, "the loop takes time");
 }
+
+/// `redis.call`, KEYS and ARGV are installed once and reused from run to
+/// run: whatever a script did to them (replaced `redis.call`, removed KEYS
+/// with rawset) or a function run did (functions see no KEYS / ARGV), the
+/// next script gets the server's `redis.call` and its own KEYS and ARGV.
+#[test]
+fn each_script_gets_the_real_redis_call_and_its_own_keys_and_argv() {
+    let s = TestServer::new();
+    let mut raw = s.raw();
+    let check = |raw: &mut common::RawClient, n: &str| {
+        let body = "redis.call('set', KEYS[1], ARGV[1]) return {redis.call('get', KEYS[1]), redis.pcall('get', KEYS[1]), #KEYS, #ARGV}";
+        let got = raw.cmd(&["EVAL", body, "1", &format!("k{n}"), &format!("v{n}")]);
+        let v = Reply::bulk(&format!("v{n}"));
+        assert_eq!(got, Reply::Array(Some(vec![v.clone(), v, Reply::Int(1), Reply::Int(1)])), "after {n}");
+    };
+    check(&mut raw, "first");
+    // (Redis refuses these: its library tables are read-only. Either way,
+    // the next script must not see them.)
+    let tamper = [
+        "redis.call = function() return 'fake' end",
+        "rawset(_G, 'KEYS', nil)",
+        "rawset(_G, 'ARGV', nil) rawset(_G, 'KEYS', nil)",
+    ];
+    for (i, body) in tamper.into_iter().enumerate() {
+        let _ = raw.cmd(&["EVAL", body, "1", "a", "b"]);
+        check(&mut raw, &format!("tamper{i}"));
+    }
+    let lib =
+        "#!lua name=lib\nredis.register_function('f', function(keys, args) return {keys[1], args[1], KEYS} end)\n\
+               redis.register_function('g', function(keys, args) return redis.call('get', keys[1]) end)";
+    assert_eq!(raw.cmd(&["FUNCTION", "LOAD", lib]), Reply::bulk("lib"));
+    let Reply::Error(e) = raw.cmd(&["FCALL", "f", "1", "fk", "fa"]) else { panic!("KEYS is not a function's global") };
+    assert!(e.contains("nonexistent global variable 'KEYS'"), "{e}");
+    check(&mut raw, "a function run");
+    assert_eq!(raw.cmd(&["FCALL", "g", "1", "ka function run"]), Reply::bulk("va function run"));
+    check(&mut raw, "another function run");
+}

@@ -272,6 +272,13 @@ pub struct ServerState {
 impl ServerState {
     /// Fresh state for `config`.
     pub fn new(config: Config) -> Self {
+        let scripting = super::script::engine::Engine::new(config.server.busy_reply_threshold);
+        Self::with_engine(config, scripting)
+    }
+
+    /// Fresh state for `config` around the engine `scripting` (the engine
+    /// makes its stand-in state so, see `script::engine`).
+    pub fn with_engine(config: Config, scripting: super::script::engine::Engine) -> Self {
         let now = now_ms();
         ServerState {
             clients: Slab::new(),
@@ -296,7 +303,7 @@ impl ServerState {
             frozen_clock: None,
             pubsub: PubSub::default(),
             push_targets: Vec::new(),
-            scripting: super::script::engine::Engine::new(config.server.busy_reply_threshold),
+            scripting,
             config,
         }
     }

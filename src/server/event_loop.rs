@@ -11,7 +11,7 @@
 
 use super::busy::Servicer;
 use super::conn::{Conn, ReadOutcome};
-use super::{Server, CONN_BASE, LISTENER, SIGNALS};
+use super::{exclusive, Server, CONN_BASE, LISTENER, SIGNALS};
 use crate::cmd::state::{Blocked, Client};
 use crate::cmd::{count_timed_out, dispatch};
 use crate::config::SyncPolicy;
@@ -182,7 +182,7 @@ impl Server {
                     if self.store.write_error().is_some() {
                         // After a write error (disk full): a rate-limited probe
                         // whether writes work again, so they resume by themselves.
-                        let _ = self.store.writable();
+                        let _ = exclusive(&mut self.store).writable();
                     }
                     let conn = &mut self.conns[key];
                     let buf = &conn.inbuf[start..start + consumed];
@@ -246,7 +246,7 @@ impl Server {
         let conns = std::mem::take(&mut self.conns);
         let mut servicer = self.servicer.take().expect("invariant: the servicer is home between commands");
         servicer.lend(conns, key, limits);
-        self.state.scripting.lend(servicer);
+        self.state.scripting.lend(servicer, self.store.clone());
         dispatch(&self.store, &mut self.state, key, &mut out, args);
         let lent = self.state.scripting.reclaim().expect("invariant: the engine returns what it was lent");
         let mut lent: Box<Servicer> = lent.into_any().downcast().expect("invariant: the server lent a Servicer");
@@ -464,7 +464,7 @@ impl Server {
     fn cron(&mut self, budget_base: Duration) {
         // Like Redis: spend at most a quarter of the timer period expiring keys.
         let budget = budget_base / 4;
-        match active_expire_cycle(&mut self.store, &mut self.expire_cursor_ms, budget) {
+        match active_expire_cycle(exclusive(&mut self.store), &mut self.expire_cursor_ms, budget) {
             Ok(n) => self.state.stats.expired_keys += n,
             Err(e) => log::error!("active expiry failed: {e}"),
         }

@@ -14,6 +14,7 @@ use mio::net::TcpListener;
 use mio::{Poll, Token};
 use slab::Slab;
 use std::net::SocketAddr;
+use std::rc::Rc;
 
 /// Token of the plain TCP listener.
 pub const LISTENER: Token = Token(0);
@@ -30,7 +31,9 @@ pub struct Server {
     listener: TcpListener,
     signals: signal_hook_mio::v1_0::Signals,
     conns: Slab<Conn>,
-    store: Store,
+    /// Shared with the script engine while a command that may run a script
+    /// runs (see `dispatch_lending`); the only owner otherwise.
+    store: Rc<Store>,
     state: ServerState,
     /// Connections with output to write at the end of the tick.
     pending_writes: Vec<usize>,
@@ -50,7 +53,7 @@ pub struct Server {
 impl Server {
     /// Opens the store and binds the listener.
     pub fn new(config: Config) -> Result<Server, Error> {
-        let store = Store::open(&config.storage, config.server.databases)?;
+        let store = Rc::new(Store::open(&config.storage, config.server.databases)?);
         let addr: SocketAddr = format!("{}:{}", config.server.bind, config.server.port)
             .parse()
             .or_else(|_| {
@@ -98,4 +101,10 @@ impl Server {
     pub fn set_config_file(&mut self, path: String) {
         self.state.config_file = path;
     }
+}
+
+/// The store, for what needs it exclusively (reopening after a write error,
+/// active expiry): between commands nothing else holds it.
+fn exclusive(store: &mut Rc<Store>) -> &mut Store {
+    Rc::get_mut(store).expect("invariant: the engine gives the store back after each command")
 }

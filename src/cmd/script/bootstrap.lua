@@ -13,8 +13,8 @@ local function raw_error(msg)
   error({err = msg})
 end
 
--- redis.call, redis.pcall and redis.sha1hex are Rust functions (set by the
--- engine): being C functions, a `return redis.call(...)` tail call keeps the
+-- redis.call and redis.sha1hex are Rust functions (set by the engine):
+-- being C functions, a `return redis.call(...)` tail call keeps the
 -- user's frame, so errors can name the user's line as Redis does.
 redis.error_reply = function(...)
   local e = ...
@@ -106,8 +106,16 @@ end
 local function readonly()
   error('Attempt to modify a readonly table', 2)
 end
+-- Set while the runtime installs a run's KEYS and ARGV: stored plainly (no
+-- C call), they reach __newindex only when absent (removed by a function
+-- run, or by a script's rawset).
+local installing = false
+local function readonly_globals(t, k, v)
+  if installing then return rawset(t, k, v) end
+  error('Attempt to modify a readonly table', 2)
+end
 bridge.env = setmetatable({}, {__index = G, __newindex = readonly, __metatable = false})
-setmetatable(G, {__index = missing, __newindex = readonly, __metatable = false})
+setmetatable(G, {__index = missing, __newindex = readonly_globals, __metatable = false})
 
 -- FUNCTION libraries (Redis 7.0). A library's code runs once, at FUNCTION
 -- LOAD, in `fenv` while `loading` is set: it then sees only the library API
@@ -213,11 +221,13 @@ function bridge.load_library(chunk)
   return true, got
 end
 
--- A run: the engine passes this run's redis.call (it borrows the server for
--- the run only) and the run's KEYS and ARGV, installed here in one call into
--- Lua rather than one per table write. They are left in place after the
--- run (the next run replaces them; a function run removes KEYS and ARGV):
--- clearing them cost a fifth of the runtime's share of a short EVALSHA.
+-- A run: the engine passes the run's KEYS and ARGV, installed here in one
+-- call into Lua rather than one per table write. They are left in place
+-- after the run (the next run replaces them; a function run removes KEYS and
+-- ARGV): clearing them cost a fifth of the runtime's share of a short EVALSHA.
+-- redis.call is the engine's, made once; each run puts it back, as the
+-- library tables are not read-only (a script may have replaced it).
+local call = redis.call
 
 -- redis.pcall: what redis.call would raise, returned (an error table). Set
 -- once: it calls whatever redis.call is.
@@ -226,15 +236,14 @@ local function returned(ok, ...)
   return bridge.caught((...))
 end
 rawset(redis, 'pcall', function(...)
-  return returned(pcall_(rawget(redis, 'call'), ...))
+  return returned(pcall_(redis.call, ...))
 end)
 
--- A run's KEYS and ARGV: tables the engine made, or (`keys` a count) the
--- first `keys` of the other arguments and the rest.
-local function split(keys, argv, ...)
-  if type(keys) == 'table' then return keys, argv end
+-- A run's KEYS and ARGV: the first `keys` of the other arguments and the
+-- rest. (They are strings, so `#all` counts them: no C call but `select`.)
+local function split(keys, ...)
   local all, rest = {...}, {select(keys + 1, ...)}
-  for i = select('#', ...), keys + 1, -1 do
+  for i = #all, keys + 1, -1 do
     all[i] = nil
   end
   return all, rest
@@ -242,21 +251,24 @@ end
 
 local handler = bridge.handler
 
--- Runs a script with its KEYS and ARGV globals.
-function bridge.run(f, call, ...)
-  local keys, argv = split(...)
-  rawset(redis, 'call', call)
-  rawset(G, 'KEYS', keys)
-  rawset(G, 'ARGV', argv)
+-- Runs a script with its KEYS and ARGV globals: given as tables the engine
+-- made, or `keys` a count and the arguments after `argv` (nil).
+function bridge.run(f, keys, argv, ...)
+  if argv == nil then keys, argv = split(keys, ...) end
+  redis.call = call
+  installing = true
+  G.KEYS, G.ARGV = keys, argv
+  installing = false
   return xpcall_(f, handler)
 end
 
 -- Calls a function's callback with its keys and arguments tables (functions
 -- see no KEYS / ARGV globals, as in Redis).
-function bridge.run_function(f, call, ...)
-  local keys, argv = split(...)
-  rawset(redis, 'call', call)
-  rawset(G, 'KEYS', nil)
-  rawset(G, 'ARGV', nil)
+function bridge.run_function(f, keys, argv, ...)
+  if argv == nil then keys, argv = split(keys, ...) end
+  redis.call = call
+  installing = true
+  G.KEYS, G.ARGV = nil, nil
+  installing = false
   return xpcall_(function() return f(keys, argv) end, handler)
 end

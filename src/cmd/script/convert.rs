@@ -15,17 +15,38 @@ use mlua::{BString, Either, IntoLua, Lua, Table, Value};
 /// would otherwise recurse forever).
 const MAX_DEPTH: usize = 1000;
 
+/// Strings every status and error reply needs, made once: pushing a kept
+/// string costs less than interning the same bytes again per reply.
+pub struct ReplyStrings {
+    ok: mlua::String,
+    err: mlua::String,
+    /// The status nearly every write replies.
+    ok_text: mlua::String,
+}
+
+impl ReplyStrings {
+    /// The strings, in `lua`.
+    pub fn new(lua: &Lua) -> mlua::Result<ReplyStrings> {
+        Ok(ReplyStrings {
+            ok: lua.create_string("ok")?,
+            err: lua.create_string("err")?,
+            ok_text: lua.create_string("OK")?,
+        })
+    }
+}
+
 /// Parses one RESP reply at `buf[*pos..]` into a Lua value.
-pub fn reply_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Value> {
+pub fn reply_to_lua(lua: &Lua, strings: &ReplyStrings, buf: &[u8], pos: &mut usize) -> mlua::Result<Value> {
     let kind = buf[*pos];
     let line_end = *pos + memchr::memchr(b'\n', &buf[*pos..]).unwrap_or(buf.len() - *pos);
     let line = &buf[*pos + 1..line_end.saturating_sub(1)];
     *pos = line_end + 1;
     let num = || -> i64 { std::str::from_utf8(line).ok().and_then(|s| s.parse().ok()).unwrap_or(0) };
-    let tagged = |tag: &str, v: Value| tagged(lua, tag, v);
+    let tagged_as = |tag: &str, v: Value| tagged(lua, tag, v);
     match kind {
-        b'+' => tagged_str(lua, "ok", line),
-        b'-' => tagged_str(lua, "err", line),
+        b'+' if line == b"OK" => tagged(lua, &strings.ok, &strings.ok_text),
+        b'+' => tagged(lua, &strings.ok, lua_bytes(line)),
+        b'-' => tagged(lua, &strings.err, lua_bytes(line)),
         b':' => Ok(Value::Number(num() as f64)),
         b'$' | b'=' => {
             let n = num();
@@ -40,7 +61,7 @@ pub fn reply_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Valu
             let t = lua.create_table()?;
             t.raw_set("format", lua.create_string(&body[..3.min(body.len())])?)?;
             t.raw_set("string", lua.create_string(body.get(4..).unwrap_or_default())?)?;
-            tagged("verbatim_string", Value::Table(t))
+            tagged_as("verbatim_string", Value::Table(t))
         }
         b'*' | b'>' => {
             let n = num();
@@ -49,7 +70,7 @@ pub fn reply_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Valu
             }
             let t = lua.create_table()?;
             for i in 1..=n {
-                let v = reply_to_lua(lua, buf, pos)?;
+                let v = reply_to_lua(lua, strings, buf, pos)?;
                 t.raw_set(i, v)?;
             }
             Ok(Value::Table(t))
@@ -57,38 +78,33 @@ pub fn reply_to_lua(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<Valu
         b'%' | b'~' => {
             let t = lua.create_table()?;
             for _ in 0..num() {
-                let k = reply_to_lua(lua, buf, pos)?;
-                let v = if kind == b'%' { reply_to_lua(lua, buf, pos)? } else { Value::Boolean(true) };
+                let k = reply_to_lua(lua, strings, buf, pos)?;
+                let v = if kind == b'%' { reply_to_lua(lua, strings, buf, pos)? } else { Value::Boolean(true) };
                 t.raw_set(k, v)?;
             }
-            tagged(if kind == b'%' { "map" } else { "set" }, Value::Table(t))
+            tagged_as(if kind == b'%' { "map" } else { "set" }, Value::Table(t))
         }
         b'|' => {
             // Attributes are skipped: the value follows them.
             for _ in 0..num() * 2 {
-                reply_to_lua(lua, buf, pos)?;
+                reply_to_lua(lua, strings, buf, pos)?;
             }
-            reply_to_lua(lua, buf, pos)
+            reply_to_lua(lua, strings, buf, pos)
         }
         b'_' => Ok(Value::Nil),
         b'#' => Ok(Value::Boolean(line == b"t")),
         b',' => {
             let d = crate::util::strtod(line).unwrap_or(0.0);
-            tagged("double", Value::Number(d))
+            tagged_as("double", Value::Number(d))
         }
-        b'(' => tagged("big_number", Value::String(lua.create_string(line)?)),
+        b'(' => tagged_as("big_number", Value::String(lua.create_string(line)?)),
         _ => Ok(Value::Nil),
     }
 }
 
-/// `{tag = v}`.
-fn tagged(lua: &Lua, tag: &str, v: impl IntoLua) -> mlua::Result<Value> {
+/// `{tag = v}`, in one call into Lua (statuses: every write replies one).
+fn tagged(lua: &Lua, tag: impl IntoLua, v: impl IntoLua) -> mlua::Result<Value> {
     Ok(Value::Table(lua.create_table_from([(tag, v)])?))
-}
-
-/// `{tag = text}` in one call into Lua (statuses: every write replies one).
-fn tagged_str(lua: &Lua, tag: &str, text: &[u8]) -> mlua::Result<Value> {
-    tagged(lua, tag, lua_bytes(text))
 }
 
 /// `bytes` as a Lua string value that needs no mlua reference when pushed:

@@ -2,28 +2,29 @@
 //! library (bootstrap.lua + the Rust bridge below), `cjson`, the script cache
 //! keyed by SHA1, and running one script with its commands in one batch.
 //!
-//! `redis.call` is created per run in a `Lua::scope`, which lets it borrow
-//! the server state safely (STYLE.md keeps `unsafe` to ffi.rs). Made once
-//! per VM in safe Rust it would have to own what it uses: the server state
-//! moved into an `Rc` slot for each run (swapped with a stand-in, as the
-//! state owns this engine) and the store behind an `Rc` (its `&mut self`
-//! methods stand in the way). Measured with callgrind, the scope's create
-//! and destroy cost ~2.5k of a short EVALSHA's ~45k instructions.
+//! `redis.call` and the time-limit hook are made once with the VM, so (with
+//! `unsafe` kept to ffi.rs, STYLE.md) they must own what they use: the
+//! `Slot`. For each run the server's state is moved into the slot, a
+//! stand-in state taking its place (`Lent`: swapped back when the run ends,
+//! on every path), and for each command that may run a script the server
+//! lends the slot its store and its busy service (`lend` / `reclaim`).
+//! (Made per run in a `Lua::scope` instead, the function's create and
+//! destroy cost ~2.5k of a short EVALSHA's ~45k instructions.)
 //! `redis.pcall` is Lua around whatever `redis.call` is.
 //!
-//! The time-limit hook reaches the server state the same way: past the
-//! limit it calls the run's `redis.call` with a marker (`serve_marker`),
-//! which lends the busy service the state and the store, so the other
-//! clients' commands are answered as the server would (see `busy`).
+//! Past the time limit the hook hands the busy service the slot's state and
+//! store, so the other clients' commands are answered as the server would
+//! (see `busy`).
 //!
 //! Per run the engine makes one call into Lua (`bridge.run`: KEYS/ARGV built
 //! and set in Lua, left until the next run) and reuses `redis.call`'s
-//! buffers; the collector is paced as Redis paces it (`GC_PERIOD`).
+//! buffers; the collector's pause follows the heap's size (`gc_pause`).
 
 use super::busy::{Busy, BusyService};
-use super::convert::{lua_bytes, lua_to_reply, reply_to_lua};
+use super::convert::{lua_bytes, lua_to_reply, reply_to_lua, ReplyStrings};
 use crate::cmd::state::{ServerState, Shutdown};
 use crate::cmd::{call, lookup, table, Flags};
+use crate::config::Config;
 use crate::resp::args::Args;
 use crate::resp::ffi::Span;
 use crate::resp::reply::ReplyBuf;
@@ -41,13 +42,27 @@ const STACK_ARGS_MAX: usize = 1000;
 /// Lua instructions between two checks of the time limit.
 const HOOK_EVERY: u32 = 100_000;
 
-/// Like Redis (`luaCallFunction`), every `GC_PERIOD` runs the collector
-/// takes a step of `GC_PERIOD` KB, on top of Lua's own pacing (left at its
-/// defaults): the heap stays near twice the live data, which keeps it in
-/// cache. (An earlier policy let garbage grow to megabytes between cycles:
-/// sweeping cold memory and re-growing Lua's string table cost a fifth of
-/// a short EVALSHA's CPU.)
+/// Lua 5.1's collector starts a cycle once the heap has grown `pause`% over
+/// what the last cycle left, and a cycle marks everything live. A short
+/// script leaves a few hundred bytes of garbage, so with the default 200 a
+/// small VM (the runtime, ~50 KB) re-marks its whole live heap every couple
+/// of hundred runs; with Redis's extra 50 KB step every 50 runs (the former
+/// policy here) about every 50. So the pause lets a small heap gather up to
+/// `GC_HEADROOM` of garbage per cycle, which stays in cache (megabytes did
+/// not: sweeping cold memory and re-growing Lua's string table cost a fifth
+/// of a short EVALSHA's CPU); a heap of `GC_HEADROOM` or more keeps the
+/// default.
+const GC_HEADROOM: usize = 512 << 10;
+
+/// Runs between two re-pacings of the collector (`gc_pause`); the
+/// time-limit hook re-paces it too, so a long script growing its heap gets
+/// Lua's default pace.
 const GC_PERIOD: u32 = 50;
+
+/// The collector's pause for a heap of `used` bytes (see `GC_HEADROOM`).
+fn gc_pause(used: usize) -> i32 {
+    (100 * (used.saturating_add(GC_HEADROOM)) / used.max(1)).clamp(200, 1000) as i32
+}
 
 /// Why a script may not run a command: Redis's texts.
 const NO_ARGS: &str = "ERR Please specify at least one argument for this redis lib call";
@@ -56,13 +71,7 @@ const UNKNOWN: &str = "ERR Unknown Redis command called from script";
 const ARITY: &str = "ERR Wrong number of args calling Redis command from script";
 const NOSCRIPT: &str = "ERR This Redis command is not allowed from script";
 const RO_WRITE: &str = "ERR Write commands are not allowed from read-only scripts.";
-
-/// What the time-limit hook passes to the running `redis.call` to have the
-/// busy service served: an address no script can make a light userdata of.
-fn serve_marker() -> mlua::LightUserData {
-    static MARK: u8 = 0;
-    mlua::LightUserData(std::ptr::addr_of!(MARK) as *mut std::ffi::c_void)
-}
+const OUTSIDE_RUN: &str = "ERR redis.call/pcall can only be called inside a script invocation";
 
 /// A compiled script in the cache.
 struct Cached {
@@ -156,23 +165,74 @@ pub struct Engine {
     /// The running script has called a write command / is a function.
     wrote: Rc<Cell<bool>>,
     is_function: Rc<Cell<bool>>,
-    /// Serves other clients while the script is busy (lent by the server).
-    service: Rc<RefCell<Option<Box<dyn BusyService>>>>,
-    /// The running script's `redis.call`, through which the hook has the
-    /// busy service served (it alone holds the server state and store).
-    serving: Rc<RefCell<Option<Function>>>,
+    /// What `redis.call` and the hook work with (see the header).
+    slot: Rc<RefCell<Slot>>,
     /// The script's protocol (`redis.setresp`), 2 at each start.
     resp: Rc<Cell<u8>>,
     /// The error a Rust library function raised (see `raise`).
     pending: Pending,
-    /// The `redis` table (`call` is set per run).
-    redis: Table,
-    /// The buffers `redis.call` reuses (lent to each run).
-    scratch: RefCell<Scratch>,
-    /// Scripts run so far (paces the collector's extra steps).
+    /// Scripts run so far (when to re-pace the collector).
     runs: Cell<u32>,
     /// A script's `redis.call` is running a command (see `in_command`).
     in_command: Cell<bool>,
+}
+
+/// What `redis.call` and the time-limit hook reach: made once with the VM,
+/// they own it rather than borrow the server's.
+struct Slot {
+    /// During a run the server's state; between runs a stand-in sharing
+    /// this VM (None in the stand-in's own slot).
+    state: Option<ServerState>,
+    /// True while `state` is the server's.
+    running: bool,
+    /// The store, lent by the server for a command that may run a script.
+    store: Option<Rc<Store>>,
+    /// Serves the other clients while a script is busy (lent likewise).
+    service: Option<Box<dyn BusyService>>,
+    /// The running script's client and mode.
+    client: usize,
+    mode: Mode,
+    /// The buffers `redis.call` reuses.
+    scratch: Scratch,
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            state: None,
+            running: false,
+            store: None,
+            service: None,
+            client: 0,
+            mode: Mode::ReadWrite,
+            scratch: Scratch::default(),
+        }
+    }
+}
+
+/// The server's state moved into the slot for one run; moved back when this
+/// is dropped, whichever way the run ends.
+struct Lent<'a> {
+    state: &'a mut ServerState,
+    slot: &'a RefCell<Slot>,
+}
+
+impl<'a> Lent<'a> {
+    fn new(state: &'a mut ServerState, slot: &'a RefCell<Slot>, client: usize, mode: Mode) -> Lent<'a> {
+        let mut s = slot.borrow_mut();
+        std::mem::swap(state, s.state.as_mut().expect("invariant: the stand-in state is in the slot between runs"));
+        (s.running, s.client, s.mode) = (true, client, mode);
+        drop(s);
+        Lent { state, slot }
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let mut s = self.slot.borrow_mut();
+        std::mem::swap(self.state, s.state.as_mut().expect("invariant: the server's state is in the slot for the run"));
+        s.running = false;
+    }
 }
 
 /// What `redis.call` reuses from call to call: the command's arguments and
@@ -264,7 +324,38 @@ pub fn sha1hex(body: &[u8]) -> String {
 impl Engine {
     /// A fresh VM with the Redis runtime loaded.
     pub fn new(time_limit_ms: u64) -> Engine {
-        Engine::build(time_limit_ms).expect("invariant: the Lua runtime loads")
+        let engine = Engine::build(time_limit_ms).expect("invariant: the Lua runtime loads");
+        let stand_in = ServerState::with_engine(Config::default(), engine.stand_in());
+        engine.slot.borrow_mut().state = Some(stand_in);
+        engine
+    }
+
+    /// What stands in the server's state for a run (see `Lent`): this VM's
+    /// handles, no scripts, and a slot of its own that is never used.
+    fn stand_in(&self) -> Engine {
+        Engine {
+            lua: self.lua.clone(),
+            env: self.env.clone(),
+            run: self.run.clone(),
+            cache: HashMap::default(),
+            libraries: BTreeMap::new(),
+            function_libs: HashMap::new(),
+            fenv: self.fenv.clone(),
+            load_library: self.load_library.clone(),
+            run_function: self.run_function.clone(),
+            killed: self.killed.clone(),
+            started: self.started.clone(),
+            killed_line: self.killed_line.clone(),
+            shutdown: self.shutdown.clone(),
+            limit: self.limit.clone(),
+            wrote: self.wrote.clone(),
+            is_function: self.is_function.clone(),
+            slot: Rc::new(RefCell::new(Slot::new())),
+            resp: self.resp.clone(),
+            pending: self.pending.clone(),
+            runs: Cell::new(0),
+            in_command: Cell::new(false),
+        }
     }
 
     fn build(time_limit_ms: u64) -> mlua::Result<Engine> {
@@ -319,6 +410,26 @@ impl Engine {
         super::cmsgpack::install(&lua, &pending)?;
         super::bit::install(&lua, &pending)?;
         super::lstruct::install(&lua, &pending)?;
+        let slot = Rc::new(RefCell::new(Slot::new()));
+        let (wrote, is_function) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
+        let (sl, r, p, w) = (slot.clone(), resp.clone(), pending.clone(), wrote.clone());
+        let strings = ReplyStrings::new(&lua)?;
+        // bootstrap.lua keeps it and puts it back as redis.call at each run.
+        redis.raw_set(
+            "call",
+            lua.create_function(move |lua, args: MultiValue| {
+                let Ok(mut guard) = sl.try_borrow_mut() else { return Err(raise(&p, OUTSIDE_RUN.into())) };
+                let Slot { state: Some(state), running: true, store: Some(store), client, mode, scratch, .. } =
+                    &mut *guard
+                else {
+                    return Err(raise(&p, OUTSIDE_RUN.into()));
+                };
+                match lib_call(lua, &strings, state, store, *client, scratch, args, *mode, r.get(), &w)? {
+                    (false, v) => Err(raise(&p, error_message(&v)?)),
+                    (true, v) => Ok(v),
+                }
+            })?,
+        )?;
         lua.load(include_str!("bootstrap.lua")).set_name("=bootstrap").call::<()>(bridge.clone())?;
         let env: Table = bridge.get("env")?;
         let run: Function = bridge.get("run")?;
@@ -330,31 +441,37 @@ impl Engine {
         bridge.set("killed", lua.create_function(move |_, ()| Ok(k.get()))?)?;
         let started: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
         let limit = Rc::new(Cell::new(Duration::from_millis(time_limit_ms)));
-        let (wrote, is_function) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
-        let service: Rc<RefCell<Option<Box<dyn BusyService>>>> = Rc::new(RefCell::new(None));
-        let serving: Rc<RefCell<Option<Function>>> = Rc::new(RefCell::new(None));
         let killed_line = Rc::new(Cell::new(0i64));
         let shutdown = Rc::new(Cell::new(false));
-        let (k, s, l, sv, kl) = (killed.clone(), started.clone(), limit.clone(), serving.clone(), killed_line.clone());
-        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, debug| {
+        let (k, s, l, kl) = (killed.clone(), started.clone(), limit.clone(), killed_line.clone());
+        let (sl, w, isf, sd) = (slot.clone(), wrote.clone(), is_function.clone(), shutdown.clone());
+        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |lua, debug| {
             let killed = || Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
             if k.get() {
                 // Raised once: pcall and xpcall rethrow it (bootstrap.lua), and
                 // failing again here could hit the error handler itself.
                 return Ok(VmState::Continue);
             }
+            // A long script may be growing the heap: the pause follows.
+            lua.gc_set_pause(gc_pause(lua.used_memory()));
             if !s.get().is_some_and(|t| t.elapsed() > l.get()) {
                 return Ok(VmState::Continue);
             }
             // Busy: the other clients are served (-BUSY) and may kill the
-            // script, by the run's `redis.call` (which holds the server state
-            // and the store). With nobody to send SCRIPT KILL (library code
-            // at FUNCTION LOAD) the script is killed at the limit.
-            let serve = sv.borrow().clone();
-            let kill = match serve {
-                Some(call) => call.call::<bool>(Value::LightUserData(serve_marker()))?,
-                None => true,
+            // script. With nobody to send SCRIPT KILL (library code at
+            // FUNCTION LOAD) the script is killed at the limit. (The slot is
+            // never borrowed here: no Lua runs inside redis.call.)
+            let Ok(mut guard) = sl.try_borrow_mut() else { return Ok(VmState::Continue) };
+            let kill = match &mut *guard {
+                Slot { state: Some(state), running: true, store: Some(store), service: Some(service), .. } => {
+                    let mut busy = Busy { is_function: isf.get(), wrote: w.get(), kill: false, shutdown: false };
+                    service.serve(&mut busy, store, state);
+                    sd.set(busy.shutdown);
+                    busy.kill
+                }
+                _ => true,
             };
+            drop(guard);
             if kill {
                 k.set(true);
                 // The error names the line the script was at.
@@ -380,12 +497,9 @@ impl Engine {
             limit,
             wrote,
             is_function,
-            service,
-            serving,
+            slot,
             resp,
             pending,
-            redis,
-            scratch: RefCell::default(),
             runs: Cell::new(0),
             in_command: Cell::new(false),
         })
@@ -444,15 +558,20 @@ impl Engine {
         self.limit.set(Duration::from_millis(ms));
     }
 
-    /// Lends the service that answers other clients while a script is busy
-    /// (for one command; `reclaim` gives it back).
-    pub fn lend(&self, service: Box<dyn BusyService>) {
-        *self.service.borrow_mut() = Some(service);
+    /// Lends the store and the service that answers other clients while a
+    /// script is busy, for one command that may run a script (`reclaim`
+    /// gives them back): `redis.call` and the hook own what they use.
+    pub fn lend(&self, service: Box<dyn BusyService>, store: Rc<Store>) {
+        let mut slot = self.slot.borrow_mut();
+        (slot.service, slot.store) = (Some(service), Some(store));
     }
 
-    /// Takes back what `lend` gave.
+    /// Takes back what `lend` gave (the store is dropped: the server's is
+    /// its only owner again).
     pub fn reclaim(&self) -> Option<Box<dyn BusyService>> {
-        self.service.borrow_mut().take()
+        let mut slot = self.slot.borrow_mut();
+        slot.store = None;
+        slot.service.take()
     }
 
     /// FUNCTION LOAD [REPLACE]: compiles a library and runs its code, which
@@ -623,14 +742,17 @@ impl Engine {
         let lua = eng.lua.clone();
         let (killed, started, resp, pending) =
             (eng.killed.clone(), eng.started.clone(), eng.resp.clone(), eng.pending.clone());
-        let (wrote, is_fn, shutdown) = (eng.wrote.clone(), eng.is_function.clone(), eng.shutdown.clone());
-        let (service, serving) = (eng.service.clone(), eng.serving.clone());
+        let (wrote, slot) = (eng.wrote.clone(), eng.slot.clone());
+        if !slot.borrow().store.as_deref().is_some_and(|lent| std::ptr::eq(lent, store)) {
+            // The server lends its store for every command that may run a
+            // script (see `lend`).
+            log::error!("a script was to run without the server's store lent to the engine");
+            return Some(Outcome::Failed(b"ERR internal error".to_vec()));
+        }
         wrote.set(false);
         eng.is_function.set(is_function);
         resp.set(2);
         pending.borrow_mut().take();
-        // The buffers `redis.call` reuses, lent for this run.
-        let scratch = std::mem::take(&mut *eng.scratch.borrow_mut());
         let result = (|| -> mlua::Result<Outcome> {
             let db = state.clients[client].db;
             killed.set(false);
@@ -639,53 +761,26 @@ impl Engine {
             state.deny_blocking += 1;
             // (Inside EXEC, the transaction's clock comes back after.)
             let outer_clock = state.frozen_clock.replace(clock);
-            let cell = RefCell::new((&mut *state, scratch));
-            let ran = lua.scope(|scope| {
-                let (cell, resp, pending, wrote) = (&cell, &resp, &pending, &wrote);
-                let (is_fn, shutdown, service) = (&is_fn, &shutdown, &service);
-                let call = scope.create_function(move |lua, args: MultiValue| {
-                    if matches!(args.front(), Some(Value::LightUserData(p)) if *p == serve_marker()) {
-                        // From the time-limit hook, not from the script.
-                        let Ok(mut guard) = cell.try_borrow_mut() else { return Ok(Value::Boolean(false)) };
-                        let mut service = service.borrow_mut();
-                        let Some(service) = service.as_mut() else { return Ok(Value::Boolean(true)) };
-                        let mut busy =
-                            Busy { is_function: is_fn.get(), wrote: wrote.get(), kill: false, shutdown: false };
-                        service.serve(&mut busy, store, guard.0);
-                        shutdown.set(busy.shutdown);
-                        return Ok(Value::Boolean(busy.kill));
-                    }
-                    let mut guard = cell.borrow_mut();
-                    let (state, scratch) = &mut *guard;
-                    match lib_call(lua, state, store, client, scratch, args, mode, resp.get(), wrote)? {
-                        (false, v) => Err(raise(pending, error_message(&v)?)),
-                        (true, v) => Ok(v),
-                    }
-                })?;
-                *serving.borrow_mut() = Some(call.clone());
-                // bootstrap.lua installs it as redis.call (redis.pcall is
-                // Lua around it) and sets KEYS / ARGV for the run, then
-                // removes them. Few arguments go on the stack, split in Lua
-                // (cheaper than two tables built through mlua); Lua 5.1's
-                // stack takes a few thousand, so more go as tables.
-                let ran = if args.len() - 3 <= STACK_ARGS_MAX {
+            let ran = {
+                let _lent = Lent::new(state, &slot, client, mode);
+                // bootstrap.lua sets KEYS / ARGV for the run. Few arguments
+                // go on the stack, split in Lua (cheaper than two tables
+                // built through mlua); Lua 5.1's stack takes a few thousand,
+                // so more go as tables.
+                if args.len() - 3 <= STACK_ARGS_MAX {
                     let on_stack: Variadic<_> = args.iter_from(3).map(lua_bytes).collect();
-                    run.call::<(bool, Value)>((func, call, numkeys, Value::Nil, on_stack))
+                    run.call::<(bool, Value)>((func, numkeys, Value::Nil, on_stack))
                 } else {
                     let (keys, argv) = (args.iter_from(3).take(numkeys), args.iter_from(3 + numkeys));
-                    sequence(&lua, keys).and_then(|k| run.call::<(bool, Value)>((func, call, k, sequence(&lua, argv)?)))
-                };
-                serving.borrow_mut().take();
-                ran
-            });
-            let (state, scratch) = cell.into_inner();
-            *state.scripting.scratch.borrow_mut() = scratch;
+                    sequence(&lua, keys).and_then(|k| run.call::<(bool, Value)>((func, k, sequence(&lua, argv)?)))
+                }
+            };
             state.deny_blocking -= 1;
             state.frozen_clock = outer_clock;
             state.clients[client].db = db;
             started.set(None);
-            if state.scripting.runs.replace(state.scripting.runs.get().wrapping_add(1)) % GC_PERIOD == GC_PERIOD - 1 {
-                let _ = lua.gc_step_kbytes(GC_PERIOD as i32);
+            if state.scripting.runs.replace(state.scripting.runs.get().wrapping_add(1)) % GC_PERIOD == 0 {
+                lua.gc_set_pause(gc_pause(lua.used_memory()));
             }
             if state.scripting.shutdown.replace(false) {
                 // SHUTDOWN NOSAVE: like Redis, the server stops before the
@@ -714,10 +809,11 @@ impl Engine {
             Ok(Outcome::Failed(error_text(&value, &name())?))
         })();
         Some(result.unwrap_or_else(|e| {
-            // The runtime did not get to remove what it installed.
+            // The runtime failed outside the script (which its xpcall
+            // catches): drop what it may have installed for the run.
             let eng = &state.scripting;
-            for (t, k) in [(&eng.redis, "call"), (&eng.lua.globals(), "KEYS"), (&eng.lua.globals(), "ARGV")] {
-                let _ = t.raw_set(k, Value::Nil);
+            for k in ["KEYS", "ARGV"] {
+                let _ = eng.lua.globals().raw_set(k, Value::Nil);
             }
             Outcome::Failed(format!("ERR {}", lua_message(&e)).into_bytes())
         }))
@@ -837,6 +933,7 @@ fn error_message(v: &Value) -> mlua::Result<Vec<u8>> {
 #[allow(clippy::too_many_arguments)]
 fn lib_call(
     lua: &Lua,
+    strings: &ReplyStrings,
     state: &mut ServerState,
     store: &Store,
     client: usize,
@@ -896,7 +993,7 @@ fn lib_call(
     call(store, state, client, &mut out, &args, spec);
     state.scripting.in_command.set(false);
     let mut pos = 0;
-    let v = reply_to_lua(lua, &out.buf, &mut pos);
+    let v = reply_to_lua(lua, strings, &out.buf, &mut pos);
     let is_err = out.buf.first() == Some(&b'-');
     *reply = out.buf;
     Ok((!is_err, v?))
@@ -957,9 +1054,19 @@ mod tests {
         let mut e = Engine::new(5000);
         let sha = e.load(b"return 1").expect("compiles");
         let f = e.cache.get(&sha).expect("cached").func.clone();
-        let (ok, v): (bool, Value) = e.run.call((f, Value::Nil, 0)).expect("runs");
+        let (ok, v): (bool, Value) = e.run.call((f, 0)).expect("runs");
         assert!(ok);
         assert!(matches!(v, Value::Integer(1)) || matches!(v, Value::Number(n) if n == 1.0));
+    }
+
+    #[test]
+    fn small_heaps_gather_more_garbage_per_cycle_big_ones_as_lua_does() {
+        assert!(gc_pause(Engine::new(5000).lua.used_memory()) > 500);
+        assert_eq!(gc_pause(64 << 10), 900);
+        assert_eq!(gc_pause(GC_HEADROOM), 200);
+        assert_eq!(gc_pause(GC_HEADROOM / 2), 300);
+        assert_eq!(gc_pause(usize::MAX / 200), 200);
+        assert_eq!(gc_pause(0), 1000);
     }
 
     #[test]
