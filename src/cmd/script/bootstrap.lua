@@ -116,6 +116,10 @@ local function readonly_globals(t, k, v)
 end
 bridge.env = setmetatable({}, {__index = G, __newindex = readonly, __metatable = false})
 setmetatable(G, {__index = missing, __newindex = readonly_globals, __metatable = false})
+-- Scripts see `_G` as a read-only view of the globals: a metatable guards
+-- only absent keys, so `_G.redis = nil` on the real table would succeed and
+-- break every later script (Redis refuses it).
+rawset(G, '_G', setmetatable({}, {__index = G, __newindex = readonly, __metatable = false}))
 
 -- FUNCTION libraries (Redis 7.0). A library's code runs once, at FUNCTION
 -- LOAD, in `fenv` while `loading` is set: it then sees only the library API
