@@ -481,6 +481,19 @@ fn info_memory(ctx: &Ctx, out: &mut String) {
     field(out, "used_memory_peak_human", human_bytes(peak));
     field(out, "total_system_memory", total);
     field(out, "total_system_memory_human", human_bytes(total));
+    // One Lua VM runs scripts and functions (Redis 7 has one each): its
+    // heap is reported as the EVAL VM's, the functions VM's as 0.
+    let (lua, scripts, functions, libraries) = ctx.state.scripting.memory_info();
+    let lua = lua as u64;
+    field(out, "used_memory_lua", lua);
+    field(out, "used_memory_vm_eval", lua);
+    field(out, "used_memory_lua_human", human_bytes(lua));
+    field(out, "number_of_cached_scripts", scripts);
+    field(out, "number_of_functions", functions);
+    field(out, "number_of_libraries", libraries);
+    field(out, "used_memory_vm_functions", 0);
+    field(out, "used_memory_vm_total", lua);
+    field(out, "used_memory_vm_total_human", human_bytes(lua));
     field(out, "used_memory_read_cache", ctx.tx.store().read_cache_bytes());
     // RocksDB's share of the RSS: the block cache (shared by every column
     // family) and the memtables; SST data is on disk and not counted.

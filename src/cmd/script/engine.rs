@@ -670,6 +670,12 @@ impl Engine {
         Ok(names)
     }
 
+    /// INFO memory's scripting figures: the VM's heap (scripts and functions
+    /// share one VM), cached scripts, functions and libraries.
+    pub fn memory_info(&self) -> (usize, usize, usize, usize) {
+        (self.lua.used_memory(), self.cache.len(), self.function_libs.len(), self.libraries.len())
+    }
+
     /// The libraries, by name.
     pub fn libraries(&self) -> impl Iterator<Item = &Library> {
         self.libraries.values()
