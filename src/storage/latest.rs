@@ -170,13 +170,7 @@ mod tests {
         let store = &ts.store;
         let mut latest = Latest::default();
         let mut model: BTreeMap<(usize, Vec<u8>), Option<Vec<u8>>> = BTreeMap::new();
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::storage::testutil::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for round in 0..2 {
             for w in 0..500 {
                 let cf = SLOTS[next(2) as usize];

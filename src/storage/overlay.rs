@@ -254,13 +254,7 @@ mod tests {
     /// sequences of puts, deletes and range deletes that cross `INDEXED`.
     #[test]
     fn lookups_entries_and_writes_match_a_map_of_the_same_writes() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::storage::testutil::xorshift(0x2545_f491_4f6c_dd1du64);
         let cfs = [Cf::Meta, Cf::Data];
         for round in 0..200 {
             let mut ov = Overlay::default();

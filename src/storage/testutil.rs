@@ -34,3 +34,14 @@ impl TempStore {
         r
     }
 }
+
+/// A deterministic xorshift generator for randomized tests: `next(n)` is in
+/// `0..n`.
+pub fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    }
+}
