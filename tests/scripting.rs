@@ -457,27 +457,19 @@ fn each_script_gets_the_real_redis_call_and_its_own_keys_and_argv() {
 fn info_memory_reports_the_lua_vm_and_what_it_holds() {
     let server = TestServer::start("");
     let mut raw = server.raw();
-    let info = |raw: &mut common::RawClient| -> std::collections::HashMap<String, String> {
-        let Reply::Bulk(Some(text)) = raw.cmd(&["INFO", "memory"]) else { panic!("INFO is a bulk string") };
-        String::from_utf8(text)
-            .expect("utf-8")
-            .lines()
-            .filter_map(|l| l.split_once(':').map(|(k, v)| (k.to_string(), v.to_string())))
-            .collect()
-    };
-    let before = info(&mut raw);
-    assert!(before["used_memory_lua"].parse::<u64>().expect("a number") > 0);
-    assert_eq!(before["used_memory_lua"], before["used_memory_vm_eval"]);
-    assert_eq!(before["number_of_cached_scripts"], "0");
+    let mem = |raw: &mut common::RawClient, name: &str| common::info_field(raw, "memory", name);
+    let lua = mem(&mut raw, "used_memory_lua");
+    assert!(lua.parse::<u64>().expect("a number") > 0);
+    assert_eq!(lua, mem(&mut raw, "used_memory_vm_eval"));
+    assert_eq!(mem(&mut raw, "number_of_cached_scripts"), "0");
     raw.cmd(&["SCRIPT", "LOAD", "return 1"]);
     raw.cmd(&["SCRIPT", "LOAD", "return 2"]);
     let lib = "#!lua name=mylib\nredis.register_function('f1', function() return 1 end)\n\
                redis.register_function('f2', function() return 2 end)";
     assert_eq!(raw.cmd(&["FUNCTION", "LOAD", lib]), Reply::bulk("mylib"));
-    let after = info(&mut raw);
-    assert_eq!(after["number_of_cached_scripts"], "2");
-    assert_eq!(after["number_of_functions"], "2");
-    assert_eq!(after["number_of_libraries"], "1");
+    assert_eq!(mem(&mut raw, "number_of_cached_scripts"), "2");
+    assert_eq!(mem(&mut raw, "number_of_functions"), "2");
+    assert_eq!(mem(&mut raw, "number_of_libraries"), "1");
     assert_eq!(raw.cmd(&["SCRIPT", "FLUSH"]), Reply::ok());
-    assert_eq!(info(&mut raw)["number_of_cached_scripts"], "0");
+    assert_eq!(mem(&mut raw, "number_of_cached_scripts"), "0");
 }
